@@ -1,0 +1,84 @@
+/**
+ * @warmpool/schema: the JSON Schemas of every warmpool spec, the one validator that provider and agent
+ * share, the GPU catalog, and the types and CRDs generated from the schemas.
+ */
+import { functionProblems } from "./rules/function";
+import { endpointProblems } from "./rules/endpoint";
+import { gpuPoolProblems } from "./rules/gpupool";
+import { runtimeProblems } from "./rules/runtime";
+import { scheduleProblems } from "./rules/schedule";
+import { secretProblems } from "./rules/secret";
+import { volumeProblems } from "./rules/volume";
+import { SpecError, type Problem } from "./problems";
+import { schemaProblems } from "./validate";
+import type { SpecKind } from "./specs";
+import type * as Specs from "./generated/specs";
+
+export * from "./problems";
+export * from "./specs";
+export * from "./gpu";
+export type * from "./generated/specs";
+export { isTimezone } from "./rules/schedule";
+
+export interface SpecTypes {
+  Runtime: Specs.RuntimeSpec;
+  App: Specs.AppSpec;
+  Function: Specs.FunctionSpec;
+  GpuPool: Specs.GpuPoolSpec;
+  Volume: Specs.VolumeSpec;
+  Secret: Specs.SecretSpec;
+  Schedule: Specs.ScheduleSpec;
+  Endpoint: Specs.EndpointSpec;
+}
+
+type Rules = { [K in SpecKind]: (spec: SpecTypes[K]) => Problem[] };
+
+const RULES: Rules = {
+  Runtime: runtimeProblems,
+  App: () => [],
+  Function: functionProblems,
+  GpuPool: gpuPoolProblems,
+  Volume: volumeProblems,
+  Secret: secretProblems,
+  Schedule: scheduleProblems,
+  Endpoint: endpointProblems,
+};
+
+export type CheckResult<K extends SpecKind> = { ok: true; spec: SpecTypes[K] } | { ok: false; problems: Problem[] };
+
+/**
+ * Validates `input` as a spec of `kind`: the JSON Schema first, then the consistency rules. Returns the
+ * spec with every default filled in, or every problem found.
+ */
+export function checkSpec<K extends SpecKind>(kind: K, input: unknown): CheckResult<K> {
+  const spec = structuredClone(input) as SpecTypes[K];
+  const problems = schemaProblems(kind, spec);
+  const bad = new Set(problems.map((p) => p.path));
+  let ruleProblems: Problem[];
+  try {
+    ruleProblems = RULES[kind](spec);
+  } catch {
+    // A rule only trips over a value of the wrong shape, which the schema has already reported.
+    ruleProblems = [];
+  }
+  problems.push(...ruleProblems.filter((p) => ![...bad].some((path) => p.path === path || p.path.startsWith(`${path}.`))));
+  if (problems.length > 0) return { ok: false, problems };
+  return { ok: true, spec: derive(kind, spec) };
+}
+
+/** Like checkSpec, but throws one SpecError naming `subject` with every problem. */
+export function parseSpec<K extends SpecKind>(kind: K, input: unknown, subject: string): SpecTypes[K] {
+  const result = checkSpec(kind, input);
+  if (!result.ok) throw new SpecError(subject, result.problems);
+  return result.spec;
+}
+
+/** Defaults that depend on other fields, which JSON Schema cannot state. */
+function derive<K extends SpecKind>(kind: K, spec: SpecTypes[K]): SpecTypes[K] {
+  if (kind === "Function") {
+    const fn = spec as Specs.FunctionSpec;
+    fn.startupTimeout ??= fn.timeout;
+    if (fn.concurrency !== undefined) fn.concurrency.targetInputs ??= fn.concurrency.maxInputs;
+  }
+  return spec;
+}
