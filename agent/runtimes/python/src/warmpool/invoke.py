@@ -1,0 +1,80 @@
+"""Running the inputs of one ``POST /invoke`` through the handler: one input for a plain handler,
+or the whole batch in one call for a batched one, with the counters of ``/stats`` around it."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List, Tuple
+
+from . import protocol
+from .errors import describe, runtime_error
+from .loader import Handler
+from .protocol import Input
+from .stats import Stats
+
+Outcome = Tuple[bool, Any]
+"""(True, value) or (False, error object): a handler failure is a result, not an exception."""
+
+
+def _call_sync(fn: Callable[..., Any], args: List[Any], kwargs: Dict[str, Any]) -> Outcome:
+    try:
+        return True, fn(*args, **kwargs)
+    except BaseException as error:  # noqa: B036 - whatever the handler raised, even SystemExit, is its result
+        return False, describe(error)
+
+
+async def _call_async(fn: Callable[..., Any], args: List[Any], kwargs: Dict[str, Any]) -> Outcome:
+    # Caught on the loop rather than re-raised through the future, so the traceback shows the
+    # handler's frames and not concurrent.futures'.
+    try:
+        return True, await fn(*args, **kwargs)
+    except BaseException as error:  # noqa: B036
+        return False, describe(error)
+
+
+class Invoker:
+    def __init__(self, handler: Handler, batch_size: int, stats: Stats) -> None:
+        self._fn = handler.fn
+        self._loop = handler.loop if handler.is_async else None
+        self._batched = batch_size > 0
+        self._stats = stats
+
+    def run(self, inputs: List[Input]) -> List[str]:
+        """Encoded outputs, in the order of ``inputs``."""
+        count = len(inputs)
+        self._stats.begin(count, self._batched)
+        try:
+            return self._run_batch(inputs) if self._batched else [self._run_one(inputs[0])]
+        finally:
+            self._stats.end(count)
+
+    def _call(self, args: List[Any], kwargs: Dict[str, Any]) -> Outcome:
+        if self._loop is None:
+            return _call_sync(self._fn, args, kwargs)
+        return self._loop.run(_call_async(self._fn, args, kwargs))
+
+    def _run_one(self, item: Input) -> str:
+        ok, result = self._call(item.args, item.kwargs)
+        return protocol.success(item.id, result) if ok else protocol.failure(item.id, result)
+
+    def _run_batch(self, inputs: List[Input]) -> List[str]:
+        first = inputs[0]
+        if any(len(item.args) != len(first.args) or item.kwargs.keys() != first.kwargs.keys() for item in inputs):
+            return _fail_all(inputs, runtime_error(
+                "BatchArgumentMismatch",
+                "every input of a batch must have the same number of positional arguments and the same keyword names",
+            ))
+        args = [[item.args[position] for item in inputs] for position in range(len(first.args))]
+        kwargs = {name: [item.kwargs[name] for item in inputs] for name in first.kwargs}
+        ok, result = self._call(args, kwargs)
+        if not ok:
+            return _fail_all(inputs, result)
+        if not isinstance(result, (list, tuple)) or len(result) != len(inputs):
+            got = f"{len(result)} results" if isinstance(result, (list, tuple)) else f"a {type(result).__name__}"
+            return _fail_all(inputs, runtime_error(
+                "BatchSizeMismatch", f"batched handler returned {got} for a batch of {len(inputs)} inputs",
+            ))
+        return [protocol.success(item.id, value) for item, value in zip(inputs, result)]
+
+
+def _fail_all(inputs: List[Input], error: Dict[str, str]) -> List[str]:
+    return [protocol.failure(item.id, error) for item in inputs]
