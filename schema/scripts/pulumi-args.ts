@@ -54,7 +54,11 @@ function typeOf(field: Field, owner: string, out: string[], refs: Set<string>): 
   }
   const plain = scalar(node);
   if (pulumi.secret && node.type === "object") return "{ [key: string]: pulumi.Input<string> }";
-  return pulumi.input ? `pulumi.Input<${plain}>` : plain;
+  if (!pulumi.input) return plain;
+  // Arrays of inputs rather than an input array: the length stays plain, so that per-item
+  // resources (one mount target per subnet) are created outside any apply.
+  if (node.type === "array") return `pulumi.Input<${scalar((node.items as JsonSchema | undefined) ?? {})}>[]`;
+  return `pulumi.Input<${plain}>`;
 }
 
 function scalar(node: JsonSchema): string {

@@ -60,8 +60,8 @@ export interface AppArgs {
   environment?: string;
   /** Default container image of the App's functions. Allowed: an OCI image reference such as registry.example.com/team/model:1.2 or repo@sha256:<digest>. */
   image?: pulumi.Input<string>;
-  /** Secrets every function of the App receives, before its own. */
-  secrets?: pulumi.Input<SecretRef>[];
+  /** Names of Secrets (declared in this App) that every function of the App receives, before its own. */
+  secrets?: any[];
   /** Extra labels on every object of the App. */
   labels?: { [key: string]: string };
   /** Namespace of the warmpool Runtime (agent) that serves this App. Default: "warmpool-system". */
@@ -157,7 +157,7 @@ export interface GpuPoolEksArgs {
   /** IAM role of the nodes. */
   nodeRoleArn: pulumi.Input<string>;
   /** Subnets of the nodes. */
-  subnetIds: pulumi.Input<string[]>;
+  subnetIds: pulumi.Input<string>[];
 }
 
 /** Settings of a Karpenter NodePool and EC2NodeClass. */
@@ -203,9 +203,9 @@ export interface GpuPoolArgs {
 /** EFS settings. */
 export interface VolumeEfsArgs {
   /** One mount target per subnet. */
-  subnetIds: pulumi.Input<string[]>;
+  subnetIds: pulumi.Input<string>[];
   /** Security groups of the mount targets (allow NFS from the nodes). */
-  securityGroupIds: pulumi.Input<string[]>;
+  securityGroupIds: pulumi.Input<string>[];
   /** EFS throughput mode. Default: "elastic". Allowed: bursting, elastic, provisioned. */
   throughputMode?: string;
   /** Encrypt at rest. Default: true. */

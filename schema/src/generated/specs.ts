@@ -113,7 +113,7 @@ environment?: ("dev" | "staging" | "prod")
  */
 image?: string
 /**
- * Secrets every function of the App receives, before its own.
+ * Names of Secrets (declared in this App) that every function of the App receives, before its own.
  * 
  * Items: A lowercase DNS label: it becomes part of Kubernetes object names.
  */
@@ -122,7 +122,7 @@ secrets?: string[]
  * Extra labels on every object of the App.
  */
 labels?: {
-[k: string]: string | undefined
+[k: string]: string
 }
 /**
  * Namespace of the warmpool Runtime (agent) that serves this App.
@@ -134,7 +134,7 @@ runtimeNamespace?: string
 functions?: {
 [k: string]: {
 
-} | undefined
+}
 }
 /**
  * Local specs only: the App's schedules by name.
@@ -142,7 +142,7 @@ functions?: {
 schedules?: {
 [k: string]: {
 
-} | undefined
+}
 }
 /**
  * Local specs only: the App's web endpoints by name.
@@ -150,7 +150,7 @@ schedules?: {
 endpoints?: {
 [k: string]: {
 
-} | undefined
+}
 }
 }
 /**
@@ -223,13 +223,13 @@ volumes?: {
 /**
  * A lowercase DNS label: it becomes part of Kubernetes object names.
  */
-[k: string]: string | undefined
+[k: string]: string
 }
 /**
  * Plain (non-secret) environment variables of the worker. Use `secrets` for credentials.
  */
 env?: {
-[k: string]: string | undefined
+[k: string]: string
 }
 autoscaler?: Autoscaler
 concurrency?: Concurrency
@@ -353,7 +353,7 @@ karpenter?: Karpenter
  * static: labels that select the existing GPU nodes.
  */
 nodeSelector?: {
-[k: string]: string | undefined
+[k: string]: string
 }
 /**
  * Taint the nodes so that only GPU functions of this pool run on them.
@@ -363,7 +363,7 @@ taint?: boolean
  * Override of the catalog's on-demand price per instance type.
  */
 prices?: {
-[k: string]: number | undefined
+[k: string]: number
 }
 }
 /**
@@ -495,7 +495,7 @@ name: string
  * Environment variable name → value. Values are kept secret in state and outputs.
  */
 values?: {
-[k: string]: string | undefined
+[k: string]: string
 }
 awsSecretsManager?: AwsSecretsManager
 }

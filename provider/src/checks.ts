@@ -1,0 +1,24 @@
+/**
+ * Checks that need another component's ref, run once the refs resolve (they are known during preview
+ * because refs derive from plain arguments).
+ */
+import { parseGpu, type FunctionSpec, type Problem } from "@warmpool/schema";
+import type { PoolRef } from "./refs";
+
+/** A function must fit the pool it is pinned to; a CPU function must not hold GPU nodes. */
+export function poolProblems(spec: FunctionSpec, pool: PoolRef): Problem[] {
+  if (spec.gpu === undefined) {
+    return [{ path: "pool", value: pool.name, message: `is a GPU pool (${pool.gpu}) but the function requests no gpu: it would hold a GPU node for CPU work` }];
+  }
+  const problems: Problem[] = [];
+  [spec.gpu, ...(spec.gpuFallbacks ?? [])].forEach((gpu, index) => {
+    const path = index === 0 ? "gpu" : `gpuFallbacks[${index - 1}]`;
+    const request = parseGpu(gpu);
+    if (pool.gpu !== "any" && request.type !== pool.gpu && request.type !== "any") {
+      problems.push({ path, value: gpu, message: `does not match pool "${pool.name}", whose nodes carry ${pool.gpu} GPUs` });
+    } else if (pool.maxGpusPerNode > 0 && request.count > pool.maxGpusPerNode) {
+      problems.push({ path, value: gpu, message: `asks for more GPUs than one node of pool "${pool.name}" carries (${pool.maxGpusPerNode})` });
+    }
+  });
+  return problems;
+}

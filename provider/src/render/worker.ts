@@ -1,0 +1,161 @@
+/**
+ * The worker Deployment of a function: the pod that the agent scales, derived from the validated
+ * spec and the refs it points at. Pulumi-free, so that it is tested as plain data.
+ */
+import { parseGpu, type FunctionSpec } from "@warmpool/schema";
+import type * as k8s from "@pulumi/kubernetes";
+import { LABEL_GPU, LABEL_POOL, RESOURCE_GPU, TAINT_GPU, componentLabels, functionSelector } from "../labels";
+import type { AppRef, PoolRef, VolumeRef } from "../refs";
+import { WORKER_APP_DIR, WORKER_PORT } from "../version";
+
+type PodSpec = k8s.types.input.core.v1.PodSpec;
+type Container = k8s.types.input.core.v1.Container;
+type DeploymentSpec = k8s.types.input.apps.v1.DeploymentSpec;
+
+export interface WorkerInputs {
+  spec: FunctionSpec;
+  image: string;
+  app: AppRef;
+  pool?: PoolRef;
+  volumes: { [mountPath: string]: VolumeRef };
+}
+
+/** Seconds beyond the per-attempt timeout that a draining pod gets to finish its last input and @exit hooks. */
+export const DRAIN_MARGIN_SECONDS = 30;
+
+const RUNTIME_COMMANDS: Record<string, string[]> = {
+  python: ["python", "-m", "warmpool.worker"],
+  node: ["node", `${WORKER_APP_DIR}/node_modules/@warmpool/worker/worker.js`],
+};
+
+export function workerDeploymentSpec(inputs: WorkerInputs): DeploymentSpec {
+  const { spec, app } = inputs;
+  const selector = functionSelector(spec.app, spec.name);
+  return {
+    replicas: spec.autoscaler?.minContainers ?? 0,
+    selector: { matchLabels: selector },
+    // Surge only: a rollout never takes a ready container away before its replacement is ready.
+    strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: "25%", maxUnavailable: 0 } },
+    template: {
+      metadata: { labels: { ...componentLabels(app, "function", spec.name), ...selector } },
+      spec: workerPodSpec(inputs),
+    },
+  };
+}
+
+export function workerPodSpec(inputs: WorkerInputs): PodSpec {
+  const { spec } = inputs;
+  const mounts = Object.entries(inputs.volumes);
+  return {
+    // Workers never talk to the Kubernetes API: no token in the pod.
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    terminationGracePeriodSeconds: (spec.timeout ?? 300) + DRAIN_MARGIN_SECONDS,
+    securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
+    nodeSelector: nodeSelector(spec, inputs.pool),
+    affinity: gpuAffinity(spec),
+    tolerations: tolerations(spec, inputs.pool),
+    containers: [workerContainer(inputs)],
+    volumes: mounts.map(([, volume], index) => ({
+      name: `volume-${index}`,
+      persistentVolumeClaim: { claimName: volume.claimName, readOnly: volume.readOnly },
+    })),
+  };
+}
+
+function workerContainer(inputs: WorkerInputs): Container {
+  const { spec } = inputs;
+  const startupTimeout = spec.startupTimeout ?? spec.timeout ?? 300;
+  return {
+    name: "worker",
+    image: inputs.image,
+    command: RUNTIME_COMMANDS[spec.runtime ?? "python"],
+    workingDir: WORKER_APP_DIR,
+    ports: [{ name: "worker", containerPort: WORKER_PORT, protocol: "TCP" }],
+    env: workerEnv(spec),
+    // Secrets only by reference: their values never enter the Deployment or the stack state.
+    envFrom: secretNames(inputs).map((name) => ({ secretRef: { name } })),
+    resources: resources(spec),
+    // Startup covers image-specific model loading in @enter hooks, up to startupTimeout.
+    startupProbe: { httpGet: { path: "/ready", port: "worker" }, periodSeconds: 1, failureThreshold: startupTimeout },
+    readinessProbe: { httpGet: { path: "/ready", port: "worker" }, periodSeconds: 2, failureThreshold: 2 },
+    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: false, capabilities: { drop: ["ALL"] } },
+    volumeMounts: Object.entries(inputs.volumes).map(([mountPath, volume], index) => ({
+      name: `volume-${index}`,
+      mountPath,
+      readOnly: volume.readOnly,
+    })),
+  };
+}
+
+function workerEnv(spec: FunctionSpec): k8s.types.input.core.v1.EnvVar[] {
+  const own = Object.entries(spec.env ?? {}).map(([name, value]) => ({ name, value }));
+  return [
+    { name: "WARMPOOL_PROTOCOL", value: "1" },
+    { name: "WARMPOOL_HOST", value: "0.0.0.0" },
+    { name: "WARMPOOL_PORT", value: String(WORKER_PORT) },
+    { name: "WARMPOOL_HANDLER", value: spec.handler },
+    { name: "WARMPOOL_APP_DIR", value: WORKER_APP_DIR },
+    { name: "WARMPOOL_MAX_INPUTS", value: String(spec.concurrency?.maxInputs ?? 1) },
+    { name: "WARMPOOL_BATCH_SIZE", value: String(spec.batching?.maxBatchSize ?? 0) },
+    { name: "WARMPOOL_CONTAINER_ID", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+    ...own,
+  ];
+}
+
+function secretNames(inputs: WorkerInputs): string[] {
+  return [...new Set([...inputs.app.secrets, ...(inputs.spec.secrets ?? [])])];
+}
+
+function resources(spec: FunctionSpec): k8s.types.input.core.v1.ResourceRequirements {
+  const requests: Record<string, string> = { cpu: `${Math.round((spec.cpu ?? 0.125) * 1000)}m`, memory: `${spec.memory ?? 128}Mi` };
+  const limits: Record<string, string> = { memory: `${spec.memory ?? 128}Mi` };
+  if (spec.ephemeralDisk !== undefined) {
+    requests["ephemeral-storage"] = `${spec.ephemeralDisk}Mi`;
+    limits["ephemeral-storage"] = `${spec.ephemeralDisk}Mi`;
+  }
+  if (spec.gpu !== undefined) {
+    const count = String(parseGpu(spec.gpu).count);
+    requests[RESOURCE_GPU] = count;
+    limits[RESOURCE_GPU] = count;
+  }
+  return { requests, limits };
+}
+
+function gpuTypes(spec: FunctionSpec): string[] {
+  if (spec.gpu === undefined) return [];
+  return [spec.gpu, ...(spec.gpuFallbacks ?? [])].map((gpu) => parseGpu(gpu).type);
+}
+
+function nodeSelector(spec: FunctionSpec, pool: PoolRef | undefined): Record<string, string> | undefined {
+  const selector: Record<string, string> = { ...(pool?.nodeSelector ?? {}) };
+  const types = gpuTypes(spec);
+  // One concrete type selects by label; fallbacks are expressed as node affinity instead.
+  if (types.length === 1 && types[0] !== "any" && pool?.kind !== "static") selector[LABEL_GPU] = types[0]!;
+  return Object.keys(selector).length > 0 ? selector : undefined;
+}
+
+/** GPU fallbacks: any of the types may run the pod, the earlier ones preferred. */
+function gpuAffinity(spec: FunctionSpec): k8s.types.input.core.v1.Affinity | undefined {
+  const types = gpuTypes(spec);
+  if (types.length < 2 || types.includes("any")) return undefined;
+  return {
+    nodeAffinity: {
+      requiredDuringSchedulingIgnoredDuringExecution: {
+        nodeSelectorTerms: [{ matchExpressions: [{ key: LABEL_GPU, operator: "In", values: types }] }],
+      },
+      preferredDuringSchedulingIgnoredDuringExecution: types.map((type, index) => ({
+        weight: 100 - index * Math.floor(99 / types.length),
+        preference: { matchExpressions: [{ key: LABEL_GPU, operator: "In", values: [type] }] },
+      })),
+    },
+  };
+}
+
+function tolerations(spec: FunctionSpec, pool: PoolRef | undefined): k8s.types.input.core.v1.Toleration[] | undefined {
+  const list: k8s.types.input.core.v1.Toleration[] = [];
+  if (spec.gpu !== undefined) list.push({ key: TAINT_GPU, operator: "Exists", effect: "NoSchedule" });
+  if (pool?.tainted) list.push({ key: LABEL_POOL, operator: "Equal", value: pool.name, effect: "NoSchedule" });
+  return list.length > 0 ? list : undefined;
+}
+
