@@ -1,0 +1,12 @@
+// @ts-check
+/**
+ * What handler modules import: the hook symbols for classes (PROTOCOL.md, "Handler forms").
+ *
+ *   const { enter, exit } = require("@warmpool/worker");
+ *   exports.Model = class { static [enter] = ["load"]; static [exit] = ["close"]; ... };
+ */
+"use strict";
+
+const { enter, exit, method } = require("./lib/hooks");
+
+module.exports = { enter, exit, method };
