@@ -9,6 +9,7 @@ so building twice gives the same bytes.
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import io
 import os
@@ -114,13 +115,13 @@ def build_sdist(sdist_directory: str, config_settings: Optional[dict] = None) ->
     filename = f"{distribution}.tar.gz"
     os.makedirs(sdist_directory, exist_ok=True)
     buffer = io.BytesIO()
-    # gzip's own header would carry the build time; mtime=0 keeps the archive reproducible.
-    with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT, compresslevel=9) as archive:
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
         for name, content in sorted(files):
             info = tarfile.TarInfo(f"{distribution}/{name}")
             info.size = len(content)
             info.mtime = _EPOCH
             info.mode = 0o644
             archive.addfile(info, io.BytesIO(content))
-    Path(sdist_directory, filename).write_bytes(buffer.getvalue())
+    # Compressed apart from tarfile, whose gzip header would carry the build time.
+    Path(sdist_directory, filename).write_bytes(gzip.compress(buffer.getvalue(), compresslevel=9, mtime=0))
     return filename
