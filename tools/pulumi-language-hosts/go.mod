@@ -1,4 +1,4 @@
-module warmpool.dev/tools/pulumi-language-nodejs
+module warmpool.dev/tools/pulumi-language-hosts
 
 go 1.25.11
 
