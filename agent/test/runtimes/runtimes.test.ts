@@ -3,6 +3,7 @@
  * runtimes over real HTTP. The fixtures in fixtures/{python,node} define the same handlers.
  */
 import fs from "node:fs";
+import http from "node:http";
 import { WorkerProcess, type Runtime, type StartOptions } from "./worker-process";
 
 const started: WorkerProcess[] = [];
@@ -172,6 +173,22 @@ describe.each<Runtime>(["python", "node"])("%s runtime", (runtime) => {
     expect((await worker.request("GET", "/invoke")).status).toBe(405);
     expect(await worker.call(5)).toBe(25);
     expect((await worker.stats()).invocations).toBe(1);
+  });
+
+  it("reads a chunked request body", async () => {
+    const worker = await startReady(runtime, { handler: "handlers:square" });
+    const reply = await new Promise<string>((resolve, reject) => {
+      // No Content-Length: Node sends each write() as a chunk.
+      const request = http.request({ host: "127.0.0.1", port: worker.port, method: "POST", path: "/invoke", agent: false }, (response) => {
+        let text = "";
+        response.setEncoding("utf8").on("data", (chunk: string) => (text += chunk));
+        response.once("end", () => resolve(text));
+      });
+      request.once("error", reject);
+      request.write('{"inputs": [{"id": "in-1", ');
+      request.end('"args": [12]}]}');
+    });
+    expect(JSON.parse(reply)).toEqual({ outputs: [{ id: "in-1", ok: true, value: 144 }] });
   });
 
   it("finishes the input in flight on SIGTERM before running exit hooks and exiting", async () => {
