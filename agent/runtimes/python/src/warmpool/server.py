@@ -8,6 +8,7 @@ headers and the body, which with Nagle's algorithm on would wait for the client'
 from __future__ import annotations
 
 import socket
+import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Tuple
 
@@ -20,6 +21,7 @@ _STATUS = {
     400: b"400 Bad Request",
     404: b"404 Not Found",
     405: b"405 Method Not Allowed",
+    500: b"500 Internal Server Error",
     503: b"503 Service Unavailable",
 }
 
@@ -58,19 +60,31 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self._send(routes.draining, close=True)
             return
         try:
-            try:
-                body = self._read_body()
-            except ValueError as error:
-                self._send((400, protocol.error_body("BadRequest", f"unreadable body: {error}")), close=True)
-                return
-            self._send(routes.handle(self.command, self.path, body))
+            self._respond(routes)
         finally:
             routes.gate.leave()
+
+    def _respond(self, routes: Routes) -> None:
+        try:
+            body = self._read_body()
+        except ValueError as error:
+            # Where the next request would start is unknown now, so the connection cannot be reused.
+            self._send((400, protocol.error_body("BadRequest", f"unreadable body: {error}")), close=True)
+            return
+        try:
+            response = routes.handle(self.command, self.path, body)
+        except Exception as error:  # a bug in the runtime, not the handler (whose errors are results)
+            traceback.print_exc()
+            response = (500, protocol.error_body("InternalError", repr(error)))
+        self._send(response)
 
     def _read_body(self) -> bytes:
         length = self.headers.get("Content-Length")
         if length is not None:
-            return self.rfile.read(int(length))
+            size = int(length)
+            if size < 0:
+                raise ValueError(f"negative Content-Length {size}")
+            return self.rfile.read(size)
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             return self._read_chunks()
         return b""
