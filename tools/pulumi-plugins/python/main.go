@@ -19,7 +19,7 @@ import (
 
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 
-	"warmpool.dev/tools/pulumi-language-hosts/internal/langhost"
+	"warmpool.dev/tools/pulumi-plugins/internal/langhost"
 )
 
 type host struct{ langhost.Base }

@@ -135,21 +135,25 @@ func RunProgram(cmd *exec.Cmd) *pulumirpc.RunResponse {
 	}
 }
 
-// Main serves the language host: the engine starts the plugin with optional flags
-// and its own address as the last argument, and reads the port from stdout.
+// Main serves a language host.
 func Main(base *Base, srv pulumirpc.LanguageRuntimeServer) {
-	for _, a := range os.Args[1:] {
-		if !strings.HasPrefix(a, "-") {
-			base.EngineAddress = a
-		}
-	}
+	base.EngineAddress = engineAddressFromArgs()
+	Serve(base.Name, func(s *grpc.Server) {
+		pulumirpc.RegisterLanguageRuntimeServer(s, srv)
+	})
+}
+
+// Serve serves a plugin the way the engine expects: the engine starts it with optional
+// flags and its own address as the last argument, and reads the port from stdout.
+// The plugin exits when the engine goes away.
+func Serve(name string, register func(*grpc.Server)) {
+	engineAddress := engineAddressFromArgs()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if base.EngineAddress != "" {
-		// Exit when the engine goes away, so no host outlives it.
+	if engineAddress != "" {
 		go func() {
-			_ = rpcutil.Healthcheck(ctx, base.EngineAddress, 5*time.Minute, cancel)
+			_ = rpcutil.Healthcheck(ctx, engineAddress, 5*time.Minute, cancel)
 		}()
 	}
 	done := make(chan bool)
@@ -161,17 +165,27 @@ func Main(base *Base, srv pulumirpc.LanguageRuntimeServer) {
 	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
 		Cancel: done,
 		Init: func(s *grpc.Server) error {
-			pulumirpc.RegisterLanguageRuntimeServer(s, srv)
+			register(s)
 			return nil
 		},
 	})
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: could not start the language host: %v\n", base.Name, err)
+		fmt.Fprintf(os.Stderr, "%s: could not start: %v\n", name, err)
 		os.Exit(1)
 	}
 	fmt.Printf("%d\n", handle.Port)
 	if err := <-handle.Done; err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", base.Name, err)
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		os.Exit(1)
 	}
+}
+
+func engineAddressFromArgs() string {
+	var addr string
+	for _, a := range os.Args[1:] {
+		if !strings.HasPrefix(a, "-") {
+			addr = a
+		}
+	}
+	return addr
 }
