@@ -6,6 +6,9 @@ import fs from "node:fs";
 import http from "node:http";
 import { WorkerProcess, type Runtime, type StartOptions } from "./worker-process";
 
+// Each test starts a process; a Python interpreter can take a second or two to start on a loaded CI box.
+jest.setTimeout(20_000);
+
 const started: WorkerProcess[] = [];
 
 async function start(runtime: Runtime, options: StartOptions): Promise<WorkerProcess> {
