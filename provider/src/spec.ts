@@ -19,7 +19,7 @@ export function subjectOf(kind: SpecKind, name: string): string {
 
 /** Validates `input` as a `kind` spec; throws one ResourceError with every problem. */
 export function validated<K extends SpecKind>(kind: K, name: string, input: object, parent: pulumi.Resource): SpecTypes[K] {
-  const result = checkSpec(kind, dropUndefined(input));
+  const result = checkSpec(kind, input);
   if (!result.ok) throw new pulumi.ResourceError(formatProblems(subjectOf(kind, name), result.problems), parent, true);
   return result.spec;
 }
@@ -29,7 +29,3 @@ export function assertNoProblems(kind: SpecKind, name: string, problems: Problem
   if (problems.length > 0) throw new pulumi.ResourceError(formatProblems(subjectOf(kind, name), problems), parent, true);
 }
 
-/** Args objects carry explicit `undefined`s from other SDKs; JSON Schema treats them as present. */
-function dropUndefined(value: object): object {
-  return JSON.parse(JSON.stringify(value)) as object;
-}

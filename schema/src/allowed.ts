@@ -22,7 +22,7 @@ export function describeAllowed(node: JsonSchema | undefined): string {
     case "object":
       return "an object";
     default:
-      return "";
+      return typeof node.pattern === "string" ? `a string matching ${node.pattern}` : "";
   }
 }
 

@@ -51,7 +51,9 @@ export type CheckResult<K extends SpecKind> = { ok: true; spec: SpecTypes[K] } |
  * spec with every default filled in, or every problem found.
  */
 export function checkSpec<K extends SpecKind>(kind: K, input: unknown): CheckResult<K> {
-  const spec = structuredClone(input) as SpecTypes[K];
+  // A JSON round trip, not structuredClone: specs are JSON, explicit `undefined`s from other SDKs must
+  // read as absent, and the copy's arrays must belong to the caller's realm (jest runs tests in a vm).
+  const spec = (input === undefined ? undefined : JSON.parse(JSON.stringify(input))) as SpecTypes[K];
   const problems = schemaProblems(kind, spec);
   const bad = new Set(problems.map((p) => p.path));
   let ruleProblems: Problem[];
@@ -61,7 +63,10 @@ export function checkSpec<K extends SpecKind>(kind: K, input: unknown): CheckRes
     // A rule only trips over a value of the wrong shape, which the schema has already reported.
     ruleProblems = [];
   }
-  problems.push(...ruleProblems.filter((p) => ![...bad].some((path) => p.path === path || p.path.startsWith(`${path}.`))));
+  const isBad = (path: string): boolean => [...bad].some((b) => path === b || path.startsWith(`${b}.`));
+  for (const { related, ...problem } of ruleProblems) {
+    if (!isBad(problem.path) && !(related ?? []).some(isBad)) problems.push(problem);
+  }
   if (problems.length > 0) return { ok: false, problems };
   return { ok: true, spec: derive(kind, spec) };
 }

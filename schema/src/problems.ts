@@ -12,6 +12,11 @@ export interface Problem {
   value: unknown;
   /** What is wrong and what is allowed. */
   message: string;
+  /**
+   * Other fields the problem compares against. A consistency problem is dropped when one of them is
+   * already invalid on its own: it would only repeat that problem in other words.
+   */
+  related?: string[];
 }
 
 export class SpecError extends Error {

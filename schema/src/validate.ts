@@ -6,6 +6,7 @@ import Ajv2020, { type ErrorObject, type ValidateFunction } from "ajv/dist/2020"
 import addFormats from "ajv-formats";
 import { describeAllowed } from "./allowed";
 import { joinPath, type Problem } from "./problems";
+import { deref } from "./refs";
 import { SHARED_SCHEMAS, SPEC_KINDS, SPEC_SCHEMAS, type JsonSchema, type SpecKind } from "./specs";
 
 /** Annotations of ours that ajv should accept and ignore. */
@@ -50,7 +51,8 @@ function toProblem(error: ErrorObject): Problem[] {
     }
     case "propertyNames": {
       const key = String(params.propertyName);
-      const allowed = (node?.["x-allowed-keys"] as string | undefined) ?? describeAllowed(node?.propertyNames as JsonSchema);
+      const names = node?.propertyNames === undefined ? undefined : deref(node.propertyNames as JsonSchema, node).node;
+      const allowed = (node?.["x-allowed-keys"] as string | undefined) ?? describeAllowed(names);
       return [{ path: joinPath(path, key), value: undefined, message: `is not an allowed key (allowed: ${allowed})` }];
     }
     case "uniqueItems":

@@ -76,26 +76,14 @@ export class Function extends pulumi.ComponentResource {
 
 /** The spec as declared, with `app` given (a stand-in until the App's ref resolves). */
 function planned(name: string, args: FunctionArgs, app: string, image?: string): object {
+  // Every argument goes through, unknown ones included, so that the schema reports them.
   return {
+    ...args,
     app,
     name,
     image: image ?? (typeof args.image === "string" ? args.image : undefined),
-    handler: args.handler,
-    runtime: args.runtime,
-    gpu: args.gpu,
-    gpuFallbacks: args.gpuFallbacks,
-    cpu: args.cpu,
-    memory: args.memory,
-    ephemeralDisk: args.ephemeralDisk,
-    timeout: args.timeout,
-    startupTimeout: args.startupTimeout,
-    retries: args.retries,
     secrets: (args.secrets ?? []).map(() => PENDING_REF),
     volumes: Object.fromEntries(Object.keys(args.volumes ?? {}).map((path) => [path, PENDING_REF])),
-    env: args.env,
-    autoscaler: args.autoscaler,
-    concurrency: args.concurrency,
-    batching: args.batching,
     pool: args.pool === undefined ? undefined : PENDING_REF,
   };
 }

@@ -33,8 +33,9 @@ export class Secret extends pulumi.ComponentResource {
       new k8s.core.v1.Secret(name, {
         metadata,
         type: "Opaque",
-        stringData: Object.fromEntries(Object.entries(values).map(([key, value]) => [key, pulumi.secret(value)])),
-      }, { parent: this, additionalSecretOutputs: ["data", "stringData"] });
+        // The Kubernetes provider marks stringData and data secret in state and outputs.
+        stringData: values,
+      }, { parent: this });
     } else {
       const source = spec.awsSecretsManager!;
       const secretId = args.awsSecretsManager!.secretId;

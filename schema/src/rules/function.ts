@@ -17,6 +17,7 @@ export function functionProblems(spec: FunctionSpec): Problem[] {
       path: "autoscaler.minContainers",
       value: autoscaler.minContainers,
       message: `must be at most autoscaler.maxContainers (${autoscaler.maxContainers})`,
+      related: ["autoscaler.maxContainers"],
     });
   }
   if (autoscaler?.bufferContainers !== undefined && autoscaler.maxContainers !== undefined && autoscaler.bufferContainers > autoscaler.maxContainers) {
@@ -24,6 +25,7 @@ export function functionProblems(spec: FunctionSpec): Problem[] {
       path: "autoscaler.bufferContainers",
       value: autoscaler.bufferContainers,
       message: `must be at most autoscaler.maxContainers (${autoscaler.maxContainers})`,
+      related: ["autoscaler.maxContainers"],
     });
   }
   if (concurrency?.targetInputs !== undefined && concurrency.targetInputs > concurrency.maxInputs) {
@@ -31,6 +33,7 @@ export function functionProblems(spec: FunctionSpec): Problem[] {
       path: "concurrency.targetInputs",
       value: concurrency.targetInputs,
       message: `must be at most concurrency.maxInputs (${concurrency.maxInputs})`,
+      related: ["concurrency.maxInputs"],
     });
   }
   if (spec.batching !== undefined && concurrency !== undefined && concurrency.maxInputs > 1) {
@@ -38,6 +41,7 @@ export function functionProblems(spec: FunctionSpec): Problem[] {
       path: "batching",
       value: spec.batching,
       message: "cannot be combined with concurrency.maxInputs > 1: a batched container runs one batch at a time",
+      related: ["concurrency.maxInputs"],
     });
   }
   if (retries?.initialDelay !== undefined && retries.maxDelay !== undefined && retries.initialDelay > retries.maxDelay) {
@@ -45,6 +49,7 @@ export function functionProblems(spec: FunctionSpec): Problem[] {
       path: "retries.initialDelay",
       value: retries.initialDelay,
       message: `must be at most retries.maxDelay (${retries.maxDelay})`,
+      related: ["retries.maxDelay"],
     });
   }
   problems.push(...gpuProblems(spec));

@@ -23,7 +23,7 @@ export function gpuPoolProblems(spec: GpuPoolSpec): Problem[] {
     problems.push({ path: "gpu", value: spec.gpu, message: `must be a concrete GPU type for a ${spec.kind} pool (it buys instances of one type)` });
   }
   if (spec.minNodes !== undefined && spec.maxNodes !== undefined && spec.minNodes > spec.maxNodes) {
-    problems.push({ path: "minNodes", value: spec.minNodes, message: `must be at most maxNodes (${spec.maxNodes})` });
+    problems.push({ path: "minNodes", value: spec.minNodes, message: `must be at most maxNodes (${spec.maxNodes})`, related: ["maxNodes"] });
   }
   if (spec.maxGpus !== undefined && spec.kind !== "karpenter") {
     problems.push({ path: "maxGpus", value: spec.maxGpus, message: `is only allowed when kind is karpenter (use minNodes/maxNodes for ${spec.kind})` });
@@ -35,6 +35,7 @@ export function gpuPoolProblems(spec: GpuPoolSpec): Problem[] {
         path: `instanceTypes[${index}]`,
         value: instanceType,
         message: `does not carry ${spec.gpu} GPUs (allowed: ${Object.keys(known).join(", ") || "none"})`,
+        related: ["gpu"],
       });
     }
   });
