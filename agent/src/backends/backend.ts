@@ -1,0 +1,56 @@
+/**
+ * Where containers run. The agent decides how many containers a function needs and which one to stop;
+ * a Backend only carries that out: start one, wait until it is ready, stop one after draining, list
+ * them. It never sees inputs: the dispatcher talks to each container's HTTP endpoint directly.
+ *
+ * `local` (backends/local) runs each container as a worker process on this machine. A `kubernetes`
+ * backend fits the same shape with one Deployment per function: `start` raises `replicas` by one and
+ * resolves with the new Pod (name, Pod IP, port 8000); `stop` marks the chosen Pod with
+ * `controller.kubernetes.io/pod-deletion-cost` lowest, then lowers `replicas`, so the ReplicaSet
+ * removes exactly that Pod (its preStop waits for the drain); `ready` watches the Pod's readiness probe
+ * on `/ready`; `list` reads the Pods by label after an agent restart.
+ */
+import type { FunctionConfig } from "../config/function";
+
+export type ContainerPhase = "starting" | "ready" | "draining" | "stopped" | "failed";
+
+export interface ContainerHandle {
+  id: string;
+  /** `app/fn`. */
+  fn: string;
+  host: string;
+  port: number;
+  /** Process id (local) or Pod name (kubernetes), for people. */
+  ref: string;
+  gpus: string[];
+  startedAt: number;
+  /** Resolves when the container has exited, with a description of how. */
+  exited: Promise<string>;
+}
+
+export interface ContainerInfo {
+  id: string;
+  fn: string;
+  ref: string;
+  host: string;
+  port: number;
+  gpus: string[];
+  startedAt: number;
+}
+
+export interface Backend {
+  readonly name: string;
+  /** Starts a container of `fn`; resolves once it runs (not yet ready). */
+  start(fn: FunctionConfig, id: string): Promise<ContainerHandle>;
+  /** Resolves once the container answers `GET /ready` 200; rejects on exit or after `timeoutMs`. */
+  ready(handle: ContainerHandle, timeoutMs: number): Promise<void>;
+  /**
+   * Stops a container the agent has drained (no inputs in flight): SIGTERM, so `@exit` hooks run, then
+   * SIGKILL once `graceMs` has passed. `graceMs` 0 kills at once (a timed-out or broken container).
+   */
+  stop(handle: ContainerHandle, graceMs: number): Promise<void>;
+  list(): ContainerInfo[];
+  /** The captured output of the function's containers, oldest container first, at most `tailLines` lines each. */
+  logs(fn: string, tailLines: number): Promise<Array<{ container: string; lines: string[] }>>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,199 @@
+/**
+ * The `local` backend: each container is a worker process on this machine, started with exactly the
+ * environment PROTOCOL.md lists (never the agent's own), listening on a free loopback port. Its stdout
+ * and stderr go straight to a file per container (the process writes the file itself, so logging costs
+ * the agent nothing), which `warmpool logs app/fn` reads back.
+ *
+ * A pid file per container lets the next agent kill workers a killed agent (kill -9) left behind.
+ */
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as path from "node:path";
+import type { FunctionConfig } from "../../config/function";
+import type { Backend, ContainerHandle, ContainerInfo } from "../backend";
+import { GpuAllocator } from "./gpus";
+import { freePort } from "./ports";
+
+export interface LocalBackendOptions {
+  stateDir: string;
+  logDir: string;
+  runtimesDir: string;
+  python: string;
+  node: string;
+  gpus?: GpuAllocator;
+}
+
+interface Local {
+  handle: ContainerHandle;
+  pid: number;
+  logFile: string;
+  exitedNow: boolean;
+  kill(signal: NodeJS.Signals): void;
+}
+
+export class LocalBackend implements Backend {
+  readonly name = "local";
+  private readonly containers = new Map<string, Local>();
+  private readonly runDir: string;
+  private readonly gpus: GpuAllocator;
+
+  constructor(private readonly options: LocalBackendOptions) {
+    this.runDir = path.join(options.stateDir, "run");
+    fs.mkdirSync(this.runDir, { recursive: true });
+    fs.mkdirSync(options.logDir, { recursive: true });
+    this.gpus = options.gpus ?? GpuAllocator.detect();
+    this.reapOrphans();
+  }
+
+  async start(fn: FunctionConfig, id: string): Promise<ContainerHandle> {
+    const gpus = this.gpus.take(fn.gpuCount);
+    if (gpus === undefined) throw new Error(`${fn.key} needs ${fn.gpuCount} GPU(s) and fewer are free on this machine`);
+    const port = await freePort();
+    const logFile = path.join(this.options.logDir, fn.app, fn.name, `${id}.log`);
+    fs.mkdirSync(path.dirname(logFile), { recursive: true });
+    const out = fs.openSync(logFile, "a");
+    const [command, args, extraEnv] = this.command(fn);
+    const env: Record<string, string> = {
+      ...fn.env,
+      ...extraEnv,
+      WARMPOOL_PROTOCOL: "1",
+      WARMPOOL_HOST: "127.0.0.1",
+      WARMPOOL_PORT: String(port),
+      WARMPOOL_HANDLER: fn.handler,
+      WARMPOOL_APP_DIR: fn.appDir,
+      WARMPOOL_MAX_INPUTS: String(fn.maxInputs),
+      WARMPOOL_BATCH_SIZE: String(fn.batch?.maxBatchSize ?? 0),
+      WARMPOOL_CONTAINER_ID: id,
+    };
+    for (const key of ["PATH", "HOME", "LANG"]) {
+      const value = process.env[key];
+      if (value !== undefined) env[key] = value;
+    }
+    if (gpus.length > 0) env.CUDA_VISIBLE_DEVICES = gpus.join(",");
+    let child;
+    try {
+      child = spawn(command, args, { cwd: fn.appDir, env, stdio: ["ignore", out, out] });
+    } finally {
+      fs.closeSync(out);
+    }
+    const startedAt = Date.now();
+    const pidFile = path.join(this.runDir, `${id}.pid`);
+    let local: Local | undefined;
+    const exited = new Promise<string>((resolve) => {
+      child.once("error", (err) => {
+        if (local !== undefined) local.exitedNow = true;
+        resolve(`could not start ${command}: ${err.message}`);
+      });
+      child.once("exit", (code, signal) => {
+        if (local !== undefined) local.exitedNow = true;
+        resolve(signal !== null ? `killed by ${signal}` : `exited with status ${code}`);
+      });
+    }).then((how) => {
+      this.containers.delete(id);
+      this.gpus.release(gpus);
+      fs.rmSync(pidFile, { force: true });
+      return how;
+    });
+    const handle: ContainerHandle = { id, fn: fn.key, host: "127.0.0.1", port, ref: `pid ${child.pid ?? "?"}`, gpus, startedAt, exited };
+    local = { handle, pid: child.pid ?? -1, logFile, exitedNow: false, kill: (signal) => void child.kill(signal) };
+    if (child.pid !== undefined) fs.writeFileSync(pidFile, String(child.pid));
+    this.containers.set(id, local);
+    return handle;
+  }
+
+  private command(fn: FunctionConfig): [string, string[], Record<string, string>] {
+    if (fn.runtime === "node") return [this.options.node, [path.join(this.options.runtimesDir, "node", "worker.js")], {}];
+    const src = path.join(this.options.runtimesDir, "python", "src");
+    const pythonPath = fs.existsSync(src) ? src : path.join(this.options.runtimesDir, "python");
+    return [this.options.python, ["-m", "warmpool.worker"], { PYTHONPATH: pythonPath, PYTHONUNBUFFERED: "1" }];
+  }
+
+  async ready(handle: ContainerHandle, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let exit: string | undefined;
+    void handle.exited.then((how) => (exit = how));
+    let delay = 5;
+    for (;;) {
+      if (exit !== undefined) throw new Error(`container ${handle.id} ${exit} before it was ready`);
+      if (await probe(handle.host, handle.port)) return;
+      if (Date.now() >= deadline) throw new Error(`container ${handle.id} was not ready within startupTimeout ${timeoutMs / 1000}s`);
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 100);
+    }
+  }
+
+  async stop(handle: ContainerHandle, graceMs: number): Promise<void> {
+    const local = this.containers.get(handle.id);
+    if (local === undefined || local.exitedNow) {
+      await handle.exited;
+      return;
+    }
+    if (graceMs <= 0) local.kill("SIGKILL");
+    else {
+      local.kill("SIGTERM");
+      const timer = setTimeout(() => local.kill("SIGKILL"), graceMs);
+      timer.unref();
+      void handle.exited.then(() => clearTimeout(timer));
+    }
+    await handle.exited;
+  }
+
+  list(): ContainerInfo[] {
+    return [...this.containers.values()].map(({ handle: h }) => ({ id: h.id, fn: h.fn, ref: h.ref, host: h.host, port: h.port, gpus: h.gpus, startedAt: h.startedAt }));
+  }
+
+  async logs(fn: string, tailLines: number): Promise<Array<{ container: string; lines: string[] }>> {
+    const dir = path.join(this.options.logDir, ...fn.split("/"));
+    let files: string[];
+    try {
+      files = fs.readdirSync(dir).filter((f) => f.endsWith(".log"));
+    } catch {
+      return [];
+    }
+    const withTimes = files.map((f) => ({ f, t: fs.statSync(path.join(dir, f)).mtimeMs })).sort((a, b) => a.t - b.t);
+    return withTimes.map(({ f }) => {
+      const text = fs.readFileSync(path.join(dir, f), "utf8");
+      const lines = text.split("\n");
+      if (lines[lines.length - 1] === "") lines.pop();
+      return { container: f.slice(0, -4), lines: lines.slice(-tailLines) };
+    });
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.containers.values()];
+    for (const c of all) c.kill("SIGKILL");
+    await Promise.all(all.map((c) => c.handle.exited));
+  }
+
+  /** Kills workers recorded by a previous agent that is gone (their environment names the container). */
+  private reapOrphans(): void {
+    for (const file of fs.readdirSync(this.runDir)) {
+      if (!file.endsWith(".pid")) continue;
+      const id = file.slice(0, -4);
+      const pidPath = path.join(this.runDir, file);
+      const pid = Number(fs.readFileSync(pidPath, "utf8"));
+      try {
+        const environ = fs.readFileSync(`/proc/${pid}/environ`, "utf8");
+        if (environ.split("\0").includes(`WARMPOOL_CONTAINER_ID=${id}`)) process.kill(pid, "SIGKILL");
+      } catch {
+        // Gone already, or not ours.
+      }
+      fs.rmSync(pidPath, { force: true });
+    }
+  }
+}
+
+function probe(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get({ host, port, path: "/ready", agent: false, timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on("error", () => resolve(false));
+    req.on("timeout", () => {
+      req.destroy();
+      resolve(false);
+    });
+  });
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+/**
+ * `warmpool`: run the agent (`agent`, `dev`) or talk to one (`call`, `spawn`, `get`, `cancel`, `map`,
+ * `status`, `logs`, `apps`). Client commands find the agent through --url / WARMPOOL_URL and the token
+ * through --token / WARMPOOL_TOKEN / `.warmpool/token`.
+ */
+import { Command } from "commander";
+import { appsCommand, callCommand, cancelCommand, getCommand, guard, logsCommand, mapCommand, spawnCommand, statusCommand } from "./commands";
+import { serve } from "./serve";
+
+const program = new Command();
+program.name("warmpool").description("Serverless GPU functions on your own cloud: the agent and its client").version("0.1.0");
+
+const serverFlags = (cmd: Command): Command =>
+  cmd
+    .option("--state-dir <dir>", "directory of the database, token and logs")
+    .option("--host <host>", "address to listen on (default 127.0.0.1)")
+    .option("--port <port>", "port to listen on (default 8765; 0 = any free port)")
+    .option("--max-pending <n>", "pending inputs per function before 429 (default 2000)")
+    .option("--payload-limit <MiB>", "largest request body (default 16)")
+    .option("--result-ttl <seconds>", "how long results are kept (default 604800)")
+    .option("--python <path>", "Python interpreter of the local backend (default python3)")
+    .option("--log-level <level>", "debug, info, warn, error or silent (default info)");
+
+serverFlags(program.command("agent").description("run the agent standalone: apps are deployed with PUT /v1/apps/{app}")).action((flags) => serve(undefined, flags));
+serverFlags(program.command("dev <spec>").description("run the agent with the local backend and the App of a spec file (state in .warmpool/)")).action((spec: string, flags) => serve(spec, flags));
+
+const clientFlags = (cmd: Command): Command => cmd.option("--url <url>", "agent URL (default $WARMPOOL_URL or http://127.0.0.1:8765)").option("--token <token>", "API token (default $WARMPOOL_TOKEN or .warmpool/token)");
+
+clientFlags(program.command("call <target> [args...]").description("call app/fn and print its result").option("--kwargs <json>", "keyword arguments as a JSON object")).action((t: string, a: string[], f) => guard(() => callCommand(t, a, f)));
+clientFlags(program.command("spawn <target> [args...]").description("queue a durable call and print its id").option("--kwargs <json>", "keyword arguments as a JSON object")).action((t: string, a: string[], f) => guard(() => spawnCommand(t, a, f)));
+clientFlags(program.command("get <callId>").description("wait for a spawned call and print its result").option("--wait <seconds>", "give up after this long").option("--json", "print the whole status")).action((id: string, f) => guard(() => getCommand(id, f)));
+clientFlags(program.command("cancel <callId>").description("cancel a call")).action((id: string, f) => guard(() => cancelCommand(id, f)));
+clientFlags(
+  program
+    .command("map <target> [values...]")
+    .description("run app/fn over many inputs (each one argument), streaming results")
+    .option("--file <ndjson>", "read one JSON argument per line")
+    .option("--range <n>", "inputs 0 .. n-1")
+    .option("--unordered", "results as they finish")
+    .option("--quiet", "print only failures"),
+).action((t: string, v: string[], f) => guard(() => mapCommand(t, v, f)));
+clientFlags(program.command("status <target>").description("containers, queue and autoscaler decisions of app/fn").option("--json", "print JSON")).action((t: string, f) => guard(() => statusCommand(t, f)));
+clientFlags(program.command("logs <target>").description("captured output of app/fn's containers").option("--tail <n>", "lines per container (default 200)")).action((t: string, f) => guard(() => logsCommand(t, f)));
+clientFlags(program.command("apps").description("deployed apps and their functions").option("--json", "print JSON")).action((f) => guard(() => appsCommand(f)));
+
+program.parseAsync(process.argv).catch((err: Error) => {
+  process.stderr.write(`${err.message}\n`);
+  process.exit(2);
+});

@@ -1,0 +1,64 @@
+/**
+ * `warmpool agent` (standalone: apps come from `PUT /v1/apps/{app}` and survive restarts) and
+ * `warmpool dev <spec.yaml>` (the local backend with the App of one spec file, state under
+ * `.warmpool/`). Both print the API token once, when it is first created, and stop cleanly on
+ * SIGINT/SIGTERM.
+ */
+import * as path from "node:path";
+import { SpecError } from "@warmpool/schema";
+import { Agent } from "../agent";
+import type { AgentOptions } from "../config/options";
+import { loadSpecFile } from "../spec/load";
+
+export interface ServeFlags {
+  stateDir?: string;
+  host?: string;
+  port?: string;
+  maxPending?: string;
+  payloadLimit?: string;
+  resultTtl?: string;
+  logLevel?: AgentOptions["logLevel"];
+  python?: string;
+}
+
+function agentOptions(flags: ServeFlags, defaults: AgentOptions): AgentOptions {
+  return {
+    ...defaults,
+    ...(flags.stateDir === undefined ? {} : { stateDir: flags.stateDir }),
+    ...(flags.host === undefined ? {} : { host: flags.host }),
+    ...(flags.port === undefined ? {} : { port: Number(flags.port) }),
+    ...(flags.maxPending === undefined ? {} : { maxPendingInputs: Number(flags.maxPending) }),
+    ...(flags.payloadLimit === undefined ? {} : { payloadLimitMiB: Number(flags.payloadLimit) }),
+    ...(flags.resultTtl === undefined ? {} : { resultTtl: Number(flags.resultTtl) }),
+    ...(flags.logLevel === undefined ? {} : { logLevel: flags.logLevel }),
+    ...(flags.python === undefined ? {} : { python: flags.python }),
+  };
+}
+
+export async function serve(specFile: string | undefined, flags: ServeFlags): Promise<void> {
+  let apps;
+  try {
+    apps = specFile === undefined ? [] : [loadSpecFile(specFile)];
+  } catch (err) {
+    if (err instanceof SpecError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const options = agentOptions(flags, specFile === undefined ? { stateDir: process.env.WARMPOOL_STATE_DIR ?? ".warmpool" } : { stateDir: ".warmpool", appSource: path.resolve(specFile) });
+  const agent = new Agent(options);
+  if (agent.tokenCreated) {
+    process.stdout.write(`API token (saved to ${agent.tokenFile}, shown only this once):\n  ${agent.token}\n`);
+  }
+  const stop = (): void => {
+    void agent.close().then(() => process.exit(0));
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  await agent.run(apps);
+  process.stdout.write(`warmpool agent ready on ${agent.url} (state: ${agent.options.stateDir})\n`);
+  for (const app of apps) {
+    for (const fn of app.functions) process.stdout.write(`  ${app.app.name}/${fn.name}  ${fn.runtime ?? "python"}  ${fn.handler}\n`);
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * A FunctionSpec (already validated and defaulted by @warmpool/schema) compiled into the numbers the
+ * dispatcher and autoscaler use: milliseconds instead of seconds, the batch settings as one nullable
+ * object, and the retry policy as a pure delay function. Computed once per deploy, never per input.
+ */
+import type { FunctionSpec } from "@warmpool/schema";
+
+export interface RetryPolicy {
+  maxRetries: number;
+  initialDelayMs: number;
+  backoffCoefficient: number;
+  maxDelayMs: number;
+}
+
+export interface FunctionConfig {
+  /** `app/name`: the key of the function everywhere in the agent. */
+  key: string;
+  app: string;
+  name: string;
+  handler: string;
+  runtime: "python" | "node";
+  /** Directory the handler module is loaded from. */
+  appDir: string;
+  env: Record<string, string>;
+  gpuCount: number;
+  timeoutMs: number;
+  startupTimeoutMs: number;
+  retries: RetryPolicy;
+  minContainers: number;
+  maxContainers: number;
+  bufferContainers: number;
+  scaledownWindowMs: number;
+  maxInputs: number;
+  targetInputs: number;
+  /** null for a plain handler. */
+  batch: { maxBatchSize: number; waitMs: number } | null;
+  spec: FunctionSpec;
+}
+
+export function compileFunction(spec: FunctionSpec, appDir: string): FunctionConfig {
+  const retries = spec.retries ?? { maxRetries: 0 };
+  const autoscaler = spec.autoscaler ?? {};
+  const concurrency = spec.concurrency ?? { maxInputs: 1 };
+  const timeout = spec.timeout ?? 300;
+  return {
+    key: `${spec.app}/${spec.name}`,
+    app: spec.app,
+    name: spec.name,
+    handler: spec.handler,
+    runtime: spec.runtime ?? "python",
+    appDir,
+    env: Object.fromEntries(Object.entries(spec.env ?? {}).filter((e): e is [string, string] => e[1] !== undefined)),
+    gpuCount: gpuCount(spec.gpu),
+    timeoutMs: timeout * 1000,
+    startupTimeoutMs: (spec.startupTimeout ?? timeout) * 1000,
+    retries: {
+      maxRetries: retries.maxRetries,
+      initialDelayMs: (retries.initialDelay ?? 1) * 1000,
+      backoffCoefficient: retries.backoffCoefficient ?? 2,
+      maxDelayMs: (retries.maxDelay ?? 60) * 1000,
+    },
+    minContainers: autoscaler.minContainers ?? 0,
+    maxContainers: autoscaler.maxContainers ?? 10,
+    bufferContainers: autoscaler.bufferContainers ?? 0,
+    scaledownWindowMs: (autoscaler.scaledownWindow ?? 60) * 1000,
+    maxInputs: concurrency.maxInputs,
+    targetInputs: Math.min(concurrency.targetInputs ?? concurrency.maxInputs, concurrency.maxInputs),
+    batch: spec.batching === undefined ? null : { maxBatchSize: spec.batching.maxBatchSize, waitMs: spec.batching.waitMs },
+    spec,
+  };
+}
+
+/**
+ * Delay before retry `n` (1-based), Modal's formula: initialDelay × backoffCoefficient^(n−1), capped at
+ * maxDelay. E.g. initial 1 s, coefficient 2, max 5 s: retries wait 1 s, 2 s, 4 s, 5 s, 5 s.
+ */
+export function retryDelayMs(policy: RetryPolicy, n: number): number {
+  return Math.min(policy.initialDelayMs * policy.backoffCoefficient ** (n - 1), policy.maxDelayMs);
+}
+
+function gpuCount(gpu: string | undefined): number {
+  if (gpu === undefined) return 0;
+  const count = gpu.split(":")[1];
+  return count === undefined ? 1 : Number(count);
+}

@@ -1,0 +1,137 @@
+/**
+ * Agent options in three steps (as Temporal's worker does): `AgentOptions` is what a caller writes,
+ * every field documented with its `@default`; `withDefaults` fills them; `compileOptions` turns
+ * seconds and MiB into the `*Ms` / byte numbers the code uses and checks invariants once, here, so the
+ * hot path never re-validates.
+ */
+import * as path from "node:path";
+import { realClock, type Clock } from "../clock";
+
+export interface AgentOptions {
+  /** Directory of the SQLite database, the API token and container logs. @default ".warmpool" */
+  stateDir?: string;
+  /** Address the gateway listens on. @default "127.0.0.1" */
+  host?: string;
+  /** Port of the gateway; 0 picks a free one. @default 8765 */
+  port?: number;
+  /** API token. @default read from `<stateDir>/token`, generated on first start */
+  token?: string;
+  /** Pending (queued) inputs per function before `call`/`map` get 429. @default 2000 */
+  maxPendingInputs?: number;
+  /** Pending spawned calls per function before `spawn` gets 429 (Modal: 1,000,000). @default 1000000 */
+  maxPendingSpawns?: number;
+  /** Largest request body, in MiB. @default 16 */
+  payloadLimitMiB?: number;
+  /** How long results of finished spawned calls are kept, in seconds. @default 604800 (7 days) */
+  resultTtl?: number;
+  /** Inputs of one map request running or buffered at once (Modal runs 1,000). @default 1000 */
+  mapWindow?: number;
+  /** Autoscaler tick, in milliseconds. @default 1000 */
+  tickMs?: number;
+  /** How long a sweep of expired results waits between runs, in seconds. @default 3600 */
+  sweepInterval?: number;
+  /** Log level of the agent. @default "info" */
+  logLevel?: "debug" | "info" | "warn" | "error" | "silent";
+  /** Where apps come from: a spec file (`warmpool dev`) or the API (`PUT /v1/apps/{app}`). @default "api" */
+  appSource?: string;
+  /** Commit spawned calls in groups with fsync (synchronous=FULL). @default true */
+  fsync?: boolean;
+  /** Time source; tests pass a ManualClock. @default the real clock */
+  clock?: Clock;
+  /** Python interpreter of the local backend. @default "python3" */
+  python?: string;
+  /** Node binary of the local backend. @default process.execPath */
+  node?: string;
+  /** Directory of the worker runtimes. @default "<agent package>/runtimes" */
+  runtimesDir?: string;
+}
+
+export type ResolvedOptions = Required<AgentOptions>;
+
+export interface CompiledOptions {
+  stateDir: string;
+  dbPath: string;
+  logDir: string;
+  host: string;
+  port: number;
+  token: string;
+  maxPendingInputs: number;
+  maxPendingSpawns: number;
+  payloadLimitBytes: number;
+  resultTtlMs: number;
+  mapWindow: number;
+  tickMs: number;
+  sweepIntervalMs: number;
+  logLevel: ResolvedOptions["logLevel"];
+  appSource: string;
+  fsync: boolean;
+  clock: Clock;
+  python: string;
+  node: string;
+  runtimesDir: string;
+}
+
+export function withDefaults(options: AgentOptions): ResolvedOptions {
+  return {
+    stateDir: ".warmpool",
+    host: "127.0.0.1",
+    port: 8765,
+    token: "",
+    maxPendingInputs: 2000,
+    maxPendingSpawns: 1_000_000,
+    payloadLimitMiB: 16,
+    resultTtl: 604_800,
+    mapWindow: 1000,
+    tickMs: 1000,
+    sweepInterval: 3600,
+    logLevel: "info",
+    appSource: "api",
+    fsync: true,
+    clock: realClock,
+    python: "python3",
+    node: process.execPath,
+    runtimesDir: path.resolve(__dirname, "../../../runtimes"),
+    ...stripUndefined(options),
+  };
+}
+
+export function compileOptions(options: AgentOptions): CompiledOptions {
+  const o = withDefaults(options);
+  positive("maxPendingInputs", o.maxPendingInputs);
+  positive("maxPendingSpawns", o.maxPendingSpawns);
+  positive("payloadLimitMiB", o.payloadLimitMiB);
+  positive("mapWindow", o.mapWindow);
+  positive("tickMs", o.tickMs);
+  if (o.resultTtl < 1) throw new Error(`resultTtl = ${o.resultTtl}: must be at least 1 second`);
+  const stateDir = path.resolve(o.stateDir);
+  return {
+    stateDir,
+    dbPath: path.join(stateDir, "state.db"),
+    logDir: path.join(stateDir, "logs"),
+    host: o.host,
+    port: o.port,
+    token: o.token,
+    maxPendingInputs: o.maxPendingInputs,
+    maxPendingSpawns: o.maxPendingSpawns,
+    payloadLimitBytes: Math.round(o.payloadLimitMiB * 1024 * 1024),
+    resultTtlMs: o.resultTtl * 1000,
+    mapWindow: o.mapWindow,
+    tickMs: o.tickMs,
+    sweepIntervalMs: o.sweepInterval * 1000,
+    logLevel: o.logLevel,
+    appSource: o.appSource,
+    fsync: o.fsync,
+    clock: o.clock,
+    python: o.python,
+    node: o.node,
+    runtimesDir: o.runtimesDir,
+  };
+}
+
+function positive(name: string, value: number): void {
+  if (!(value > 0)) throw new Error(`${name} = ${value}: must be greater than 0`);
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,426 @@
+/**
+ * One deployed function at run time: its FIFO of inputs, its containers, and the dispatch loop that
+ * hands inputs to containers — never more than `maxInputs` requests in flight per container, batches of
+ * up to `maxBatchSize` sent when full or when the oldest input has waited `waitMs`, each attempt bounded
+ * by `timeout` on the injected clock (a timed-out container is drained and killed).
+ *
+ * State transitions of inputs belong to CallTable; this class only decides who runs what, when. How
+ * many containers there should be is the autoscaler's decision (autoscaler/runner.ts), which this class
+ * carries out through the Backend.
+ */
+import { randomBytes } from "node:crypto";
+import type { Logger } from "pino";
+import type { Backend } from "../backends/backend";
+import type { Clock, Timer } from "../clock";
+import { retryDelayMs, type FunctionConfig } from "../config/function";
+import { ATTEMPT_ERRORS, type RemoteError } from "../errors";
+import type { ContainerObservation, Decision, Observation, ScaleConfig } from "../autoscaler/decide";
+import { Deque } from "../queue/deque";
+import type { CallTable, Input, Lane } from "../queue/calls";
+import { Container } from "./container";
+import { invoke, invokeBody, newPool, ProtocolError, type WorkerOutput } from "./invoke";
+
+export interface FunctionDeps {
+  calls: CallTable;
+  backend: Backend;
+  clock: Clock;
+  log: Logger;
+  /** Inputs wait and no container can take them: ask the autoscaler now, not on its next tick. */
+  pressure(fn: FunctionRuntime): void;
+  /** A container became ready or exited: the autoscaler may want to act. */
+  changed(fn: FunctionRuntime): void;
+}
+
+export interface ScaleEvent {
+  at: string;
+  desired: number;
+  start: number;
+  stop: string[];
+  reason: string;
+}
+
+const NOOP = { inc(): void {} };
+
+/** Consecutive start failures after which the queued inputs fail instead of waiting forever. */
+const START_FAILURE_LIMIT = 3;
+
+export class FunctionRuntime implements Lane {
+  readonly key: string;
+  readonly queue = new Deque<Input>();
+  queued = 0;
+  delayed = 0;
+  pendingSpawns = 0;
+  inFlight = 0;
+  readonly containers: Container[] = [];
+  readonly scale: ScaleConfig;
+  desired = 0;
+  lastScaleReason: string | null = null;
+  lastScaleTime: number | null = null;
+  readonly events: ScaleEvent[] = [];
+  startFailures = 0;
+  startBlockedUntil = 0;
+  closed = false;
+  /** Counters of settled inputs: succeeded, failed, cancelled (metrics children, set at deploy). */
+  outcomes: Array<{ inc(): void }> = [NOOP, NOOP, NOOP];
+  private batchTimer: Timer | null = null;
+  private readonly calls: CallTable;
+  private readonly clock: Clock;
+
+  constructor(
+    readonly config: FunctionConfig,
+    private readonly deps: FunctionDeps,
+  ) {
+    this.key = config.key;
+    this.calls = deps.calls;
+    this.clock = deps.clock;
+    this.scale = {
+      minContainers: config.minContainers,
+      maxContainers: config.maxContainers,
+      bufferContainers: config.bufferContainers,
+      targetInputs: config.targetInputs,
+      batchSize: config.batch?.maxBatchSize ?? 1,
+      scaledownWindowMs: config.scaledownWindowMs,
+    };
+  }
+
+  maxRetries(): number {
+    return this.config.retries.maxRetries;
+  }
+
+  retryDelay(n: number): number {
+    return retryDelayMs(this.config.retries, n);
+  }
+
+  wake(): void {
+    this.pump();
+  }
+
+  liveContainers(): number {
+    let n = 0;
+    for (const c of this.containers) if (c.live) n++;
+    return n;
+  }
+
+  observe(): Observation {
+    const containers: ContainerObservation[] = [];
+    for (const c of this.containers) {
+      if (c.phase === "starting" || c.phase === "ready") containers.push({ id: c.id, state: c.phase, inFlight: c.inFlight, idleSince: c.idleSince });
+    }
+    return { queued: this.queued + this.delayed, inFlight: this.inFlight, containers };
+  }
+
+  recordDecision(d: Decision, acted: boolean): void {
+    this.desired = d.desired;
+    if (!acted) return;
+    const now = this.clock.now();
+    this.lastScaleReason = d.reason;
+    this.lastScaleTime = now;
+    this.events.push({ at: new Date(now).toISOString(), desired: d.desired, start: d.start, stop: d.stop, reason: d.reason });
+    if (this.events.length > 50) this.events.shift();
+  }
+
+  /** Hands waiting inputs to containers with free slots, oldest input first. */
+  pump(): void {
+    const batch = this.config.batch;
+    while (this.queued > 0 && !this.closed) {
+      const container = this.pick();
+      if (container === null) {
+        if (this.liveContainers() < this.config.maxContainers) this.deps.pressure(this);
+        return;
+      }
+      if (batch === null) {
+        const input = this.calls.lease(this);
+        if (input === undefined) return;
+        this.run(container, [input]);
+        continue;
+      }
+      if (this.queued < batch.maxBatchSize) {
+        const oldest = this.oldestWaiting();
+        if (oldest === undefined) return;
+        const wait = oldest.enqueuedAt + batch.waitMs - this.clock.now();
+        if (wait > 0) {
+          this.batchTimer ??= this.clock.setTimeout(() => {
+            this.batchTimer = null;
+            this.flushBatch();
+          }, wait);
+          return;
+        }
+      }
+      this.sendBatch(container, batch.maxBatchSize);
+    }
+  }
+
+  /** waitMs has passed for the oldest input: send what is there. */
+  private flushBatch(): void {
+    const batch = this.config.batch;
+    if (batch === null || this.closed) return;
+    const container = this.pick();
+    if (container === null || this.queued === 0) return; // pump() runs again when a slot frees up
+    this.sendBatch(container, batch.maxBatchSize);
+    this.pump();
+  }
+
+  private sendBatch(container: Container, max: number): void {
+    this.batchTimer?.cancel();
+    this.batchTimer = null;
+    const inputs: Input[] = [];
+    while (inputs.length < max) {
+      const input = this.calls.lease(this);
+      if (input === undefined) break;
+      inputs.push(input);
+    }
+    if (inputs.length > 0) this.run(container, inputs);
+  }
+
+  private oldestWaiting(): Input | undefined {
+    for (;;) {
+      const head = this.queue.peek();
+      if (head === undefined || head.state === "waiting") return head;
+      this.queue.shift();
+    }
+  }
+
+  /**
+   * A ready container with a free slot. Packs inputs onto the oldest containers up to targetInputs,
+   * then bursts to maxInputs on the least busy one, so that surplus containers go idle and can be
+   * scaled down (spreading evenly would keep every container just busy enough never to be idle).
+   */
+  private pick(): Container | null {
+    const target = this.config.targetInputs;
+    const max = this.config.maxInputs;
+    let burst: Container | null = null;
+    for (const c of this.containers) {
+      if (c.phase !== "ready") continue;
+      if (c.requests < target) return c;
+      if (c.requests < max && (burst === null || c.requests < burst.requests)) burst = c;
+    }
+    return burst;
+  }
+
+  private run(c: Container, inputs: Input[]): void {
+    const n = inputs.length;
+    c.inFlight += n;
+    c.requests++;
+    c.idleSince = null;
+    this.inFlight += n;
+    const startedAt = this.clock.now();
+    const attempt = new Attempt(this, c, inputs, startedAt);
+    attempt.timer = this.clock.setTimeout(() => attempt.timeout(), this.config.timeoutMs);
+    let needLoad = false;
+    for (const input of inputs) if (input.payload === null) needLoad = true;
+    if (!needLoad) {
+      attempt.send(inputs.map((i) => i.payload as string));
+      return;
+    }
+    Promise.all(inputs.map((i) => this.calls.payloadOf(i))).then(
+      (payloads) => attempt.send(payloads),
+      (err: Error) => attempt.crashed(err, false),
+    );
+  }
+
+  /** @internal Called by Attempt when its request is over, however it ended. */
+  release(c: Container, n: number): void {
+    c.inFlight -= n;
+    c.requests--;
+    c.served += n;
+    this.inFlight -= n;
+    if (c.inFlight === 0) {
+      c.idleSince = this.clock.now();
+      if (c.phase === "draining") this.stopContainer(c, c.stopReason === "timeout" ? 0 : this.config.timeoutMs);
+    }
+    this.pump();
+  }
+
+  /** @internal The outputs of a finished request. */
+  settle(c: Container, inputs: readonly Input[], outputs: WorkerOutput[], startedAt: number): void {
+    const single = inputs.length === 1 && outputs.length === 1;
+    const byId = single ? null : new Map(outputs.map((o) => [o.id, o]));
+    for (const input of inputs) {
+      const out = single ? (outputs[0] as WorkerOutput) : byId?.get(input.id);
+      if (out === undefined || (single && out.id !== input.id)) {
+        this.calls.fail(input, { type: ATTEMPT_ERRORS.protocol, message: `worker returned no output for input ${input.id}` }, "failed", c.id, startedAt, false);
+      } else if (out.ok) {
+        this.calls.complete(input, out.value === undefined ? "null" : JSON.stringify(out.value), c.id, startedAt);
+      } else {
+        const error: RemoteError = out.error ?? { type: "Error", message: "the handler failed without an error" };
+        this.calls.fail(input, error, "failed", c.id, startedAt, error.type !== "BatchSizeMismatch");
+      }
+    }
+  }
+
+  /** @internal */
+  failAll(inputs: readonly Input[], error: RemoteError, outcome: "timeout" | "crashed" | "failed", container: string, startedAt: number, retryable: boolean): void {
+    for (const input of inputs) this.calls.fail(input, error, outcome, container, startedAt, retryable);
+  }
+
+  /** Starts one container and makes it ready; on failure backs off and, after repeated failures, fails the queue. */
+  async startContainer(): Promise<void> {
+    const c = new Container(`${this.config.name}-${randomBytes(4).toString("hex")}`, this.clock.now());
+    this.containers.push(c);
+    const log = this.deps.log;
+    const t0 = performance.now();
+    try {
+      const handle = await this.deps.backend.start(this.config, c.id);
+      c.handle = handle;
+      const spawned = performance.now();
+      void handle.exited.then((how) => this.exited(c, how));
+      await this.deps.backend.ready(handle, this.config.startupTimeoutMs);
+      if (c.phase !== "starting") return;
+      c.pool = newPool(handle.host, handle.port, this.config.maxInputs);
+      c.phase = "ready";
+      c.readyAt = this.clock.now();
+      c.idleSince = c.readyAt;
+      this.startFailures = 0;
+      log.info({ event: "container.ready", fn: this.key, container: c.id, ref: handle.ref, startMs: round(spawned - t0), readyMs: round(performance.now() - spawned) }, "container ready");
+      this.deps.changed(this);
+      this.pump();
+    } catch (err) {
+      const message = (err as Error).message;
+      c.phase = "failed";
+      c.exit = message;
+      this.remove(c);
+      if (c.handle !== null) void this.deps.backend.stop(c.handle, 0);
+      this.startFailures++;
+      const backoff = Math.min(1000 * 2 ** (this.startFailures - 1), 30_000);
+      this.startBlockedUntil = this.clock.now() + backoff;
+      log.warn({ event: "container.startFailed", fn: this.key, container: c.id, failures: this.startFailures, backoffMs: backoff, error: message }, "container failed to start");
+      if (this.startFailures >= START_FAILURE_LIMIT && this.queued > 0) await this.failQueue(c.id, message);
+      this.deps.changed(this);
+    }
+  }
+
+  private async failQueue(containerId: string, message: string): Promise<void> {
+    const tail = await this.deps.backend.logs(this.key, 20).catch(() => []);
+    const lines = tail.find((l) => l.container === containerId)?.lines ?? [];
+    const error: RemoteError = {
+      type: ATTEMPT_ERRORS.startup,
+      message: `${this.startFailures} containers in a row failed to start; last: ${message}`,
+      ...(lines.length > 0 ? { traceback: lines.join("\n") } : {}),
+    };
+    for (const input of [...this.queue]) this.calls.failWaiting(input, error);
+  }
+
+  /** Stops sending to a container and stops it once its inputs are done. */
+  drain(id: string, reason: string): boolean {
+    const c = this.containers.find((x) => x.id === id);
+    if (c === undefined || !c.live) return false;
+    c.phase = "draining";
+    c.stopReason = reason;
+    if (c.inFlight === 0) this.stopContainer(c, reason === "timeout" ? 0 : this.config.timeoutMs);
+    return true;
+  }
+
+  private stopContainer(c: Container, graceMs: number): void {
+    if (c.handle === null) return;
+    void c.pool?.close().catch(() => undefined);
+    void this.deps.backend.stop(c.handle, graceMs);
+  }
+
+  private exited(c: Container, how: string): void {
+    const expected = c.phase === "draining" || c.phase === "failed" || this.closed;
+    c.exit = how;
+    if (c.phase !== "failed") c.phase = "stopped";
+    void c.pool?.destroy().catch(() => undefined);
+    this.remove(c);
+    if (!expected) this.deps.log.warn({ event: "container.exited", fn: this.key, container: c.id, exit: how }, "container exited unexpectedly");
+    else this.deps.log.info({ event: "container.stopped", fn: this.key, container: c.id, reason: c.stopReason, exit: how }, "container stopped");
+    if (!this.closed) this.deps.changed(this);
+  }
+
+  private remove(c: Container): void {
+    const i = this.containers.indexOf(c);
+    if (i >= 0) this.containers.splice(i, 1);
+  }
+
+  /** Stops every container (agent shutdown or undeploy); waiting inputs stay queued (spawned ones are durable). */
+  async close(graceMs: number): Promise<void> {
+    this.closed = true;
+    this.batchTimer?.cancel();
+    const all = this.containers.filter((c) => c.handle !== null);
+    await Promise.all(
+      all.map(async (c) => {
+        c.phase = "draining";
+        c.stopReason ??= "shutdown";
+        await c.pool?.close().catch(() => undefined);
+        await this.deps.backend.stop(c.handle as NonNullable<Container["handle"]>, graceMs);
+      }),
+    );
+  }
+
+  status(): Record<string, unknown> {
+    let ready = 0;
+    for (const c of this.containers) if (c.phase === "ready") ready++;
+    return {
+      replicas: this.desired,
+      readyReplicas: ready,
+      queueDepth: this.queued,
+      delayed: this.delayed,
+      inFlight: this.inFlight,
+      pendingSpawns: this.pendingSpawns,
+      ...(this.lastScaleReason === null ? {} : { lastScaleReason: this.lastScaleReason, lastScaleTime: new Date(this.lastScaleTime as number).toISOString() }),
+    };
+  }
+}
+
+/** One request to one container: settles exactly once, by response, error or timeout. */
+class Attempt {
+  done = false;
+  timer: Timer | null = null;
+  private readonly abort = new AbortController();
+
+  constructor(
+    private readonly fn: FunctionRuntime,
+    private readonly c: Container,
+    private readonly inputs: Input[],
+    private readonly startedAt: number,
+  ) {}
+
+  send(payloads: string[]): void {
+    if (this.done) return;
+    const pool = this.c.pool;
+    if (pool === null) return this.crashed(new Error("container has no connection pool"), true);
+    invoke(pool, invokeBody(this.inputs, payloads), this.abort.signal).then(
+      (outputs) => this.ok(outputs),
+      (err: Error) => this.crashed(err, !(err instanceof ProtocolError)),
+    );
+  }
+
+  private finish(): boolean {
+    if (this.done) return false;
+    this.done = true;
+    this.timer?.cancel();
+    return true;
+  }
+
+  private ok(outputs: WorkerOutput[]): void {
+    if (!this.finish()) return;
+    this.fn.settle(this.c, this.inputs, outputs, this.startedAt);
+    this.fn.release(this.c, this.inputs.length);
+  }
+
+  crashed(err: Error, retryable: boolean): void {
+    if (!this.finish()) return;
+    const c = this.c;
+    const error: RemoteError = retryable
+      ? { type: ATTEMPT_ERRORS.crashed, message: `container ${c.id} failed while running the input: ${c.exit ?? err.message}` }
+      : { type: ATTEMPT_ERRORS.protocol, message: err.message };
+    this.fn.failAll(this.inputs, error, retryable ? "crashed" : "failed", c.id, this.startedAt, retryable);
+    // A connection that broke under a live process means the container cannot be trusted: recycle it.
+    if (retryable && c.live) this.fn.drain(c.id, "connection failed");
+    this.fn.release(c, this.inputs.length);
+  }
+
+  timeout(): void {
+    if (!this.finish()) return;
+    this.abort.abort();
+    const seconds = this.fn.config.timeoutMs / 1000;
+    const error: RemoteError = { type: ATTEMPT_ERRORS.timeout, message: `the attempt ran longer than the function's timeout of ${seconds}s; its container is recycled` };
+    this.fn.failAll(this.inputs, error, "timeout", this.c.id, this.startedAt, true);
+    this.fn.drain(this.c.id, "timeout");
+    this.fn.release(this.c, this.inputs.length);
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}

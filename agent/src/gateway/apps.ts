@@ -1,0 +1,67 @@
+/**
+ * Apps and functions: list, describe (spec, containers and their state, queue depth, in flight, the
+ * autoscaler's recent decisions), deploy a spec (`PUT /v1/apps/{app}`), and read container logs.
+ */
+import * as path from "node:path";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { Agent } from "../agent";
+import { AgentError } from "../errors";
+import { validateApp } from "../spec/load";
+
+type FnRequest = FastifyRequest<{ Params: { app: string; fn: string }; Querystring: { tail?: string } }>;
+type AppRequest = FastifyRequest<{ Params: { app: string }; Querystring: { dir?: string }; Body: unknown }>;
+
+export function registerApps(app: FastifyInstance, agent: Agent): void {
+  app.get("/v1/apps", async function listApps() {
+    return {
+      apps: [...agent.apps.values()].map((a) => ({
+        name: a.name,
+        environment: a.loaded.app.environment,
+        functions: [...a.functions.values()].map((fn) => ({
+          name: fn.config.name,
+          runtime: fn.config.runtime,
+          handler: fn.config.handler,
+          containers: fn.liveContainers(),
+          ...fn.status(),
+        })),
+      })),
+    };
+  });
+
+  app.get("/v1/apps/:app", async function getApp(req: FastifyRequest<{ Params: { app: string } }>) {
+    const deployed = agent.apps.get(req.params.app);
+    if (deployed === undefined) throw new AgentError("WP_ERR_APP_NOT_FOUND", [JSON.stringify(req.params.app)]);
+    return { name: deployed.name, spec: deployed.loaded.app, appDir: deployed.loaded.appDir, functions: [...deployed.functions.keys()] };
+  });
+
+  app.get("/v1/apps/:app/functions/:fn", async function getFunction(req: FnRequest) {
+    const fn = agent.lookup(req.params.app, req.params.fn);
+    return {
+      app: fn.config.app,
+      name: fn.config.name,
+      spec: fn.config.spec,
+      status: fn.status(),
+      containers: fn.containers.map((c) => c.describe()),
+      events: fn.events,
+    };
+  });
+
+  app.get("/v1/apps/:app/functions/:fn/logs", async function getLogs(req: FnRequest) {
+    const fn = agent.lookup(req.params.app, req.params.fn);
+    const tail = req.query.tail === undefined ? 200 : Number(req.query.tail);
+    if (!Number.isInteger(tail) || tail < 1) throw new AgentError("WP_ERR_BAD_REQUEST", [`tail = ${JSON.stringify(req.query.tail)}: must be a positive integer`]);
+    return { containers: await agent.backend.logs(fn.key, tail) };
+  });
+
+  app.put("/v1/apps/:app", async function putApp(req: AppRequest) {
+    const body = req.body;
+    if (body === null || typeof body !== "object" || Array.isArray(body)) throw new AgentError("WP_ERR_BAD_REQUEST", ["body must be an App spec object"]);
+    const doc = { ...(body as Record<string, unknown>) };
+    doc.name ??= req.params.app;
+    if (doc.name !== req.params.app) throw new AgentError("WP_ERR_BAD_REQUEST", [`body.name ${JSON.stringify(doc.name)} differs from the app in the path ${JSON.stringify(req.params.app)}`]);
+    const dir = path.resolve(req.query.dir ?? process.cwd());
+    const loaded = validateApp(doc, `app "${req.params.app}"`, dir);
+    const deployed = agent.deploy(loaded, true);
+    return { app: deployed.name, functions: [...deployed.functions.keys()] };
+  });
+}

@@ -1,0 +1,93 @@
+/**
+ * Invocation routes: `call` (waits for the result on the connection; not durable), `spawn` (durable
+ * before 202), `GET /v1/calls/{id}?wait=` (long-poll) and `DELETE /v1/calls/{id}` (cancel).
+ *
+ * Handlers are named functions that read their per-function context from one lookup; nothing is
+ * allocated per request beyond the input itself and the promise that waits for it.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Agent } from "../agent";
+import type { FunctionRuntime } from "../dispatcher/function";
+import { AgentError } from "../errors";
+import type { Input } from "../queue/calls";
+import { invocationPayload, waitSeconds } from "./body";
+import { describeInput, describeStored } from "./describe";
+
+type FnRequest = FastifyRequest<{ Params: { app: string; fn: string }; Body: unknown }>;
+type CallRequest = FastifyRequest<{ Params: { id: string }; Querystring: { wait?: string } }>;
+
+export function tooMany(fn: FunctionRuntime, pending: number, limit: number): AgentError {
+  return new AgentError("WP_ERR_TOO_MANY_PENDING", [JSON.stringify(fn.key), pending, limit], { retryAfter: 1, pending, limit });
+}
+
+export function checkPending(agent: Agent, fn: FunctionRuntime): void {
+  const pending = fn.queued + fn.delayed;
+  if (pending >= agent.options.maxPendingInputs) throw tooMany(fn, pending, agent.options.maxPendingInputs);
+}
+
+function settled(input: Input): Promise<Input> {
+  return new Promise((resolve) => input.onSettle(resolve));
+}
+
+export function registerCalls(app: FastifyInstance, agent: Agent): void {
+  const calls = agent.calls;
+  const clock = agent.options.clock;
+
+  app.post("/v1/apps/:app/functions/:fn/call", async function call(req: FnRequest, reply: FastifyReply) {
+    const fn = agent.lookup(req.params.app, req.params.fn);
+    const payload = invocationPayload(req.body);
+    checkPending(agent, fn);
+    const input = calls.enqueueSync(fn, payload);
+    // A call is not durable: if the caller goes away, its input is cancelled.
+    const onClose = (): void => {
+      if (!input.final && !reply.raw.writableFinished) calls.cancel(input);
+    };
+    reply.raw.once("close", onClose);
+    await settled(input);
+    reply.raw.off("close", onClose);
+    return reply.type("application/json").send(describeInput(input, false));
+  });
+
+  app.post("/v1/apps/:app/functions/:fn/spawn", async function spawn(req: FnRequest, reply: FastifyReply) {
+    const fn = agent.lookup(req.params.app, req.params.fn);
+    const payload = invocationPayload(req.body);
+    if (fn.pendingSpawns >= agent.options.maxPendingSpawns) throw tooMany(fn, fn.pendingSpawns, agent.options.maxPendingSpawns);
+    const [input] = await calls.enqueueDurable(fn, [payload]);
+    return reply.code(202).type("application/json").send(`{"callId":"${(input as Input).id}"}`);
+  });
+
+  app.get("/v1/calls/:id", async function getCall(req: CallRequest, reply: FastifyReply) {
+    const wait = waitSeconds(req.query.wait);
+    const input = calls.find(req.params.id);
+    if (input !== undefined) {
+      if (!input.final && wait > 0) {
+        await new Promise<void>((resolve) => {
+          const listener = (): void => {
+            timer.cancel();
+            resolve();
+          };
+          const timer = clock.setTimeout(() => {
+            input.offSettle(listener);
+            resolve();
+          }, wait * 1000);
+          input.onSettle(listener);
+        });
+      }
+      return reply.type("application/json").send(describeInput(input, true));
+    }
+    const stored = await agent.store.get(req.params.id);
+    if (stored === undefined) throw new AgentError("WP_ERR_CALL_NOT_FOUND", [JSON.stringify(req.params.id)]);
+    return reply.type("application/json").send(describeStored(stored));
+  });
+
+  app.delete("/v1/calls/:id", async function cancelCall(req: CallRequest, reply: FastifyReply) {
+    const input = calls.find(req.params.id);
+    if (input !== undefined) {
+      const cancelled = calls.cancel(input);
+      return reply.send({ callId: input.id, status: input.status, cancelled });
+    }
+    const stored = await agent.store.get(req.params.id);
+    if (stored === undefined) throw new AgentError("WP_ERR_CALL_NOT_FOUND", [JSON.stringify(req.params.id)]);
+    return reply.send({ callId: stored.id, status: stored.state === "completed" ? "succeeded" : stored.state, cancelled: false });
+  });
+}

@@ -1,0 +1,32 @@
+/**
+ * JSON bodies of calls, the same for `call`, `GET /v1/calls/{id}` and map lines:
+ * `{"callId", "status", "result"}` on success, `{"callId", "status", "error": {type, message,
+ * traceback}}` on failure. The result is spliced in as the JSON text the worker produced.
+ */
+import type { Input } from "../queue/calls";
+import { apiStatus } from "../queue/calls";
+import type { StoredCall } from "../store/store";
+
+export function describeInput(input: Input, withAttempts: boolean): string {
+  const head = `{"callId":"${input.id}","status":"${input.status}"`;
+  if (input.state === "completed") {
+    return withAttempts && input.attempts !== null ? `${head},"result":${input.result},"attempts":${JSON.stringify(input.attempts)}}` : `${head},"result":${input.result}}`;
+  }
+  const rest: Record<string, unknown> = {};
+  if (input.error !== null && input.final) rest.error = input.error;
+  if (withAttempts) {
+    rest.attempt = input.attempt;
+    rest.attempts = input.attempts ?? [];
+  } else if (input.attempts !== null) rest.attempts = input.attempts;
+  const tail = JSON.stringify(rest);
+  return tail === "{}" ? `${head}}` : `${head},${tail.slice(1)}`;
+}
+
+export function describeStored(call: StoredCall): string {
+  const body: Record<string, unknown> = { callId: call.id, status: apiStatus(call.state) };
+  if (call.state === "completed") body.result = JSON.parse(call.result ?? "null") as unknown;
+  else if (call.error !== null) body.error = call.error;
+  body.attempt = call.attempts.length;
+  body.attempts = call.attempts;
+  return JSON.stringify(body);
+}

@@ -1,0 +1,81 @@
+/**
+ * The durable side of the agent: spawned calls, their attempts and results, and the apps deployed over
+ * the API. The interface is asynchronous and row-oriented so that a PostgreSQL implementation can fill
+ * it later; the SQLite one (sqlite.ts) is the embedded default.
+ *
+ * What is durable: a spawned call from the moment `enqueue` resolves (the gateway answers 202 only
+ * then), each attempt, and the final result. Synchronous `call`/`map` inputs never reach the store: the
+ * caller holds the connection and sees a failure if the agent dies (see queue/calls.ts).
+ */
+import type { RemoteError } from "../errors";
+
+/** BullMQ's vocabulary. A stored call is `waiting` until it reaches a final state. */
+export type StoredState = "waiting" | "completed" | "failed" | "cancelled";
+
+export interface NewCall {
+  id: string;
+  /** `app/fn`. */
+  fn: string;
+  createdAt: number;
+  /** `{"args":[...],"kwargs":{...}}` as JSON text. */
+  payload: string;
+}
+
+export type AttemptOutcome = "succeeded" | "failed" | "timeout" | "crashed" | "cancelled";
+
+export interface AttemptRecord {
+  /** 1 for the first attempt. */
+  n: number;
+  container: string;
+  startedAt: number;
+  finishedAt: number;
+  outcome: AttemptOutcome;
+  error?: { type: string; message: string };
+  /** Delay before the next attempt, when one follows. */
+  retryDelayMs?: number;
+}
+
+export interface StoredCall {
+  id: string;
+  fn: string;
+  state: StoredState;
+  createdAt: number;
+  finishedAt: number | null;
+  /** The result as JSON text. */
+  result: string | null;
+  error: RemoteError | null;
+  attempts: AttemptRecord[];
+}
+
+export interface UnfinishedCall {
+  id: string;
+  fn: string;
+  createdAt: number;
+  attempts: number;
+}
+
+export interface StoredApp {
+  name: string;
+  /** The App document as deployed (JSON). */
+  doc: unknown;
+  appDir: string;
+}
+
+export interface Store {
+  /** Persists new calls; resolves once they are durable. */
+  enqueue(calls: readonly NewCall[]): Promise<void>;
+  payload(id: string): Promise<string | undefined>;
+  /** Records an attempt; committed with the next group (at the latest with the call's finish). */
+  recordAttempt(callId: string, attempt: AttemptRecord): void;
+  /** Moves a call to its final state; resolves once durable. */
+  finish(callId: string, state: Exclude<StoredState, "waiting">, result: string | null, error: RemoteError | null, finishedAt: number): Promise<void>;
+  get(id: string): Promise<StoredCall | undefined>;
+  /** Every call not yet final, oldest first: what recovery re-queues after a restart. */
+  unfinished(): Promise<UnfinishedCall[]>;
+  /** Deletes final calls that finished before `before`; returns how many. */
+  sweep(before: number): Promise<number>;
+  saveApp(app: StoredApp): Promise<void>;
+  deleteApp(name: string): Promise<void>;
+  apps(): Promise<StoredApp[]>;
+  close(): Promise<void>;
+}

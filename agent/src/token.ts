@@ -1,0 +1,23 @@
+/**
+ * The API token: generated on first start (32 random bytes, hex), stored in `<stateDir>/token` with
+ * mode 0600, and read back on later starts. The caller prints it once, when it was created; it is never
+ * logged.
+ */
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+export function loadOrCreateToken(stateDir: string): { token: string; created: boolean; file: string } {
+  const file = path.join(stateDir, "token");
+  try {
+    const token = fs.readFileSync(file, "utf8").trim();
+    if (token !== "") return { token, created: false, file };
+  } catch {
+    // First start.
+  }
+  fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const token = `wp_${randomBytes(32).toString("hex")}`;
+  fs.writeFileSync(file, `${token}\n`, { mode: 0o600, flag: "w" });
+  fs.chmodSync(file, 0o600);
+  return { token, created: true, file };
+}
