@@ -1,0 +1,90 @@
+/**
+ * The chat app: what an ML team asks of the platform, declared once and deployed per environment.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as warmpool from "warmpool";
+
+/** Where GPU capacity and shared storage come from. */
+export interface Capacity {
+  /** An EKS cluster to add a GPU node group and an EFS file system to; absent: the GPU nodes a cluster already has. */
+  eks?: {
+    clusterName: pulumi.Input<string>;
+    nodeRoleArn: pulumi.Input<string>;
+    subnetIds: pulumi.Input<string>[];
+    efsSecurityGroupId: pulumi.Input<string>;
+  };
+}
+
+export interface ChatInputs extends Capacity {
+  environment: string;
+  image: pulumi.Input<string>;
+  hfToken: pulumi.Input<string>;
+}
+
+export function chat(inputs: ChatInputs) {
+  const runtime = new warmpool.Runtime("warmpool", { limits: { maxPendingInputs: 2000 } });
+
+  const eks = inputs.eks;
+  const h100 = new warmpool.GpuPool("h100", eks === undefined
+    ? { kind: "static", gpu: "H100", nodeSelector: { "warmpool.dev/gpu": "H100" } }
+    : {
+        kind: "eks",
+        gpu: "H100",
+        capacityType: "onDemand",
+        minNodes: 0,
+        maxNodes: 2,
+        eks: { clusterName: eks.clusterName, nodeRoleArn: eks.nodeRoleArn, subnetIds: eks.subnetIds },
+      });
+
+  const app = new warmpool.App("chat", { environment: inputs.environment, image: inputs.image, labels: { team: "ml-platform" } });
+
+  const hf = new warmpool.Secret("huggingface", { app: app.ref, values: { HF_TOKEN: inputs.hfToken } });
+
+  const weights = new warmpool.Volume("weights", eks === undefined
+    ? { app: app.ref, kind: "pvc", accessMode: "ReadWriteOnce", size: 500 }
+    : { app: app.ref, kind: "efs", accessMode: "ReadWriteMany", size: 500, efs: { subnetIds: eks.subnetIds, securityGroupIds: [eks.efsSecurityGroupId] } });
+
+  // The LLM server: scale to zero, at most 4 H100 containers, one spare while busy.
+  const llm = new warmpool.Function("llm", {
+    app: app.ref,
+    handler: "chat.server:Model.generate",
+    gpu: "H100",
+    pool: h100.ref,
+    cpu: 8,
+    memory: 65536,
+    timeout: 600,
+    startupTimeout: 900,
+    secrets: [hf.ref],
+    volumes: { "/models": weights.ref },
+    env: { MODEL_ID: "meta-llama/Llama-3.1-8B-Instruct" },
+    autoscaler: { minContainers: 0, maxContainers: 4, bufferContainers: 1, scaledownWindow: 300 },
+    concurrency: { maxInputs: 8, targetInputs: 6 },
+    retries: { maxRetries: 2, backoffCoefficient: 2, initialDelay: 1, maxDelay: 10 },
+  });
+
+  // Batch embeddings: up to 64 texts per call of the handler, never waiting more than 20 ms for them.
+  const embed = new warmpool.Function("embed", {
+    app: app.ref,
+    handler: "chat.embeddings:embed",
+    gpu: "L4",
+    memory: 8192,
+    batching: { maxBatchSize: 64, waitMs: 20 },
+    autoscaler: { maxContainers: 2, scaledownWindow: 120 },
+  });
+
+  const reindex = new warmpool.Function("reindex", {
+    app: app.ref,
+    handler: "chat.jobs:reindex",
+    cpu: 2,
+    memory: 4096,
+    timeout: 3600,
+    volumes: { "/models": weights.ref },
+    retries: { maxRetries: 3 },
+  });
+
+  new warmpool.Schedule("nightly-reindex", { function: reindex.ref, cron: "30 2 * * *", timezone: "America/New_York", kwargs: { full: true } });
+
+  const api = new warmpool.Endpoint("chat-api", { function: llm.ref, path: "/v1/chat", methods: ["POST"], domains: ["chat.example.com"] });
+
+  return { runtime, app, llm, embed, api, h100 };
+}
