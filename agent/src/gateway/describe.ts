@@ -10,7 +10,7 @@ import type { StoredCall } from "../store/store";
 export function describeInput(input: Input, withAttempts: boolean): string {
   const head = `{"callId":"${input.id}","status":"${input.status}"`;
   if (input.state === "completed") {
-    return withAttempts && input.attempts !== null ? `${head},"result":${input.result},"attempts":${JSON.stringify(input.attempts)}}` : `${head},"result":${input.result}}`;
+    return withAttempts ? `${head},"result":${input.result},"attempt":${input.attempt},"attempts":${JSON.stringify(input.attempts ?? [])}}` : `${head},"result":${input.result}}`;
   }
   const rest: Record<string, unknown> = {};
   if (input.error !== null && input.final) rest.error = input.error;

@@ -1,0 +1,135 @@
+/**
+ * Test harness of the agent: a real Agent (in this process, so a test can hand it a ManualClock) or a
+ * real agent process, real worker processes of both runtimes, real HTTP, and a SQLite file in a temp
+ * dir. Waits are on responses and conditions (`until` polls a condition with a deadline); none stands
+ * in for synchronisation by sleeping.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { request } from "undici";
+import { Agent } from "../src/agent";
+import type { Clock } from "../src/clock";
+import type { AgentOptions } from "../src/config/options";
+import { validateApp } from "../src/spec/load";
+
+export const FIXTURES = path.resolve(__dirname, "fixtures", "app");
+export const RUNTIMES = path.resolve(__dirname, "..", "runtimes");
+export const TOKEN = "test-token-0123456789";
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `wp-${prefix}-`));
+}
+
+export interface Harness {
+  agent: Agent;
+  url: string;
+  dir: string;
+  http: Http;
+  close(): Promise<void>;
+}
+
+/** Starts an agent on a free port with `functions` (FunctionSpec bodies by name) in app `app`. */
+export async function startAgent(functions: Record<string, object>, options: AgentOptions & { clock?: Clock; app?: string } = {}): Promise<Harness> {
+  const dir = tempDir("agent");
+  const fixtureDir = path.join(dir, "fixture");
+  fs.mkdirSync(fixtureDir);
+  const withEnv = Object.fromEntries(Object.entries(functions).map(([k, v]) => [k, { ...v, env: { FIXTURE_DIR: fixtureDir, ...((v as { env?: object }).env ?? {}) } }]));
+  const loaded = validateApp({ name: options.app ?? "t", functions: withEnv }, "test app", FIXTURES);
+  const agent = new Agent({ stateDir: path.join(dir, "state"), port: 0, token: TOKEN, logLevel: "silent", runtimesDir: RUNTIMES, ...options });
+  await agent.run([loaded]);
+  const http = new Http(agent.url, TOKEN);
+  return {
+    agent,
+    url: agent.url,
+    dir: fixtureDir,
+    http,
+    close: async () => {
+      await agent.close();
+    },
+  };
+}
+
+export interface Response {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: any;
+  text: string;
+}
+
+export class Http {
+  constructor(
+    readonly url: string,
+    readonly token: string | null,
+  ) {}
+
+  async req(method: "GET" | "POST" | "PUT" | "DELETE", p: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
+    const h: Record<string, string> = { ...headers };
+    if (this.token !== null && h.authorization === undefined) h.authorization = `Bearer ${this.token}`;
+    let payload: string | undefined;
+    if (body !== undefined) {
+      payload = typeof body === "string" ? body : JSON.stringify(body);
+      h["content-type"] ??= "application/json";
+    }
+    const res = await request(this.url + p, { method, headers: h, body: payload ?? null });
+    const text = await res.body.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // NDJSON or plain text
+    }
+    return { status: res.statusCode, headers: res.headers, body: parsed, text };
+  }
+
+  call(app: string, fn: string, args: unknown[], kwargs: object = {}): Promise<Response> {
+    return this.req("POST", `/v1/apps/${app}/functions/${fn}/call`, { args, kwargs });
+  }
+
+  spawn(app: string, fn: string, args: unknown[]): Promise<Response> {
+    return this.req("POST", `/v1/apps/${app}/functions/${fn}/spawn`, { args });
+  }
+
+  get(callId: string, wait = 0): Promise<Response> {
+    return this.req("GET", `/v1/calls/${callId}?wait=${wait}`);
+  }
+
+  /** Long-polls until the call is final. */
+  async result(callId: string): Promise<any> {
+    for (;;) {
+      const r = await this.get(callId, 30);
+      if (r.status !== 200) throw new Error(`GET ${callId}: ${r.status} ${r.text}`);
+      if (["succeeded", "failed", "cancelled"].includes(r.body.status)) return r.body;
+    }
+  }
+
+  async status(app: string, fn: string): Promise<any> {
+    return (await this.req("GET", `/v1/apps/${app}/functions/${fn}`)).body;
+  }
+}
+
+/** Polls `condition` until it holds (returns its value) or `timeoutMs` passes (throws with `what`). */
+export async function until<T>(what: string, condition: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 2;
+  for (;;) {
+    const value = await condition();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 50);
+  }
+}
+
+/** GET /stats of a container's worker (PROTOCOL.md). */
+export async function workerStats(port: number): Promise<{ inFlight: number; maxInFlight: number; invocations: number; batches: number; maxBatch: number }> {
+  const res = await request(`http://127.0.0.1:${port}/stats`);
+  return (await res.body.json()) as { inFlight: number; maxInFlight: number; invocations: number; batches: number; maxBatch: number };
+}
+
+export function ndjson(text: string): any[] {
+  return text
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => JSON.parse(l));
+}
