@@ -4,17 +4,17 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { EndpointSpec } from "@warmpool/schema";
 import type { EndpointArgs } from "../generated/args";
 import type { FunctionRef } from "../refs";
 import { AGENT_NAME } from "../render/agent";
 import { CRD_API_VERSION } from "../render/crds";
+import type { SpecOutput } from "../spec-output";
 import { PENDING_REF, validated } from "../spec";
 
 /** An HTTP route to a function. */
 export class Endpoint extends pulumi.ComponentResource {
   /** The validated spec as the agent sees it. */
-  public readonly spec: pulumi.Output<EndpointSpec>;
+  public readonly spec: pulumi.Output<SpecOutput>;
   /** Path on the agent's gateway that serves the route (`/web/<app>/<path>` for endpoints without a domain). */
   public readonly gatewayPath: pulumi.Output<string>;
 
@@ -24,7 +24,7 @@ export class Endpoint extends pulumi.ComponentResource {
     const plain = validated("Endpoint", name, declared(PENDING_REF, PENDING_REF), this);
 
     const target = pulumi.output(args.function);
-    this.spec = target.apply((fn: FunctionRef) => validated("Endpoint", name, declared(fn.name, fn.app), this));
+    this.spec = target.apply((fn: FunctionRef): SpecOutput => ({ ...validated("Endpoint", name, declared(fn.name, fn.app), this) }));
     new k8s.apiextensions.CustomResource(`${name}-endpoint`, {
       apiVersion: CRD_API_VERSION,
       kind: "Endpoint",

@@ -4,13 +4,13 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { FunctionSpec } from "@warmpool/schema";
 import { poolProblems } from "../checks";
 import type { FunctionArgs } from "../generated/args";
 import { componentLabels } from "../labels";
 import type { AppRef, FunctionRef, PoolRef, SecretRef, VolumeRef } from "../refs";
 import { workerDeploymentSpec, type WorkerInputs } from "../render/worker";
 import { CRD_API_VERSION } from "../render/crds";
+import type { SpecOutput } from "../spec-output";
 import { PENDING_REF, assertNoProblems, validated } from "../spec";
 
 /** A serverless function: its validated spec as a Function custom resource, and the worker Deployment the agent scales. */
@@ -18,7 +18,7 @@ export class Function extends pulumi.ComponentResource {
   /** What other components (Schedule, Endpoint) use to point at this function. */
   public readonly ref: pulumi.Output<FunctionRef>;
   /** The validated spec with every default filled in, as the agent sees it. */
-  public readonly spec: pulumi.Output<FunctionSpec>;
+  public readonly spec: pulumi.Output<SpecOutput>;
   /** Name of the worker Deployment. */
   public readonly deploymentName: pulumi.Output<string>;
 
@@ -47,7 +47,7 @@ export class Function extends pulumi.ComponentResource {
         const worker: WorkerInputs = { spec, app, pool, volumes, image: spec.image! };
         return worker;
       });
-    this.spec = resolved.spec;
+    this.spec = resolved.apply((r): SpecOutput => ({ ...r.spec }));
 
     const app = pulumi.output(args.app);
     const metadata = app.apply((a: AppRef) => ({ name, namespace: a.namespace, labels: componentLabels(a, "function", name) }));
@@ -56,7 +56,7 @@ export class Function extends pulumi.ComponentResource {
       apiVersion: CRD_API_VERSION,
       kind: "Function",
       metadata,
-      spec: resolved.spec,
+      spec: this.spec,
     }, { parent: this });
 
     const deployment = new k8s.apps.v1.Deployment(`${name}-worker`, {
