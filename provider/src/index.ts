@@ -14,3 +14,4 @@ export { Secret } from "./components/secret";
 export { Volume } from "./components/volume";
 export type * from "./generated/args";
 export type * from "./refs";
+export { PACKAGE_VERSION as version } from "./version";

@@ -54,14 +54,14 @@ export type Build = (opts: pulumi.ComponentResourceOptions) => unknown;
  * Runs `build` with fresh mocks and returns once the engine has seen every registration: disconnect
  * waits for all outstanding resource RPCs, so nothing here depends on timing.
  */
-export async function render(build: Build, preview = false): Promise<Rendered> {
+export async function render(build: Build, preview = false, stateOf: (type: string, inputs: Record<string, any>) => Record<string, any> = (_, inputs) => inputs): Promise<Rendered> {
   const registered: Registered[] = [];
   const constructed: Constructed[] = [];
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => {
         registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-        return { id: preview ? undefined : `${args.name}-id`, state: args.inputs };
+        return { id: preview ? undefined : `${args.name}-id`, state: stateOf(args.type, args.inputs) };
       },
       call: (args) => args.inputs,
     },
