@@ -1,0 +1,78 @@
+// Benchmark (c) host: the real Agent with the real LocalBackend, in a child process of the benchmark,
+// instrumented from the outside (no change to the agent's code) to timestamp each step of a cold
+// start with performance.now():
+//   arrival  – the call's input enters the call table (CallTable.enqueueSync, wrapped here)
+//   decision – the autoscaler logs its `autoscaler.decision` event (a logger that records events)
+//   spawnEnter / spawned – Backend.start() called / returned (the child process exists, pid known)
+//   ready    – Backend.ready() resolved (the agent's /ready probe saw 200)
+//   dispatch – the container's `container.ready` event (the dispatcher may now send the input)
+// The benchmark talks to it over HTTP for the calls and over the IPC channel for the marks.
+import { createRequire } from "node:module";
+import * as path from "node:path";
+import { AGENT_DIR, tempDir } from "./lib.mjs";
+
+const require = createRequire(import.meta.url);
+const { Agent } = require(path.join(AGENT_DIR, "dist/src/agent.js"));
+const { LocalBackend } = require(path.join(AGENT_DIR, "dist/src/backends/local/local.js"));
+
+const marks = new Map(); // fn key -> { arrival, decision, spawnEnter, spawned, ready, dispatch, pid }
+const mark = (key, name, value = performance.now()) => {
+  let m = marks.get(key);
+  if (m === undefined) marks.set(key, (m = {}));
+  if (m[name] === undefined) m[name] = value;
+};
+
+const logger = {
+  level: "info",
+  info(obj) {
+    if (obj === null || typeof obj !== "object") return;
+    if (obj.event === "autoscaler.decision" && obj.start > 0) mark(obj.fn, "decision");
+    else if (obj.event === "container.ready") {
+      mark(obj.fn, "dispatch");
+      mark(obj.fn, "agentStartMs", obj.startMs);
+      mark(obj.fn, "agentReadyMs", obj.readyMs);
+    }
+  },
+  warn(obj) {
+    if (obj?.event === "container.startFailed") process.send?.({ type: "error", error: obj.error });
+  },
+  error() {},
+  debug() {},
+  trace() {},
+  fatal() {},
+  flush() {},
+  child() {
+    return logger;
+  },
+};
+
+const stateDir = tempDir("cold");
+const python = process.env.BENCH_PYTHON ?? "python3";
+const backend = new LocalBackend({ stateDir, logDir: path.join(stateDir, "logs"), runtimesDir: path.join(AGENT_DIR, "runtimes"), python, node: process.execPath });
+const start = backend.start.bind(backend);
+backend.start = async (fn, id) => {
+  mark(fn.key, "spawnEnter");
+  const handle = await start(fn, id);
+  mark(fn.key, "spawned");
+  mark(fn.key, "pid", Number(handle.ref.replace(/^pid /, "")));
+  return handle;
+};
+const ready = backend.ready.bind(backend);
+backend.ready = async (handle, timeoutMs) => {
+  await ready(handle, timeoutMs);
+  mark(handle.fn, "ready");
+};
+
+const agent = new Agent({ stateDir, port: 0, logLevel: "silent", python, runtimesDir: path.join(AGENT_DIR, "runtimes") }, { backend, logger });
+const enqueueSync = agent.calls.enqueueSync.bind(agent.calls);
+agent.calls.enqueueSync = (lane, payload) => {
+  mark(lane.key, "arrival");
+  return enqueueSync(lane, payload);
+};
+
+await agent.run([]);
+process.on("message", (msg) => {
+  if (msg.type === "marks") process.send({ type: "marks", key: msg.key, marks: marks.get(msg.key) ?? null });
+  else if (msg.type === "close") void agent.close().then(() => process.exit(0));
+});
+process.send({ type: "ready", url: agent.url, token: agent.token, stateDir });
