@@ -181,7 +181,7 @@ export async function sequential(origin, count, make, check) {
  * previous answer arrived, for `durationMs` (after `warmupMs` not counted). Returns completed requests
  * per second and how many failed.
  */
-export async function closedLoop(origin, { connections, durationMs, warmupMs = 500, make, expectStatus = 200 }) {
+export async function closedLoop(origin, { connections, durationMs, warmupMs = 500, make, expectStatus = 200, onStart, onStop }) {
   const pool = new Pool(origin, { connections, pipelining: 1, keepAliveTimeout: 60_000 });
   let counting = false;
   let stop = false;
@@ -207,11 +207,13 @@ export async function closedLoop(origin, { connections, durationMs, warmupMs = 5
   };
   const workers = Array.from({ length: connections }, worker);
   await new Promise((r) => setTimeout(r, warmupMs));
+  onStart?.();
   counting = true;
   const t0 = now();
   await new Promise((r) => setTimeout(r, durationMs));
   counting = false;
   const elapsed = now() - t0;
+  onStop?.();
   stop = true;
   await within(30_000, "load generator drain", Promise.all(workers));
   await pool.close();
@@ -272,4 +274,33 @@ export function summary(values) {
     return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
   };
   return { median: q(0.5), min: sorted[0], max: sorted[n - 1], p25: q(0.25), p75: q(0.75), runs: values };
+}
+
+/**
+ * Paired sequential latency: `count` rounds, each sending one request on every side in turn (the order
+ * rotates per round) over one keep-alive connection per side, so every side sees the same moments of a
+ * noisy machine. Returns each side's latencies in ms.
+ */
+export async function interleaved(sides, count) {
+  const names = Object.keys(sides);
+  const clients = Object.fromEntries(names.map((n) => [n, new Client(sides[n].origin, { pipelining: 1, keepAliveTimeout: 60_000 })]));
+  const lat = Object.fromEntries(names.map((n) => [n, new Float64Array(count)]));
+  try {
+    for (let i = 0; i < count; i++) {
+      for (let k = 0; k < names.length; k++) {
+        const name = names[(i + k) % names.length];
+        const side = sides[name];
+        const r = side.make(i);
+        const t0 = now();
+        const res = await clients[name].request({ method: "POST", path: r.path, headers: r.headers, body: r.body });
+        const text = await res.body.text();
+        lat[name][i] = now() - t0;
+        if (res.statusCode !== 200) throw new Error(`${name} ${r.path}: ${res.statusCode} ${text.slice(0, 300)}`);
+        side.check?.(text, i);
+      }
+    }
+  } finally {
+    await Promise.all(Object.values(clients).map((c) => c.close()));
+  }
+  return lat;
 }

@@ -16,7 +16,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Pool } from "undici";
-import { APP_DIR, BENCH_DIR, AGENT_DIR, closedLoop, cpuSeconds, fixedCount, loadavg, memory, now, percentile, poll, sequential, startAgentProcess, summary, within } from "./lib.mjs";
+import { Api, APP_DIR, BENCH_DIR, AGENT_DIR, closedLoop, cpuSeconds, interleaved, fixedCount, loadavg, memory, now, percentile, poll, sequential, startAgentProcess, summary, within } from "./lib.mjs";
 
 const argv = process.argv.slice(2);
 const flag = (name) => argv.includes(`--${name}`);
@@ -107,70 +107,92 @@ async function benchWarm(agent) {
     const r = JSON.parse(text).outputs[0];
     if (!r.ok || r.value !== i) throw new Error(`worker answered ${text.slice(0, 200)} for ${i}`);
   };
-  // Warm both paths (connections, JIT, the worker's threads).
-  await sequential(agent.url, CFG.latencyWarmup, viaAgent, checkAgent);
-  await sequential(workerOrigin, CFG.latencyWarmup, direct, checkDirect);
-
+  // The floor: a bare Node HTTP hop to the same worker (floor-proxy.mjs), in its own process.
+  const floor = fork(path.join(BENCH_DIR, "floor-proxy.mjs"), [workerOrigin], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const floorExited = new Promise((r) => floor.once("exit", r));
+  const floorPort = (await within(10_000, "floor proxy start", new Promise((r) => floor.once("message", r)))).port;
+  const floorOrigin = `http://127.0.0.1:${floorPort}`;
+  const viaFloor = (i) => ({ path: "/v1/apps/bwarm/functions/noop/call", headers: JSON_HEADERS, body: `{"args":[${i}],"kwargs":{}}` });
+  const sides = {
+    direct: { origin: workerOrigin, make: direct, check: checkDirect, pid: null },
+    agent: { origin: agent.url, make: viaAgent, check: checkAgent, pid: agent.pid },
+    floor: { origin: floorOrigin, make: viaFloor, check: checkAgent, pid: floor.pid },
+  };
   const runs = [];
-  for (let r = 0; r < RUNS; r++) {
-    const order = r % 2 === 0 ? ["direct", "agent"] : ["agent", "direct"];
-    const lat = {};
-    for (const side of order) {
-      lat[side] = side === "agent" ? await sequential(agent.url, CFG.latencyRequests, viaAgent, checkAgent) : await sequential(workerOrigin, CFG.latencyRequests, direct, checkDirect);
+  try {
+    // Warm every path (connections, JIT, the worker's threads).
+    for (const side of Object.values(sides)) await sequential(side.origin, CFG.latencyWarmup, side.make, side.check);
+    for (let r = 0; r < RUNS; r++) {
+      // Rotate the order so that no side always runs first or last.
+      const names = ["direct", "agent", "floor"];
+      const order = [...names.slice(r % 3), ...names.slice(0, r % 3)];
+      const lat = await interleaved(sides, CFG.latencyRequests);
+      const tput = {};
+      const cpu = {};
+      for (const name of order) {
+        const side = sides[name];
+        let a0 = 0;
+        let w0 = 0;
+        let a1 = 0;
+        let w1 = 0;
+        const res = await closedLoop(side.origin, {
+          connections: CFG.loadConnections,
+          durationMs: CFG.loadDurationMs,
+          make: side.make,
+          onStart: () => {
+            a0 = side.pid === null ? 0 : cpuSeconds(side.pid);
+            w0 = cpuSeconds(workerPid);
+          },
+          onStop: () => {
+            a1 = side.pid === null ? 0 : cpuSeconds(side.pid);
+            w1 = cpuSeconds(workerPid);
+          },
+        });
+        if (res.failed > 0) throw new Error(`(a) ${name} load: ${res.failed} failed, first: ${res.firstError}`);
+        tput[name] = res.rps;
+        // CPU time (user + system, 10 ms ticks) per completed request in the measured window.
+        cpu[name] = { hopUsPerReq: ((a1 - a0) * 1e6) / res.done, workerUsPerReq: ((w1 - w0) * 1e6) / res.done };
+      }
+      const run = {
+        directP50: percentile(lat.direct, 50),
+        directP99: percentile(lat.direct, 99),
+        agentP50: percentile(lat.agent, 50),
+        agentP99: percentile(lat.agent, 99),
+        floorP50: percentile(lat.floor, 50),
+        floorP99: percentile(lat.floor, 99),
+        directRps: tput.direct,
+        agentRps: tput.agent,
+        floorRps: tput.floor,
+        agentCpuUsPerReq: cpu.agent.hopUsPerReq,
+        floorCpuUsPerReq: cpu.floor.hopUsPerReq,
+        workerCpuUsPerReq: cpu.direct.workerUsPerReq,
+        load: loadavg()[0],
+      };
+      run.addedP50 = run.agentP50 - run.directP50;
+      run.addedP99 = run.agentP99 - run.directP99;
+      run.floorAddedP50 = run.floorP50 - run.directP50;
+      run.floorAddedP99 = run.floorP99 - run.directP99;
+      run.throughputRatio = run.agentRps / run.directRps;
+      run.floorThroughputRatio = run.floorRps / run.directRps;
+      runs.push(run);
+      log(
+        `  run ${r + 1}/${RUNS}: added p50 ${round(run.addedP50)} ms, p99 ${round(run.addedP99)} ms (bare hop ${round(run.floorAddedP50)} / ${round(run.floorAddedP99)}); ` +
+          `direct ${Math.round(run.directRps)}/s, agent ${Math.round(run.agentRps)}/s (${round(run.throughputRatio * 100, 1)} %), bare hop ${Math.round(run.floorRps)}/s (${round(run.floorThroughputRatio * 100, 1)} %); ` +
+          `CPU/call agent ${Math.round(run.agentCpuUsPerReq)} µs, bare hop ${Math.round(run.floorCpuUsPerReq)} µs, worker ${Math.round(run.workerCpuUsPerReq)} µs; load ${run.load}`,
+      );
     }
-    const tput = {};
-    const cpu = {};
-    for (const side of order) {
-      const a0 = cpuSeconds(agent.pid);
-      const w0 = cpuSeconds(workerPid);
-      const res = await closedLoop(side === "agent" ? agent.url : workerOrigin, { connections: CFG.loadConnections, durationMs: CFG.loadDurationMs, make: side === "agent" ? viaAgent : direct });
-      if (res.failed > 0) throw new Error(`(a) ${side} load: ${res.failed} failed, first: ${res.firstError}`);
-      tput[side] = res.rps;
-      // CPU time per request, including the warm-up requests not counted in rps (an upper bound).
-      cpu[side] = { agentUsPerReq: ((cpuSeconds(agent.pid) - a0) * 1e6) / res.done, workerUsPerReq: ((cpuSeconds(workerPid) - w0) * 1e6) / res.done };
-    }
-    const run = {
-      directP50: percentile(lat.direct, 50),
-      directP99: percentile(lat.direct, 99),
-      agentP50: percentile(lat.agent, 50),
-      agentP99: percentile(lat.agent, 99),
-      directRps: tput.direct,
-      agentRps: tput.agent,
-      agentCpuUsPerReq: cpu.agent.agentUsPerReq,
-      workerCpuUsPerReqDirect: cpu.direct.workerUsPerReq,
-      workerCpuUsPerReqAgent: cpu.agent.workerUsPerReq,
-      load: loadavg()[0],
-    };
-    run.addedP50 = run.agentP50 - run.directP50;
-    run.addedP99 = run.agentP99 - run.directP99;
-    run.throughputRatio = run.agentRps / run.directRps;
-    runs.push(run);
-    log(`  run ${r + 1}/${RUNS}: added p50 ${round(run.addedP50)} ms, p99 ${round(run.addedP99)} ms; direct ${Math.round(run.directRps)}/s, agent ${Math.round(run.agentRps)}/s (${round(run.throughputRatio * 100, 1)} %); load ${run.load}`);
+  } finally {
+    floor.send("close");
+    await within(10_000, "floor proxy exit", floorExited).catch(() => floor.kill("SIGKILL"));
   }
   const s = (k) => summary(runs.map((x) => x[k]));
-  return {
-    requestsPerRun: CFG.latencyRequests,
-    connections: CFG.loadConnections,
-    loadDurationMs: CFG.loadDurationMs,
-    directP50: s("directP50"),
-    directP99: s("directP99"),
-    agentP50: s("agentP50"),
-    agentP99: s("agentP99"),
-    addedP50: s("addedP50"),
-    addedP99: s("addedP99"),
-    directRps: s("directRps"),
-    agentRps: s("agentRps"),
-    throughputRatio: s("throughputRatio"),
-    agentCpuUsPerReq: s("agentCpuUsPerReq"),
-    workerCpuUsPerReqDirect: s("workerCpuUsPerReqDirect"),
-    workerCpuUsPerReqAgent: s("workerCpuUsPerReqAgent"),
-    targets: {},
-  };
+  const keys = ["directP50", "directP99", "agentP50", "agentP99", "floorP50", "floorP99", "addedP50", "addedP99", "floorAddedP50", "floorAddedP99", "directRps", "agentRps", "floorRps", "throughputRatio", "floorThroughputRatio", "agentCpuUsPerReq", "floorCpuUsPerReq", "workerCpuUsPerReq"];
+  return { requestsPerRun: CFG.latencyRequests, connections: CFG.loadConnections, loadDurationMs: CFG.loadDurationMs, ...Object.fromEntries(keys.map((k) => [k, s(k)])), targets: {} };
 }
 
 // ---------------------------------------------------------------- (b) durable spawn throughput
-async function benchSpawn(agent) {
-  log("(b) durable spawn → result throughput");
+async function benchSpawn(agent, { runs: RUNS_B = RUNS, label = "" } = {}) {
+  log(`(b) durable spawn → result throughput${label}`);
   await agent.api.deploy("bspawn", {
     noop: { handler: "handlers:noop", concurrency: { maxInputs: 64 }, autoscaler: { minContainers: 1, maxContainers: 1, scaledownWindow: 3600 } },
   });
@@ -178,12 +200,14 @@ async function benchSpawn(agent) {
   const headers = { ...JSON_HEADERS, authorization: `Bearer ${agent.token}` };
   const make = (i) => ({ path: "/v1/apps/bspawn/functions/noop/spawn", headers, body: `{"args":[${i}],"kwargs":{}}` });
   // Warm-up: a few hundred spawns, all finished before the measured runs.
-  await fixedCount(agent.url, { connections: CFG.spawnConnections, total: 500, make, expectStatus: 202 });
+  await fixedCount(agent.url, { connections: CFG.spawnConnections, total: QUICK ? 500 : 2000, make, expectStatus: 202 });
   await poll("warm-up spawns done", async () => (await agent.api.fn("bspawn", "noop")).status.pendingSpawns === 0, { timeoutMs: 120_000 });
 
   const runs = [];
-  for (let r = 0; r < RUNS; r++) {
+  if (agent.ask) await agent.ask("commits");
+  for (let r = 0; r < RUNS_B; r++) {
     const ids = new Array(CFG.spawnTotal);
+    const cpu0 = cpuSeconds(agent.pid);
     const t0 = now();
     const res = await fixedCount(agent.url, {
       connections: CFG.spawnConnections,
@@ -199,20 +223,32 @@ async function benchSpawn(agent) {
       return st.pendingSpawns === 0 && st.queueDepth === 0 && st.inFlight === 0;
     }, { timeoutMs: 300_000, everyMs: 5 });
     const done = now();
+    const cpuUsPerSpawn = ((cpuSeconds(agent.pid) - cpu0) * 1e6) / CFG.spawnTotal;
+    const commits = agent.ask ? (await agent.ask("commits")).commits : null;
     // Spot-check results: first, middle and last call succeeded with their own argument.
     for (const i of [0, Math.floor(CFG.spawnTotal / 2), CFG.spawnTotal - 1]) {
       const got = (await agent.api.req("GET", `/v1/calls/${ids[i]}?wait=10`)).body;
       if (got.status !== "succeeded" || got.result !== i) throw new Error(`(b) call ${i} ended ${JSON.stringify(got).slice(0, 300)}`);
     }
-    const run = { acceptedPerSec: (CFG.spawnTotal / (accepted - t0)) * 1000, endToEndPerSec: (CFG.spawnTotal / (done - t0)) * 1000, load: loadavg()[0] };
+    const run = { acceptedPerSec: (CFG.spawnTotal / (accepted - t0)) * 1000, endToEndPerSec: (CFG.spawnTotal / (done - t0)) * 1000, cpuUsPerSpawn, load: loadavg()[0] };
+    if (commits !== null) {
+      run.commitsPerSec = (commits.count / (done - t0)) * 1000;
+      run.opsPerCommit = commits.ops / Math.max(1, commits.count);
+      run.commitMsMean = commits.ms / Math.max(1, commits.count);
+      run.commitShareOfWall = commits.ms / (done - t0);
+    }
     runs.push(run);
-    log(`  run ${r + 1}/${RUNS}: ${Math.round(run.acceptedPerSec)} spawns/s accepted, ${Math.round(run.endToEndPerSec)}/s spawn → done; load ${run.load}`);
+    const extra = commits === null ? "" : `; ${Math.round(run.commitsPerSec)} commits/s of ${round(run.opsPerCommit, 1)} writes, ${round(run.commitMsMean)} ms each = ${round(run.commitShareOfWall * 100, 1)} % of the time`;
+    log(`  run ${r + 1}/${RUNS_B}: ${Math.round(run.acceptedPerSec)} spawns/s accepted, ${Math.round(run.endToEndPerSec)}/s spawn → done, agent CPU ${Math.round(run.cpuUsPerSpawn)} µs/spawn${extra}; load ${run.load}`);
   }
+  const s = (k) => summary(runs.map((x) => x[k]));
   return {
     spawnsPerRun: CFG.spawnTotal,
     connections: CFG.spawnConnections,
-    acceptedPerSec: summary(runs.map((x) => x.acceptedPerSec)),
-    endToEndPerSec: summary(runs.map((x) => x.endToEndPerSec)),
+    acceptedPerSec: s("acceptedPerSec"),
+    endToEndPerSec: s("endToEndPerSec"),
+    cpuUsPerSpawn: s("cpuUsPerSpawn"),
+    ...(runs[0].commitsPerSec === undefined ? {} : { commitsPerSec: s("commitsPerSec"), opsPerCommit: s("opsPerCommit"), commitMsMean: s("commitMsMean"), commitShareOfWall: s("commitShareOfWall") }),
     targets: {},
   };
 }
@@ -270,10 +306,9 @@ function require_net() {
   return netModule;
 }
 
-async function benchCold() {
-  log("(c) cold start of a Python no-op worker");
-  netModule = await import("node:net");
-  const host = fork(path.join(BENCH_DIR, "cold-host.mjs"), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+/** Starts host.mjs (the instrumented in-process agent) with extra Agent options. */
+async function startHost(options = {}) {
+  const host = fork(path.join(BENCH_DIR, "host.mjs"), [], { stdio: ["ignore", "inherit", "inherit", "ipc"], env: { ...process.env, BENCH_AGENT_OPTIONS: JSON.stringify(options) } });
   const exited = new Promise((r) => host.once("exit", r));
   const inbox = [];
   let waiter = null;
@@ -283,15 +318,43 @@ async function benchCold() {
     waiter?.();
   });
   const next = (type) =>
-    within(60_000, `host message ${type}`, (async () => {
-      for (let i = 0; i < 1000; i++) {
-        const k = inbox.findIndex((m) => m.type === type);
-        if (k >= 0) return inbox.splice(k, 1)[0];
-        await new Promise((r) => (waiter = r));
-      }
-      throw new Error("too many host messages");
-    })());
+    within(
+      60_000,
+      `host message ${type}`,
+      (async () => {
+        for (let i = 0; i < 1000; i++) {
+          const k = inbox.findIndex((m) => m.type === type);
+          if (k >= 0) return inbox.splice(k, 1)[0];
+          await new Promise((r) => (waiter = r));
+        }
+        throw new Error("too many host messages");
+      })(),
+    );
   const hello = await next("ready");
+  const api = new Api(hello.url, hello.token);
+  return {
+    url: hello.url,
+    token: hello.token,
+    pid: host.pid,
+    api,
+    async ask(type, extra = {}) {
+      host.send({ type, ...extra });
+      return next(type);
+    },
+    async stop() {
+      await api.close();
+      host.send({ type: "close" });
+      await within(30_000, "host exit", exited).catch(() => host.kill("SIGKILL"));
+      fs.rmSync(hello.stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function benchCold() {
+  log("(c) cold start of a Python no-op worker");
+  netModule = await import("node:net");
+  const host = await startHost();
+  const hello = host;
   const pool = new Pool(hello.url, { connections: 2 });
   const headers = { ...JSON_HEADERS, authorization: `Bearer ${hello.token}` };
   const runs = [];
@@ -307,8 +370,7 @@ async function benchCold() {
       const body = JSON.parse(await res.body.text());
       const total = now() - t0;
       if (body.status !== "succeeded" || body.result !== r) throw new Error(`(c) cold call ${app}: ${JSON.stringify(body).slice(0, 300)}`);
-      host.send({ type: "marks", key: `${app}/noop` });
-      const { marks: m } = await next("marks");
+      const { marks: m } = await host.ask("marks", { key: `${app}/noop` });
       const run = {
         totalFirstCallMs: total,
         arrivalToDecisionMs: m.decision - m.arrival,
@@ -325,8 +387,7 @@ async function benchCold() {
     }
   } finally {
     await pool.close();
-    host.send({ type: "close" });
-    await within(30_000, "cold host exit", exited).catch(() => host.kill("SIGKILL"));
+    await host.stop();
   }
   const s = (k) => summary(runs.map((x) => x[k]));
   return {
@@ -412,6 +473,27 @@ async function main() {
       await agent.stop();
     }
   }
+  if (ONLY.has("b") && !flag("no-diagnose")) {
+    // Where (b)'s time goes: the same benchmark against the instrumented host, with fsync on (the
+    // default) and off (synchronous=NORMAL), alternating, so the two are compared in the same run.
+    const diag = { fsyncOn: [], fsyncOff: [] };
+    const runsEach = QUICK ? 1 : 2;
+    for (let r = 0; r < runsEach; r++) {
+      for (const fsync of r % 2 === 0 ? [true, false] : [false, true]) {
+        const host = await startHost({ fsync });
+        try {
+          const res = await benchSpawn(host, { runs: 1, label: ` — instrumented, fsync ${fsync ? "on" : "off"}` });
+          diag[fsync ? "fsyncOn" : "fsyncOff"].push(res);
+        } finally {
+          await host.stop();
+        }
+      }
+    }
+    const pick = (list, k) => summary(list.map((x) => x[k].median));
+    results.sections.bDiagnosis = Object.fromEntries(
+      Object.entries(diag).map(([k, list]) => [k, Object.fromEntries(["acceptedPerSec", "endToEndPerSec", "cpuUsPerSpawn", "commitsPerSec", "opsPerCommit", "commitMsMean", "commitShareOfWall"].map((f) => [f, pick(list, f)]))]),
+    );
+  }
   if (ONLY.has("c")) {
     const c = await benchCold();
     c.targets = { decisionToSpawned: { target: "≤ 10 ms", value: c.decisionToSpawnedMs.median, verdict: verdict(c.decisionToSpawnedMs.median <= 10) } };
@@ -441,11 +523,24 @@ function printTable() {
     rows.push([`(a) throughput direct, ${S.a.connections} conns`, `${Math.round(S.a.directRps.median)}/s [${Math.round(S.a.directRps.min)} – ${Math.round(S.a.directRps.max)}]`, "", ""]);
     rows.push([`(a) throughput via agent, ${S.a.connections} conns`, `${Math.round(S.a.agentRps.median)}/s [${Math.round(S.a.agentRps.min)} – ${Math.round(S.a.agentRps.max)}]`, "", ""]);
     rows.push(["(a) throughput ratio agent/direct", `${round(S.a.throughputRatio.median * 100, 1)} % [${round(S.a.throughputRatio.min * 100, 1)} – ${round(S.a.throughputRatio.max * 100, 1)}]`, "≥ 50 %", S.a.targets.throughputRatio.verdict]);
-    rows.push(["(a) agent CPU per call under load", `${Math.round(S.a.agentCpuUsPerReq.median)} µs [${Math.round(S.a.agentCpuUsPerReq.min)} – ${Math.round(S.a.agentCpuUsPerReq.max)}]`, "", ""]);
+    rows.push(["(a) bare Node hop: added p50 / p99", `${ms(S.a.floorAddedP50)} / ${ms(S.a.floorAddedP99)}`, "", ""]);
+    rows.push(["(a) bare Node hop: throughput ratio", `${round(S.a.floorThroughputRatio.median * 100, 1)} % [${round(S.a.floorThroughputRatio.min * 100, 1)} – ${round(S.a.floorThroughputRatio.max * 100, 1)}]`, "", ""]);
+    const us = (x) => `${Math.round(x.median)} µs [${Math.round(x.min)} – ${Math.round(x.max)}]`;
+    rows.push(["(a) CPU per call: agent", us(S.a.agentCpuUsPerReq), "", ""]);
+    rows.push(["(a) CPU per call: bare Node hop", us(S.a.floorCpuUsPerReq), "", ""]);
+    rows.push(["(a) CPU per call: Python worker", us(S.a.workerCpuUsPerReq), "", ""]);
   }
   if (S.b) {
     rows.push([`(b) durable spawns accepted (${S.b.spawnsPerRun}/run)`, `${Math.round(S.b.acceptedPerSec.median)}/s [${Math.round(S.b.acceptedPerSec.min)} – ${Math.round(S.b.acceptedPerSec.max)}]`, "≥ 2,000/s", S.b.targets.acceptedPerSec.verdict]);
     rows.push(["(b) spawn → all results done", `${Math.round(S.b.endToEndPerSec.median)}/s [${Math.round(S.b.endToEndPerSec.min)} – ${Math.round(S.b.endToEndPerSec.max)}]`, "", ""]);
+  }
+  if (S.b) rows.push(["(b) agent CPU per spawned call", `${Math.round(S.b.cpuUsPerSpawn.median)} µs [${Math.round(S.b.cpuUsPerSpawn.min)} – ${Math.round(S.b.cpuUsPerSpawn.max)}]`, "", ""]);
+  if (S.bDiagnosis) {
+    for (const [k, d] of Object.entries(S.bDiagnosis)) {
+      const name = k === "fsyncOn" ? "fsync on" : "fsync off";
+      rows.push([`(b) instrumented, ${name}: accepted`, `${Math.round(d.acceptedPerSec.median)}/s [${Math.round(d.acceptedPerSec.min)} – ${Math.round(d.acceptedPerSec.max)}]`, "", ""]);
+      rows.push([`(b) instrumented, ${name}: commits`, `${Math.round(d.commitsPerSec.median)}/s × ${round(d.commitMsMean.median)} ms = ${round(d.commitShareOfWall.median * 100, 1)} % of wall`, "", ""]);
+    }
   }
   if (S.c) {
     rows.push(["(c) input arrives → scale decision", ms(S.c.arrivalToDecisionMs), "", ""]);

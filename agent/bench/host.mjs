@@ -1,6 +1,11 @@
-// Benchmark (c) host: the real Agent with the real LocalBackend, in a child process of the benchmark,
-// instrumented from the outside (no change to the agent's code) to timestamp each step of a cold
-// start with performance.now():
+// Instrumented agent host of the benchmark: the real Agent with the real LocalBackend and SQLite store,
+// in a child process of the benchmark, instrumented from the outside (no change to the agent's code).
+// Options come as JSON in BENCH_AGENT_OPTIONS (e.g. {"fsync": false}).
+//
+// Store commits (b): each group commit of the SQLite store is counted and timed (the store's `commit`
+// function, wrapped), so the benchmark can say how much of the event loop fsync takes.
+//
+// Cold start (c): each step is timestamped with performance.now():
 //   arrival  – the call's input enters the call table (CallTable.enqueueSync, wrapped here)
 //   decision – the autoscaler logs its `autoscaler.decision` event (a logger that records events)
 //   spawnEnter / spawned – Backend.start() called / returned (the child process exists, pid known)
@@ -63,7 +68,24 @@ backend.ready = async (handle, timeoutMs) => {
   mark(handle.fn, "ready");
 };
 
-const agent = new Agent({ stateDir, port: 0, logLevel: "silent", python, runtimesDir: path.join(AGENT_DIR, "runtimes") }, { backend, logger });
+const extra = JSON.parse(process.env.BENCH_AGENT_OPTIONS ?? "{}");
+const agent = new Agent({ stateDir, port: 0, logLevel: "silent", python, runtimesDir: path.join(AGENT_DIR, "runtimes"), ...extra }, { backend, logger });
+const commits = { count: 0, ops: 0, ms: 0, maxMs: 0 };
+const commit = agent.store.commit;
+if (typeof commit === "function") {
+  agent.store.commit = (ops) => {
+    const t0 = performance.now();
+    try {
+      return commit(ops);
+    } finally {
+      const dt = performance.now() - t0;
+      commits.count++;
+      commits.ops += ops.length;
+      commits.ms += dt;
+      if (dt > commits.maxMs) commits.maxMs = dt;
+    }
+  };
+}
 const enqueueSync = agent.calls.enqueueSync.bind(agent.calls);
 agent.calls.enqueueSync = (lane, payload) => {
   mark(lane.key, "arrival");
@@ -72,7 +94,10 @@ agent.calls.enqueueSync = (lane, payload) => {
 
 await agent.run([]);
 process.on("message", (msg) => {
-  if (msg.type === "marks") process.send({ type: "marks", key: msg.key, marks: marks.get(msg.key) ?? null });
+  if (msg.type === "commits") {
+    process.send({ type: "commits", commits: { ...commits } });
+    commits.count = commits.ops = commits.ms = commits.maxMs = 0;
+  } else if (msg.type === "marks") process.send({ type: "marks", key: msg.key, marks: marks.get(msg.key) ?? null });
   else if (msg.type === "close") void agent.close().then(() => process.exit(0));
 });
 process.send({ type: "ready", url: agent.url, token: agent.token, stateDir });
