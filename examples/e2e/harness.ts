@@ -1,0 +1,153 @@
+/**
+ * The end-to-end harness: the toolchain built by scripts/toolchain, a throw-away control plane from
+ * scripts/test-cluster, the real `pulumi` CLI on a local file backend, and kubectl to look at what
+ * reached the API server.
+ */
+import { execFile, execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+export const REPO = join(__dirname, "..", "..");
+
+/** The toolchain's bin directory, or undefined when scripts/toolchain has not built it. */
+export function toolchainBin(): string | undefined {
+  try {
+    return execFileSync(join(REPO, "scripts", "toolchain"), ["--print-bin"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function exec(file: string, args: string[], options: { cwd?: string; env: NodeJS.ProcessEnv; input?: string }): Promise<Result> {
+  try {
+    const { stdout, stderr } = await run(file, args, { cwd: options.cwd, env: options.env, maxBuffer: 64 * 1024 * 1024 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === "number" ? e.code : 1, stdout: e.stdout ?? "", stderr: e.stderr ?? String(error) };
+  }
+}
+
+export class Cluster {
+  readonly dir = mkdtempSync(join(tmpdir(), "warmpool-e2e-cluster-"));
+  readonly kubeconfig = join(this.dir, "kubeconfig");
+
+  constructor(readonly bin: string) {}
+
+  get env(): NodeJS.ProcessEnv {
+    return { ...process.env, PATH: `${this.bin}:${process.env.PATH}`, KUBECONFIG: this.kubeconfig, WARMPOOL_TOOLCHAIN_BIN: this.bin };
+  }
+
+  async start(): Promise<void> {
+    // The watchdog stops the cluster if this test process dies without running afterAll.
+    const env = { ...this.env, TEST_CLUSTER_WATCH_PID: String(process.pid) };
+    const result = await exec(join(REPO, "scripts", "test-cluster"), ["start", this.dir], { env });
+    if (result.code !== 0) throw new Error(`test-cluster start failed:\n${result.stderr}`);
+  }
+
+  async stop(): Promise<void> {
+    await exec(join(REPO, "scripts", "test-cluster"), ["stop", this.dir], { env: this.env });
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  async kubectl(...args: string[]): Promise<Result> {
+    return exec(join(this.bin, "kubectl"), args, { env: this.env });
+  }
+
+  /** `kubectl get -o json`, parsed; fails the test on error. */
+  async get(...args: string[]): Promise<any> {
+    const result = await this.kubectl("get", ...args, "-o", "json");
+    if (result.code !== 0) throw new Error(`kubectl get ${args.join(" ")} failed: ${result.stderr}`);
+    return JSON.parse(result.stdout);
+  }
+
+  /** Whether `kubectl get` finds the object. */
+  async exists(...args: string[]): Promise<boolean> {
+    const result = await this.kubectl("get", ...args, "--ignore-not-found", "-o", "name");
+    return result.code === 0 && result.stdout.trim() !== "";
+  }
+
+  async apply(manifest: object): Promise<void> {
+    const file = join(this.dir, `manifest-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
+    require("node:fs").writeFileSync(file, JSON.stringify(manifest));
+    const result = await this.kubectl("apply", "-f", file);
+    if (result.code !== 0) throw new Error(`kubectl apply failed: ${result.stderr}`);
+  }
+}
+
+/** A Pulumi project directory driven through the real CLI, with its own home and file backend. */
+export class Project {
+  readonly home = mkdtempSync(join(tmpdir(), "warmpool-e2e-pulumi-home-"));
+  readonly state = mkdtempSync(join(tmpdir(), "warmpool-e2e-pulumi-state-"));
+
+  constructor(readonly dir: string, readonly cluster: Cluster) {}
+
+  get env(): NodeJS.ProcessEnv {
+    return {
+      ...this.cluster.env,
+      PULUMI_HOME: this.home,
+      PULUMI_BACKEND_URL: `file://${this.state}`,
+      PULUMI_CONFIG_PASSPHRASE: "warmpool-e2e",
+      PULUMI_SKIP_UPDATE_CHECK: "true",
+      PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+      PULUMI_SKIP_CONFIRMATIONS: "true",
+      // Type errors are tsc -b's job (npm test builds every example first); ts-node only transpiles.
+      PULUMI_NODEJS_TRANSPILE_ONLY: "true",
+      NO_COLOR: "1",
+    };
+  }
+
+  async pulumi(...args: string[]): Promise<Result> {
+    return exec(join(this.cluster.bin, "pulumi"), [...args, "--non-interactive"], { cwd: this.dir, env: this.env });
+  }
+
+  /** Runs a pulumi command that must succeed, failing with its output otherwise. */
+  async must(...args: string[]): Promise<string> {
+    const result = await this.pulumi(...args);
+    if (result.code !== 0) throw new Error(`pulumi ${args.join(" ")} exited ${result.code}:\n${result.stdout}\n${result.stderr}`);
+    return result.stdout;
+  }
+
+  /** The stack's checkpoint as stored by the file backend (what an attacker with the state bucket reads). */
+  stateText(stack: string): string {
+    const stacksDir = join(this.state, ".pulumi", "stacks");
+    const files = listFiles(stacksDir).filter((f) => f.endsWith(`/${stack}.json`));
+    if (files.length !== 1) throw new Error(`expected one checkpoint for ${stack} under ${stacksDir}, found ${files.join(", ")}`);
+    return readFileSync(files[0]!, "utf8");
+  }
+
+  cleanup(): void {
+    rmSync(this.home, { recursive: true, force: true });
+    rmSync(this.state, { recursive: true, force: true });
+  }
+}
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? listFiles(join(dir, entry.name)) : [join(dir, entry.name)]);
+}
+
+/** Polls `check` until it returns a value, or fails after `timeoutMs` with the last observation. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
