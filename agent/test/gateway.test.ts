@@ -3,6 +3,8 @@
  * NDJSON, ordered and unordered, through the TypeScript client too), and the error matrix — 400, 401,
  * 403, 404, 413, 429 with Retry-After — each with a JSON body naming what was wrong.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { ApiError, RemoteFunctionError, WarmpoolClient } from "../src/client/client";
 import { Http, ndjson, startAgent, TOKEN, until, workerStats, type Harness } from "./helpers";
 
@@ -19,6 +21,7 @@ beforeAll(async () => {
       double: { handler: "handlers:double", runtime: "node", concurrency: { maxInputs: 16 }, autoscaler: { maxContainers: 2 } },
       jsboom: { handler: "handlers:boom", runtime: "node" },
       jssleep: { handler: "handlers:sleep", runtime: "node", autoscaler: { maxContainers: 1 } },
+      gate: { handler: "handlers:gate", autoscaler: { maxContainers: 1 } },
     },
     { maxPendingInputs: 3, payloadLimitMiB: 1 },
   );
@@ -186,18 +189,20 @@ describe("error matrix", () => {
   });
 
   test("429 with Retry-After once a function has maxPendingInputs pending", async () => {
-    const fn = h.agent.lookup("t", "jssleep");
-    const first = client.fn("t", "jssleep").remote(300, "a");
+    const fn = h.agent.lookup("t", "gate");
+    const first = h.http.call("t", "gate", ["g429-first", "a"]);
     await until("first input running", () => fn.inFlight === 1);
-    const queued = [1, 2, 3].map(() => h.http.call("t", "jssleep", [0, "q"]));
+    const queued = [1, 2, 3].map(() => h.http.call("t", "gate", ["g429-queued", "q"]));
     await until("three inputs queued", () => fn.queued === 3);
-    const r = await h.http.call("t", "jssleep", [0]);
+    const r = await h.http.call("t", "gate", ["g429-other"]);
     expect(r.status).toBe(429);
     expect(r.headers["retry-after"]).toBe("1");
     expect(r.body.error).toMatchObject({ code: "WP_ERR_TOO_MANY_PENDING", pending: 3, limit: 3 });
-    expect(r.body.error.message).toContain('"t/jssleep" already has 3 pending inputs');
-    expect((await h.http.req("POST", "/v1/apps/t/functions/jssleep/map", [{ args: [0] }])).status).toBe(429);
-    expect(await first).toBe("a");
+    expect(r.body.error.message).toContain('"t/gate" already has 3 pending inputs');
+    expect((await h.http.req("POST", "/v1/apps/t/functions/gate/map", [{ args: ["g429-other"] }])).status).toBe(429);
+    fs.writeFileSync(path.join(h.dir, "g429-first"), "");
+    fs.writeFileSync(path.join(h.dir, "g429-queued"), "");
+    expect((await first).body.result).toBe("a");
     for (const q of await Promise.all(queued)) expect(q.body.result).toBe("q");
   });
 

@@ -59,6 +59,7 @@ export class FunctionRuntime implements Lane {
   readonly events: ScaleEvent[] = [];
   startFailures = 0;
   startBlockedUntil = 0;
+  lastStartError: string | null = null;
   closed = false;
   /** Counters of settled inputs: succeeded, failed, cancelled (metrics children, set at deploy). */
   outcomes: Array<{ inc(): void }> = [NOOP, NOOP, NOOP];
@@ -283,6 +284,7 @@ export class FunctionRuntime implements Lane {
       this.startFailures++;
       const backoff = Math.min(1000 * 2 ** (this.startFailures - 1), 30_000);
       this.startBlockedUntil = this.clock.now() + backoff;
+      this.lastStartError = message;
       log.warn({ event: "container.startFailed", fn: this.key, container: c.id, failures: this.startFailures, backoffMs: backoff, error: message }, "container failed to start");
       if (this.startFailures >= START_FAILURE_LIMIT && this.queued > 0) await this.failQueue(c.id, message);
       this.deps.changed(this);
@@ -317,8 +319,10 @@ export class FunctionRuntime implements Lane {
   }
 
   private exited(c: Container, how: string): void {
-    const expected = c.phase === "draining" || c.phase === "failed" || this.closed;
     c.exit = how;
+    // A container that dies while starting is startContainer's to handle (with its backoff).
+    if (c.phase === "starting") return;
+    const expected = c.phase === "draining" || c.phase === "failed" || this.closed;
     if (c.phase !== "failed") c.phase = "stopped";
     void c.pool?.destroy().catch(() => undefined);
     this.remove(c);
@@ -357,6 +361,7 @@ export class FunctionRuntime implements Lane {
       delayed: this.delayed,
       inFlight: this.inFlight,
       pendingSpawns: this.pendingSpawns,
+      ...(this.startFailures > 0 && this.lastStartError !== null ? { startFailures: this.startFailures, lastStartError: this.lastStartError } : {}),
       ...(this.lastScaleReason === null ? {} : { lastScaleReason: this.lastScaleReason, lastScaleTime: new Date(this.lastScaleTime as number).toISOString() }),
     };
   }
@@ -366,7 +371,6 @@ export class FunctionRuntime implements Lane {
 class Attempt {
   done = false;
   timer: Timer | null = null;
-  private readonly abort = new AbortController();
 
   constructor(
     private readonly fn: FunctionRuntime,
@@ -379,7 +383,7 @@ class Attempt {
     if (this.done) return;
     const pool = this.c.pool;
     if (pool === null) return this.crashed(new Error("container has no connection pool"), true);
-    invoke(pool, invokeBody(this.inputs, payloads), this.abort.signal).then(
+    invoke(pool, invokeBody(this.inputs, payloads)).then(
       (outputs) => this.ok(outputs),
       (err: Error) => this.crashed(err, !(err instanceof ProtocolError)),
     );
@@ -412,7 +416,6 @@ class Attempt {
 
   timeout(): void {
     if (!this.finish()) return;
-    this.abort.abort();
     const seconds = this.fn.config.timeoutMs / 1000;
     const error: RemoteError = { type: ATTEMPT_ERRORS.timeout, message: `the attempt ran longer than the function's timeout of ${seconds}s; its container is recycled` };
     this.fn.failAll(this.inputs, error, "timeout", this.c.id, this.startedAt, true);

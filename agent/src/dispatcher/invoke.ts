@@ -39,8 +39,12 @@ export function invokeBody(inputs: readonly Input[], payloads: readonly string[]
 
 const HEADERS = { "content-type": "application/json" };
 
-export async function invoke(pool: Pool, body: string, signal: AbortSignal): Promise<WorkerOutput[]> {
-  const res = await pool.request({ path: "/invoke", method: "POST", headers: HEADERS, body, signal });
+/**
+ * No AbortSignal per request: an attempt that times out is settled by the dispatcher's timer and its
+ * container killed, which ends this request with an error nobody waits for any more.
+ */
+export async function invoke(pool: Pool, body: string): Promise<WorkerOutput[]> {
+  const res = await pool.request({ path: "/invoke", method: "POST", headers: HEADERS, body });
   const text = await res.body.text();
   if (res.statusCode !== 200) throw new ProtocolError(`worker answered ${res.statusCode}: ${text.slice(0, 500)}`);
   let parsed: { outputs?: unknown };
