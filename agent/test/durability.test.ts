@@ -4,45 +4,10 @@
  * state directory: every accepted call completes, and the workers the dead agent left behind are
  * reaped.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import Database from "better-sqlite3";
-import { FIXTURES, Http, tempDir, until } from "./helpers";
-
-const MAIN = path.resolve(__dirname, "..", "dist", "src", "cli", "main.js");
-
-interface Running {
-  child: ChildProcess;
-  url: string;
-  exited: Promise<void>;
-}
-
-/** A process that exists and is not a zombie (the dead agent's workers are re-parented, and reaped by whoever inherits them). */
-function alive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return false;
-  }
-}
-
-function startProcess(cwd: string): Promise<Running> {
-  const child = spawn(process.execPath, [MAIN, "dev", "app.yaml", "--port", "0", "--log-level", "warn"], { cwd, stdio: ["ignore", "pipe", "pipe"] });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  let out = "";
-  let err = "";
-  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-  return new Promise((resolve, reject) => {
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /ready on (http:\/\/\S+)/.exec(out);
-      if (m !== null) resolve({ child, url: m[1] as string, exited });
-    });
-    child.once("exit", (code) => reject(new Error(`agent exited with ${code}: ${err}`)));
-  });
-}
+import { alive, FIXTURES, Http, MAIN, startProcess, tempDir, until } from "./helpers";
 
 test("kill -9 of the agent with 1,000 spawned calls outstanding: all complete after a restart", async () => {
   expect(fs.existsSync(MAIN)).toBe(true); // built by `tsc -b agent`

@@ -4,6 +4,7 @@
  * dir. Waits are on responses and conditions (`until` polls a condition with a deadline); none stands
  * in for synchronisation by sleeping.
  */
+import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -133,3 +134,38 @@ export function ndjson(text: string): any[] {
     .filter((l) => l !== "")
     .map((l) => JSON.parse(l));
 }
+
+export const MAIN = path.resolve(__dirname, "..", "dist", "src", "cli", "main.js");
+
+export interface Running {
+  child: ChildProcess;
+  url: string;
+  exited: Promise<void>;
+}
+
+/** A process that exists and is not a zombie (the dead agent's workers are re-parented, and reaped by whoever inherits them). */
+export function alive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+export function startProcess(cwd: string): Promise<Running> {
+  const child = spawn(process.execPath, [MAIN, "dev", "app.yaml", "--port", "0", "--log-level", "warn"], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  let out = "";
+  let err = "";
+  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /ready on (http:\/\/\S+)/.exec(out);
+      if (m !== null) resolve({ child, url: m[1] as string, exited });
+    });
+    child.once("exit", (code) => reject(new Error(`agent exited with ${code}: ${err}`)));
+  });
+}
+

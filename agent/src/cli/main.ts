@@ -6,7 +6,9 @@
  */
 import { Command } from "commander";
 import { appsCommand, callCommand, cancelCommand, getCommand, guard, logsCommand, mapCommand, spawnCommand, statusCommand } from "./commands";
-import { serve } from "./serve";
+
+// The agent's modules (fastify, SQLite, ...) load only for `agent` and `dev`: client commands start fast.
+const serve: typeof import("./serve").serve = async (spec, flags) => (await import("./serve")).serve(spec, flags);
 
 const program = new Command();
 program.name("warmpool").description("Serverless GPU functions on your own cloud: the agent and its client").version("0.1.0");

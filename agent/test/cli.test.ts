@@ -1,0 +1,126 @@
+/**
+ * The `warmpool` CLI against a real `warmpool dev` process: a spec file that does not validate is
+ * refused with the provider's wording and every problem's path, and the client commands (apps, call,
+ * spawn, get, cancel, map, status, logs) work end to end with the token from `.warmpool/token`.
+ */
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { FIXTURES, MAIN, startProcess, tempDir, type Running } from "./helpers";
+
+const run = promisify(execFile);
+jest.setTimeout(30_000);
+
+async function cli(cwd: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run(process.execPath, [MAIN, ...args], { cwd, env: { ...process.env, ...env } });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+test("a spec file that does not validate is refused with every problem, named by path", async () => {
+  const dir = tempDir("cli-bad");
+  fs.writeFileSync(
+    path.join(dir, "app.yaml"),
+    ["name: demo", "functions:", "  hello:", '    handler: "handlers:square"', "    autoscaler: {minContainers: -1}", "  other:", "    runtime: ruby", ""].join("\n"),
+  );
+  const r = await cli(dir, ["dev", "app.yaml", "--port", "0"]);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toContain('spec file "app.yaml" has 3 invalid fields:');
+  expect(r.stderr).toContain("functions.hello.autoscaler.minContainers = -1: must be");
+  expect(r.stderr).toContain("functions.other.handler: is required");
+  expect(r.stderr).toContain('functions.other.runtime = "ruby": must be');
+});
+
+describe("client commands", () => {
+  let dir: string;
+  let agent: Running;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    dir = tempDir("cli");
+    fs.copyFileSync(path.join(FIXTURES, "handlers.py"), path.join(dir, "handlers.py"));
+    fs.copyFileSync(path.join(FIXTURES, "handlers.js"), path.join(dir, "handlers.js"));
+    fs.writeFileSync(
+      path.join(dir, "app.yaml"),
+      [
+        "name: demo",
+        "functions:",
+        "  square:",
+        '    handler: "handlers:square"',
+        "    autoscaler: {maxContainers: 2}",
+        "  double:",
+        '    handler: "handlers:double"',
+        "    runtime: node",
+        "  boom:",
+        '    handler: "handlers:boom"',
+        "  wait:",
+        '    handler: "handlers:gate"',
+        "    autoscaler: {maxContainers: 1}",
+        `    env: {FIXTURE_DIR: "${dir}"}`,
+        "",
+      ].join("\n"),
+    );
+    agent = await startProcess(dir);
+    env = { WARMPOOL_URL: agent.url };
+  }, 30_000);
+
+  afterAll(async () => {
+    agent?.child.kill("SIGTERM");
+    await agent?.exited;
+  });
+
+  test("call prints the result; a remote error exits 1 with its traceback", async () => {
+    expect(await cli(dir, ["call", "demo/square", "7"], env)).toMatchObject({ code: 0, stdout: "49\n" });
+    expect((await cli(dir, ["call", "demo/double", "21"], env)).stdout).toBe("42\n");
+    const boom = await cli(dir, ["call", "demo/boom", "1"], env);
+    expect(boom.code).toBe(1);
+    expect(boom.stderr).toContain("remote ValueError: bad input 1");
+    expect(boom.stderr).toContain("Traceback");
+  });
+
+  test("spawn prints a call id that get resolves; cancel cancels a queued call", async () => {
+    const spawned = await cli(dir, ["spawn", "demo/square", "12"], env);
+    const id = spawned.stdout.trim();
+    expect(id).toMatch(/^fc-/);
+    expect((await cli(dir, ["get", id], env)).stdout).toBe("144\n");
+    const held = (await cli(dir, ["spawn", "demo/wait", "cli-gate"], env)).stdout.trim();
+    const queued = (await cli(dir, ["spawn", "demo/wait", "cli-gate"], env)).stdout.trim();
+    const cancel = await cli(dir, ["cancel", queued], env);
+    expect(JSON.parse(cancel.stdout)).toMatchObject({ callId: queued, status: "cancelled", cancelled: true });
+    fs.writeFileSync(path.join(dir, "cli-gate"), "");
+    expect((await cli(dir, ["get", held], env)).stdout).toBe("cli-gate\n");
+    const status = await cli(dir, ["get", queued, "--json"], env);
+    expect(JSON.parse(status.stdout)).toMatchObject({ status: "cancelled" });
+  });
+
+  test("map streams one line per input", async () => {
+    const r = await cli(dir, ["map", "demo/square", "--range", "50"], env);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines).toEqual(Array.from({ length: 50 }, (_, i) => ({ index: i, result: i * i })));
+    expect(r.stderr).toContain("50 inputs, 50 succeeded, 0 failed");
+  });
+
+  test("apps, status and logs print tables and container output", async () => {
+    const apps = await cli(dir, ["apps"], env);
+    expect(apps.stdout).toMatch(/demo.*square.*python.*handlers:square/);
+    const status = await cli(dir, ["status", "demo/square"], env);
+    expect(status.stdout).toContain("scale up 0 → 1");
+    expect(status.stdout).toMatch(/square-[0-9a-f]+.*ready/);
+    const json = JSON.parse((await cli(dir, ["status", "demo/square", "--json"], env)).stdout);
+    expect([1, 2]).toContain(json.status.readyReplicas);
+    const logs = await cli(dir, ["logs", "demo/square", "--tail", "3"], env);
+    expect(logs.stdout).toMatch(/^\[square-[0-9a-f]+\] \[warmpool\] ready/m);
+  });
+
+  test("a wrong token is refused", async () => {
+    const r = await cli(dir, ["apps", "--token", "nope"], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("403 WP_ERR_FORBIDDEN");
+  });
+});
