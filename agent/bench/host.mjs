@@ -51,13 +51,35 @@ const logger = {
   },
 };
 
+// Inside Backend.start(): the free-port probe and the child_process.spawn() call, timed by wrapping the
+// module exports that the compiled backend reads at call time.
+const ports = require(path.join(AGENT_DIR, "dist/src/backends/local/ports.js"));
+const childProcess = require("node:child_process");
+let current = null; // fn key of the start in progress (starts are benchmarked one at a time)
+const freePort = ports.freePort;
+ports.freePort = async (...args) => {
+  const t0 = performance.now();
+  const port = await freePort(...args);
+  if (current !== null) mark(current, "freePortMs", performance.now() - t0);
+  return port;
+};
+const spawnChild = childProcess.spawn;
+childProcess.spawn = (...args) => {
+  const t0 = performance.now();
+  const child = spawnChild(...args);
+  if (current !== null) mark(current, "spawnSyscallMs", performance.now() - t0);
+  return child;
+};
+
 const stateDir = tempDir("cold");
 const python = process.env.BENCH_PYTHON ?? "python3";
 const backend = new LocalBackend({ stateDir, logDir: path.join(stateDir, "logs"), runtimesDir: path.join(AGENT_DIR, "runtimes"), python, node: process.execPath });
 const start = backend.start.bind(backend);
 backend.start = async (fn, id) => {
   mark(fn.key, "spawnEnter");
+  current = fn.key;
   const handle = await start(fn, id);
+  current = null;
   mark(fn.key, "spawned");
   mark(fn.key, "pid", Number(handle.ref.replace(/^pid /, "")));
   return handle;

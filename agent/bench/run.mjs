@@ -9,7 +9,8 @@
 // Every figure is a median over repeated runs with its spread; every ratio is against a baseline
 // measured in the same run. Results: a table on stdout and agent/bench/results/latest.json.
 //
-// Flags: --quick (small counts, 3 runs), --only a,b,c,d, --runs N, --profile (agent processes of a,
+// Flags: --quick (small counts, 3 runs), --smoke (tiny counts, 1 run: checks the harness works),
+// --out <file> (where the JSON goes), --no-diagnose (skip (b)'s fsync on/off diagnosis), --only a,b,c,d, --runs N, --profile (agent processes of a,
 // b and d run under node --cpu-prof; profiles go to agent/bench/results/profiles/).
 import { execFileSync, fork, spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -24,9 +25,10 @@ const value = (name) => {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 ? argv[i + 1] : undefined;
 };
-const QUICK = flag("quick");
+const SMOKE = flag("smoke");
+const QUICK = flag("quick") || SMOKE;
 const ONLY = new Set((value("only") ?? "a,b,c,d").split(","));
-const RUNS = Number(value("runs") ?? (QUICK ? 3 : 5));
+const RUNS = Number(value("runs") ?? (SMOKE ? 1 : QUICK ? 3 : 5));
 const PROFILE = flag("profile");
 const RESULTS_DIR = path.join(BENCH_DIR, "results");
 const PROFILE_DIR = path.join(RESULTS_DIR, "profiles");
@@ -34,11 +36,13 @@ fs.mkdirSync(RESULTS_DIR, { recursive: true });
 if (PROFILE) fs.mkdirSync(PROFILE_DIR, { recursive: true });
 
 const CFG = {
-  latencyRequests: QUICK ? 500 : 3000,
-  latencyWarmup: QUICK ? 100 : 300,
+  latencyRequests: SMOKE ? 50 : QUICK ? 500 : 3000,
+  latencyWarmup: SMOKE ? 20 : QUICK ? 100 : 300,
   loadConnections: Number(value("connections") ?? 16),
-  loadDurationMs: QUICK ? 1000 : 3000,
-  spawnTotal: QUICK ? 2000 : 10_000,
+  loadDurationMs: SMOKE ? 300 : QUICK ? 1000 : 3000,
+  loadWarmupMs: SMOKE ? 100 : 500,
+  spawnWarmup: SMOKE ? 50 : QUICK ? 500 : 2000,
+  spawnTotal: SMOKE ? 300 : QUICK ? 2000 : 10_000,
   spawnConnections: 64,
   queuedInputs: Number(value("queued") ?? (QUICK ? 10_000 : 100_000)),
   memoryRuns: QUICK ? 1 : RUNS,
@@ -51,7 +55,7 @@ const ms = (s) => `${round(s.median, 3)} ms [${round(s.min, 3)} – ${round(s.ma
 
 const results = {
   startedAt: new Date().toISOString(),
-  command: `npm run bench:agent${QUICK ? " -- --quick" : ""}`,
+  command: `npm run bench:agent${argv.length > 0 ? ` -- ${argv.join(" ")}` : ""}`,
   quick: QUICK,
   runs: RUNS,
   config: CFG,
@@ -138,6 +142,7 @@ async function benchWarm(agent) {
         const res = await closedLoop(side.origin, {
           connections: CFG.loadConnections,
           durationMs: CFG.loadDurationMs,
+          warmupMs: CFG.loadWarmupMs,
           make: side.make,
           onStart: () => {
             a0 = side.pid === null ? 0 : cpuSeconds(side.pid);
@@ -200,7 +205,7 @@ async function benchSpawn(agent, { runs: RUNS_B = RUNS, label = "" } = {}) {
   const headers = { ...JSON_HEADERS, authorization: `Bearer ${agent.token}` };
   const make = (i) => ({ path: "/v1/apps/bspawn/functions/noop/spawn", headers, body: `{"args":[${i}],"kwargs":{}}` });
   // Warm-up: a few hundred spawns, all finished before the measured runs.
-  await fixedCount(agent.url, { connections: CFG.spawnConnections, total: QUICK ? 500 : 2000, make, expectStatus: 202 });
+  await fixedCount(agent.url, { connections: CFG.spawnConnections, total: CFG.spawnWarmup, make, expectStatus: 202 });
   await poll("warm-up spawns done", async () => (await agent.api.fn("bspawn", "noop")).status.pendingSpawns === 0, { timeoutMs: 120_000 });
 
   const runs = [];
@@ -376,6 +381,8 @@ async function benchCold() {
         arrivalToDecisionMs: m.decision - m.arrival,
         decisionToSpawnedMs: m.spawned - m.decision,
         spawnCallMs: m.spawned - m.spawnEnter,
+        freePortMs: m.freePortMs,
+        spawnSyscallMs: m.spawnSyscallMs,
         spawnedToReadyMs: m.ready - m.spawned,
         readyToDispatchMs: m.dispatch - m.ready,
         arrivalToDispatchMs: m.dispatch - m.arrival,
@@ -383,7 +390,7 @@ async function benchCold() {
         load: loadavg()[0],
       };
       runs.push(run);
-      log(`  run ${r + 1}/${CFG.coldRuns}: decision ${round(run.arrivalToDecisionMs)} ms, process start ${round(run.decisionToSpawnedMs)} ms, ready ${round(run.spawnedToReadyMs, 1)} ms (bare worker ${round(run.bareWorkerReadyMs, 1)} ms), first call ${round(run.totalFirstCallMs, 1)} ms; load ${run.load}`);
+      log(`  run ${r + 1}/${CFG.coldRuns}: decision ${round(run.arrivalToDecisionMs)} ms, process start ${round(run.decisionToSpawnedMs)} ms (free port ${round(run.freePortMs)}, spawn() ${round(run.spawnSyscallMs)}), ready ${round(run.spawnedToReadyMs, 1)} ms (bare worker ${round(run.bareWorkerReadyMs, 1)} ms), first call ${round(run.totalFirstCallMs, 1)} ms; load ${run.load}`);
     }
   } finally {
     await pool.close();
@@ -393,6 +400,8 @@ async function benchCold() {
   return {
     arrivalToDecisionMs: s("arrivalToDecisionMs"),
     decisionToSpawnedMs: s("decisionToSpawnedMs"),
+    freePortMs: s("freePortMs"),
+    spawnSyscallMs: s("spawnSyscallMs"),
     spawnedToReadyMs: s("spawnedToReadyMs"),
     readyToDispatchMs: s("readyToDispatchMs"),
     totalFirstCallMs: s("totalFirstCallMs"),
@@ -506,7 +515,7 @@ async function main() {
   }
   results.load.after = loadavg();
   results.durationS = round((now() - t0) / 1000, 1);
-  const file = path.join(RESULTS_DIR, QUICK ? "quick.json" : "latest.json");
+  const file = value("out") ?? path.join(RESULTS_DIR, SMOKE ? "smoke.json" : QUICK ? "quick.json" : "latest.json");
   fs.writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   printTable();
   log(`\nwritten ${path.relative(process.cwd(), file)} (${results.durationS} s; load average before ${results.load.before.join(" ")}, after ${results.load.after.join(" ")})`);
@@ -545,6 +554,8 @@ function printTable() {
   if (S.c) {
     rows.push(["(c) input arrives → scale decision", ms(S.c.arrivalToDecisionMs), "", ""]);
     rows.push(["(c) decision → process spawned", ms(S.c.decisionToSpawnedMs), "≤ 10 ms", S.c.targets.decisionToSpawned.verdict]);
+    rows.push(["(c)   of which: free-port probe", ms(S.c.freePortMs), "", ""]);
+    rows.push(["(c)   of which: child_process.spawn()", ms(S.c.spawnSyscallMs), "", ""]);
     rows.push(["(c) spawned → /ready 200 seen by agent", ms(S.c.spawnedToReadyMs), "", ""]);
     rows.push(["(c)   bare worker spawn → ready line", ms(S.c.bareWorkerReadyMs), "", ""]);
     rows.push(["(c) total first call (client)", ms(S.c.totalFirstCallMs), "", ""]);
