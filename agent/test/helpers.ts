@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { request } from "undici";
-import { Agent } from "../src/agent";
+import { Agent, type AgentDeps } from "../src/agent";
 import type { Clock } from "../src/clock";
 import type { AgentOptions } from "../src/config/options";
 import { validateApp } from "../src/spec/load";
@@ -31,13 +31,13 @@ export interface Harness {
 }
 
 /** Starts an agent on a free port with `functions` (FunctionSpec bodies by name) in app `app`. */
-export async function startAgent(functions: Record<string, object>, options: AgentOptions & { clock?: Clock; app?: string } = {}): Promise<Harness> {
+export async function startAgent(functions: Record<string, object>, options: AgentOptions & { clock?: Clock; app?: string } = {}, deps: AgentDeps = {}): Promise<Harness> {
   const dir = tempDir("agent");
   const fixtureDir = path.join(dir, "fixture");
   fs.mkdirSync(fixtureDir);
   const withEnv = Object.fromEntries(Object.entries(functions).map(([k, v]) => [k, { ...v, env: { FIXTURE_DIR: fixtureDir, ...((v as { env?: object }).env ?? {}) } }]));
   const loaded = validateApp({ name: options.app ?? "t", functions: withEnv }, "test app", FIXTURES);
-  const agent = new Agent({ stateDir: path.join(dir, "state"), port: 0, token: TOKEN, logLevel: "silent", runtimesDir: RUNTIMES, ...options });
+  const agent = new Agent({ stateDir: path.join(dir, "state"), port: 0, token: TOKEN, logLevel: "silent", runtimesDir: RUNTIMES, ...options }, deps);
   await agent.run([loaded]);
   const http = new Http(agent.url, TOKEN);
   return {

@@ -18,7 +18,8 @@ import type { ContainerObservation, Decision, Observation, ScaleConfig } from ".
 import { Deque } from "../queue/deque";
 import type { CallTable, Input, Lane } from "../queue/calls";
 import { Container } from "./container";
-import { invoke, invokeBody, newPool, ProtocolError, type WorkerOutput } from "./invoke";
+import { Attempt } from "./attempt";
+import { newPool, type WorkerOutput } from "./invoke";
 
 export interface FunctionDeps {
   calls: CallTable;
@@ -364,63 +365,6 @@ export class FunctionRuntime implements Lane {
       ...(this.startFailures > 0 && this.lastStartError !== null ? { startFailures: this.startFailures, lastStartError: this.lastStartError } : {}),
       ...(this.lastScaleReason === null ? {} : { lastScaleReason: this.lastScaleReason, lastScaleTime: new Date(this.lastScaleTime as number).toISOString() }),
     };
-  }
-}
-
-/** One request to one container: settles exactly once, by response, error or timeout. */
-class Attempt {
-  done = false;
-  timer: Timer | null = null;
-
-  constructor(
-    private readonly fn: FunctionRuntime,
-    private readonly c: Container,
-    private readonly inputs: Input[],
-    private readonly startedAt: number,
-  ) {}
-
-  send(payloads: string[]): void {
-    if (this.done) return;
-    const pool = this.c.pool;
-    if (pool === null) return this.crashed(new Error("container has no connection pool"), true);
-    invoke(pool, invokeBody(this.inputs, payloads)).then(
-      (outputs) => this.ok(outputs),
-      (err: Error) => this.crashed(err, !(err instanceof ProtocolError)),
-    );
-  }
-
-  private finish(): boolean {
-    if (this.done) return false;
-    this.done = true;
-    this.timer?.cancel();
-    return true;
-  }
-
-  private ok(outputs: WorkerOutput[]): void {
-    if (!this.finish()) return;
-    this.fn.settle(this.c, this.inputs, outputs, this.startedAt);
-    this.fn.release(this.c, this.inputs.length);
-  }
-
-  crashed(err: Error, retryable: boolean): void {
-    if (!this.finish()) return;
-    const c = this.c;
-    const error: RemoteError = retryable
-      ? { type: ATTEMPT_ERRORS.crashed, message: `container ${c.id} failed while running the input: ${c.exit ?? err.message}` }
-      : { type: ATTEMPT_ERRORS.protocol, message: err.message };
-    this.fn.failAll(this.inputs, error, retryable ? "crashed" : "failed", c.id, this.startedAt, retryable);
-    // A connection that broke under a live process means the container cannot be trusted: recycle it.
-    if (retryable && c.live) this.fn.drain(c.id, "connection failed");
-    this.fn.release(c, this.inputs.length);
-  }
-
-  timeout(): void {
-    if (!this.finish()) return;
-    const seconds = this.fn.config.timeoutMs / 1000;
-    const error: RemoteError = { type: ATTEMPT_ERRORS.timeout, message: `the attempt ran longer than the function's timeout of ${seconds}s; its container is recycled` };
-    this.fn.failAll(this.inputs, error, "timeout", this.c.id, this.startedAt, true);
-    this.fn.drain(this.c.id, "timeout");
-    this.fn.release(this.c, this.inputs.length);
   }
 }
 

@@ -1,0 +1,79 @@
+/**
+ * The local backend: a worker gets exactly the environment PROTOCOL.md lists (never the agent's own
+ * variables), GPUs are handed out whole through CUDA_VISIBLE_DEVICES and returned on exit, and a
+ * container that cannot start is retried with backoff and, after repeated failures, fails the inputs
+ * waiting for it with the container's output.
+ */
+import * as path from "node:path";
+import { LocalBackend } from "../src/backends/local/local";
+import { GpuAllocator } from "../src/backends/local/gpus";
+import { RUNTIMES, startAgent, tempDir, type Harness } from "./helpers";
+
+describe("GpuAllocator", () => {
+  test("hands out whole GPUs and takes them back", () => {
+    const gpus = new GpuAllocator(["0", "1", "2"]);
+    expect(gpus.take(2)).toEqual(["0", "1"]);
+    expect(gpus.take(2)).toBeUndefined();
+    expect(gpus.take(0)).toEqual([]);
+    gpus.release(["1"]);
+    expect(gpus.take(2)).toEqual(["1", "2"]);
+  });
+});
+
+describe("worker environment", () => {
+  let h: Harness;
+  const state = tempDir("env");
+
+  beforeAll(async () => {
+    process.env.AGENT_SECRET_FOR_TEST = "must-not-leak";
+    const backend = new LocalBackend({ stateDir: state, logDir: path.join(state, "logs"), runtimesDir: RUNTIMES, python: "python3", node: process.execPath, gpus: new GpuAllocator(["3", "5"]) });
+    h = await startAgent(
+      {
+        // Node, not Python: a pyenv shim in front of python3 adds variables of its own.
+        cpu: { handler: "handlers:environ", runtime: "node", env: { GREETING: "hi" } },
+        gpu: { handler: "handlers:environ", gpu: "T4:2" },
+        broken: { handler: "handlers:does_not_exist" },
+      },
+      {},
+      { backend },
+    );
+  }, 30_000);
+
+  afterAll(async () => {
+    delete process.env.AGENT_SECRET_FOR_TEST;
+    await h?.close();
+  });
+
+  test("only the variables of PROTOCOL.md, the function's env, and PATH/HOME/LANG", async () => {
+    const env = (await h.http.call("t", "cpu", [])).body.result as Record<string, string>;
+    expect(env.AGENT_SECRET_FOR_TEST).toBeUndefined();
+    expect(env).toMatchObject({
+      WARMPOOL_PROTOCOL: "1",
+      WARMPOOL_HOST: "127.0.0.1",
+      WARMPOOL_HANDLER: "handlers:environ",
+      WARMPOOL_MAX_INPUTS: "1",
+      WARMPOOL_BATCH_SIZE: "0",
+      WARMPOOL_CONTAINER_ID: expect.stringMatching(/^cpu-/),
+      GREETING: "hi",
+    });
+    const allowed = new Set(["PATH", "HOME", "LANG", "GREETING", "FIXTURE_DIR"]);
+    expect(Object.keys(env).filter((key) => !key.startsWith("WARMPOOL_") && !allowed.has(key))).toEqual([]);
+    expect(env.CUDA_VISIBLE_DEVICES).toBeUndefined();
+  });
+
+  test("a GPU function gets its GPUs through CUDA_VISIBLE_DEVICES", async () => {
+    const env = (await h.http.call("t", "gpu", [])).body.result as Record<string, string>;
+    expect(env.CUDA_VISIBLE_DEVICES).toBe("3,5");
+    expect(h.agent.backend.list().find((c) => c.fn === "t/gpu")?.gpus).toEqual(["3", "5"]);
+  });
+
+  test("a container that cannot start: backoff, then the waiting inputs fail with its output", async () => {
+    const r = await h.http.call("t", "broken", []);
+    expect(r.body.status).toBe("failed");
+    expect(r.body.error.type).toBe("ContainerStartupError");
+    expect(r.body.error.message).toContain("3 containers in a row failed to start");
+    expect(r.body.error.traceback).toContain("does_not_exist");
+    const status = await h.http.status("t", "broken");
+    expect(status.status).toMatchObject({ startFailures: 3, lastStartError: expect.stringContaining("exited with status 3") });
+  }, 30_000);
+});
