@@ -5,6 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import YAML from "yaml";
 import { ApiError, RemoteFunctionError, WarmpoolClient } from "../src/client/client";
 import { Http, ndjson, startAgent, TOKEN, until, workerStats, type Harness } from "./helpers";
 
@@ -242,6 +243,19 @@ describe("apps and status", () => {
   test("logs of a function's containers", async () => {
     const r = await h.http.req("GET", "/v1/apps/t/functions/square/logs?tail=5");
     expect(r.body.containers[0].lines.join("\n")).toContain("[warmpool] ready");
+  });
+
+  test("openapi.yaml describes every route the gateway serves", () => {
+    const doc = YAML.parse(fs.readFileSync(path.join(__dirname, "..", "openapi.yaml"), "utf8")) as { paths: Record<string, Record<string, unknown>> };
+    const documented: string[] = [];
+    for (const [p, item] of Object.entries(doc.paths)) {
+      for (const method of ["get", "post", "put", "delete"]) if (item[method] !== undefined) documented.push(`${method.toUpperCase()} ${p.replace(/\{(\w+)\}/g, ":$1")}`);
+    }
+    for (const route of documented) {
+      const [method, url] = route.split(" ") as [string, string];
+      expect([route, h.agent.gateway!.hasRoute({ method: method as "GET", url: url.replace(":callId", ":id") })]).toEqual([route, true]);
+    }
+    expect(documented).toHaveLength(13); // every app.get/post/put/delete of src/gateway
   });
 
   test("/metrics in Prometheus format", async () => {
