@@ -112,7 +112,10 @@ async function benchWarm(agent) {
     if (!r.ok || r.value !== i) throw new Error(`worker answered ${text.slice(0, 200)} for ${i}`);
   };
   // The floor: a bare Node HTTP hop to the same worker (floor-proxy.mjs), in its own process.
-  const floor = fork(path.join(BENCH_DIR, "floor-proxy.mjs"), [workerOrigin], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const floor = fork(path.join(BENCH_DIR, "floor-proxy.mjs"), [workerOrigin], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    execArgv: PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=floor-${Date.now()}.cpuprofile`] : [],
+  });
   const floorExited = new Promise((r) => floor.once("exit", r));
   const floorPort = (await within(10_000, "floor proxy start", new Promise((r) => floor.once("message", r)))).port;
   const floorOrigin = `http://127.0.0.1:${floorPort}`;
