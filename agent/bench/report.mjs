@@ -20,7 +20,7 @@ const head = (...cells) => {
 
 const m = R.machine;
 out.push(`Run of ${R.startedAt} (\`${R.command}\`, ${R.runs} runs, ${r(R.durationS, 0)} s), load average before ${R.load.before.join(" / ")}, after ${R.load.after.join(" / ")}.`);
-out.push(`Machine: ${m.nproc} × ${m.cpuModel} (${m.hypervisor ?? "bare metal"} guest), ${m.memTotalGiB} GiB, Linux ${m.kernel}, Node ${m.node}, ${m.python}.`);
+out.push(`Machine: ${m.nproc} × ${m.cpuModel} (${m.hypervisor ?? "bare metal"} guest), ${m.memTotalGiB} GiB, Linux ${m.kernel.split("-")[0]}, Node ${m.node}, ${m.python}.`);
 out.push("");
 head("figure", "median (min – max over runs)", "target", "verdict");
 if (S.a) {
