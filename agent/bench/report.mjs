@@ -81,6 +81,8 @@ if (S.d) {
   row("RSS with the inputs queued", spread(S.d.queuedRssMiB, 1, " MiB"));
   row("peak RSS (VmHWM)", spread(S.d.hwmMiB, 1, " MiB"));
   row("inputs queued when measured", spread(S.d.queued, 0));
+  row("spawns accepted per second while queueing them", spread(S.d.acceptedPerSec, 0, "/s"));
+  if (S.d.cpuUsPerAccept) row("agent CPU per accepted spawn (nothing dispatched)", spread(S.d.cpuUsPerAccept, 0, " µs"));
   out.push("");
 }
 process.stdout.write(`${out.join("\n")}\n`);

@@ -425,6 +425,7 @@ async function benchMemory() {
       });
       const idle = memory(agent.pid);
       const headers = { ...JSON_HEADERS, authorization: `Bearer ${agent.token}` };
+      const cpu0 = cpuSeconds(agent.pid);
       const res = await fixedCount(agent.url, {
         connections: CFG.spawnConnections,
         total: CFG.queuedInputs,
@@ -442,16 +443,17 @@ async function benchMemory() {
         queued: st.queueDepth,
         inFlight: st.inFlight,
         acceptedPerSec: (CFG.queuedInputs / res.elapsedMs) * 1000,
+        cpuUsPerAccept: ((cpuSeconds(agent.pid) - cpu0) * 1e6) / CFG.queuedInputs,
         load: loadavg()[0],
       };
       runs.push(run);
-      log(`  run ${r + 1}/${CFG.memoryRuns}: RSS ${round(run.idleRssMiB, 1)} MiB idle → ${round(run.queuedRssMiB, 1)} MiB with ${run.queued} queued (+${run.inFlight} running), peak ${round(run.hwmMiB, 1)} MiB; ${Math.round(run.acceptedPerSec)} spawns/s; load ${run.load}`);
+      log(`  run ${r + 1}/${CFG.memoryRuns}: RSS ${round(run.idleRssMiB, 1)} MiB idle → ${round(run.queuedRssMiB, 1)} MiB with ${run.queued} queued (+${run.inFlight} running), peak ${round(run.hwmMiB, 1)} MiB; ${Math.round(run.acceptedPerSec)} spawns/s, agent CPU ${Math.round(run.cpuUsPerAccept)} µs/spawn; load ${run.load}`);
     } finally {
       await agent.stop();
     }
   }
   const s = (k) => summary(runs.map((x) => x[k]));
-  return { queuedInputs: CFG.queuedInputs, idleRssMiB: s("idleRssMiB"), queuedRssMiB: s("queuedRssMiB"), hwmMiB: s("hwmMiB"), queued: s("queued"), acceptedPerSec: s("acceptedPerSec"), targets: {} };
+  return { queuedInputs: CFG.queuedInputs, idleRssMiB: s("idleRssMiB"), queuedRssMiB: s("queuedRssMiB"), hwmMiB: s("hwmMiB"), queued: s("queued"), acceptedPerSec: s("acceptedPerSec"), cpuUsPerAccept: s("cpuUsPerAccept"), targets: {} };
 }
 
 // ---------------------------------------------------------------- main
