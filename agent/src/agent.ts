@@ -19,6 +19,8 @@ import { AgentError } from "./errors";
 import { buildGateway } from "./gateway/server";
 import { Metrics } from "./metrics/metrics";
 import { CallTable, type Input } from "./queue/calls";
+import { Scheduler } from "./schedules/scheduler";
+import { ScheduleStateStore } from "./schedules/state";
 import { validateApp, type LoadedApp } from "./spec/load";
 import { SqliteStore } from "./store/sqlite";
 import type { Store, UnfinishedCall } from "./store/store";
@@ -47,6 +49,7 @@ export class Agent {
   readonly calls: CallTable;
   readonly autoscaler: AutoscalerRunner;
   readonly metrics: Metrics;
+  readonly schedules: Scheduler;
   readonly apps = new Map<string, DeployedApp>();
   readonly token: string;
   readonly tokenCreated: boolean;
@@ -82,6 +85,14 @@ export class Agent {
       settled: (input) => this.settled(input),
     });
     this.autoscaler = new AutoscalerRunner(o.clock, o.tickMs, this.log);
+    this.schedules = new Scheduler({
+      clock: o.clock,
+      log: this.log,
+      calls: this.calls,
+      state: new ScheduleStateStore(o.dbPath, o.fsync),
+      lookup: (app, fn) => this.apps.get(app)?.functions.get(fn),
+      maxPendingSpawns: o.maxPendingSpawns,
+    });
   }
 
   private settled(input: Input): void {
@@ -115,6 +126,7 @@ export class Agent {
     }
     for (const app of apps) this.deploy(app, false);
     await this.recover();
+    this.schedules.start();
     this.autoscaler.start();
     this.scheduleSweep();
     this.gateway = buildGateway(this);
@@ -169,10 +181,13 @@ export class Agent {
     const deployed: DeployedApp = { name, loaded, functions };
     this.apps.set(name, deployed);
     for (const [fnName, old] of previous?.functions ?? []) {
-      if (functions.get(fnName) !== old) {
-        this.autoscaler.detach(old);
-        void old.close(old.config.timeoutMs);
+      if (functions.get(fnName) === old) continue;
+      if (!functions.has(fnName)) {
+        const error = { type: "FunctionRemoved", message: `function ${old.key} was removed by a deploy before this input ran` };
+        for (const input of [...old.queue]) this.calls.failWaiting(input, error);
       }
+      this.autoscaler.detach(old);
+      void old.close(old.config.timeoutMs);
     }
     for (const fn of functions.values()) {
       const orphans = this.orphans.get(fn.key);
@@ -183,6 +198,7 @@ export class Agent {
       this.autoscaler.attach(fn);
       fn.wake();
     }
+    this.schedules.sync(name, loaded.schedules);
     if (persist) void this.store.saveApp({ name, doc: loaded.app, appDir: loaded.appDir });
     this.log.info({ event: "app.deployed", app: name, functions: [...functions.keys()] }, `deployed app ${name}`);
     return deployed;
@@ -190,6 +206,7 @@ export class Agent {
 
   /** A redeployed function takes over the inputs still waiting for the old one. */
   private handOver(old: FunctionRuntime, fn: FunctionRuntime): void {
+    old.replacedBy = fn;
     for (;;) {
       const input = old.queue.shift();
       if (input === undefined) break;
@@ -219,6 +236,7 @@ export class Agent {
   private async doClose(): Promise<void> {
     this.ready = false;
     this.autoscaler.close();
+    this.schedules.close();
     this.sweepTimer?.cancel();
     await this.gateway?.close();
     await Promise.all([...this.functions()].map((fn) => fn.close(2000)));

@@ -62,6 +62,7 @@ export class FunctionRuntime implements Lane {
   startBlockedUntil = 0;
   lastStartError: string | null = null;
   closed = false;
+  replacedBy: FunctionRuntime | null = null;
   /** Counters of settled inputs: succeeded, failed, cancelled (metrics children, set at deploy). */
   outcomes: Array<{ inc(): void }> = [NOOP, NOOP, NOOP];
   private batchTimer: Timer | null = null;
@@ -346,8 +347,9 @@ export class FunctionRuntime implements Lane {
       all.map(async (c) => {
         c.phase = "draining";
         c.stopReason ??= "shutdown";
-        await c.pool?.close().catch(() => undefined);
+        // Not pool.close(): it would wait for requests that may never end; the process exit ends them.
         await this.deps.backend.stop(c.handle as NonNullable<Container["handle"]>, graceMs);
+        await c.pool?.destroy().catch(() => undefined);
       }),
     );
   }

@@ -31,7 +31,7 @@ export function registerApps(app: FastifyInstance, agent: Agent): void {
   app.get("/v1/apps/:app", async function getApp(req: FastifyRequest<{ Params: { app: string } }>) {
     const deployed = agent.apps.get(req.params.app);
     if (deployed === undefined) throw new AgentError("WP_ERR_APP_NOT_FOUND", [JSON.stringify(req.params.app)]);
-    return { name: deployed.name, spec: deployed.loaded.app, appDir: deployed.loaded.appDir, functions: [...deployed.functions.keys()] };
+    return { name: deployed.name, spec: deployed.loaded.app, appDir: deployed.loaded.appDir, functions: [...deployed.functions.keys()], schedules: agent.schedules.list(deployed.name) };
   });
 
   app.get("/v1/apps/:app/functions/:fn", async function getFunction(req: FnRequest) {
@@ -43,6 +43,7 @@ export function registerApps(app: FastifyInstance, agent: Agent): void {
       status: fn.status(),
       containers: fn.containers.map((c) => c.describe()),
       events: fn.events,
+      schedules: agent.schedules.list(fn.config.app).filter((s) => s.function === fn.config.name),
     };
   });
 

@@ -17,6 +17,7 @@ import { AgentError } from "../errors";
 import { registerApps } from "./apps";
 import { registerCalls } from "./calls";
 import { registerMap } from "./map";
+import { registerSchedules } from "../schedules/routes";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -70,6 +71,7 @@ export function buildGateway(agent: Agent): FastifyInstance {
   registerCalls(app, agent);
   registerMap(app, agent);
   registerApps(app, agent);
+  registerSchedules(app, agent);
   return app;
 }
 

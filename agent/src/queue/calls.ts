@@ -44,6 +44,8 @@ export interface Lane {
   retryDelay(n: number): number;
   /** New work arrived: dispatch it. */
   wake(): void;
+  /** The lane of the function's new version after a redeploy; inputs coming back from a retry delay go there. */
+  replacedBy: Lane | null;
 }
 
 export type SettleListener = (input: Input) => void;
@@ -258,8 +260,11 @@ export class CallTable {
       input.timer = null;
       if (input.state !== "delayed") return;
       lane.delayed--;
-      this.pushWaiting(input);
-      lane.wake();
+      let target: Lane = lane;
+      while (target.replacedBy !== null) target = target.replacedBy;
+      if (target !== lane) this.moveLane(input, target);
+      else this.pushWaiting(input);
+      target.wake();
     }, delay);
   }
 
