@@ -2,7 +2,7 @@
  * The dispatcher against real workers, with the agent's clock in the test's hands: batching (full
  * batches under load, flush on waitMs), per-container concurrency measured by the worker, retries with
  * exact attempt counts and delays, per-attempt timeouts that recycle the container, and a worker
- * killed with SIGKILL in the middle of an input.
+ * killed with SIGKILL in the middle of an input, and the result TTL.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -24,8 +24,9 @@ beforeAll(async () => {
       jsboom: { handler: "handlers:boom", runtime: "node", retries: { maxRetries: 1, initialDelay: 0 }, autoscaler: { maxContainers: 1 } },
       hang: { handler: "handlers:slow", timeout: 1, autoscaler: { maxContainers: 1 } },
       crash: { handler: "handlers:crash_once", retries: { maxRetries: 1, initialDelay: 0 }, autoscaler: { maxContainers: 1 } },
+      double: { handler: "handlers:double", runtime: "node" },
     },
-    { clock },
+    { clock, resultTtl: 600, sweepInterval: 60 },
   );
 }, 60_000);
 
@@ -165,4 +166,16 @@ test("a worker killed with SIGKILL mid-input fails the attempt, which is retried
   expect(done.attempts.map((a: { outcome: string }) => a.outcome)).toEqual(["crashed", "succeeded"]);
   expect(done.attempts[0].error.type).toBe("ContainerCrashed");
   expect(done.attempts[0].container).not.toBe(done.attempts[1].container);
+});
+
+test("results of spawned calls are kept for resultTtl, then swept", async () => {
+  const spawned = await h.http.spawn("t", "double", [21]);
+  const id = spawned.body.callId as string;
+  expect((await h.http.result(id)).result).toBe(42);
+  await until("stored", () => h.agent.calls.find(id) === undefined);
+  clock.advance(540_000);
+  expect((await h.http.get(id)).status).toBe(200);
+  clock.advance(120_000); // past the TTL, and a sweep (every 60 s) has run
+  await until("swept", async () => (await h.http.get(id)).status === 404);
+  expect((await h.http.get(id)).body.error.code).toBe("WP_ERR_CALL_NOT_FOUND");
 });
