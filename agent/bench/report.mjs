@@ -72,6 +72,10 @@ if (S.c) {
   row("(baseline: same worker started by hand, spawn → its ready line)", spread(S.c.bareWorkerReadyMs, 1, " ms"));
   row("ready → container dispatchable", spread(S.c.readyToDispatchMs, 3, " ms"));
   row("total first call, seen by the client", spread(S.c.totalFirstCallMs, 1, " ms"));
+  if (S.c.poll5SpawnedToReadyMs) {
+    row("experiment (same runs): /ready polled every 5 ms — spawned → ready", spread(S.c.poll5SpawnedToReadyMs, 1, " ms"));
+    row("experiment (same runs): /ready polled every 5 ms — total first call", spread(S.c.poll5TotalFirstCallMs, 1, " ms"));
+  }
   out.push("");
 }
 if (S.d) {

@@ -367,20 +367,39 @@ async function benchCold() {
   const headers = { ...JSON_HEADERS, authorization: `Bearer ${hello.token}` };
   const runs = [];
   try {
-    for (let r = 0; r < CFG.coldRuns; r++) {
-      const app = `bcold${r}`;
+    const deploy = async (app) => {
       const put = await pool.request({ method: "PUT", path: `/v1/apps/${app}?dir=${encodeURIComponent(APP_DIR)}`, headers, body: JSON.stringify({ name: app, functions: { noop: { handler: "handlers:noop", autoscaler: { minContainers: 0, maxContainers: 1, scaledownWindow: 3600 } } } }) });
       if (put.statusCode !== 200) throw new Error(`deploy ${app}: ${put.statusCode} ${await put.body.text()}`);
       await put.body.dump();
-      const bare = await bareWorkerReadyMs();
+    };
+    const coldCall = async (app, arg) => {
       const t0 = now();
-      const res = await pool.request({ method: "POST", path: `/v1/apps/${app}/functions/noop/call`, headers, body: `{"args":[${r}],"kwargs":{}}` });
+      const res = await pool.request({ method: "POST", path: `/v1/apps/${app}/functions/noop/call`, headers, body: `{"args":[${arg}],"kwargs":{}}` });
       const body = JSON.parse(await res.body.text());
       const total = now() - t0;
-      if (body.status !== "succeeded" || body.result !== r) throw new Error(`(c) cold call ${app}: ${JSON.stringify(body).slice(0, 300)}`);
-      const { marks: m } = await host.ask("marks", { key: `${app}/noop` });
+      if (body.status !== "succeeded" || body.result !== arg) throw new Error(`(c) cold call ${app}: ${JSON.stringify(body).slice(0, 300)}`);
+      const { marks } = await host.ask("marks", { key: `${app}/noop` });
+      return { total, m: marks };
+    };
+    for (let r = 0; r < CFG.coldRuns; r++) {
+      const app = `bcold${r}`;
+      const experiment = `bcoldpoll${r}`;
+      await deploy(app);
+      await deploy(experiment);
+      const bare = await bareWorkerReadyMs();
+      // The agent as it is, and (alternating order) the experiment with readiness polled every 5 ms.
+      let main;
+      let exp;
+      if (r % 2 === 0) {
+        main = await coldCall(app, r);
+        exp = await coldCall(experiment, r);
+      } else {
+        exp = await coldCall(experiment, r);
+        main = await coldCall(app, r);
+      }
+      const m = main.m;
       const run = {
-        totalFirstCallMs: total,
+        totalFirstCallMs: main.total,
         arrivalToDecisionMs: m.decision - m.arrival,
         decisionToSpawnedMs: m.spawned - m.decision,
         spawnCallMs: m.spawned - m.spawnEnter,
@@ -390,10 +409,14 @@ async function benchCold() {
         readyToDispatchMs: m.dispatch - m.ready,
         arrivalToDispatchMs: m.dispatch - m.arrival,
         bareWorkerReadyMs: bare.readyMs,
+        poll5SpawnedToReadyMs: exp.m.ready - exp.m.spawned,
+        poll5TotalFirstCallMs: exp.total,
         load: loadavg()[0],
       };
       runs.push(run);
-      log(`  run ${r + 1}/${CFG.coldRuns}: decision ${round(run.arrivalToDecisionMs)} ms, process start ${round(run.decisionToSpawnedMs)} ms (free port ${round(run.freePortMs)}, spawn() ${round(run.spawnSyscallMs)}), ready ${round(run.spawnedToReadyMs, 1)} ms (bare worker ${round(run.bareWorkerReadyMs, 1)} ms), first call ${round(run.totalFirstCallMs, 1)} ms; load ${run.load}`);
+      log(
+        `  run ${r + 1}/${CFG.coldRuns}: decision ${round(run.arrivalToDecisionMs)} ms, process start ${round(run.decisionToSpawnedMs)} ms (free port ${round(run.freePortMs)}, spawn() ${round(run.spawnSyscallMs)}), ready ${round(run.spawnedToReadyMs, 1)} ms (bare worker ${round(run.bareWorkerReadyMs, 1)} ms; polled every 5 ms: ${round(run.poll5SpawnedToReadyMs, 1)} ms), first call ${round(run.totalFirstCallMs, 1)} ms (polled: ${round(run.poll5TotalFirstCallMs, 1)} ms); load ${run.load}`,
+      );
     }
   } finally {
     await pool.close();
@@ -409,6 +432,8 @@ async function benchCold() {
     readyToDispatchMs: s("readyToDispatchMs"),
     totalFirstCallMs: s("totalFirstCallMs"),
     bareWorkerReadyMs: s("bareWorkerReadyMs"),
+    poll5SpawnedToReadyMs: s("poll5SpawnedToReadyMs"),
+    poll5TotalFirstCallMs: s("poll5TotalFirstCallMs"),
     targets: {},
   };
 }
@@ -564,6 +589,8 @@ function printTable() {
     rows.push(["(c) spawned → /ready 200 seen by agent", ms(S.c.spawnedToReadyMs), "", ""]);
     rows.push(["(c)   bare worker spawn → ready line", ms(S.c.bareWorkerReadyMs), "", ""]);
     rows.push(["(c) total first call (client)", ms(S.c.totalFirstCallMs), "", ""]);
+    rows.push(["(c) experiment, /ready polled every 5 ms: ready", ms(S.c.poll5SpawnedToReadyMs), "", ""]);
+    rows.push(["(c) experiment, /ready polled every 5 ms: first call", ms(S.c.poll5TotalFirstCallMs), "", ""]);
   }
   if (S.d) {
     rows.push(["(d) agent RSS idle", `${round(S.d.idleRssMiB.median, 1)} MiB [${round(S.d.idleRssMiB.min, 1)} – ${round(S.d.idleRssMiB.max, 1)}]`, "", ""]);
