@@ -8,5 +8,6 @@
 "use strict";
 
 const { enter, exit, method } = require("./lib/hooks");
+const { Response } = require("./lib/web");
 
-module.exports = { enter, exit, method };
+module.exports = { enter, exit, method, Response };

@@ -18,6 +18,8 @@ import { registerApps } from "./apps";
 import { registerCalls } from "./calls";
 import { registerMap } from "./map";
 import { registerSchedules } from "../schedules/routes";
+import { rewriteForDomain } from "../endpoints/routing";
+import { registerWeb } from "../endpoints/web";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -32,6 +34,8 @@ export function buildGateway(agent: Agent): FastifyInstance {
     keepAliveTimeout: 75_000,
     forceCloseConnections: true,
     return503OnClosing: true,
+    // Requests for an endpoint's custom domain are routed to its `/web/<app>` path (endpoints/routing.ts).
+    rewriteUrl: (req) => rewriteForDomain(agent, req),
   });
 
   const expected = Buffer.from(`Bearer ${agent.token}`);
@@ -72,6 +76,7 @@ export function buildGateway(agent: Agent): FastifyInstance {
   registerMap(app, agent);
   registerApps(app, agent);
   registerSchedules(app, agent);
+  registerWeb(app, agent);
   return app;
 }
 

@@ -6,6 +6,7 @@ into any image, CUDA base images included, without pulling in dependencies.
 """
 
 from .hooks import enter, exit, method
+from .web import Response
 
-__all__ = ["enter", "exit", "method"]
+__all__ = ["enter", "exit", "method", "Response"]
 __version__ = "0.1.0"

@@ -1,0 +1,176 @@
+/**
+ * Function endpoints: each HTTP request becomes one call of the handler, with one argument, the
+ * request `{method, path, query, headers, body}` (`path` is the full path after `/web/<app>`, `body` is
+ * the parsed JSON for a JSON content type, the text otherwise, null when empty). The result is the
+ * response: any JSON value is sent as `200 application/json`; a value in the reserved shape
+ * `{"__warmpool__": "response", "status", "headers", "body"}` (the runtimes' `Response` helper) sets
+ * the status code and headers, and its `body` is sent as text when it is a string and the headers set a
+ * content-type, as JSON otherwise. A failed call answers `500 {"error": {type, message, traceback}}`.
+ *
+ * Cold start: requests are queued on the function like any call, so they wait while it scales up from
+ * zero; while it has no ready container at most `maxPendingRequests` of an endpoint wait (then `503`
+ * WP_ERR_ENDPOINT_OVERLOADED), and one still waiting when the function's startup timeout has passed
+ * is answered `503` too. Past `syncTimeout` the request is answered `303` to `/v1/calls/{id}`, which the
+ * caller polls with the API token; from then on the call is in the store like a spawned one.
+ */
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { EndpointSpec } from "@warmpool/schema";
+import type { Agent } from "../agent";
+import type { FunctionRuntime } from "../dispatcher/function";
+import type { Input } from "../queue/calls";
+
+export const RESPONSE_MARKER = "response";
+
+/** Requests of each endpoint waiting while its function has no ready container. */
+const heldAtZero = new Map<string, number>();
+
+export function readyContainers(fn: FunctionRuntime): number {
+  let n = 0;
+  for (const c of fn.containers) if (c.phase === "ready") n++;
+  return n;
+}
+
+export function webError(reply: FastifyReply, status: number, code: string, message: string, extra: Record<string, unknown> = {}): FastifyReply {
+  return reply.code(status).type("application/json").send(JSON.stringify({ error: { code, message, ...extra } }));
+}
+
+export async function readBody(req: FastifyRequest, limit: number): Promise<Buffer> {
+  const stream = req.body as NodeJS.ReadableStream | undefined;
+  if (stream === undefined || stream === null || typeof (stream as { on?: unknown }).on !== "function") return Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw Object.assign(new Error("body too large"), { tooLarge: true });
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+function parseBody(raw: Buffer, type: string | undefined): unknown {
+  if (raw.length === 0) return null;
+  const text = raw.toString("utf8");
+  if (type !== undefined && /\bjson\b/i.test(type)) {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
+export async function serveFunction(agent: Agent, spec: EndpointSpec, fn: FunctionRuntime, subPath: string, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  let raw: Buffer;
+  try {
+    raw = await readBody(req, agent.options.payloadLimitBytes);
+  } catch (err) {
+    if ((err as { tooLarge?: boolean }).tooLarge) return webError(reply, 413, "WP_ERR_PAYLOAD_TOO_LARGE", `request body is larger than the payload limit of ${agent.options.payloadLimitBytes} bytes`);
+    throw err;
+  }
+  const q = req.url.indexOf("?");
+  const request = {
+    method: req.method,
+    path: subPath,
+    query: Object.fromEntries(new URLSearchParams(q < 0 ? "" : req.url.slice(q + 1))),
+    headers: req.headers,
+    body: parseBody(raw, req.headers["content-type"]),
+  };
+  const key = `${spec.app}/${spec.name}`;
+  const cold = readyContainers(fn) === 0;
+  const maxHeld = spec.maxPendingRequests ?? 1000;
+  if (cold) {
+    const held = heldAtZero.get(key) ?? 0;
+    if (held >= maxHeld) {
+      reply.header("retry-after", "1");
+      return webError(reply, 503, "WP_ERR_ENDPOINT_OVERLOADED", `endpoint ${key} already holds ${held} requests while ${fn.key} starts (maxPendingRequests ${maxHeld}); retry later`, { pending: held, limit: maxHeld });
+    }
+    if (fn.queued + fn.delayed >= agent.options.maxPendingInputs) {
+      reply.header("retry-after", "1");
+      return webError(reply, 503, "WP_ERR_ENDPOINT_OVERLOADED", `function ${fn.key} already has ${fn.queued + fn.delayed} pending inputs`);
+    }
+  } else if (fn.queued + fn.delayed >= agent.options.maxPendingInputs) {
+    reply.header("retry-after", "1");
+    return webError(reply, 429, "WP_ERR_TOO_MANY_PENDING", `function ${fn.key} already has ${fn.queued + fn.delayed} pending inputs (limit ${agent.options.maxPendingInputs}); retry later`);
+  }
+  const input = agent.calls.enqueueSync(fn, JSON.stringify({ args: [request], kwargs: {} }));
+  const clock = agent.options.clock;
+  let released = false;
+  const release = (): void => {
+    if (cold && !released) {
+      released = true;
+      heldAtZero.set(key, (heldAtZero.get(key) ?? 1) - 1);
+    }
+  };
+  if (cold) heldAtZero.set(key, (heldAtZero.get(key) ?? 0) + 1);
+  type Outcome = "settled" | "sync-timeout" | "startup-timeout";
+  const outcome = await new Promise<Outcome>((resolve) => {
+    const timers: Array<{ cancel(): void }> = [];
+    const done = (o: Outcome): void => {
+      for (const t of timers) t.cancel();
+      input.offSettle(onSettle);
+      resolve(o);
+    };
+    const onSettle = (): void => done("settled");
+    const onClose = (): void => {
+      if (!input.final && !reply.raw.writableFinished) agent.calls.cancel(input);
+    };
+    reply.raw.once("close", onClose);
+    input.onSettle(onSettle);
+    if (input.final) return;
+    timers.push(clock.setTimeout(() => done("sync-timeout"), (spec.syncTimeout ?? 150) * 1000));
+    if (cold) {
+      timers.push(
+        clock.setTimeout(() => {
+          if (input.state === "waiting") done("startup-timeout");
+        }, fn.config.startupTimeoutMs),
+      );
+    }
+    input.onSettle(() => reply.raw.off("close", onClose));
+  });
+  release();
+  if (outcome === "startup-timeout") {
+    agent.calls.cancel(input);
+    return webError(reply, 503, "WP_ERR_COLD_START_TIMEOUT", `no container of ${fn.key} became ready within its startup timeout (${fn.config.startupTimeoutMs / 1000} s)`, {
+      ...(fn.lastStartError === null ? {} : { lastStartError: fn.lastStartError }),
+    });
+  }
+  if (outcome === "sync-timeout") return redirectToResult(agent, fn, input, reply);
+  return sendResult(input, reply);
+}
+
+/** Past syncTimeout: the call goes into the store (pending, then its result) and the caller polls it. */
+async function redirectToResult(agent: Agent, fn: FunctionRuntime, input: Input, reply: FastifyReply): Promise<FastifyReply> {
+  await agent.store.enqueue([{ id: input.id, fn: fn.key, createdAt: input.createdAt, payload: input.payload ?? JSON.stringify({ args: [], kwargs: {} }) }]);
+  input.onSettle((done) => {
+    void agent.store.finish(done.id, done.state as "completed" | "failed" | "cancelled", done.result, done.error, done.finishedAt ?? agent.options.clock.now()).catch(() => undefined);
+  });
+  const location = `/v1/calls/${input.id}`;
+  return reply.code(303).header("location", location).type("application/json").send(JSON.stringify({ callId: input.id, status: input.status, result: location }));
+}
+
+function sendResult(input: Input, reply: FastifyReply): FastifyReply {
+  if (input.state !== "completed") {
+    const status = input.state === "cancelled" ? 499 : 500;
+    return reply.code(status).type("application/json").send(JSON.stringify({ error: { code: "WP_ERR_HANDLER_FAILED", callId: input.id, ...(input.error ?? { type: "Error", message: input.state }) } }));
+  }
+  const text = input.result ?? "null";
+  // Cheap test before parsing: only a result that mentions the marker can be a Response.
+  if (text.startsWith("{") && text.includes('"__warmpool__"')) {
+    const value = JSON.parse(text) as { __warmpool__?: unknown; status?: unknown; headers?: unknown; body?: unknown };
+    if (value.__warmpool__ === RESPONSE_MARKER) {
+      const status = typeof value.status === "number" ? value.status : 200;
+      const headers = (typeof value.headers === "object" && value.headers !== null ? value.headers : {}) as Record<string, string>;
+      let hasType = false;
+      for (const [k, v] of Object.entries(headers)) {
+        if (k.toLowerCase() === "content-type") hasType = true;
+        reply.header(k, String(v));
+      }
+      reply.code(status);
+      if (typeof value.body === "string" && hasType) return reply.send(value.body);
+      if (!hasType) reply.type("application/json");
+      return reply.send(value.body === undefined ? "null" : JSON.stringify(value.body));
+    }
+  }
+  return reply.code(200).type("application/json").send(text);
+}

@@ -1,0 +1,60 @@
+/**
+ * Which endpoint a request is for. Endpoints are reached under the gateway prefix
+ * `/web/<app><path>` (the provider's Endpoint exposes this as `gatewayPath`), or, for an endpoint with
+ * `domains`, at any path of a request whose `Host` is one of them (the gateway rewrites that request's
+ * URL to `/web/<app><path>` first, see `rewriteForDomain`). Within an app the longest matching path
+ * prefix wins; a prefix matches at a segment boundary (`/api` matches `/api` and `/api/x`, not `/apix`).
+ */
+import type { EndpointSpec } from "@warmpool/schema";
+import type { Agent } from "../agent";
+
+export const WEB_PREFIX = "/web";
+
+export function gatewayPath(spec: Pick<EndpointSpec, "app" | "path">): string {
+  const p = spec.path ?? "/";
+  return `${WEB_PREFIX}/${spec.app}${p === "/" ? "/" : p}`;
+}
+
+function hostOf(header: string | undefined): string {
+  if (header === undefined) return "";
+  return header.replace(/:\d+$/, "").toLowerCase();
+}
+
+function prefixMatches(prefix: string, p: string): boolean {
+  if (prefix === "/" || prefix === "") return true;
+  const pre = prefix.endsWith("/") ? prefix.slice(0, -1) : prefix;
+  return p === pre || p.startsWith(`${pre}/`);
+}
+
+/** The endpoint of `app` for `path` (the part after `/web/<app>`), restricted to `host` when the request came by domain. */
+export function route(agent: Agent, app: string, p: string, host: string | undefined, byDomain: boolean): EndpointSpec | undefined {
+  const endpoints = agent.apps.get(app)?.loaded.endpoints;
+  if (endpoints === undefined) return undefined;
+  const h = hostOf(host);
+  let best: EndpointSpec | undefined;
+  for (const e of endpoints) {
+    if (byDomain && !(e.domains ?? []).includes(h)) continue;
+    if (!prefixMatches(e.path ?? "/", p)) continue;
+    if (best === undefined || (e.path ?? "/").length > (best.path ?? "/").length) best = e;
+  }
+  return best;
+}
+
+/** Set on a raw request that `rewriteForDomain` routed by its Host header. */
+export const BY_DOMAIN = Symbol("warmpool.byDomain");
+
+/** For fastify's `rewriteUrl`: a request whose Host is an endpoint's domain goes to `/web/<app><url>`. */
+export function rewriteForDomain(agent: Agent, req: { url?: string; headers: { host?: string } }): string {
+  const url = req.url ?? "/";
+  const h = hostOf(req.headers.host);
+  if (h === "" || h === "127.0.0.1" || h === "localhost") return url;
+  for (const app of agent.apps.values()) {
+    for (const e of app.loaded.endpoints) {
+      if ((e.domains ?? []).includes(h)) {
+        (req as Record<symbol, unknown>)[BY_DOMAIN] = true;
+        return `${WEB_PREFIX}/${app.name}${url}`;
+      }
+    }
+  }
+  return url;
+}
