@@ -16,6 +16,7 @@ import { compileFunction } from "./config/function";
 import { compileOptions, type AgentOptions, type CompiledOptions } from "./config/options";
 import { FunctionRuntime } from "./dispatcher/function";
 import { AgentError } from "./errors";
+import { withWebServer } from "./endpoints/proxy";
 import { buildGateway } from "./gateway/server";
 import { Metrics } from "./metrics/metrics";
 import { CallTable, type Input } from "./queue/calls";
@@ -160,7 +161,7 @@ export class Agent {
     const previous = this.apps.get(name);
     const functions = new Map<string, FunctionRuntime>();
     for (const spec of loaded.functions) {
-      const config = compileFunction(spec, loaded.appDir);
+      const config = withWebServer(compileFunction(spec, loaded.appDir), loaded.endpoints);
       const old = previous?.functions.get(spec.name);
       if (old !== undefined && JSON.stringify(old.config.spec) === JSON.stringify(spec) && old.config.appDir === loaded.appDir) {
         functions.set(spec.name, old);

@@ -16,6 +16,7 @@ const { load } = require("./lib/loader");
 const { Routes } = require("./lib/routes");
 const { createServer } = require("./lib/server");
 const { Stats } = require("./lib/stats");
+const { startWebServer } = require("./lib/webserver");
 
 /** @param {string} message */
 function log(message) {
@@ -53,6 +54,7 @@ async function main() {
   let handler;
   try {
     handler = await load(config.handler, config.appDir);
+    if (process.env.WARMPOOL_WEB_PORT !== undefined) routes.advertiseWebPort(await startWebServer(handler.fn, config.host, Number(process.env.WARMPOOL_WEB_PORT)));
   } catch (error) {
     console.error(error);
     log(`${config.handler} failed to start in container ${config.containerId}`);

@@ -8,20 +8,13 @@
  * Errors are JSON `{"error": {"code", "message"}}` like the rest of the gateway.
  */
 import { timingSafeEqual } from "node:crypto";
+import { STATUS_CODES, type IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Agent } from "../agent";
 import { serveFunction, webError } from "./function";
-import { BY_DOMAIN, route, WEB_PREFIX } from "./routing";
-
-export interface WebServerHandler {
-  (agent: Agent, req: FastifyRequest, reply: FastifyReply, target: { app: string; fn: string; port: number; path: string }): Promise<unknown>;
-}
-
-let webServerHandler: WebServerHandler | null = null;
-/** The web-server proxy registers itself here (proxy.ts). */
-export function setWebServerHandler(h: WebServerHandler): void {
-  webServerHandler = h;
-}
+import { proxyHttp, proxyUpgrade } from "./proxy";
+import { BY_DOMAIN, rewriteForDomain, route, WEB_PREFIX } from "./routing";
 
 export function authorized(agent: Agent, header: string | undefined): "ok" | "missing" | "wrong" {
   if (header === undefined || !header.startsWith("Bearer ")) return "missing";
@@ -31,6 +24,29 @@ export function authorized(agent: Agent, header: string | undefined): "ok" | "mi
 }
 
 export function registerWeb(app: FastifyInstance, agent: Agent): void {
+  // Upgrades (WebSocket) never reach fastify's router: they are matched here, for webServer endpoints.
+  app.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = rewriteForDomain(agent, req);
+    const fail = (status: number, code: string, message: string): void => {
+      const body = JSON.stringify({ error: { code, message } });
+      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    };
+    if (!url.startsWith(`${WEB_PREFIX}/`)) return fail(404, "WP_ERR_ROUTE_NOT_FOUND", "upgrades are served only for web-server endpoints");
+    const q = url.indexOf("?");
+    const rest = (q < 0 ? url : url.slice(0, q)).slice(WEB_PREFIX.length + 1);
+    const slash = rest.indexOf("/");
+    const appName = decodeURIComponent(slash < 0 ? rest : rest.slice(0, slash));
+    const sub = slash < 0 ? "/" : rest.slice(slash);
+    const spec = route(agent, appName, sub, req.headers.host, (req as unknown as Record<symbol, unknown>)[BY_DOMAIN] === true);
+    if (spec === undefined || spec.kind !== "webServer") return fail(404, "WP_ERR_ENDPOINT_NOT_FOUND", `no web-server endpoint for ${sub}`);
+    if (spec.public !== true) {
+      const auth = authorized(agent, req.headers.authorization);
+      if (auth !== "ok") return fail(auth === "missing" ? 401 : 403, auth === "missing" ? "WP_ERR_UNAUTHORIZED" : "WP_ERR_FORBIDDEN", "the endpoint is not public: send the API token");
+    }
+    const fn = agent.apps.get(spec.app)?.functions.get(spec.function);
+    if (fn === undefined) return fail(404, "WP_ERR_FUNCTION_NOT_FOUND", `app ${spec.app} has no function ${spec.function}`);
+    void proxyUpgrade(agent, spec, fn, sub + (q < 0 ? "" : url.slice(q)), req, socket, head);
+  });
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser("*", (_req, payload, done) => done(null, payload));
@@ -61,10 +77,7 @@ export function registerWeb(app: FastifyInstance, agent: Agent): void {
         }
         const fn = agent.apps.get(spec.app)?.functions.get(spec.function);
         if (fn === undefined) return webError(reply, 404, "WP_ERR_FUNCTION_NOT_FOUND", `app ${spec.app} has no function ${spec.function}`);
-        if (spec.kind === "webServer") {
-          if (webServerHandler === null) return webError(reply, 501, "WP_ERR_NOT_IMPLEMENTED", "web-server endpoints are not available in this build");
-          return webServerHandler(agent, req, reply, { app: spec.app, fn: spec.function, port: spec.port ?? 8080, path: url.slice(WEB_PREFIX.length + 1 + (slash < 0 ? rest.length : slash)) || "/" });
-        }
+        if (spec.kind === "webServer") return proxyHttp(agent, spec, fn, sub + (q < 0 ? "" : url.slice(q)), req, reply);
         return serveFunction(agent, spec, fn, sub, req, reply);
       },
     });

@@ -53,6 +53,8 @@ class Routes {
   gate = new RequestGate();
   /** @type {import("./invoke").Invoker | null} */
   invoker = null;
+  /** @type {Response | null} */
+  ready = null;
 
   /**
    * @param {import("./stats").Stats} stats
@@ -74,6 +76,14 @@ class Routes {
   }
 
   /**
+   * A web-server function: `/ready` names the port its server listens on.
+   * @param {number} port
+   */
+  advertiseWebPort(port) {
+    this.ready = /** @type {Response} */ ([200, JSON.stringify({ ready: true, webPort: port })]);
+  }
+
+  /**
    * @param {string | undefined} method
    * @param {string | undefined} path
    * @param {string} body
@@ -84,7 +94,7 @@ class Routes {
     const expected = path === undefined ? undefined : ENDPOINTS[path];
     if (expected === undefined) return NOT_FOUND;
     if (method !== expected) return WRONG_METHOD;
-    if (path === "/ready") return this.invoker !== null ? READY : NOT_READY;
+    if (path === "/ready") return this.invoker !== null ? (this.ready ?? READY) : NOT_READY;
     if (path === "/stats") return [200, JSON.stringify(this.stats.snapshot())];
     this.requestShutdown();
     return SHUTDOWN;

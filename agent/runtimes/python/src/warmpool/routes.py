@@ -62,6 +62,11 @@ class Routes:
         self._max_request_inputs = max_request_inputs
         self._request_shutdown = request_shutdown
         self._invoker: Optional[Invoker] = None
+        self._ready: Response = _READY
+
+    def advertise_web_port(self, port: int) -> None:
+        """A web-server function: ``/ready`` names the port its server listens on."""
+        self._ready = (200, protocol.encode({"ready": True, "webPort": port}))
 
     def serve(self, invoker: Invoker) -> None:
         """The handler has loaded: ``/ready`` turns 200 and ``/invoke`` runs inputs."""
@@ -76,7 +81,7 @@ class Routes:
         if method != expected:
             return _WRONG_METHOD
         if path == "/ready":
-            return _READY if self._invoker is not None else _NOT_READY
+            return self._ready if self._invoker is not None else _NOT_READY
         if path == "/stats":
             return 200, protocol.encode(self._stats.snapshot())
         self._request_shutdown()

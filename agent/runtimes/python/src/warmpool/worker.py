@@ -13,7 +13,7 @@ import sys
 import threading
 import traceback
 
-from . import loader
+from . import loader, webserver
 from .config import ConfigError, from_env
 from .invoke import Invoker
 from .routes import Routes
@@ -56,6 +56,8 @@ def main() -> None:
 
     try:
         handler = loader.load(config.handler, config.app_dir)
+        if "WARMPOOL_WEB_PORT" in os.environ:
+            routes.advertise_web_port(webserver.start(handler, config.host, int(os.environ["WARMPOOL_WEB_PORT"])))
     except BaseException:  # noqa: B036 - any failure to load, even SystemExit at import, is a failed start
         traceback.print_exc()
         _log(f"{config.handler} failed to start in container {config.container_id}")
