@@ -174,4 +174,10 @@ export async function appsCommand(flags: ClientFlags & { json?: boolean }): Prom
     }
   }
   print(table.toString());
+  const endpoints = apps.flatMap((a) => ((a.endpoints ?? []) as Array<Record<string, unknown>>).map((e) => [a.name, e.name, e.function, e.kind, e.public === true ? "public" : "token", e.url, (e.domains as string[]).join(" ")]));
+  if (endpoints.length > 0) {
+    const t = new Table({ head: ["app", "endpoint", "function", "kind", "auth", "url", "domains"] });
+    for (const row of endpoints) t.push(row as string[]);
+    print(t.toString());
+  }
 }

@@ -5,6 +5,7 @@
  * through --token / WARMPOOL_TOKEN / `.warmpool/token`.
  */
 import { Command } from "commander";
+import { schedulesCommand } from "./web";
 import { appsCommand, callCommand, cancelCommand, getCommand, guard, logsCommand, mapCommand, spawnCommand, statusCommand } from "./commands";
 
 // The agent's modules (fastify, SQLite, ...) load only for `agent` and `dev`: client commands start fast.
@@ -25,6 +26,7 @@ const serverFlags = (cmd: Command): Command =>
     .option("--log-level <level>", "debug, info, warn, error or silent (default info)");
 
 serverFlags(program.command("agent").description("run the agent standalone: apps are deployed with PUT /v1/apps/{app}")).action((flags) => serve(undefined, flags));
+serverFlags(program.command("serve <spec>").description("like dev, and prints the URLs of the app's web endpoints")).action((spec: string, flags) => serve(spec, flags));
 serverFlags(program.command("dev <spec>").description("run the agent with the local backend and the App of a spec file (state in .warmpool/)")).action((spec: string, flags) => serve(spec, flags));
 
 const clientFlags = (cmd: Command): Command => cmd.option("--url <url>", "agent URL (default $WARMPOOL_URL or http://127.0.0.1:8765)").option("--token <token>", "API token (default $WARMPOOL_TOKEN or .warmpool/token)");
@@ -44,6 +46,7 @@ clientFlags(
 ).action((t: string, v: string[], f) => guard(() => mapCommand(t, v, f)));
 clientFlags(program.command("status <target>").description("containers, queue and autoscaler decisions of app/fn").option("--json", "print JSON")).action((t: string, f) => guard(() => statusCommand(t, f)));
 clientFlags(program.command("logs <target>").description("captured output of app/fn's containers").option("--tail <n>", "lines per container (default 200)")).action((t: string, f) => guard(() => logsCommand(t, f)));
+clientFlags(program.command("schedules").description("schedules: timing, next and last run, last outcome and failures").option("--app <app>", "only this app").option("--json", "print JSON")).action((f) => guard(() => schedulesCommand(f)));
 clientFlags(program.command("apps").description("deployed apps and their functions").option("--json", "print JSON")).action((f) => guard(() => appsCommand(f)));
 
 program.parseAsync(process.argv).catch((err: Error) => {

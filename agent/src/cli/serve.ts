@@ -9,6 +9,7 @@ import { SpecError } from "@warmpool/schema";
 import { Agent } from "../agent";
 import type { AgentOptions } from "../config/options";
 import { loadSpecFile } from "../spec/load";
+import { describeEndpoint } from "../endpoints/describe";
 
 export interface ServeFlags {
   stateDir?: string;
@@ -60,5 +61,9 @@ export async function serve(specFile: string | undefined, flags: ServeFlags): Pr
   process.stdout.write(`warmpool agent ready on ${agent.url} (state: ${agent.options.stateDir})\n`);
   for (const app of apps) {
     for (const fn of app.functions) process.stdout.write(`  ${app.app.name}/${fn.name}  ${fn.runtime ?? "python"}  ${fn.handler}\n`);
+    for (const e of app.endpoints) {
+      const d = describeEndpoint(agent.url, e);
+      process.stdout.write(`  endpoint ${e.name} (${d.kind}${d.public ? ", public" : ", token"}) → ${e.function}: ${d.url}${d.domains.length > 0 ? `  (Host: ${d.domains.join(", ")})` : ""}\n`);
+    }
   }
 }

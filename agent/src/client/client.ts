@@ -83,6 +83,10 @@ export class WarmpoolClient {
     return new FunctionCall(this, id);
   }
 
+  schedules(app?: string): Promise<{ schedules: Array<Record<string, unknown>> }> {
+    return this.json("GET", `/v1/schedules${app === undefined ? "" : `?app=${enc(app)}`}`) as Promise<{ schedules: Array<Record<string, unknown>> }>;
+  }
+
   apps(): Promise<{ apps: Array<Record<string, unknown>> }> {
     return this.json("GET", "/v1/apps") as Promise<{ apps: Array<Record<string, unknown>> }>;
   }

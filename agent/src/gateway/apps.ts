@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Agent } from "../agent";
 import { AgentError } from "../errors";
 import { validateApp } from "../spec/load";
+import { describeEndpoint } from "../endpoints/describe";
 
 type FnRequest = FastifyRequest<{ Params: { app: string; fn: string }; Querystring: { tail?: string } }>;
 type AppRequest = FastifyRequest<{ Params: { app: string }; Querystring: { dir?: string }; Body: unknown }>;
@@ -24,6 +25,7 @@ export function registerApps(app: FastifyInstance, agent: Agent): void {
           containers: fn.liveContainers(),
           ...fn.status(),
         })),
+        endpoints: a.loaded.endpoints.map((e) => describeEndpoint(agent.url, e)),
       })),
     };
   });
@@ -44,6 +46,7 @@ export function registerApps(app: FastifyInstance, agent: Agent): void {
       containers: fn.containers.map((c) => c.describe()),
       events: fn.events,
       schedules: agent.schedules.list(fn.config.app).filter((s) => s.function === fn.config.name),
+      endpoints: (agent.apps.get(fn.config.app)?.loaded.endpoints ?? []).filter((e) => e.function === fn.config.name).map((e) => describeEndpoint(agent.url, e)),
     };
   });
 
