@@ -1,8 +1,25 @@
+const { execFileSync } = require("node:child_process");
+
+/**
+ * The end-to-end suite needs the toolchain (pulumi, the Kubernetes control plane, kwok) that
+ * `scripts/toolchain` builds; `.ci/run` always builds it. Without it the suite cannot run, and this
+ * says so instead of passing quietly.
+ */
+function toolchainBuilt() {
+  try {
+    execFileSync(`${__dirname}/scripts/toolchain`, ["--print-bin"], { stdio: "ignore" });
+    return true;
+  } catch {
+    process.stderr.write("\n*** e2e suite NOT run: the toolchain is not built (run scripts/toolchain; .ci/run does) ***\n\n");
+    return false;
+  }
+}
+
 /**
  * One jest run over every workspace. ts-jest transpiles only (isolatedModules): type errors are the
  * job of `tsc -b`, which `npm test` runs first, and checking @pulumi/aws types per test file is slow.
  */
-const transform = { "^.+\\.ts$": ["ts-jest", { tsconfig: "<rootDir>/../tsconfig.test.json" }] };
+const transform = { "^.+\\.ts$": ["ts-jest", { tsconfig: `${__dirname}/tsconfig.test.json` }] };
 
 /** @type {import('jest').Config} */
 module.exports = {
@@ -18,5 +35,8 @@ module.exports = {
       testEnvironmentOptions: { globalsCleanup: "off" },
     },
     { displayName: "agent", rootDir: "agent", testMatch: ["<rootDir>/test/**/*.test.ts"], transform, testEnvironment: "node" },
+    ...(!toolchainBuilt()
+      ? []
+      : [{ displayName: "e2e", rootDir: "examples/e2e", testMatch: ["<rootDir>/**/*.e2e.test.ts"], transform, testEnvironment: "node", slowTestThreshold: 120 }]),
   ],
 };

@@ -27,9 +27,12 @@ export interface Result {
   stderr: string;
 }
 
-async function exec(file: string, args: string[], options: { cwd?: string; env: NodeJS.ProcessEnv; input?: string }): Promise<Result> {
+/** A command that runs longer is killed, so that a stuck `pulumi up` never outlives its test and holds the stack's lock. */
+const COMMAND_TIMEOUT_MS = 420_000;
+
+async function exec(file: string, args: string[], options: { cwd?: string; env: NodeJS.ProcessEnv }): Promise<Result> {
   try {
-    const { stdout, stderr } = await run(file, args, { cwd: options.cwd, env: options.env, maxBuffer: 64 * 1024 * 1024 });
+    const { stdout, stderr } = await run(file, args, { cwd: options.cwd, env: options.env, maxBuffer: 64 * 1024 * 1024, timeout: COMMAND_TIMEOUT_MS, killSignal: "SIGINT" });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code?: number; stdout?: string; stderr?: string };
