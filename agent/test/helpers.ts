@@ -14,6 +14,9 @@ import type { Clock } from "../src/clock";
 import type { AgentOptions } from "../src/config/options";
 import { validateApp } from "../src/spec/load";
 
+// Hooks start and stop real processes: on a loaded 2-core machine that can take longer than jest's 5 s.
+jest.setTimeout(30_000);
+
 export const FIXTURES = path.resolve(__dirname, "fixtures", "app");
 export const RUNTIMES = path.resolve(__dirname, "..", "runtimes");
 export const TOKEN = "test-token-0123456789";

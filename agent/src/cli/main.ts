@@ -25,7 +25,11 @@ const serverFlags = (cmd: Command): Command =>
     .option("--python <path>", "Python interpreter of the local backend (default python3)")
     .option("--log-level <level>", "debug, info, warn, error or silent (default info)");
 
-serverFlags(program.command("agent").description("run the agent standalone: apps are deployed with PUT /v1/apps/{app}")).action((flags) => serve(undefined, flags));
+serverFlags(program.command("agent").description("run the agent standalone: apps are deployed with PUT /v1/apps/{app}, or from warmpool.dev resources with --backend kubernetes"))
+  .option("--backend <name>", "where containers run: local (default) or kubernetes (scales the worker Deployments of Function resources)")
+  .option("--kubeconfig <path>", "kubeconfig of the cluster (kubernetes backend; default: in-cluster service account)")
+  .option("--worker-address <host:port>", "send worker requests here instead of to Pod IPs (kubernetes backend; an agent outside the cluster network)")
+  .action((flags) => serve(undefined, flags));
 serverFlags(program.command("serve <spec>").description("like dev, and prints the URLs of the app's web endpoints")).action((spec: string, flags) => serve(spec, flags));
 serverFlags(program.command("dev <spec>").description("run the agent with the local backend and the App of a spec file (state in .warmpool/)")).action((spec: string, flags) => serve(spec, flags));
 

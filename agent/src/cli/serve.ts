@@ -20,6 +20,10 @@ export interface ServeFlags {
   resultTtl?: string;
   logLevel?: AgentOptions["logLevel"];
   python?: string;
+  /** `local` (default) or `kubernetes`. */
+  backend?: string;
+  kubeconfig?: string;
+  workerAddress?: string;
 }
 
 function agentOptions(flags: ServeFlags, defaults: AgentOptions): AgentOptions {
@@ -48,16 +52,20 @@ export async function serve(specFile: string | undefined, flags: ServeFlags): Pr
     throw err;
   }
   const options = agentOptions(flags, specFile === undefined ? { stateDir: process.env.WARMPOOL_STATE_DIR ?? ".warmpool" } : { stateDir: ".warmpool", appSource: path.resolve(specFile) });
-  const agent = new Agent(options);
+  const k8s = flags.backend === "kubernetes" ? await kubernetesSetup(flags, options) : undefined;
+  if (flags.backend !== undefined && flags.backend !== "local" && k8s === undefined) throw new Error(`--backend ${flags.backend}: must be local or kubernetes`);
+  const agent = new Agent(options, k8s === undefined ? {} : { backend: k8s.backend, logger: k8s.log });
   if (agent.tokenCreated) {
     process.stdout.write(`API token (saved to ${agent.tokenFile}, shown only this once):\n  ${agent.token}\n`);
   }
   const stop = (): void => {
-    void agent.close().then(() => process.exit(0));
+    k8s?.backend.detach();
+    void (k8s?.controller.stop() ?? Promise.resolve()).then(() => agent.close()).then(() => process.exit(0));
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
   await agent.run(apps);
+  await k8s?.controller.start(agent);
   process.stdout.write(`warmpool agent ready on ${agent.url} (state: ${agent.options.stateDir})\n`);
   for (const app of apps) {
     for (const fn of app.functions) process.stdout.write(`  ${app.app.name}/${fn.name}  ${fn.runtime ?? "python"}  ${fn.handler}\n`);
@@ -66,4 +74,12 @@ export async function serve(specFile: string | undefined, flags: ServeFlags): Pr
       process.stdout.write(`  endpoint ${e.name} (${d.kind}${d.public ? ", public" : ", token"}) → ${e.function}: ${d.url}${d.domains.length > 0 ? `  (Host: ${d.domains.join(", ")})` : ""}\n`);
     }
   }
+}
+
+/** The kubernetes backend and its resource controller, loaded only for `--backend kubernetes`. */
+async function kubernetesSetup(flags: ServeFlags, options: AgentOptions) {
+  const { createKubernetes } = await import("../backends/kubernetes");
+  const pino = (await import("pino")).default;
+  const log = pino({ level: options.logLevel ?? "info", base: { component: "warmpool-agent" } }, pino.destination(2));
+  return { log, ...createKubernetes({ log, ...(flags.kubeconfig === undefined ? {} : { kubeconfig: flags.kubeconfig }), ...(flags.workerAddress === undefined ? {} : { workerAddress: flags.workerAddress }) }) };
 }

@@ -44,7 +44,13 @@ export class LocalBackend implements Backend {
     fs.mkdirSync(options.logDir, { recursive: true });
     this.gpus = options.gpus ?? GpuAllocator.detect();
     this.reapOrphans();
+    process.once("exit", this.killAll);
   }
+
+  /** When the agent's process exits, however it exits short of SIGKILL, its workers go with it. */
+  private readonly killAll = (): void => {
+    for (const c of this.containers.values()) c.kill("SIGKILL");
+  };
 
   async start(fn: FunctionConfig, id: string): Promise<ContainerHandle> {
     const gpus = this.gpus.take(fn.gpuCount);
@@ -161,6 +167,7 @@ export class LocalBackend implements Backend {
   }
 
   async close(): Promise<void> {
+    process.off("exit", this.killAll);
     const all = [...this.containers.values()];
     for (const c of all) c.kill("SIGKILL");
     await Promise.all(all.map((c) => c.handle.exited));

@@ -1,0 +1,156 @@
+/**
+ * Pure translation between the cluster's objects and the agent's: Function/Schedule/Endpoint custom
+ * resources (whose `spec` is exactly the validated spec the provider wrote) grouped by `spec.app` into
+ * App documents the agent deploys, and the agent's view of a function turned into the Function's
+ * `status` and into Events. No client calls here, so that all of it is unit tested as plain data.
+ */
+import type { FunctionRuntime, ScaleEvent } from "../../dispatcher/function";
+import { validateApp, type LoadedApp } from "../../spec/load";
+
+/** Where the worker image keeps the app: handlers are loaded from there, never from the agent's disk. */
+export const WORKER_APP_DIR = "/app";
+export const GROUP = "warmpool.dev";
+export const VERSION = "v1alpha1";
+export const LABEL_APP = "warmpool.dev/app";
+export const LABEL_FUNCTION = "warmpool.dev/function";
+/** Lowest possible cost: the ReplicaSet removes this Pod first when replicas go down. */
+export const DELETION_COST_ANNOTATION = "controller.kubernetes.io/pod-deletion-cost";
+export const LOWEST_DELETION_COST = String(-(2 ** 31) + 1);
+
+export type Kind = "Function" | "Schedule" | "Endpoint";
+
+/** The fields of a custom resource this agent reads. */
+export interface SpecResource {
+  metadata?: { name?: string; namespace?: string; uid?: string; generation?: number; labels?: Record<string, string> };
+  spec?: Record<string, unknown>;
+}
+
+/** Where one function's workers live: its Function resource and its worker Deployment (same name). */
+export interface FunctionTarget {
+  key: string;
+  namespace: string;
+  /** Name of the Function resource and of its worker Deployment. */
+  resource: string;
+  uid: string;
+  generation: number;
+}
+
+export interface GroupedApp {
+  name: string;
+  namespace: string;
+  /** The App document (validated by validateApp before deploy). */
+  doc: { name: string; environment?: string; functions: Record<string, object>; schedules: Record<string, object>; endpoints: Record<string, object> };
+  targets: FunctionTarget[];
+}
+
+export interface Grouping {
+  apps: Map<string, GroupedApp>;
+  /** Resources left out, with why (logged by the controller). */
+  skipped: Array<{ kind: Kind; namespace: string; name: string; why: string }>;
+}
+
+const ENVIRONMENTS = new Set(["dev", "staging", "prod"]);
+
+/**
+ * Groups resources by `spec.app`. One App lives in one namespace: if the same app name shows up in
+ * several namespaces, the alphabetically first namespace wins and the others are skipped (run one
+ * agent per environment).
+ */
+export function groupResources(resources: Record<Kind, readonly SpecResource[]>): Grouping {
+  const skipped: Grouping["skipped"] = [];
+  const apps = new Map<string, GroupedApp>();
+  const home = new Map<string, string>();
+  const all = (["Function", "Schedule", "Endpoint"] as const).flatMap((kind) => resources[kind].map((r) => ({ kind, r })));
+  for (const { r } of all) {
+    const app = r.spec?.app;
+    const ns = r.metadata?.namespace;
+    if (typeof app !== "string" || typeof ns !== "string") continue;
+    const current = home.get(app);
+    if (current === undefined || ns < current) home.set(app, ns);
+  }
+  for (const { kind, r } of all) {
+    const ns = r.metadata?.namespace ?? "";
+    const resource = r.metadata?.name ?? "";
+    const spec = r.spec;
+    const app = spec?.app;
+    const name = spec?.name ?? resource;
+    if (spec === undefined || typeof app !== "string" || typeof name !== "string") {
+      skipped.push({ kind, namespace: ns, name: resource, why: "spec.app is missing" });
+      continue;
+    }
+    if (home.get(app) !== ns) {
+      skipped.push({ kind, namespace: ns, name: resource, why: `app "${app}" is served from namespace ${home.get(app)}` });
+      continue;
+    }
+    let group = apps.get(app);
+    if (group === undefined) {
+      group = { name: app, namespace: ns, doc: { name: app, functions: {}, schedules: {}, endpoints: {} }, targets: [] };
+      const env = r.metadata?.labels?.["warmpool.dev/environment"];
+      if (env !== undefined && ENVIRONMENTS.has(env)) group.doc.environment = env;
+      apps.set(app, group);
+    }
+    const { app: _a, name: _n, ...body } = spec;
+    const map = kind === "Function" ? group.doc.functions : kind === "Schedule" ? group.doc.schedules : group.doc.endpoints;
+    map[name] = body;
+    if (kind === "Function") {
+      group.targets.push({ key: `${app}/${name}`, namespace: ns, resource, uid: r.metadata?.uid ?? "", generation: r.metadata?.generation ?? 0 });
+    }
+  }
+  return { apps, skipped };
+}
+
+/** Validates a grouped App exactly as `PUT /v1/apps/{app}` would; throws SpecError with every problem. */
+export function loadGrouped(group: GroupedApp): LoadedApp {
+  return validateApp(group.doc, `warmpool.dev resources of app "${group.name}" in namespace ${group.namespace}`, WORKER_APP_DIR);
+}
+
+export interface FunctionStatus {
+  replicas: number;
+  readyReplicas: number;
+  queueDepth: number;
+  inFlight: number;
+  lastScaleReason?: string;
+  lastScaleTime?: string;
+  observedGeneration: number;
+}
+
+/** The Function's `status` (schema/specs/status.json) from the agent's view of the function. */
+export function functionStatus(fn: Pick<FunctionRuntime, "status">, generation: number): FunctionStatus {
+  const s = fn.status() as Record<string, unknown>;
+  const status: FunctionStatus = {
+    replicas: Number(s.replicas ?? 0),
+    readyReplicas: Number(s.readyReplicas ?? 0),
+    queueDepth: Number(s.queueDepth ?? 0) + Number(s.delayed ?? 0),
+    inFlight: Number(s.inFlight ?? 0),
+    observedGeneration: generation,
+  };
+  if (typeof s.lastScaleReason === "string") status.lastScaleReason = s.lastScaleReason;
+  if (typeof s.lastScaleTime === "string") status.lastScaleTime = s.lastScaleTime;
+  return status;
+}
+
+/** A core/v1 Event on the Function for one scale decision. */
+export function scaleEvent(target: FunctionTarget, event: ScaleEvent, component: string): Record<string, unknown> {
+  const reason = event.start > 0 ? "ScaledUp" : event.stop.length > 0 ? "ScaledDown" : "ScaleHeld";
+  const suffix = `${Date.parse(event.at).toString(36)}${Math.random().toString(36).slice(2, 7)}`;
+  return {
+    apiVersion: "v1",
+    kind: "Event",
+    metadata: { name: `${target.resource}.${suffix}`, namespace: target.namespace },
+    involvedObject: { apiVersion: `${GROUP}/${VERSION}`, kind: "Function", name: target.resource, namespace: target.namespace, uid: target.uid },
+    reason,
+    message: event.reason.slice(0, 1024),
+    type: "Normal",
+    source: { component },
+    reportingComponent: component,
+    reportingInstance: component,
+    firstTimestamp: event.at,
+    lastTimestamp: event.at,
+    eventTime: null,
+    count: 1,
+  };
+}
+
+export function podSelector(app: string, fn: string): string {
+  return `${LABEL_APP}=${app},${LABEL_FUNCTION}=${fn}`;
+}

@@ -1,0 +1,239 @@
+/**
+ * The `kubernetes` backend: one worker Deployment per function (rendered by the provider, named after
+ * the Function resource, in the App's namespace). The agent stays the only writer of `replicas`:
+ *
+ * - `start` reserves a container, sets `replicas` to the number of reserved containers through the
+ *   `deployments/scale` subresource (read, then update with its resourceVersion; retried on conflict),
+ *   and resolves with the first Pod of the Deployment nobody has claimed yet (oldest first, so Pods
+ *   left by a previous agent are adopted before new ones).
+ * - `ready` waits for the Pod's Ready condition (its readiness probe on `/ready`) and its Pod IP.
+ * - `stop` marks the chosen Pod with the lowest `controller.kubernetes.io/pod-deletion-cost`, then
+ *   lowers `replicas`, so the ReplicaSet removes exactly that (idle, drained) Pod.
+ * - `list` reports the claimed Pods; Pods of the Deployment are read by label from the watch.
+ *
+ * Everything it does fits the RBAC the provider grants the agent in App namespaces
+ * (provider/src/render/rbac.ts): deployments/scale get+update, pods get/list/watch/patch.
+ */
+import { AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import type { FunctionConfig } from "../../config/function";
+import type { Backend, ContainerHandle, ContainerInfo } from "../backend";
+import { DELETION_COST_ANNOTATION, LABEL_APP, LABEL_FUNCTION, LOWEST_DELETION_COST, type FunctionTarget } from "./apps";
+import { PodWatch, podGone, podReady } from "./pods";
+
+export const WORKER_PORT = 8000;
+
+export interface KubernetesBackendOptions {
+  kc: KubeConfig;
+  log: Logger;
+  /**
+   * `host:port` that every worker request goes to instead of the Pod IP and port 8000: for an agent
+   * outside the cluster network (through a port-forward), or tests on simulated nodes. Default: the Pod IP.
+   */
+  workerAddress?: string;
+}
+
+interface Claimed {
+  handle: ContainerHandle;
+  target: FunctionTarget;
+  pod: string;
+  exit: (how: string) => void;
+  unsubscribe: () => void;
+}
+
+export class KubernetesBackend implements Backend {
+  readonly name = "kubernetes";
+  private readonly targets = new Map<string, FunctionTarget>();
+  private readonly watches = new Map<string, PodWatch>();
+  private readonly claimed = new Map<string, Claimed>();
+  /** Containers reserved per Deployment (`ns/name`): claimed ones plus starts waiting for their Pod. */
+  private readonly reserved = new Map<string, number>();
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly apps: AppsV1Api;
+  private readonly core: CoreV1Api;
+  private closed = false;
+  private detached = false;
+
+  constructor(private readonly options: KubernetesBackendOptions) {
+    this.apps = options.kc.makeApiClient(AppsV1Api);
+    this.core = options.kc.makeApiClient(CoreV1Api);
+  }
+
+  /** Tells the backend where a function's Deployment is (the controller calls it before each deploy). */
+  bind(target: FunctionTarget): void {
+    this.targets.set(target.key, target);
+    this.watch(target.namespace);
+  }
+
+  unbind(key: string): void {
+    this.targets.delete(key);
+  }
+
+  private watch(namespace: string): PodWatch {
+    let w = this.watches.get(namespace);
+    if (w === undefined) {
+      w = new PodWatch(this.options.kc, namespace, this.options.log);
+      w.synced.catch((err: Error) => this.options.log.error({ event: "kubernetes.podWatchFailed", namespace, error: err.message }, "could not watch pods"));
+      this.watches.set(namespace, w);
+    }
+    return w;
+  }
+
+  private target(key: string): FunctionTarget {
+    const t = this.targets.get(key);
+    if (t === undefined) throw new Error(`${key} has no Function resource in the cluster (the kubernetes backend runs only functions declared as warmpool.dev resources)`);
+    return t;
+  }
+
+  async start(fn: FunctionConfig, id: string): Promise<ContainerHandle> {
+    if (this.closed) throw new Error("the kubernetes backend is closed");
+    const t = this.target(fn.key);
+    const w = this.watch(t.namespace);
+    await w.synced;
+    const dep = `${t.namespace}/${t.resource}`;
+    this.reserved.set(dep, (this.reserved.get(dep) ?? 0) + 1);
+    let pod: V1Pod;
+    try {
+      await this.setReplicas(t);
+      pod = await w.waitFor(`a new Pod of Deployment ${dep}`, () => this.unclaimedPod(t, w), fn.startupTimeoutMs);
+    } catch (err) {
+      this.reserved.set(dep, Math.max(0, (this.reserved.get(dep) ?? 1) - 1));
+      void this.setReplicas(t).catch(() => undefined);
+      throw err;
+    }
+    const name = pod.metadata?.name as string;
+    let exit!: (how: string) => void;
+    const exited = new Promise<string>((resolve) => (exit = resolve));
+    const [host, port] = this.address(pod);
+    const handle: ContainerHandle = { id, fn: fn.key, host, port, ref: `pod ${t.namespace}/${name}`, gpus: [], startedAt: Date.now(), exited };
+    const entry: Claimed = { handle, target: t, pod: name, exit: () => undefined, unsubscribe: () => undefined };
+    let done = false;
+    entry.exit = (how) => {
+      if (done) return;
+      done = true;
+      entry.unsubscribe();
+      this.claimed.delete(id);
+      exit(how);
+    };
+    entry.unsubscribe = w.subscribe(() => {
+      const gone = podGone(w.pods.get(name));
+      if (gone !== undefined) entry.exit(gone);
+    });
+    this.claimed.set(id, entry);
+    return handle;
+  }
+
+  /** The oldest Pod of the Deployment that is alive and not claimed by a container. */
+  private unclaimedPod(t: FunctionTarget, w: PodWatch): V1Pod | undefined {
+    const taken = new Set([...this.claimed.values()].filter((c) => c.target.namespace === t.namespace).map((c) => c.pod));
+    const fnName = t.key.split("/")[1];
+    const app = t.key.split("/")[0];
+    const candidates = [...w.pods.values()].filter(
+      (p) => p.metadata?.labels?.[LABEL_FUNCTION] === fnName && p.metadata?.labels?.[LABEL_APP] === app && !taken.has(p.metadata?.name ?? "") && podGone(p) === undefined,
+    );
+    candidates.sort((a, b) => String(a.metadata?.creationTimestamp ?? "").localeCompare(String(b.metadata?.creationTimestamp ?? "")));
+    return candidates[0];
+  }
+
+  private address(pod: V1Pod): [string, number] {
+    const override = this.options.workerAddress;
+    if (override !== undefined) {
+      const i = override.lastIndexOf(":");
+      return [override.slice(0, i), Number(override.slice(i + 1))];
+    }
+    return [pod.status?.podIP ?? "", WORKER_PORT];
+  }
+
+  async ready(handle: ContainerHandle, timeoutMs: number): Promise<void> {
+    const c = this.claimed.get(handle.id);
+    if (c === undefined) throw new Error(`container ${handle.id} is gone`);
+    const w = this.watch(c.target.namespace);
+    const pod = await w.waitFor(
+      `Pod ${c.pod} to be Ready (startupTimeout ${timeoutMs / 1000}s)`,
+      () => {
+        const p = w.pods.get(c.pod);
+        const gone = podGone(p);
+        if (gone !== undefined) throw new Error(`container ${handle.id} (${c.pod}): ${gone} before it was ready`);
+        return p !== undefined && podReady(p) && p.status?.podIP ? p : undefined;
+      },
+      timeoutMs,
+    );
+    if (this.options.workerAddress === undefined) handle.host = pod.status?.podIP as string;
+  }
+
+  async stop(handle: ContainerHandle, graceMs: number): Promise<void> {
+    const c = this.claimed.get(handle.id);
+    if (c === undefined) return;
+    if (this.detached) {
+      c.exit("agent stopped; pod left running");
+      return;
+    }
+    const t = c.target;
+    const dep = `${t.namespace}/${t.resource}`;
+    try {
+      await this.core.patchNamespacedPod(
+        { name: c.pod, namespace: t.namespace, body: { metadata: { annotations: { [DELETION_COST_ANNOTATION]: LOWEST_DELETION_COST } } } },
+        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+      );
+    } catch (err) {
+      // The Pod may already be gone; lowering replicas is still right.
+      this.options.log.warn({ event: "kubernetes.podPatchFailed", pod: c.pod, error: (err as Error).message }, "could not mark pod for deletion");
+    }
+    this.reserved.set(dep, Math.max(0, (this.reserved.get(dep) ?? 1) - 1));
+    await this.setReplicas(t);
+    // The ReplicaSet deletes the Pod; its termination grace period covers @exit hooks.
+    const wait = graceMs + 30_000;
+    await Promise.race([handle.exited, new Promise((r) => setTimeout(r, wait).unref())]);
+    c.exit("stopped");
+  }
+
+  /** Sets the Deployment's replicas to the number of reserved containers (serialised per Deployment). */
+  private setReplicas(t: FunctionTarget): Promise<void> {
+    const dep = `${t.namespace}/${t.resource}`;
+    const run = async (): Promise<void> => {
+      for (let attempt = 0; ; attempt++) {
+        const want = this.reserved.get(dep) ?? 0;
+        const scale = await this.apps.readNamespacedDeploymentScale({ name: t.resource, namespace: t.namespace });
+        if (scale.spec?.replicas === want) return;
+        scale.spec = { ...(scale.spec ?? {}), replicas: want };
+        try {
+          await this.apps.replaceNamespacedDeploymentScale({ name: t.resource, namespace: t.namespace, body: scale });
+          this.options.log.info({ event: "kubernetes.scaled", deployment: dep, replicas: want }, `scaled ${dep} to ${want}`);
+          return;
+        } catch (err) {
+          if ((err as { code?: number }).code !== 409 || attempt >= 5) throw err;
+        }
+      }
+    };
+    const previous = this.locks.get(dep) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(run);
+    this.locks.set(dep, next);
+    return next;
+  }
+
+  list(): ContainerInfo[] {
+    return [...this.claimed.values()].map(({ handle: h }) => ({ id: h.id, fn: h.fn, ref: h.ref, host: h.host, port: h.port, gpus: h.gpus, startedAt: h.startedAt }));
+  }
+
+  /** Pod logs need `pods/log`, which the agent is not granted: point at kubectl instead. */
+  async logs(fn: string): Promise<Array<{ container: string; lines: string[] }>> {
+    const t = this.targets.get(fn);
+    if (t === undefined) return [];
+    const [app, name] = fn.split("/");
+    return [{ container: "kubectl", lines: [`kubectl logs -n ${t.namespace} -l ${LABEL_APP}=${app},${LABEL_FUNCTION}=${name} --tail=200`] }];
+  }
+
+  /**
+   * Agent shutdown: stops that follow leave Pods and replicas as they are, so that a restarted agent
+   * adopts the warm Pods instead of cold-starting them.
+   */
+  detach(): void {
+    this.detached = true;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const c of [...this.claimed.values()]) c.exit("agent stopped");
+    await Promise.all([...this.watches.values()].map((w) => w.stop()));
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * Entry point of the kubernetes backend for `warmpool agent --backend kubernetes`: loads the
+ * kubeconfig (a file when given, otherwise the in-cluster service account) and builds the backend and
+ * the resource controller. Loaded only for that flag, so the local backend never loads the client.
+ */
+import { KubeConfig } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import { KubernetesBackend } from "./backend";
+import { ResourceController } from "./controller";
+
+export { KubernetesBackend } from "./backend";
+export { ResourceController } from "./controller";
+
+export interface KubernetesSetup {
+  backend: KubernetesBackend;
+  controller: ResourceController;
+}
+
+export function createKubernetes(options: { kubeconfig?: string; workerAddress?: string; log: Logger }): KubernetesSetup {
+  const kc = new KubeConfig();
+  if (options.kubeconfig !== undefined) kc.loadFromFile(options.kubeconfig);
+  else kc.loadFromCluster();
+  const backend = new KubernetesBackend({ kc, log: options.log, ...(options.workerAddress === undefined ? {} : { workerAddress: options.workerAddress }) });
+  const controller = new ResourceController({ kc, backend, log: options.log });
+  return { backend, controller };
+}
