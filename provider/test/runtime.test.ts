@@ -30,10 +30,13 @@ describe("Runtime", () => {
     expect(agent.image).toMatch(/^ghcr\.io\/warmpool\/agent:\d+\.\d+\.\d+$/);
     expect(agent.livenessProbe.httpGet.path).toBe("/healthz");
     expect(agent.readinessProbe.httpGet.path).toBe("/readyz");
-    expect(agent.env).toContainEqual({ name: "WARMPOOL_TOKEN", valueFrom: { secretKeyRef: { name: "warmpool-agent-token", key: "token" } } });
-    expect(agent.env).toContainEqual({ name: "WARMPOOL_MAX_PENDING_INPUTS", value: "2000" });
+    expect(agent.args).toEqual(expect.arrayContaining(["agent", "--backend", "kubernetes", "--token-file", "/var/run/warmpool/token"]));
+    expect(agent.args.slice(agent.args.indexOf("--max-pending"), agent.args.indexOf("--max-pending") + 2)).toEqual(["--max-pending", "2000"]);
+    expect(agent.env.map((e: any) => e.name)).not.toContain("WARMPOOL_TOKEN");
+    expect(agent.volumeMounts).toContainEqual({ name: "token", mountPath: "/var/run/warmpool", readOnly: true });
+    expect(pod.volumes).toContainEqual({ name: "token", secret: { secretName: "warmpool-agent-token", defaultMode: 0o400 } });
     expect(agent.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
-    expect(pod.volumes).toEqual([{ name: "state", persistentVolumeClaim: { claimName: "warmpool-agent-state" } }]);
+    expect(pod.volumes).toContainEqual({ name: "state", persistentVolumeClaim: { claimName: "warmpool-agent-state" } });
     expect(out.one("kubernetes:core/v1:PersistentVolumeClaim").inputs.spec.resources.requests.storage).toBe("10Gi");
     expect(out.one("kubernetes:core/v1:Service").inputs.spec.ports[0]).toMatchObject({ port: 80, targetPort: 8080 });
 
@@ -73,8 +76,8 @@ describe("Runtime", () => {
     const agent = deployment.spec.template.spec.containers[0];
     expect(agent.image).toBe("registry.example.com/warmpool/agent@sha256:def");
     expect(agent.env).toContainEqual({ name: "WARMPOOL_DATABASE_URL", valueFrom: { secretKeyRef: { name: "pg", key: "url" } } });
-    expect(agent.env).toContainEqual({ name: "WARMPOOL_MAX_PENDING_INPUTS", value: "5000" });
-    expect(deployment.spec.template.spec.volumes).toEqual([]);
+    expect(agent.args.slice(agent.args.indexOf("--max-pending"), agent.args.indexOf("--max-pending") + 2)).toEqual(["--max-pending", "5000"]);
+    expect(deployment.spec.template.spec.volumes.map((v: any) => v.name)).toEqual(["token"]);
     expect(out.one("kubernetes:core/v1:Namespace").inputs.metadata.name).toBe("gpu-platform");
   });
 });

@@ -13,6 +13,7 @@ export const TOKEN_SECRET = "warmpool-agent-token";
 export const TOKEN_KEY = "token";
 export const STATE_CLAIM = "warmpool-agent-state";
 export const STATE_DIR = "/var/lib/warmpool";
+export const TOKEN_DIR = "/var/run/warmpool";
 
 export const SCRAPE_ANNOTATIONS: Labels = {
   "prometheus.io/scrape": "true",
@@ -24,17 +25,29 @@ export function agentDeploymentSpec(spec: RuntimeSpec, image: string, labels: La
   const state = spec.state ?? {};
   const postgres = state.kind === "postgres";
   const limits = spec.limits ?? {};
-  const env: k8s.types.input.core.v1.EnvVar[] = [
-    { name: "WARMPOOL_TOKEN", valueFrom: { secretKeyRef: { name: TOKEN_SECRET, key: TOKEN_KEY } } },
-    { name: "WARMPOOL_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
-    { name: "WARMPOOL_LOG_LEVEL", value: spec.logLevel ?? "info" },
-    { name: "WARMPOOL_MAX_PENDING_INPUTS", value: String(limits.maxPendingInputs ?? 2000) },
-    { name: "WARMPOOL_PAYLOAD_LIMIT_MIB", value: String(limits.payloadLimit ?? 16) },
-    { name: "WARMPOOL_RESULT_TTL", value: String(limits.resultTtl ?? 604800) },
+  const args = [
+    "agent",
+    "--backend", "kubernetes",
+    "--host", "0.0.0.0",
+    "--port", String(AGENT_PORT),
+    "--state-dir", STATE_DIR,
+    "--token-file", `${TOKEN_DIR}/${TOKEN_KEY}`,
+    "--max-pending", String(limits.maxPendingInputs ?? 2000),
+    "--payload-limit", String(limits.payloadLimit ?? 16),
+    "--result-ttl", String(limits.resultTtl ?? 604800),
+    "--log-level", spec.logLevel ?? "info",
   ];
+  const env: k8s.types.input.core.v1.EnvVar[] = [{ name: "WARMPOOL_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } }];
   if (postgres) {
     const secret = state.postgresUrlSecret!;
     env.push({ name: "WARMPOOL_DATABASE_URL", valueFrom: { secretKeyRef: { name: secret.name, key: secret.key } } });
+  }
+  // The token arrives as a read-only file, not an environment variable: nothing the agent starts can inherit it.
+  const volumes: k8s.types.input.core.v1.Volume[] = [{ name: "token", secret: { secretName: TOKEN_SECRET, defaultMode: 0o400 } }];
+  const mounts: k8s.types.input.core.v1.VolumeMount[] = [{ name: "token", mountPath: TOKEN_DIR, readOnly: true }];
+  if (!postgres) {
+    volumes.push({ name: "state", persistentVolumeClaim: { claimName: STATE_CLAIM } });
+    mounts.push({ name: "state", mountPath: STATE_DIR });
   }
   return {
     // SQLite lives on a ReadWriteOnce volume: exactly one agent, replaced (not surged) on rollout.
@@ -50,7 +63,7 @@ export function agentDeploymentSpec(spec: RuntimeSpec, image: string, labels: La
           {
             name: "agent",
             image,
-            args: ["agent", "--backend", "kubernetes", "--listen", `0.0.0.0:${AGENT_PORT}`, "--state-dir", STATE_DIR],
+            args,
             ports: [{ name: "http", containerPort: AGENT_PORT, protocol: "TCP" }],
             env,
             resources: {
@@ -60,10 +73,10 @@ export function agentDeploymentSpec(spec: RuntimeSpec, image: string, labels: La
             livenessProbe: { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 10 },
             readinessProbe: { httpGet: { path: "/readyz", port: "http" }, periodSeconds: 2 },
             securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
-            volumeMounts: postgres ? [] : [{ name: "state", mountPath: STATE_DIR }],
+            volumeMounts: mounts,
           },
         ],
-        volumes: postgres ? [] : [{ name: "state", persistentVolumeClaim: { claimName: STATE_CLAIM } }],
+        volumes,
       },
     },
   };
