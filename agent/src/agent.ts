@@ -25,6 +25,7 @@ import { ScheduleStateStore } from "./schedules/state";
 import { validateApp, type LoadedApp } from "./spec/load";
 import { SqliteStore } from "./store/sqlite";
 import type { Store, UnfinishedCall } from "./store/store";
+import { lockStateDir } from "./lock";
 import { loadOrCreateToken } from "./token";
 
 /** Published for each settled input when something subscribes (free otherwise). */
@@ -61,12 +62,14 @@ export class Agent {
   /** Unfinished spawned calls whose function is not deployed (yet), by `app/fn`. */
   private readonly orphans = new Map<string, UnfinishedCall[]>();
   private closing: Promise<void> | null = null;
+  private readonly unlock: () => void;
   private sweepTimer: { cancel(): void } | null = null;
 
   constructor(options: AgentOptions = {}, deps: AgentDeps = {}) {
     this.options = compileOptions(options);
     const o = this.options;
     fs.mkdirSync(o.stateDir, { recursive: true, mode: 0o700 });
+    this.unlock = lockStateDir(o.stateDir);
     this.log = deps.logger ?? pino({ level: o.logLevel, base: { component: "warmpool-agent" } }, pino.destination(2));
     if (o.token !== "") {
       this.token = o.token;
@@ -243,6 +246,7 @@ export class Agent {
     await Promise.all([...this.functions()].map((fn) => fn.close(2000)));
     await this.backend.close();
     await this.store.close();
+    this.unlock();
     this.log.flush?.();
   }
 }

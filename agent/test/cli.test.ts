@@ -118,6 +118,13 @@ describe("client commands", () => {
     expect(logs.stdout).toMatch(/^\[square-[0-9a-f]+\] \[warmpool\] ready/m);
   });
 
+  test("a second agent on the same state directory refuses to start", async () => {
+    const r = await cli(dir, ["dev", "app.yaml", "--port", "0"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/another warmpool agent \(pid \d+\) is using .*\.warmpool/);
+    expect((await cli(dir, ["call", "demo/square", "3"], env)).stdout).toBe("9\n"); // the first one is untouched
+  });
+
   test("a wrong token is refused", async () => {
     const r = await cli(dir, ["apps", "--token", "nope"], env);
     expect(r.code).toBe(2);
