@@ -5,7 +5,9 @@
 //       (sequential) and throughput ratio (closed-loop, same connections both ways), same run;
 //   (b) durable spawns accepted per second, and spawn → all results done per second;
 //   (c) cold start of a Python no-op worker: decision, process start, ready, total first call;
-//   (d) agent RSS with 100,000 queued spawned calls.
+//   (d) agent RSS with 100,000 queued spawned calls;
+//   (e) web endpoints (function and web-server) through the agent vs the worker directly vs nginx
+//       (agent/bench/endpoints.mjs).
 // Every figure is a median over repeated runs with its spread; every ratio is against a baseline
 // measured in the same run. Results: a table on stdout and agent/bench/results/latest.json.
 //
@@ -27,7 +29,7 @@ const value = (name) => {
 };
 const SMOKE = flag("smoke");
 const QUICK = flag("quick") || SMOKE;
-const ONLY = new Set((value("only") ?? "a,b,c,d").split(","));
+const ONLY = new Set((value("only") ?? "a,b,c,d,e").split(","));
 const RUNS = Number(value("runs") ?? (SMOKE ? 1 : QUICK ? 3 : 5));
 const PROFILE = flag("profile");
 const RESULTS_DIR = path.join(BENCH_DIR, "results");
@@ -542,6 +544,10 @@ async function main() {
     const d = await benchMemory();
     d.targets = { queuedRss: { target: "≤ 300 MB", value: d.hwmMiB.median * 1.048576, verdict: verdict(d.hwmMiB.median * 1.048576 <= 300) } };
     results.sections.d = d;
+  }
+  if (ONLY.has("e")) {
+    // (e) web endpoints vs direct vs nginx: agent/bench/endpoints.mjs, its own agent process; table on stderr, JSON in results/endpoints.json.
+    execFileSync(process.execPath, [path.join(BENCH_DIR, "endpoints.mjs"), ...(SMOKE ? ["--smoke"] : QUICK ? ["--quick"] : []), ...(value("runs") === undefined ? [] : ["--runs", value("runs")])], { stdio: "inherit" });
   }
   results.load.after = loadavg();
   results.durationS = round((now() - t0) / 1000, 1);

@@ -25,6 +25,9 @@ import type { Container } from "../dispatcher/container";
 import type { FunctionRuntime } from "../dispatcher/function";
 import { webError } from "./function";
 
+/** Bodies up to this size with a Content-Length are buffered instead of streamed (one write each way). */
+const SMALL_BODY = 64 * 1024;
+
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "host"]);
 const webPorts = new WeakMap<Container, number>();
 const held = new Map<string, number>();
@@ -86,6 +89,12 @@ async function acquire(agent: Agent, spec: EndpointSpec, fn: FunctionRuntime): P
   return { c, port };
 }
 
+async function readRaw(stream: http.IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
 function begin(agent: Agent, fn: FunctionRuntime, c: Container): () => void {
   fn.inFlight++;
   c.inFlight++;
@@ -122,10 +131,13 @@ export async function proxyHttp(agent: Agent, spec: EndpointSpec, fn: FunctionRu
   const host = (target.c.handle as NonNullable<Container["handle"]>).host;
   const hasBody = req.method !== "GET" && req.method !== "HEAD";
   try {
+    // A small body of known length is read first and sent in one write; anything else is streamed.
+    const length = Number(req.headers["content-length"] ?? NaN);
+    const body = !hasBody ? null : length <= SMALL_BODY ? await readRaw(req.raw) : req.raw;
     const res = await undiciRequest(`http://${host}:${target.port}${path}`, {
       method: req.method as "GET",
       headers: forwardHeaders(agent, req.raw),
-      body: hasBody ? req.raw : null,
+      body,
     });
     res.body.once("close", end);
     res.body.once("error", end);
@@ -135,6 +147,13 @@ export async function proxyHttp(agent: Agent, spec: EndpointSpec, fn: FunctionRu
     });
     reply.code(res.statusCode);
     for (const [k, v] of Object.entries(res.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) reply.header(k, v);
+    // Likewise a small answer of known length is sent whole; chunked answers and event streams stream.
+    const size = Number(res.headers["content-length"] ?? NaN);
+    if (size <= SMALL_BODY) {
+      const whole = Buffer.from(await res.body.arrayBuffer());
+      end();
+      return reply.send(whole);
+    }
     return reply.send(res.body);
   } catch (err) {
     end();

@@ -1,0 +1,193 @@
+#!/usr/bin/env node
+// Endpoint benchmark (run by `npm run bench:agent -- --only e`, or alone: `node agent/bench/endpoints.mjs`):
+// a real agent process, real Python workers on loopback, and
+//   (e1) function endpoint: POST /web/<app>/fn through the agent vs the same worker's POST /invoke
+//        with the same request object (what the agent sends it);
+//   (e2) web-server endpoint: POST through the agent's proxy vs the stdlib server directly vs the same
+//        server behind nginx (Debian's nginx-light, installed if missing, started on loopback with a
+//        generated config: one worker, upstream keep-alive, proxy_buffering off) — the reference a user
+//        would otherwise put in front.
+// Latency: paired sequential requests (one keep-alive connection per side, order rotating per round),
+// p50/p99 per side and "added" = side − direct; repeated runs, median with the spread. Throughput:
+// closed-loop with 16 connections per side, ratio to direct. Output: a table on stderr and
+// agent/bench/results/endpoints.json.
+// Flags: --quick (fewer requests, 3 runs), --smoke (1 tiny run), --runs N, --out <file>.
+import { execFileSync, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as path from "node:path";
+import { Pool } from "undici";
+import { BENCH_DIR, closedLoop, interleaved, loadavg, percentile, poll, startAgentProcess, summary, tempDir } from "./lib.mjs";
+
+const argv = process.argv.slice(2);
+const flag = (name) => argv.includes(`--${name}`);
+const value = (name) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const SMOKE = flag("smoke");
+const QUICK = flag("quick") || SMOKE;
+const RUNS = Number(value("runs") ?? (SMOKE ? 1 : QUICK ? 3 : 5));
+const LAT = SMOKE ? 50 : QUICK ? 400 : 2000;
+const LOAD_MS = SMOKE ? 300 : QUICK ? 1000 : 3000;
+const CONNECTIONS = 16;
+const OUT = value("out") ?? path.join(BENCH_DIR, "results", "endpoints.json");
+const APP_DIR = path.join(BENCH_DIR, "endpoints-app");
+const log = (...a) => process.stderr.write(`${a.join(" ")}\n`);
+const round = (x, d = 3) => (Number.isFinite(x) ? Math.round(x * 10 ** d) / 10 ** d : x);
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen({ host: "127.0.0.1", port: 0 }, () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function nginxBinary() {
+  for (const p of ["/usr/sbin/nginx", "/usr/bin/nginx"]) if (fs.existsSync(p)) return p;
+  log("nginx is missing: installing Debian's nginx-light");
+  execFileSync("apt-get", ["install", "-y", "nginx-light"], { stdio: "inherit" });
+  return "/usr/sbin/nginx";
+}
+
+async function startNginx(upstreamPort) {
+  const dir = tempDir("nginx");
+  const port = await freePort();
+  const conf = `worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  upstream app { server 127.0.0.1:${upstreamPort}; keepalive 32; }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://app;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+      proxy_request_buffering off;
+    }
+  }
+}
+`;
+  fs.writeFileSync(path.join(dir, "nginx.conf"), conf);
+  const child = spawn(nginxBinary(), ["-c", path.join(dir, "nginx.conf"), "-p", dir], { stdio: ["ignore", "ignore", "pipe"] });
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  await poll("nginx listening", () => new Promise((resolve) => {
+    const s = net.connect({ host: "127.0.0.1", port }, () => { s.destroy(); resolve(true); });
+    s.once("error", () => resolve(false));
+  }), { timeoutMs: 10_000 });
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    version: execFileSync(nginxBinary(), ["-v"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }) || "",
+    async stop() {
+      child.kill("SIGTERM");
+      await exited;
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function latencyRow(lat) {
+  return { p50: percentile(lat, 50), p99: percentile(lat, 99) };
+}
+
+async function main() {
+  const agent = await startAgentProcess({ label: "bench-endpoints" });
+  const results = { startedAt: new Date().toISOString(), command: `node agent/bench/endpoints.mjs${argv.length ? ` ${argv.join(" ")}` : ""}`, runs: RUNS, latencyRequests: LAT, loadMs: LOAD_MS, connections: CONNECTIONS, loadavgBefore: loadavg() };
+  let nginx = null;
+  try {
+    await agent.api.req("PUT", `/v1/apps/web?dir=${encodeURIComponent(APP_DIR)}`, {
+      name: "web",
+      functions: {
+        fn: { handler: "handlers:hello", concurrency: { maxInputs: 32 }, autoscaler: { minContainers: 1, maxContainers: 1 } },
+        site: { handler: "handlers:serve", autoscaler: { minContainers: 1, maxContainers: 1 } },
+      },
+      endpoints: {
+        fn: { function: "fn", path: "/fn", public: true },
+        site: { function: "site", kind: "webServer", port: 8080, path: "/site", public: true },
+      },
+    });
+    const containerOf = async (fn) => poll(`${fn} ready`, async () => (await agent.api.fn("web", fn)).containers.find((c) => c.state === "ready"));
+    const fnWorker = await containerOf("fn");
+    const siteWorker = await containerOf("site");
+    const ready = await (await fetch(`http://127.0.0.1:${siteWorker.port}/ready`)).json();
+    const webPort = ready.webPort;
+    nginx = await startNginx(webPort);
+    results.nginx = nginx.version.trim();
+
+    const reqObj = { method: "POST", path: "/fn", query: {}, headers: { "content-type": "application/json" }, body: { x: 1 } };
+    const invokeBody = JSON.stringify({ inputs: [{ id: "b", args: [reqObj], kwargs: {} }] });
+    const json = { "content-type": "application/json" };
+    const sides = {
+      e1: {
+        direct: { origin: `http://127.0.0.1:${fnWorker.port}`, make: () => ({ path: "/invoke", headers: json, body: invokeBody }) },
+        agent: { origin: agent.url, make: () => ({ path: "/web/web/fn", headers: json, body: '{"x":1}' }) },
+      },
+      e2: {
+        direct: { origin: `http://127.0.0.1:${webPort}`, make: () => ({ path: "/site/x", headers: json, body: '{"x":1}' }) },
+        agent: { origin: agent.url, make: () => ({ path: "/web/web/site/x", headers: json, body: '{"x":1}' }) },
+        nginx: { origin: nginx.origin, make: () => ({ path: "/site/x", headers: json, body: '{"x":1}' }) },
+      },
+    };
+    for (const [name, group] of Object.entries(sides)) {
+      const perRun = {};
+      for (let run = 0; run < RUNS; run++) {
+        const lat = await interleaved(group, LAT);
+        for (const [side, l] of Object.entries(lat)) {
+          const row = latencyRow(l);
+          (perRun[side] ??= { p50: [], p99: [], rps: [] }).p50.push(row.p50);
+          perRun[side].p99.push(row.p99);
+        }
+        for (const [side, s] of Object.entries(group)) {
+          const r = await closedLoop(s.origin, { connections: CONNECTIONS, durationMs: LOAD_MS, warmupMs: SMOKE ? 100 : 300, make: s.make });
+          if (r.failed > 0) throw new Error(`${name} ${side}: ${r.failed} failed (${r.firstError})`);
+          perRun[side].rps.push(r.rps);
+        }
+      }
+      const direct = perRun.direct;
+      const table = {};
+      for (const [side, v] of Object.entries(perRun)) {
+        table[side] = {
+          p50: summary(v.p50),
+          p99: summary(v.p99),
+          rps: summary(v.rps),
+          ...(side === "direct"
+            ? {}
+            : {
+                addedP50: summary(v.p50.map((x, i) => x - direct.p50[i])),
+                addedP99: summary(v.p99.map((x, i) => x - direct.p99[i])),
+                throughputRatio: summary(v.rps.map((x, i) => x / direct.rps[i])),
+              }),
+        };
+      }
+      if (table.nginx !== undefined) table.agent.addedP50VsNginx = summary(perRun.agent.p50.map((x, i) => (x - direct.p50[i]) / (perRun.nginx.p50[i] - direct.p50[i])));
+      results[name] = table;
+      for (const [side, t] of Object.entries(table)) {
+        log(`${name} ${side.padEnd(6)} p50 ${round(t.p50.median)} ms  p99 ${round(t.p99.median)} ms  ${Math.round(t.rps.median)} req/s` +
+          (t.addedP50 ? `  added p50 ${round(t.addedP50.median)} ms [${round(t.addedP50.min)} – ${round(t.addedP50.max)}], p99 ${round(t.addedP99.median)} ms, throughput ×${round(t.throughputRatio.median, 2)}` : ""));
+      }
+      if (table.agent.addedP50VsNginx) log(`${name} agent added p50 / nginx added p50: ×${round(table.agent.addedP50VsNginx.median, 2)} [${round(table.agent.addedP50VsNginx.min, 2)} – ${round(table.agent.addedP50VsNginx.max, 2)}]`);
+    }
+    results.loadavgAfter = loadavg();
+    fs.mkdirSync(path.dirname(OUT), { recursive: true });
+    fs.writeFileSync(OUT, `${JSON.stringify(results, null, 2)}\n`);
+    log(`results: ${OUT}`);
+  } finally {
+    await nginx?.stop();
+    await agent.stop();
+  }
+}
+
+main().catch((err) => {
+  log(err.stack ?? String(err));
+  process.exit(1);
+});
