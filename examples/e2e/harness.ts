@@ -91,8 +91,12 @@ export class Cluster {
 export class Project {
   readonly home = mkdtempSync(join(tmpdir(), "warmpool-e2e-pulumi-home-"));
   readonly state = mkdtempSync(join(tmpdir(), "warmpool-e2e-pulumi-state-"));
+  /** Files of the project directory before the test: stack config files it adds are removed afterwards. */
+  private readonly before: Set<string>;
 
-  constructor(readonly dir: string, readonly cluster: Cluster) {}
+  constructor(readonly dir: string, readonly cluster: Cluster) {
+    this.before = new Set(readdirSync(dir));
+  }
 
   get env(): NodeJS.ProcessEnv {
     return {
@@ -129,6 +133,9 @@ export class Project {
   }
 
   cleanup(): void {
+    for (const file of readdirSync(this.dir)) {
+      if (!this.before.has(file) && /^Pulumi\..+\.yaml$/.test(file)) rmSync(join(this.dir, file));
+    }
     rmSync(this.home, { recursive: true, force: true });
     rmSync(this.state, { recursive: true, force: true });
   }

@@ -90,7 +90,8 @@ export function withDefaults(options: AgentOptions): ResolvedOptions {
     clock: realClock,
     python: "python3",
     node: process.execPath,
-    runtimesDir: path.resolve(__dirname, "../../../runtimes"),
+    // The single-file bundle (agent/scripts/bundle.mjs) sits elsewhere than dist/src/config: its image says where.
+    runtimesDir: process.env.WARMPOOL_RUNTIMES_DIR ?? path.resolve(__dirname, "../../../runtimes"),
     ...stripUndefined(options),
   };
 }
