@@ -23,10 +23,14 @@ beforeAll(async () => {
   fs.mkdirSync(fixture);
   const doc = {
     name: "ws",
-    functions: { site: { handler: "server:serve", env: { FIXTURE_DIR: fixture }, autoscaler: { maxContainers: 1 } } },
+    functions: {
+      site: { handler: "server:serve", env: { FIXTURE_DIR: fixture }, autoscaler: { maxContainers: 1 } },
+      cold: { handler: "server:serve", env: { FIXTURE_DIR: fixture }, autoscaler: { maxContainers: 1 } },
+    },
     endpoints: {
       open: { function: "site", kind: "webServer", port: 8080, path: "/", public: true, domains: ["site.example.com"] },
       private: { function: "site", kind: "webServer", port: 8080, path: "/private" },
+      cold: { function: "cold", kind: "webServer", port: 8080, path: "/cold", public: true, methods: ["GET"] },
     },
   };
   agent = new Agent({ stateDir: path.join(dir, "state"), port: 0, token: TOKEN, logLevel: "silent", runtimesDir: RUNTIMES });
@@ -91,4 +95,14 @@ test("a WebSocket upgrade is proxied: echo both ways, then close", async () => {
   ws.close();
   await closed;
   await until("released", () => fn.containers[0]!.inFlight === 0);
+});
+
+test("a burst of 50 requests at zero containers is held until the server is up: every one answered", async () => {
+  expect(agent.lookup("ws", "cold").containers).toHaveLength(0);
+  const results = await Promise.all(Array.from({ length: 50 }, (_, i) => anon.req("GET", `/web/ws/cold/n${i}`)));
+  expect(results.map((r) => r.status)).toEqual(results.map(() => 200));
+  expect(results.map((r) => r.body.path)).toEqual(results.map((_, i) => `/cold/n${i}`));
+  expect(agent.lookup("ws", "cold").containers).toHaveLength(1);
+  // Methods are checked for web-server endpoints too.
+  expect((await anon.req("POST", "/web/ws/cold/x", "{}")).status).toBe(405);
 });

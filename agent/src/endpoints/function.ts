@@ -151,7 +151,8 @@ async function redirectToResult(agent: Agent, fn: FunctionRuntime, input: Input,
 
 function sendResult(input: Input, reply: FastifyReply): FastifyReply {
   if (input.state !== "completed") {
-    const status = input.state === "cancelled" ? 499 : 500;
+    // Containers that cannot start are the service's problem, not the handler's: 503 like a cold-start timeout.
+    const status = input.state === "cancelled" ? 499 : input.error?.type === "ContainerStartupError" ? 503 : 500;
     return reply.code(status).type("application/json").send(JSON.stringify({ error: { code: "WP_ERR_HANDLER_FAILED", callId: input.id, ...(input.error ?? { type: "Error", message: input.state }) } }));
   }
   const text = input.result ?? "null";

@@ -66,7 +66,7 @@ export function registerWeb(app: FastifyInstance, agent: Agent): void {
         const spec = route(agent, appName, sub, req.headers.host, byDomain);
         if (spec === undefined) return webError(reply, 404, "WP_ERR_ENDPOINT_NOT_FOUND", `no endpoint for ${req.method} ${pathname}`);
         const methods = spec.methods ?? ["GET", "POST"];
-        if (!methods.includes(req.method as (typeof methods)[number]) && spec.kind !== "webServer") {
+        if (!methods.includes(req.method as (typeof methods)[number])) {
           reply.header("allow", methods.join(", "));
           return webError(reply, 405, "WP_ERR_METHOD_NOT_ALLOWED", `endpoint ${spec.app}/${spec.name} accepts ${methods.join(", ")}, not ${req.method}`);
         }
