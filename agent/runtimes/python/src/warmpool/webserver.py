@@ -41,7 +41,11 @@ def start(handler: Handler, host: str, declared: int) -> int:
 
     def run() -> None:
         try:
-            handler.fn(port)
+            if handler.is_async and handler.loop is not None:
+                # ``async def serve(port)``: runs on the worker's event loop thread (no inputs use it).
+                handler.loop.run(handler.fn(port))
+            else:
+                handler.fn(port)
         except BaseException as error:  # noqa: B036
             failed.append(error)
 
