@@ -72,7 +72,8 @@ export class ResourceController {
       });
       this.informers.set(kind, informer as unknown as Informer);
     }
-    await Promise.all([...this.informers.values()].map((i) => i.start()));
+    // A failed first list is retried by the error handler above; sync() runs again when it succeeds.
+    await Promise.all([...this.informers.values()].map((i) => i.start().catch(() => undefined)));
     this.sync();
     const interval = this.options.statusIntervalMs ?? 1000;
     const tick = (): void => {

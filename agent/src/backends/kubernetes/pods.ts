@@ -53,7 +53,8 @@ export class PodWatch {
       }, 1000).unref();
     });
     this.informer = informer;
-    await informer.start();
+    // A failed first list is retried by the error handler; waiters see the Pods once it succeeds.
+    await informer.start().catch(() => undefined);
     this.resync(informer);
   }
 

@@ -1,0 +1,92 @@
+/**
+ * The kubernetes backend's pure parts: grouping warmpool.dev resources into Apps the agent deploys,
+ * the Function status built from the agent's view, and the Event for a scale decision.
+ */
+import { SpecError } from "@warmpool/schema";
+import { functionStatus, groupResources, loadGrouped, podSelector, scaleEvent, type SpecResource } from "../src/backends/kubernetes/apps";
+import { podGone, podReady } from "../src/backends/kubernetes/pods";
+
+const fn = (ns: string, name: string, spec: Record<string, unknown>, extra: Partial<SpecResource["metadata"]> = {}): SpecResource => ({
+  metadata: { name, namespace: ns, uid: `uid-${name}`, generation: 3, ...extra },
+  spec: { name, handler: "app:run", ...spec },
+});
+
+describe("groupResources", () => {
+  it("groups Functions, Schedules and Endpoints by spec.app into deployable Apps", () => {
+    const { apps, skipped } = groupResources({
+      Function: [
+        fn("chat-dev", "llm", { app: "chat", gpu: "H100", autoscaler: { minContainers: 0, maxContainers: 4, scaledownWindow: 2 } }, { labels: { "warmpool.dev/environment": "dev" } }),
+        fn("chat-dev", "embed", { app: "chat" }),
+        fn("img-prod", "resize", { app: "img" }),
+      ],
+      Schedule: [{ metadata: { name: "nightly", namespace: "chat-dev" }, spec: { app: "chat", name: "nightly", function: "embed", cron: "30 2 * * *" } }],
+      Endpoint: [{ metadata: { name: "api", namespace: "chat-dev" }, spec: { app: "chat", name: "api", function: "llm", path: "/v1/chat" } }],
+    });
+    expect(skipped).toEqual([]);
+    expect([...apps.keys()].sort()).toEqual(["chat", "img"]);
+    const chat = apps.get("chat")!;
+    expect(chat.namespace).toBe("chat-dev");
+    expect(chat.doc.environment).toBe("dev");
+    expect(Object.keys(chat.doc.functions).sort()).toEqual(["embed", "llm"]);
+    expect(chat.doc.functions.llm).not.toHaveProperty("app");
+    expect(chat.targets).toEqual([
+      { key: "chat/llm", namespace: "chat-dev", resource: "llm", uid: "uid-llm", generation: 3 },
+      { key: "chat/embed", namespace: "chat-dev", resource: "embed", uid: "uid-embed", generation: 3 },
+    ]);
+    const loaded = loadGrouped(chat);
+    expect(loaded.app.name).toBe("chat");
+    expect(loaded.functions.map((f) => f.name).sort()).toEqual(["embed", "llm"]);
+    expect(loaded.functions.find((f) => f.name === "llm")!.autoscaler).toMatchObject({ maxContainers: 4, scaledownWindow: 2 });
+    expect(loaded.schedules.map((s) => s.name)).toEqual(["nightly"]);
+    expect(loaded.endpoints.map((e) => e.path)).toEqual(["/v1/chat"]);
+  });
+
+  it("serves an app from one namespace only and says why the others are skipped", () => {
+    const { apps, skipped } = groupResources({ Function: [fn("chat-prod", "llm", { app: "chat" }), fn("chat-dev", "llm", { app: "chat" })], Schedule: [], Endpoint: [] });
+    expect(apps.get("chat")!.namespace).toBe("chat-dev");
+    expect(skipped).toEqual([{ kind: "Function", namespace: "chat-prod", name: "llm", why: 'app "chat" is served from namespace chat-dev' }]);
+  });
+
+  it("skips resources without spec.app and reports invalid specs with their paths", () => {
+    const { apps, skipped } = groupResources({ Function: [{ metadata: { name: "x", namespace: "a" }, spec: { handler: "m:f" } }, fn("a-dev", "bad", { app: "a", autoscaler: { scaledownWindow: 1 } })], Schedule: [], Endpoint: [] });
+    expect(skipped.map((s) => s.why)).toEqual(["spec.app is missing"]);
+    expect(() => loadGrouped(apps.get("a")!)).toThrow(SpecError);
+    expect(() => loadGrouped(apps.get("a")!)).toThrow(/functions\.bad\.autoscaler\.scaledownWindow/);
+  });
+
+  it("a Schedule naming a function the app lacks fails validation", () => {
+    const { apps } = groupResources({ Function: [fn("a-dev", "f", { app: "a" })], Schedule: [{ metadata: { name: "s", namespace: "a-dev" }, spec: { app: "a", name: "s", function: "missing", every: "1h" } }], Endpoint: [] });
+    expect(() => loadGrouped(apps.get("a")!)).toThrow(/schedules\.s\.function/);
+  });
+});
+
+describe("status and events", () => {
+  it("builds the Function status from the runtime's status (queue includes delayed retries)", () => {
+    const runtime = { status: () => ({ replicas: 2, readyReplicas: 1, queueDepth: 3, delayed: 1, inFlight: 4, pendingSpawns: 7, lastScaleReason: "scale up 1 → 2: ...", lastScaleTime: "2026-01-01T00:00:00.000Z" }) };
+    expect(functionStatus(runtime, 5)).toEqual({ replicas: 2, readyReplicas: 1, queueDepth: 4, inFlight: 4, lastScaleReason: "scale up 1 → 2: ...", lastScaleTime: "2026-01-01T00:00:00.000Z", observedGeneration: 5 });
+    expect(functionStatus({ status: () => ({ replicas: 0, readyReplicas: 0, queueDepth: 0, inFlight: 0 }) }, 1)).toEqual({ replicas: 0, readyReplicas: 0, queueDepth: 0, inFlight: 0, observedGeneration: 1 });
+  });
+
+  it("makes one Event on the Function per scale decision", () => {
+    const target = { key: "chat/llm", namespace: "chat-dev", resource: "llm", uid: "u1", generation: 1 };
+    const up = scaleEvent(target, { at: "2026-01-01T00:00:00.000Z", desired: 1, start: 1, stop: [], reason: "scale up 0 → 1" }, "warmpool-agent");
+    expect(up).toMatchObject({ reason: "ScaledUp", message: "scale up 0 → 1", type: "Normal", involvedObject: { kind: "Function", apiVersion: "warmpool.dev/v1alpha1", name: "llm", namespace: "chat-dev", uid: "u1" } });
+    expect((up.metadata as { name: string }).name).toMatch(/^llm\./);
+    const down = scaleEvent(target, { at: "2026-01-01T00:00:00.000Z", desired: 0, start: 0, stop: ["llm-1"], reason: "scale down 1 → 0" }, "warmpool-agent");
+    expect(down.reason).toBe("ScaledDown");
+    expect((down.metadata as { name: string }).name).not.toBe((up.metadata as { name: string }).name);
+  });
+
+  it("selects a function's pods by the labels the provider puts on them", () => {
+    expect(podSelector("chat", "llm")).toBe("warmpool.dev/app=chat,warmpool.dev/function=llm");
+  });
+
+  it("reads pod readiness and termination", () => {
+    expect(podReady({ status: { phase: "Running", conditions: [{ type: "Ready", status: "True" }] } } as never)).toBe(true);
+    expect(podReady({ status: { phase: "Running", conditions: [{ type: "Ready", status: "False" }] } } as never)).toBe(false);
+    expect(podGone(undefined)).toBe("pod deleted");
+    expect(podGone({ metadata: { deletionTimestamp: new Date() }, status: { phase: "Running" } } as never)).toBe("pod terminating");
+    expect(podGone({ metadata: {}, status: { phase: "Failed", reason: "Evicted" } } as never)).toBe("pod failed (Evicted)");
+    expect(podGone({ metadata: {}, status: { phase: "Running" } } as never)).toBeUndefined();
+  });
+});
