@@ -18,8 +18,10 @@
  *   lives only in memory (no write, no fsync on the hot path). If the agent dies the caller's request
  *   fails and the caller decides whether to retry.
  *
- * Memory: an input holds its payload only while it is synchronous or about to run; a queued spawned
- * call is an object of a few fields (its payload stays in SQLite), so 100,000 of them take tens of MB.
+ * Memory: a synchronous input holds its payload until it settles. A spawned call keeps its payload in
+ * memory only when its lane's queue is short (< PAYLOAD_CACHE_QUEUE inputs, so it is dispatched
+ * without reading the store); behind a longer queue it is an object of a few fields (its payload stays
+ * in SQLite and is read when it is about to run), so 100,000 of them take tens of MB.
  */
 import { randomBytes } from "node:crypto";
 import type { Clock, Timer } from "../clock";
@@ -127,6 +129,9 @@ export function newCallId(): string {
   return `fc-${BOOT}${(sequence++).toString(36).padStart(6, "0")}`;
 }
 
+/** Spawned calls enqueued behind fewer waiting inputs than this keep their payload in memory. */
+export const PAYLOAD_CACHE_QUEUE = 10_000;
+
 export interface CallTableEvents {
   /** An attempt failed and will be retried after `delayMs`. */
   retry?(input: Input, delayMs: number): void;
@@ -163,7 +168,9 @@ export class CallTable {
   /** Spawned calls: durable first, then queued. Resolves with the inputs once the store has them. */
   async enqueueDurable(lane: Lane, payloads: readonly string[]): Promise<Input[]> {
     const now = this.clock.now();
-    const inputs = payloads.map(() => new Input(newCallId(), lane, true, null, now));
+    // A short queue: keep the payloads so that dispatch need not read them back from the store.
+    const keep = lane.queued + payloads.length < PAYLOAD_CACHE_QUEUE;
+    const inputs = payloads.map((p) => new Input(newCallId(), lane, true, keep ? p : null, now));
     lane.pendingSpawns += inputs.length;
     try {
       await this.store.enqueue(inputs.map((input, i) => ({ id: input.id, fn: lane.key, createdAt: now, payload: payloads[i] as string })));
