@@ -230,9 +230,10 @@ export class CallTable {
   complete(input: Input, result: string, container: string, startedAt: number): void {
     if (input.state !== "active") return; // cancelled meanwhile
     const now = this.clock.now();
-    this.record(input, { n: input.attempt, container, startedAt, finishedAt: now, outcome: "succeeded" });
+    const attempt: AttemptRecord = { n: input.attempt, container, startedAt, finishedAt: now, outcome: "succeeded" };
+    this.record(input, attempt, true);
     input.result = result;
-    this.settle(input, "completed", now);
+    this.settle(input, "completed", now, attempt);
   }
 
   /**
@@ -246,7 +247,7 @@ export class CallTable {
     const retriesUsed = input.attempt - 1;
     const retry = retryable && retriesUsed < lane.maxRetries();
     const delay = retry ? lane.retryDelay(retriesUsed + 1) : undefined;
-    this.record(input, {
+    const attempt: AttemptRecord = {
       n: input.attempt,
       container,
       startedAt,
@@ -254,10 +255,11 @@ export class CallTable {
       outcome,
       error: { type: error.type, message: error.message },
       ...(delay === undefined ? {} : { retryDelayMs: delay }),
-    });
+    };
+    this.record(input, attempt, delay === undefined);
     if (delay === undefined) {
       input.error = error;
-      this.settle(input, "failed", now);
+      this.settle(input, "failed", now, attempt);
       return;
     }
     input.state = "delayed";
@@ -306,9 +308,10 @@ export class CallTable {
     input.lane.queued++;
   }
 
-  private record(input: Input, attempt: AttemptRecord): void {
+  /** `last`: the call settles with this attempt, whose record then goes to the store with the call's finish. */
+  private record(input: Input, attempt: AttemptRecord, last: boolean): void {
     if (input.durable) {
-      this.store.recordAttempt(input.id, attempt);
+      if (!last) this.store.recordAttempt(input.id, attempt);
       (input.attempts ??= []).push(attempt);
     } else if (input.attempts !== null || attempt.outcome !== "succeeded") {
       // Synchronous inputs keep attempts only when something went wrong (cheap on the hot path).
@@ -316,7 +319,7 @@ export class CallTable {
     }
   }
 
-  private settle(input: Input, state: "completed" | "failed" | "cancelled", now: number): void {
+  private settle(input: Input, state: "completed" | "failed" | "cancelled", now: number, attempt: AttemptRecord | null = null): void {
     input.state = state;
     input.finishedAt = now;
     if (!input.durable) {
@@ -331,7 +334,7 @@ export class CallTable {
     input.notify();
     this.events.settled?.(input);
     // Keep it findable until the store has the result, so GET never sees a gap.
-    this.store.finish(input.id, state, input.result, input.error, now).then(
+    this.store.finish(input.id, state, input.result, input.error, now, attempt).then(
       () => this.live.delete(input.id),
       () => this.live.delete(input.id),
     );

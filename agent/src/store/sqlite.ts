@@ -25,7 +25,8 @@ CREATE TABLE IF NOT EXISTS calls (
   finished_at INTEGER,
   payload TEXT,
   result TEXT,
-  error TEXT
+  error TEXT,
+  last_attempt TEXT
 );
 CREATE INDEX IF NOT EXISTS calls_waiting ON calls(created_at) WHERE state = 'waiting';
 CREATE INDEX IF NOT EXISTS calls_finished ON calls(finished_at) WHERE finished_at IS NOT NULL;
@@ -66,6 +67,9 @@ export class SqliteStore implements Store {
     this.db.pragma(`synchronous = ${options.fsync === false ? "NORMAL" : "FULL"}`);
     this.db.pragma("busy_timeout = 5000");
     this.db.exec(SCHEMA);
+    // Files created before the last_attempt column existed.
+    const columns = this.db.prepare("SELECT name FROM pragma_table_info('calls')").pluck().all() as string[];
+    if (!columns.includes("last_attempt")) this.db.exec("ALTER TABLE calls ADD COLUMN last_attempt TEXT");
     this.stmt = this.prepare();
     this.commit = this.db.transaction((ops: Op[]) => {
       for (const op of ops) op();
@@ -78,8 +82,8 @@ export class SqliteStore implements Store {
       insert: db.prepare("INSERT INTO calls (id, fn, state, created_at, payload) VALUES (?, ?, 'waiting', ?, ?)"),
       payload: db.prepare("SELECT payload FROM calls WHERE id = ?").pluck(),
       attempt: db.prepare("INSERT OR REPLACE INTO attempts (call_id, n, record) VALUES (?, ?, ?)"),
-      finish: db.prepare("UPDATE calls SET state = ?, result = ?, error = ?, finished_at = ?, payload = NULL WHERE id = ? AND state = 'waiting'"),
-      get: db.prepare("SELECT id, fn, state, created_at, finished_at, result, error FROM calls WHERE id = ?"),
+      finish: db.prepare("UPDATE calls SET state = ?, result = ?, error = ?, finished_at = ?, payload = NULL, last_attempt = ? WHERE id = ? AND state = 'waiting'"),
+      get: db.prepare("SELECT id, fn, state, created_at, finished_at, result, error, last_attempt FROM calls WHERE id = ?"),
       attempts: db.prepare("SELECT record FROM attempts WHERE call_id = ? ORDER BY n").pluck(),
       unfinished: db.prepare(
         "SELECT c.id, c.fn, c.created_at, (SELECT count(*) FROM attempts a WHERE a.call_id = c.id) AS attempts FROM calls c WHERE c.state = 'waiting' ORDER BY c.created_at, c.rowid",
@@ -148,17 +152,39 @@ export class SqliteStore implements Store {
     this.queueOnly(() => this.stmt.attempt.run(callId, attempt.n, record));
   }
 
-  finish(callId: string, state: Exclude<StoredState, "waiting">, result: string | null, error: RemoteError | null, finishedAt: number): Promise<void> {
+  /**
+   * The attempt that ends the call rides in the call's own row (`last_attempt`): one write per finished
+   * call instead of two. If the call was already final (the row is not updated), it goes to `attempts`.
+   */
+  finish(
+    callId: string,
+    state: Exclude<StoredState, "waiting">,
+    result: string | null,
+    error: RemoteError | null,
+    finishedAt: number,
+    attempt: AttemptRecord | null = null,
+  ): Promise<void> {
     const errorText = error === null ? null : JSON.stringify(error);
-    return this.submit(() => this.stmt.finish.run(state, result, errorText, finishedAt, callId));
+    const record = attempt === null ? null : JSON.stringify(attempt);
+    return this.submit(() => {
+      const { changes } = this.stmt.finish.run(state, result, errorText, finishedAt, record, callId);
+      if (changes === 0 && attempt !== null) this.stmt.attempt.run(callId, attempt.n, record);
+    });
   }
 
   async get(id: string): Promise<StoredCall | undefined> {
     const row = this.stmt.get.get(id) as
-      | { id: string; fn: string; state: StoredState; created_at: number; finished_at: number | null; result: string | null; error: string | null }
+      | { id: string; fn: string; state: StoredState; created_at: number; finished_at: number | null; result: string | null; error: string | null; last_attempt: string | null }
       | undefined;
     if (row === undefined) return undefined;
     const attempts = (this.stmt.attempts.all(id) as string[]).map((r) => JSON.parse(r) as AttemptRecord);
+    if (row.last_attempt !== null) {
+      const last = JSON.parse(row.last_attempt) as AttemptRecord;
+      const i = attempts.findIndex((a) => a.n === last.n);
+      if (i >= 0) attempts[i] = last;
+      else attempts.push(last);
+      attempts.sort((x, y) => x.n - y.n);
+    }
     return {
       id: row.id,
       fn: row.fn,

@@ -67,8 +67,11 @@ export interface Store {
   payload(id: string): Promise<string | undefined>;
   /** Records an attempt; committed with the next group (at the latest with the call's finish). */
   recordAttempt(callId: string, attempt: AttemptRecord): void;
-  /** Moves a call to its final state; resolves once durable. */
-  finish(callId: string, state: Exclude<StoredState, "waiting">, result: string | null, error: RemoteError | null, finishedAt: number): Promise<void>;
+  /**
+   * Moves a call to its final state; resolves once durable. `attempt`, when given, is the attempt that
+   * ended the call, recorded in the same write (as if by `recordAttempt`).
+   */
+  finish(callId: string, state: Exclude<StoredState, "waiting">, result: string | null, error: RemoteError | null, finishedAt: number, attempt?: AttemptRecord | null): Promise<void>;
   get(id: string): Promise<StoredCall | undefined>;
   /** Every call not yet final, oldest first: what recovery re-queues after a restart. */
   unfinished(): Promise<UnfinishedCall[]>;
