@@ -1,0 +1,249 @@
+/**
+ * The agent's kubernetes backend against a real API server: the real `warmpool agent --backend
+ * kubernetes` process, running with a kubeconfig for a ServiceAccount bound to exactly the rules the
+ * provider grants the agent (provider/src/render/rbac.ts), scales a worker Deployment rendered by the
+ * provider's own render function (applied with kubectl, not `pulumi up`: the Pulumi path is covered by
+ * ops-typescript.e2e.test.ts, and this keeps the file fast).
+ *
+ * kwok pods reach Running/Ready but run no process and their Pod IPs are simulated, so the agent is
+ * started with `--worker-address` pointing at a stand-in worker on loopback (this test's own HTTP
+ * server speaking the worker protocol): calls complete, and the test decides when each one finishes.
+ * What is checked: 0 → 1 → 2 on demand with pods Running on the H100 kwok nodes; the Function's
+ * status and `kubectl get functions.warmpool.dev` columns; one Event per scale decision; an idle pod
+ * is the one removed (pod-deletion-cost), the busy one stays; back to minContainers after the
+ * scaledownWindow; no request of the agent was forbidden.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { checkSpec } from "@warmpool/schema";
+import { AGENT_APP_RULES, AGENT_CLUSTER_RULES } from "warmpool/dist/render/rbac";
+import { workerDeploymentSpec } from "warmpool/dist/render/worker";
+import { Cluster, REPO, eventually, toolchainBin } from "./harness";
+
+const cluster = new Cluster(toolchainBin()!);
+const NS = "demo-dev";
+const SA_NS = "warmpool-system";
+const AGENT_MAIN = join(REPO, "agent", "dist", "src", "cli", "main.js");
+const stateDir = mkdtempSync(join(tmpdir(), "warmpool-e2e-agent-k8s-"));
+
+/** The stand-in worker: `/ready` answers 200; each `/invoke` is held until the test releases its input. */
+const held = new Map<string, () => void>();
+const worker = http.createServer((req, res) => {
+  let body = "";
+  req.on("data", (d) => (body += d));
+  req.on("end", () => {
+    if (req.url === "/ready") return void res.end("ok");
+    if (req.url !== "/invoke") return void res.writeHead(404).end();
+    const inputs = (JSON.parse(body) as { inputs: Array<{ id: string; args: unknown[] }> }).inputs;
+    const answer = (): void => {
+      for (const i of inputs) held.delete(i.id);
+      if (!res.headersSent) res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ outputs: inputs.map((i) => ({ id: i.id, ok: true, value: i.args[0] })) }));
+    };
+    for (const i of inputs) held.set(i.id, answer);
+  });
+});
+
+let agent: ChildProcess | undefined;
+let agentErr = "";
+let url = "";
+let token = "";
+
+function functionSpec() {
+  const checked = checkSpec("Function", {
+    app: "demo",
+    name: "echo",
+    handler: "app:echo",
+    image: "registry.example.com/demo/echo:1.0.0",
+    gpu: "H100",
+    timeout: 120,
+    autoscaler: { minContainers: 0, maxContainers: 2, scaledownWindow: 2 },
+  });
+  if (!checked.ok) throw new Error(JSON.stringify(checked.problems));
+  return checked.spec;
+}
+
+/** The rules the provider's App and Runtime components grant, bound to a ServiceAccount of our own. */
+async function agentKubeconfig(): Promise<string> {
+  const labels = { "app.kubernetes.io/managed-by": "warmpool" };
+  await cluster.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: SA_NS } });
+  await cluster.apply({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "warmpool-agent", namespace: SA_NS } });
+  const subject = [{ kind: "ServiceAccount", name: "warmpool-agent", namespace: SA_NS }];
+  await cluster.apply({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name: "e2e-warmpool-agent", labels }, rules: AGENT_CLUSTER_RULES });
+  await cluster.apply({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", metadata: { name: "e2e-warmpool-agent" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "e2e-warmpool-agent" }, subjects: subject });
+  await cluster.apply({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: { name: "warmpool-agent", namespace: NS }, rules: AGENT_APP_RULES });
+  await cluster.apply({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "warmpool-agent", namespace: NS }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "warmpool-agent" }, subjects: subject });
+  const created = await cluster.kubectl("create", "token", "warmpool-agent", "-n", SA_NS, "--duration", "1h");
+  if (created.code !== 0) throw new Error(`kubectl create token failed: ${created.stderr}`);
+  const admin = JSON.parse((await cluster.kubectl("config", "view", "--raw", "--minify", "-o", "json")).stdout);
+  const file = join(stateDir, "agent-kubeconfig.json");
+  writeFileSync(file, JSON.stringify({
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [{ name: "test", cluster: admin.clusters[0].cluster }],
+    users: [{ name: "warmpool-agent", user: { token: created.stdout.trim() } }],
+    contexts: [{ name: "agent", context: { cluster: "test", user: "warmpool-agent" } }],
+    "current-context": "agent",
+  }));
+  // The ServiceAccount can do what the agent needs and nothing broader.
+  const can = async (...args: string[]) => (await cluster.kubectl("auth", "can-i", ...args, "--as", `system:serviceaccount:${SA_NS}:warmpool-agent`)).stdout.trim();
+  expect(await can("update", "deployments", "--subresource=scale", "-n", NS)).toBe("yes");
+  expect(await can("update", "deployments", "-n", NS)).toBe("no");
+  expect(await can("get", "secrets", "-n", NS)).toBe("no");
+  return file;
+}
+
+async function startAgent(kubeconfig: string): Promise<void> {
+  const port = (worker.address() as AddressInfo).port;
+  agent = spawn(process.execPath, [AGENT_MAIN, "agent", "--backend", "kubernetes", "--kubeconfig", kubeconfig, "--worker-address", `127.0.0.1:${port}`, "--port", "0", "--state-dir", stateDir], {
+    env: { ...process.env, WARMPOOL_STATE_DIR: stateDir },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  agent.stdout!.on("data", (d) => (out += d));
+  agent.stderr!.on("data", (d) => (agentErr += d));
+  const ready = await eventually("the agent to listen", async () => /ready on (http:\/\/\S+)/.exec(out)?.[1], 30_000);
+  url = ready;
+  token = /\n\s+(wp_\S+)/.exec(out)?.[1] ?? require("node:fs").readFileSync(join(stateDir, "token"), "utf8").trim();
+}
+
+async function api(method: string, path: string, body?: unknown): Promise<any> {
+  const res = await fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return JSON.parse(text);
+}
+
+const spawnCall = async (arg: string): Promise<string> => (await api("POST", "/v1/apps/demo/functions/echo/spawn", { args: [arg] })).callId;
+
+/** Live (not terminating) pods of the function, with node and phase. */
+async function pods(): Promise<Array<{ name: string; node: string; phase: string; cost?: string }>> {
+  const list = await cluster.get("pods", "-n", NS, "-l", "warmpool.dev/app=demo,warmpool.dev/function=echo");
+  return list.items
+    .filter((p: any) => p.metadata.deletionTimestamp === undefined)
+    .map((p: any) => ({ name: p.metadata.name, node: p.spec.nodeName, phase: p.status.phase, cost: p.metadata.annotations?.["controller.kubernetes.io/pod-deletion-cost"] }));
+}
+
+const replicas = async (): Promise<number> => (await cluster.get("deployment", "echo", "-n", NS)).spec.replicas;
+const status = async (): Promise<any> => (await cluster.get("functions.warmpool.dev", "echo", "-n", NS)).status ?? {};
+/** The pods of the agent's busy containers (ref `pod <ns>/<name>`), from its own description of the function. */
+async function busyPods(): Promise<string[]> {
+  const fn = await api("GET", "/v1/apps/demo/functions/echo");
+  return (fn.containers ?? []).filter((c: any) => c.inFlight > 0).map((c: any) => String(c.ref).split("/")[1]);
+}
+
+beforeAll(async () => {
+  if (!existsSync(AGENT_MAIN)) throw new Error(`${AGENT_MAIN} is missing: build first (npm run build)`);
+  await new Promise<void>((resolve) => worker.listen(0, "127.0.0.1", resolve));
+  await cluster.start();
+  const crds = await cluster.kubectl("apply", "-f", join(REPO, "schema", "crds", "warmpool.dev.yaml"));
+  if (crds.code !== 0) throw new Error(crds.stderr);
+  await eventually("the CRDs to be established", async () => ((await cluster.kubectl("wait", "--for=condition=Established", "crd/functions.warmpool.dev", "--timeout=20s")).code === 0 ? true : undefined), 30_000);
+  await cluster.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
+  const spec = functionSpec();
+  const app = { name: "demo", environment: "dev", namespace: NS, runtimeNamespace: SA_NS, secrets: [], labels: { "warmpool.dev/app": "demo", "warmpool.dev/environment": "dev" } };
+  const metadata = { name: "echo", namespace: NS, labels: app.labels };
+  await cluster.apply({ apiVersion: "apps/v1", kind: "Deployment", metadata, spec: workerDeploymentSpec({ spec, app, volumes: {}, image: spec.image! }) });
+  await cluster.apply({ apiVersion: "warmpool.dev/v1alpha1", kind: "Function", metadata, spec });
+  await startAgent(await agentKubeconfig());
+}, 180_000);
+
+afterAll(async () => {
+  for (const release of [...held.values()]) release();
+  if (agent !== undefined && agent.exitCode === null) {
+    const exited = new Promise((resolve) => agent!.once("exit", resolve));
+    agent.kill("SIGTERM");
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+    if (agent.exitCode === null) agent.kill("SIGKILL");
+    agent.stdout?.destroy();
+    agent.stderr?.destroy();
+  }
+  worker.closeAllConnections();
+  worker.close();
+  await cluster.stop();
+  rmSync(stateDir, { recursive: true, force: true });
+}, 120_000);
+
+describe("warmpool agent --backend kubernetes", () => {
+  let first = "";
+  let second = "";
+  let firstPod = "";
+  let secondPod = "";
+
+  it("deploys the App from its Function resource and scales 0 → 1 for a spawned call", async () => {
+    await eventually("the agent to deploy demo/echo", async () => (await api("GET", "/v1/apps")).apps?.some((a: any) => a.name === "demo") || undefined, 30_000);
+    expect(await replicas()).toBe(0);
+    first = await spawnCall("one");
+    const running = await eventually("a Running pod on an H100 node", async () => {
+      const live = await pods();
+      return live.length === 1 && live[0]!.phase === "Running" ? live[0] : undefined;
+    });
+    expect(running!.node).toMatch(/^gpu-h100-/);
+    expect(await replicas()).toBe(1);
+    await eventually("the call to reach the worker", async () => held.get(first) ?? undefined, 30_000);
+    expect(await busyPods()).toEqual([running!.name]);
+    firstPod = running!.name;
+    const s = await eventually("status with one ready container", async () => {
+      const st = await status();
+      return st.readyReplicas === 1 && st.inFlight === 1 ? st : undefined;
+    }, 30_000);
+    expect(s).toMatchObject({ replicas: 1, queueDepth: 0 });
+    expect(s.lastScaleReason).toMatch(/^scale up 0 → 1/);
+    expect(Date.parse(s.lastScaleTime)).toBeGreaterThan(0);
+    const table = await cluster.kubectl("get", "functions.warmpool.dev", "-n", NS);
+    expect(table.stdout).toMatch(/NAME\s+APP\s+GPU\s+MIN\s+MAX\s+REPLICAS\s+READY\s+QUEUE\s+REASON/);
+    expect(table.stdout).toMatch(/echo\s+demo\s+H100\s+0\s+2\s+1\s+1\s+0\s+scale up 0 → 1/);
+  }, 120_000);
+
+  it("a second concurrent call adds a second pod", async () => {
+    second = await spawnCall("two");
+    await eventually("two Running pods", async () => ((await pods()).filter((p) => p.phase === "Running").length === 2 ? true : undefined));
+    expect(await replicas()).toBe(2);
+    await eventually("the second call to reach the worker", async () => held.get(second) ?? undefined, 30_000);
+    const busy = await busyPods();
+    expect(busy).toHaveLength(2);
+    secondPod = busy.find((p) => p !== firstPod)!;
+    expect(busy).toContain(firstPod);
+    expect((await status()).lastScaleReason).toMatch(/^scale up 1 → 2/);
+  }, 120_000);
+
+  it("scale-down removes the idle pod, not the busy one, after the window", async () => {
+    // The older pod goes idle: left to its defaults the ReplicaSet would delete the newer one instead.
+    const releaseFirst = held.get(first);
+    expect(releaseFirst).toBeDefined();
+    releaseFirst!();
+    expect((await api("GET", `/v1/calls/${first}?wait=30`)).status).toBe("succeeded");
+    const remaining = await eventually("one pod left", async () => {
+      const live = await pods();
+      return (await replicas()) === 1 && live.length === 1 ? live : undefined;
+    }, 60_000);
+    expect(remaining[0]!.name).toBe(secondPod);
+    const s = await eventually("status of the scale-down", async () => ((await status()).lastScaleReason?.startsWith("scale down 2 → 1") ? await status() : undefined), 30_000);
+    expect(s).toMatchObject({ replicas: 1, readyReplicas: 1, inFlight: 1 });
+  }, 120_000);
+
+  it("goes back to minContainers once the last call is done, with an Event per decision", async () => {
+    const releaseSecond = held.get(second);
+    expect(releaseSecond).toBeDefined();
+    releaseSecond!();
+    expect((await api("GET", `/v1/calls/${second}?wait=30`)).status).toBe("succeeded");
+    await eventually("replicas back to minContainers (0)", async () => ((await replicas()) === 0 && (await pods()).length === 0 ? true : undefined), 60_000);
+    const s = await eventually("status at zero", async () => {
+      const st = await status();
+      return st.replicas === 0 && st.readyReplicas === 0 ? st : undefined;
+    }, 30_000);
+    expect(s.lastScaleReason).toMatch(/^scale down 1 → 0/);
+    const events = await eventually("four scale Events on the Function", async () => {
+      const list = await cluster.get("events", "-n", NS, "--field-selector", "involvedObject.kind=Function,involvedObject.name=echo");
+      return list.items.length >= 4 ? list.items : undefined;
+    }, 30_000);
+    expect(events.map((e: any) => e.reason).sort()).toEqual(["ScaledDown", "ScaledDown", "ScaledUp", "ScaledUp"]);
+  }, 120_000);
+
+  it("needed nothing beyond the RBAC the components grant", () => {
+    expect(agentErr).not.toMatch(/forbidden|kubernetes\.(statusFailed|eventFailed|podPatchFailed)/i);
+  });
+});
