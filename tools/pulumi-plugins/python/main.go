@@ -17,8 +17,11 @@ import (
 	"path/filepath"
 	"strconv"
 
+	pygen "github.com/pulumi/pulumi/pkg/v3/codegen/python"
+	"github.com/pulumi/pulumi/pkg/v3/codegen/schema"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 
+	"warmpool.dev/tools/pulumi-plugins/internal/gensdk"
 	"warmpool.dev/tools/pulumi-plugins/internal/langhost"
 )
 
@@ -27,6 +30,18 @@ type host struct{ langhost.Base }
 func main() {
 	h := &host{langhost.Base{Name: "pulumi-language-python"}}
 	langhost.Main(&h.Base, h)
+}
+
+// GeneratePackage generates a Python SDK (`pulumi package gen-sdk --language python`)
+// with the pulumi/pkg/v3 Python code generator.
+func (h *host) GeneratePackage(
+	_ context.Context, req *pulumirpc.GeneratePackageRequest,
+) (*pulumirpc.GeneratePackageResponse, error) {
+	return gensdk.GeneratePackage(req, func(
+		pkg *schema.Package, loader schema.ReferenceLoader, req *pulumirpc.GeneratePackageRequest,
+	) (map[string][]byte, error) {
+		return pygen.GeneratePackage("pulumi-language-python", pkg, req.GetExtraFiles(), loader)
+	})
 }
 
 func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.RunResponse, error) {
