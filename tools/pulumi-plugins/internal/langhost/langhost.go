@@ -94,7 +94,12 @@ func ProgramLocation(req *pulumirpc.RunRequest) (dir, entry string, opts map[str
 
 // ConfigEnv returns PULUMI_CONFIG and PULUMI_CONFIG_SECRET_KEYS for the program.
 func ConfigEnv(req *pulumirpc.RunRequest) ([]string, error) {
-	config, err := json.Marshal(req.GetConfig())
+	// A stack without config sends none: the runners expect an object, not null.
+	cfg := req.GetConfig()
+	if cfg == nil {
+		cfg = map[string]string{}
+	}
+	config, err := json.Marshal(cfg)
 	if err != nil {
 		return nil, err
 	}
