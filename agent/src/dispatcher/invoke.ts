@@ -40,13 +40,54 @@ export function invokeBody(inputs: readonly Input[], payloads: readonly string[]
 const HEADERS = { "content-type": "application/json" };
 
 /**
+ * Collects the response of one request through undici's `dispatch` (no Readable stream, no response
+ * object: cheaper per call than `pool.request`, which matters at thousands of calls per second).
+ */
+class TextHandler {
+  private status = 0;
+  private chunks: Buffer[] = [];
+
+  constructor(
+    private readonly resolve: (r: { status: number; text: string }) => void,
+    private readonly reject: (err: Error) => void,
+  ) {}
+
+  onConnect(): void {}
+
+  onHeaders(statusCode: number): boolean {
+    this.status = statusCode;
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.chunks.push(chunk);
+    return true;
+  }
+
+  onComplete(): void {
+    const chunks = this.chunks;
+    const text = chunks.length === 1 ? (chunks[0] as Buffer).toString("utf8") : Buffer.concat(chunks).toString("utf8");
+    this.resolve({ status: this.status, text });
+  }
+
+  onError(err: Error): void {
+    this.reject(err);
+  }
+}
+
+function post(pool: Pool, body: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    pool.dispatch({ path: "/invoke", method: "POST", headers: HEADERS, body }, new TextHandler(resolve, reject) as unknown as Parameters<Pool["dispatch"]>[1]);
+  });
+}
+
+/**
  * No AbortSignal per request: an attempt that times out is settled by the dispatcher's timer and its
  * container killed, which ends this request with an error nobody waits for any more.
  */
 export async function invoke(pool: Pool, body: string): Promise<WorkerOutput[]> {
-  const res = await pool.request({ path: "/invoke", method: "POST", headers: HEADERS, body });
-  const text = await res.body.text();
-  if (res.statusCode !== 200) throw new ProtocolError(`worker answered ${res.statusCode}: ${text.slice(0, 500)}`);
+  const { status, text } = await post(pool, body);
+  if (status !== 200) throw new ProtocolError(`worker answered ${status}: ${text.slice(0, 500)}`);
   let parsed: { outputs?: unknown };
   try {
     parsed = JSON.parse(text) as { outputs?: unknown };
