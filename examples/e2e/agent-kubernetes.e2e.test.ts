@@ -127,6 +127,20 @@ async function pods(): Promise<Array<{ name: string; node: string; phase: string
     .map((p: any) => ({ name: p.metadata.name, node: p.spec.nodeName, phase: p.status.phase, cost: p.metadata.annotations?.["controller.kubernetes.io/pod-deletion-cost"] }));
 }
 
+/** The events of `kubectl get --watch --output-watch-events -o json`: pretty-printed objects, one after another. */
+function watchEvents(text: string): Array<{ type: string; object: any }> {
+  return text
+    .split(/\n(?=\{)/)
+    .map((chunk) => {
+      try {
+        return JSON.parse(chunk);
+      } catch {
+        return undefined;
+      }
+    })
+    .filter((e) => e !== undefined && e.object?.metadata?.name !== undefined);
+}
+
 const replicas = async (): Promise<number> => (await cluster.get("deployment", "echo", "-n", NS)).spec.replicas;
 const status = async (): Promise<any> => (await cluster.get("functions.warmpool.dev", "echo", "-n", NS)).status ?? {};
 /** The pods of the agent's busy containers (ref `pod <ns>/<name>`), from its own description of the function. */
@@ -199,6 +213,13 @@ describe("warmpool agent --backend kubernetes", () => {
   }, 120_000);
 
   it("a second concurrent call adds a second pod", async () => {
+    // The pods' ages differ clearly in the ReplicaSet's (logarithmic) ranking, so that its choice
+    // without pod-deletion-cost is deterministic (here: the older pod) and not the idle one below.
+    await eventually("the first pod to have been Ready for 8s", async () => {
+      const pod = await cluster.get("pod", firstPod, "-n", NS);
+      const ready = pod.status.conditions?.find((c: any) => c.type === "Ready" && c.status === "True");
+      return ready !== undefined && Date.now() - Date.parse(ready.lastTransitionTime) >= 8000 ? true : undefined;
+    }, 30_000);
     second = await spawnCall("two");
     await eventually("two Running pods", async () => ((await pods()).filter((p) => p.phase === "Running").length === 2 ? true : undefined));
     expect(await replicas()).toBe(2);
@@ -207,29 +228,44 @@ describe("warmpool agent --backend kubernetes", () => {
     expect(busy).toHaveLength(2);
     secondPod = busy.find((p) => p !== firstPod)!;
     expect(busy).toContain(firstPod);
-    expect((await status()).lastScaleReason).toMatch(/^scale up 1 → 2/);
+    await eventually("status of the second scale-up", async () => ((await status()).lastScaleReason?.startsWith("scale up 1 → 2") ? true : undefined), 30_000);
   }, 120_000);
 
   it("scale-down removes the idle pod, not the busy one, after the window", async () => {
-    // The older pod goes idle: left to its defaults the ReplicaSet would delete the newer one instead.
-    const releaseFirst = held.get(first);
-    expect(releaseFirst).toBeDefined();
-    releaseFirst!();
-    expect((await api("GET", `/v1/calls/${first}?wait=30`)).status).toBe("succeeded");
+    // The newer pod goes idle and must go. The ReplicaSet's own tie-breaks cannot be relied on to show
+    // why it picked that pod, so a watch records every version of the pods: the idle one must have been
+    // marked with the lowest pod-deletion-cost before it was deleted, and the busy one never.
+    const watch = spawn(join(cluster.bin, "kubectl"), ["get", "pods", "-n", NS, "-l", "warmpool.dev/function=echo", "--watch", "--output-watch-events", "-o", "json"], { env: cluster.env, stdio: ["ignore", "pipe", "ignore"] });
+    let seen = "";
+    watch.stdout!.on("data", (d) => (seen += d));
+    await eventually("the pod watch to list both pods", async () => (seen.includes(firstPod) && seen.includes(secondPod) ? true : undefined), 30_000);
+    const releaseSecond = held.get(second);
+    expect(releaseSecond).toBeDefined();
+    releaseSecond!();
+    expect((await api("GET", `/v1/calls/${second}?wait=30`)).status).toBe("succeeded");
     const remaining = await eventually("one pod left", async () => {
       const live = await pods();
       return (await replicas()) === 1 && live.length === 1 ? live : undefined;
     }, 60_000);
-    expect(remaining[0]!.name).toBe(secondPod);
+    expect(remaining[0]!.name).toBe(firstPod);
+    await eventually("the watch to see the idle pod deleted", async () => (watchEvents(seen).some((e) => e.type === "DELETED" && e.object.metadata.name === secondPod) ? true : undefined), 30_000);
+    watch.kill();
+    const costs = (pod: string): Array<[string, string | undefined, boolean]> =>
+      watchEvents(seen).filter((e) => e.object.metadata.name === pod).map((e) => [e.type, e.object.metadata.annotations?.["controller.kubernetes.io/pod-deletion-cost"], e.object.metadata.deletionTimestamp !== undefined]);
+    const idle = costs(secondPod);
+    const marked = idle.findIndex(([, cost]) => cost === "-2147483647");
+    const terminating = idle.findIndex(([, , deleting]) => deleting);
+    expect([marked >= 0, marked < terminating || terminating < 0]).toEqual([true, true]);
+    expect(costs(firstPod).every(([, cost]) => cost === undefined)).toBe(true);
     const s = await eventually("status of the scale-down", async () => ((await status()).lastScaleReason?.startsWith("scale down 2 → 1") ? await status() : undefined), 30_000);
     expect(s).toMatchObject({ replicas: 1, readyReplicas: 1, inFlight: 1 });
   }, 120_000);
 
   it("goes back to minContainers once the last call is done, with an Event per decision", async () => {
-    const releaseSecond = held.get(second);
-    expect(releaseSecond).toBeDefined();
-    releaseSecond!();
-    expect((await api("GET", `/v1/calls/${second}?wait=30`)).status).toBe("succeeded");
+    const releaseFirst = held.get(first);
+    expect(releaseFirst).toBeDefined();
+    releaseFirst!();
+    expect((await api("GET", `/v1/calls/${first}?wait=30`)).status).toBe("succeeded");
     await eventually("replicas back to minContainers (0)", async () => ((await replicas()) === 0 && (await pods()).length === 0 ? true : undefined), 60_000);
     const s = await eventually("status at zero", async () => {
       const st = await status();
