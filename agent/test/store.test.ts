@@ -3,6 +3,7 @@
  * calls after the file is reopened (what a restart sees), the result TTL sweep, apps.
  */
 import * as path from "node:path";
+import Database from "better-sqlite3";
 import { SqliteStore } from "../src/store/sqlite";
 import { tempDir } from "./helpers";
 
@@ -63,6 +64,38 @@ describe("SqliteStore", () => {
     expect(await store.get("old")).toBeUndefined();
     expect((await store.get("new"))?.result).toBe("2");
     expect((await store.get("open"))?.state).toBe("waiting");
+    await store.close();
+  });
+
+  test("the attempt that ends a call is stored with its result, after any earlier attempts", async () => {
+    const file = path.join(tempDir("store"), "state.db");
+    const a = new SqliteStore(file);
+    await a.enqueue([{ id: "c", fn: "app/f", createdAt: 1, payload: "{}" }]);
+    a.recordAttempt("c", { n: 1, container: "k1", startedAt: 2, finishedAt: 3, outcome: "timeout", error: { type: "Timeout", message: "t" }, retryDelayMs: 1000 });
+    await a.finish("c", "completed", "7", null, 10, { n: 2, container: "k2", startedAt: 5, finishedAt: 9, outcome: "succeeded" });
+    await a.close();
+    const b = new SqliteStore(file);
+    expect(await b.get("c")).toMatchObject({
+      state: "completed",
+      result: "7",
+      attempts: [
+        { n: 1, container: "k1", outcome: "timeout", retryDelayMs: 1000 },
+        { n: 2, container: "k2", startedAt: 5, finishedAt: 9, outcome: "succeeded" },
+      ],
+    });
+    await b.close();
+  });
+
+  test("a database file from before last_attempt existed opens and keeps its calls", async () => {
+    const file = path.join(tempDir("store"), "state.db");
+    const old = new Database(file);
+    old.exec(`CREATE TABLE calls (id TEXT PRIMARY KEY, fn TEXT NOT NULL, state TEXT NOT NULL, created_at INTEGER NOT NULL, finished_at INTEGER, payload TEXT, result TEXT, error TEXT);
+      INSERT INTO calls (id, fn, state, created_at, payload) VALUES ('w', 'app/f', 'waiting', 1, '{"args":[1],"kwargs":{}}');`);
+    old.close();
+    const store = new SqliteStore(file);
+    expect(await store.unfinished()).toEqual([{ id: "w", fn: "app/f", createdAt: 1, attempts: 0 }]);
+    await store.finish("w", "completed", "1", null, 5, { n: 1, container: "k", startedAt: 2, finishedAt: 4, outcome: "succeeded" });
+    expect((await store.get("w"))?.attempts).toEqual([{ n: 1, container: "k", startedAt: 2, finishedAt: 4, outcome: "succeeded" }]);
     await store.close();
   });
 
