@@ -86,8 +86,3 @@ export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
   return new Promise((resolve) => output.apply(resolve));
 }
 
-/** Whether an Output, or an Input that may be one, is marked secret. */
-export async function isSecret(value: unknown): Promise<boolean> {
-  return pulumi.Output.isInstance(value) ? pulumi.isSecret(value as pulumi.Output<unknown>) : false;
-}
-

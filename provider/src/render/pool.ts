@@ -2,7 +2,7 @@
  * GPU capacity: instance choice from the catalog, the labels and taints functions select, and the
  * Karpenter objects. Pulumi-free, so that it is tested as plain data.
  */
-import { GPU_CATALOG, type GpuPoolSpec } from "@warmpool/schema";
+import { GPU_CATALOG, maxGpusPerInstance, type GpuPoolSpec } from "@warmpool/schema";
 import { LABEL_GPU, LABEL_POOL, TAINT_GPU } from "../labels";
 
 export interface PoolTaint {
@@ -29,8 +29,7 @@ export function poolTaints(spec: GpuPoolSpec): PoolTaint[] {
 }
 
 export function maxGpusPerNode(spec: GpuPoolSpec): number {
-  const instances = GPU_CATALOG[spec.gpu]?.instances ?? {};
-  return Math.max(0, ...poolInstanceTypes(spec).map((type) => instances[type]?.gpus ?? 0));
+  return maxGpusPerInstance(spec.gpu, poolInstanceTypes(spec));
 }
 
 /**
