@@ -79,6 +79,19 @@ export class Cluster {
     return result.code === 0 && result.stdout.trim() !== "";
   }
 
+  /**
+   * A hostPath PersistentVolume (storageClassName "") for one claim: the test cluster has no dynamic
+   * provisioner, and Pulumi waits for claims to bind.
+   */
+  async addVolume(name: string, size: string): Promise<void> {
+    await this.apply({
+      apiVersion: "v1",
+      kind: "PersistentVolume",
+      metadata: { name },
+      spec: { capacity: { storage: size }, accessModes: ["ReadWriteOnce"], storageClassName: "", hostPath: { path: `/tmp/${name}` } },
+    });
+  }
+
   async apply(manifest: object): Promise<void> {
     const file = join(this.dir, `manifest-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
     require("node:fs").writeFileSync(file, JSON.stringify(manifest));

@@ -11,20 +11,10 @@ const HF_TOKEN = "hf_e2e_do_not_leak_8f2c41";
 const cluster = new Cluster(toolchainBin()!);
 const project = new Project(join(REPO, "examples", "ops-typescript"), cluster);
 
-/** A PersistentVolume for each claim the example makes: the test cluster has no dynamic provisioner. */
-function hostPathVolume(name: string, size: string) {
-  return {
-    apiVersion: "v1",
-    kind: "PersistentVolume",
-    metadata: { name },
-    spec: { capacity: { storage: size }, accessModes: ["ReadWriteOnce"], storageClassName: "", hostPath: { path: `/tmp/${name}` } },
-  };
-}
-
 beforeAll(async () => {
   await cluster.start();
-  await cluster.apply(hostPathVolume("e2e-agent-state", "10Gi"));
-  await cluster.apply(hostPathVolume("e2e-weights", "500Gi"));
+  await cluster.addVolume("e2e-agent-state", "10Gi");
+  await cluster.addVolume("e2e-weights", "500Gi");
   await project.must("stack", "init", "e2e");
   await project.must("config", "set", "environment", "dev");
   await project.must("config", "set", "--secret", "hfToken", HF_TOKEN);

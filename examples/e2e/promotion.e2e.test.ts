@@ -14,16 +14,6 @@ const project = new Project(join(REPO, "examples", "promotion"), cluster);
 const stackFiles = ["dev", "prod"].map((stack) => join(project.dir, `Pulumi.${stack}.yaml`));
 const committed = stackFiles.map((file) => readFileSync(file, "utf8"));
 
-/** A PersistentVolume for each runtime's state claim: the test cluster has no dynamic provisioner. */
-function hostPathVolume(name: string, size: string) {
-  return {
-    apiVersion: "v1",
-    kind: "PersistentVolume",
-    metadata: { name },
-    spec: { capacity: { storage: size }, accessModes: ["ReadWriteOnce"], storageClassName: "", hostPath: { path: `/tmp/${name}` } },
-  };
-}
-
 const workerImages = async (namespace: string) => {
   const deployments = await cluster.get("deployment", "-n", namespace);
   return Object.fromEntries(deployments.items.map((d: any) => [d.metadata.name, d.spec.template.spec.containers[0].image]));
@@ -31,8 +21,8 @@ const workerImages = async (namespace: string) => {
 
 beforeAll(async () => {
   await cluster.start();
-  await cluster.apply(hostPathVolume("e2e-promotion-dev-state", "10Gi"));
-  await cluster.apply(hostPathVolume("e2e-promotion-prod-state", "10Gi"));
+  await cluster.addVolume("e2e-promotion-dev-state", "10Gi");
+  await cluster.addVolume("e2e-promotion-prod-state", "10Gi");
   // The stacks' settings are the committed Pulumi.dev.yaml and Pulumi.prod.yaml.
   await project.must("stack", "init", "dev");
   await project.must("stack", "init", "prod");

@@ -56,12 +56,7 @@ const project = new PythonProject(PROGRAM, cluster);
 beforeAll(async () => {
   const [venv] = await Promise.all([virtualenv(), cluster.start()]);
   project.python = join(venv, "bin", "python");
-  await cluster.apply({
-    apiVersion: "v1",
-    kind: "PersistentVolume",
-    metadata: { name: "e2e-python-agent-state" },
-    spec: { capacity: { storage: "10Gi" }, accessModes: ["ReadWriteOnce"], storageClassName: "", hostPath: { path: "/tmp/e2e-python-agent-state" } },
-  });
+  await cluster.addVolume("e2e-python-agent-state", "10Gi");
   await project.must("stack", "init", "e2e-python");
 }, 600_000);
 

@@ -16,20 +16,10 @@ const project = new Project(REPO, cluster);
 const badDir = mkdtempSync(join(tmpdir(), "warmpool-e2e-yaml-bad-"));
 const bad = new Project(badDir, cluster);
 
-/** A PersistentVolume for each claim the program makes: the test cluster has no dynamic provisioner. */
-function hostPathVolume(name: string, size: string) {
-  return {
-    apiVersion: "v1",
-    kind: "PersistentVolume",
-    metadata: { name },
-    spec: { capacity: { storage: size }, accessModes: ["ReadWriteOnce"], storageClassName: "", hostPath: { path: `/tmp/${name}` } },
-  };
-}
-
 beforeAll(async () => {
   await cluster.start();
-  await cluster.apply(hostPathVolume("e2e-yaml-agent-state", "10Gi"));
-  await cluster.apply(hostPathVolume("e2e-yaml-weights", "500Gi"));
+  await cluster.addVolume("e2e-yaml-agent-state", "10Gi");
+  await cluster.addVolume("e2e-yaml-weights", "500Gi");
   await project.must("stack", "init", "e2e-yaml");
   await project.must("config", "set", "--secret", "hfToken", HF_TOKEN);
 }, 300_000);
