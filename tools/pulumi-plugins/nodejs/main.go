@@ -86,14 +86,7 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 	if err != nil {
 		return nil, err
 	}
-	typescript := true
-	if v, ok := opts["typescript"].(bool); ok {
-		typescript = v
-	}
-	env = append(env, fmt.Sprintf("PULUMI_NODEJS_TYPESCRIPT=%t", typescript))
-	if tsconfig, ok := opts["tsconfig"].(string); ok && tsconfig != "" {
-		env = append(env, "PULUMI_NODEJS_TSCONFIG_PATH="+tsconfig)
-	}
+	env = append(env, typescriptEnv(opts)...)
 
 	cmd := exec.CommandContext(ctx, nodeBin, args...)
 	cmd.Dir = dir
@@ -156,14 +149,7 @@ func (h *host) RunPlugin(
 	if len(env) == 0 {
 		env = os.Environ()
 	}
-	typescript := true
-	if v, ok := opts["typescript"].(bool); ok {
-		typescript = v
-	}
-	env = append(env, fmt.Sprintf("PULUMI_NODEJS_TYPESCRIPT=%t", typescript))
-	if tsconfig, ok := opts["tsconfig"].(string); ok && tsconfig != "" {
-		env = append(env, "PULUMI_NODEJS_TSCONFIG_PATH="+tsconfig)
-	}
+	env = append(env, typescriptEnv(opts)...)
 
 	cmd := exec.CommandContext(server.Context(), nodeBin, args...)
 	cmd.Dir = req.GetPwd()
@@ -215,4 +201,18 @@ func locateScript(nodeBin, dir, module string) (string, error) {
 			"(could not resolve %s from %s: %v: %s)", module, dir, err, strings.TrimSpace(stderr.String()))
 	}
 	return filepath.Clean(strings.TrimSpace(stdout.String())), nil
+}
+
+// typescriptEnv turns the runtime options `typescript` (default true) and `tsconfig` into the
+// variables the SDK's run and run-plugin scripts read.
+func typescriptEnv(opts map[string]interface{}) []string {
+	typescript := true
+	if v, ok := opts["typescript"].(bool); ok {
+		typescript = v
+	}
+	env := []string{fmt.Sprintf("PULUMI_NODEJS_TYPESCRIPT=%t", typescript)}
+	if tsconfig, ok := opts["tsconfig"].(string); ok && tsconfig != "" {
+		env = append(env, "PULUMI_NODEJS_TSCONFIG_PATH="+tsconfig)
+	}
+	return env
 }
