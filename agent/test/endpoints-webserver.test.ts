@@ -51,7 +51,7 @@ test("the first request starts the container from zero and is proxied with path 
   expect(r.body).toEqual({ method: "GET", path: "/hello?x=1", authorization: null });
   const posted = await anon.req("POST", "/web/ws/items", "raw body ✓", { "content-type": "text/plain" });
   expect(posted.status).toBe(201);
-  expect(posted.body).toEqual({ method: "POST", path: "/items", body: "raw body ✓" });
+  expect(posted.body).toEqual({ method: "POST", path: "/items", body: "raw body ✓", framing: "length" });
   const byHost = await anon.req("GET", "/via-host", undefined, { host: "site.example.com" });
   expect(byHost.body.path).toBe("/via-host");
 });

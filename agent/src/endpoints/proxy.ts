@@ -1,9 +1,11 @@
 /**
  * Web-server endpoints: the function's container serves HTTP itself (PROTOCOL.md, "Web-server
  * endpoints") and the gateway proxies to it — requests and responses streamed both ways through
- * undici (so chunked responses and server-sent events reach the client as they are written), and
+ * upstream.ts (so chunked responses and server-sent events reach the client as they are written), and
  * WebSocket upgrades tunnelled: the handshake goes through node:http's client, then the two sockets
- * are piped.
+ * are piped. Most requests never reach this module's `proxyHttp`: connection.ts serves them straight
+ * from the gateway's sockets; `proxyHttp` serves those that arrive on a connection node:http already
+ * owns (one that began with an API request).
  *
  * A proxied request counts as an input in flight on the function and on its container while it lasts
  * (the autoscaler then starts a container from zero for it, and never scales down a container with an
@@ -23,12 +25,8 @@ import type { Agent } from "../agent";
 import type { FunctionConfig } from "../config/function";
 import type { Container } from "../dispatcher/container";
 import type { FunctionRuntime } from "../dispatcher/function";
-import { webError } from "./function";
+import { exchange, HOP_BY_HOP, type RequestBody, type ResponseSink } from "./upstream";
 
-/** Bodies up to this size with a Content-Length are buffered instead of streamed (one write each way). */
-const SMALL_BODY = 64 * 1024;
-
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "host"]);
 const webPorts = new WeakMap<Container, number>();
 const held = new Map<string, number>();
 
@@ -39,7 +37,7 @@ export function withWebServer(config: FunctionConfig, endpoints: readonly Endpoi
   return config;
 }
 
-class Unavailable extends Error {
+export class Unavailable extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
@@ -49,16 +47,31 @@ class Unavailable extends Error {
   }
 }
 
+/** A container to send a request to, and its web server's address. */
+export interface Target {
+  c: Container;
+  host: string;
+  port: number;
+}
+
+function leastBusy(fn: FunctionRuntime): Container | null {
+  let best: Container | null = null;
+  for (const c of fn.containers) if (c.phase === "ready" && (best === null || c.inFlight < best.inFlight)) best = c;
+  return best;
+}
+
+/** The least busy ready container, when its web port is already known: the no-wait path. */
+export function readyTarget(fn: FunctionRuntime): Target | null {
+  const c = leastBusy(fn);
+  const port = c === null ? undefined : webPorts.get(c);
+  return c === null || port === undefined ? null : { c, host: (c.handle as NonNullable<Container["handle"]>).host, port };
+}
+
 /** A ready container (least busy) with its web port, holding the caller while the function starts. */
-async function acquire(agent: Agent, spec: EndpointSpec, fn: FunctionRuntime): Promise<{ c: Container; port: number }> {
+export async function acquire(agent: Agent, spec: EndpointSpec, fn: FunctionRuntime): Promise<Target> {
   const clock = agent.options.clock;
   const key = `${spec.app}/${spec.name}`;
-  const pick = (): Container | null => {
-    let best: Container | null = null;
-    for (const c of fn.containers) if (c.phase === "ready" && (best === null || c.inFlight < best.inFlight)) best = c;
-    return best;
-  };
-  let c = pick();
+  let c = leastBusy(fn);
   if (c === null) {
     const n = held.get(key) ?? 0;
     const max = spec.maxPendingRequests ?? 1000;
@@ -68,8 +81,9 @@ async function acquire(agent: Agent, spec: EndpointSpec, fn: FunctionRuntime): P
     agent.autoscaler.request(fn);
     const deadline = clock.now() + fn.config.startupTimeoutMs;
     try {
-      while ((c = pick()) === null) {
-        if (clock.now() >= deadline || fn.closed) throw new Unavailable(503, "WP_ERR_COLD_START_TIMEOUT", `no container of ${fn.key} became ready within its startup timeout (${fn.config.startupTimeoutMs / 1000} s)`);
+      while ((c = leastBusy(fn)) === null) {
+        if (clock.now() >= deadline || fn.closed)
+          throw new Unavailable(503, "WP_ERR_COLD_START_TIMEOUT", `no container of ${fn.key} became ready within its startup timeout (${fn.config.startupTimeoutMs / 1000} s)`);
         await new Promise<void>((resolve) => clock.setTimeout(resolve, 10));
       }
     } finally {
@@ -77,25 +91,20 @@ async function acquire(agent: Agent, spec: EndpointSpec, fn: FunctionRuntime): P
       held.set(key, (held.get(key) ?? 1) - 1);
     }
   }
+  const handle = c.handle as NonNullable<Container["handle"]>;
   let port = webPorts.get(c);
   if (port === undefined) {
-    const handle = c.handle as NonNullable<Container["handle"]>;
     const res = await undiciRequest(`http://${handle.host}:${handle.port}/ready`);
     const body = (await res.body.json()) as { webPort?: number };
     if (typeof body.webPort !== "number") throw new Unavailable(502, "WP_ERR_NOT_A_WEB_SERVER", `container ${c.id} of ${fn.key} does not serve a web server (its /ready names no webPort)`);
     port = body.webPort;
     webPorts.set(c, port);
   }
-  return { c, port };
+  return { c, host: handle.host, port };
 }
 
-async function readRaw(stream: http.IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
-function begin(agent: Agent, fn: FunctionRuntime, c: Container): () => void {
+/** Counts a proxied request as an input in flight on the function and the container; returns its end (idempotent). */
+export function begin(agent: Agent, fn: FunctionRuntime, c: Container): () => void {
   fn.inFlight++;
   c.inFlight++;
   c.idleSince = null;
@@ -109,76 +118,141 @@ function begin(agent: Agent, fn: FunctionRuntime, c: Container): () => void {
   };
 }
 
-function forwardHeaders(agent: Agent, req: http.IncomingMessage): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
-  // The agent's own token stays at the gateway; any other Authorization is the app's business.
-  if (req.headers.authorization === `Bearer ${agent.token}`) delete out.authorization;
-  if (req.headers.host !== undefined) out["x-forwarded-host"] = req.headers.host;
-  out["x-forwarded-proto"] = "http";
+/**
+ * The end-to-end headers to send upstream, from a flat raw list: hop-by-hop ones (and any the client's
+ * `Connection` names) dropped, the agent's own token kept at the gateway, `X-Forwarded-*` added.
+ */
+export function forwardHeaders(agent: Agent, raw: readonly string[]): string[] {
+  const out: string[] = [];
+  let host: string | undefined;
+  let named: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const lower = (raw[i] as string).toLowerCase();
+    if (lower === "connection")
+      named = named.concat(
+        (raw[i + 1] as string)
+          .toLowerCase()
+          .split(",")
+          .map((t) => t.trim()),
+      );
+    if (lower === "host") host = raw[i + 1];
+  }
+  const token = `Bearer ${agent.token}`;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || (named.length > 0 && named.includes(lower))) continue;
+    // Any other Authorization is the app's business.
+    if (lower === "authorization" && raw[i + 1] === token) continue;
+    out.push(name, raw[i + 1] as string);
+  }
+  if (host !== undefined) out.push("x-forwarded-host", host);
+  out.push("x-forwarded-proto", "http");
   return out;
 }
 
+/** An error answer as raw bytes, JSON like the rest of the gateway. */
+export function errorResponse(status: number, code: string, message: string, close: boolean): string {
+  const body = JSON.stringify({ error: { code, message } });
+  return `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${close ? "connection: close\r\n" : ""}\r\n${body}`;
+}
+
+function serverResponseSink(res: http.ServerResponse, fnKey: string, end: () => void): ResponseSink {
+  return {
+    head(status, reason, headers, length) {
+      if (length !== null) headers.push("content-length", String(length));
+      res.writeHead(status, reason, headers);
+    },
+    data: (chunk) => res.write(chunk),
+    drain: (resume) => res.once("drain", resume),
+    end() {
+      end();
+      res.end();
+    },
+    fail(err, started) {
+      end();
+      if (started) return void res.destroy(err);
+      const body = JSON.stringify({
+        error: {
+          code: "WP_ERR_UPSTREAM",
+          message: `the web server of ${fnKey} failed: ${err.message}`,
+        },
+      });
+      res
+        .writeHead(502, {
+          "content-type": "application/json",
+          "content-length": Buffer.byteLength(body),
+        })
+        .end(body);
+    },
+  };
+}
+
+/** Proxies one request that node:http parsed (fastify's web route). */
 export async function proxyHttp(agent: Agent, spec: EndpointSpec, fn: FunctionRuntime, path: string, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-  let target: { c: Container; port: number };
+  let target: Target;
   try {
-    target = await acquire(agent, spec, fn);
+    target = readyTarget(fn) ?? (await acquire(agent, spec, fn));
   } catch (err) {
-    if (err instanceof Unavailable) return webError(reply, err.status, err.code, err.message);
-    throw err;
+    if (!(err instanceof Unavailable)) throw err;
+    return reply
+      .code(err.status)
+      .type("application/json")
+      .send(JSON.stringify({ error: { code: err.code, message: err.message } }));
   }
+  reply.hijack();
+  const raw = req.raw;
   const end = begin(agent, fn, target.c);
-  const host = (target.c.handle as NonNullable<Container["handle"]>).host;
-  const hasBody = req.method !== "GET" && req.method !== "HEAD";
-  try {
-    // A small body of known length is read first and sent in one write; anything else is streamed.
-    const length = Number(req.headers["content-length"] ?? NaN);
-    const body = !hasBody ? null : length <= SMALL_BODY ? await readRaw(req.raw) : req.raw;
-    const res = await undiciRequest(`http://${host}:${target.port}${path}`, {
-      method: req.method as "GET",
-      headers: forwardHeaders(agent, req.raw),
-      body,
-    });
-    res.body.once("close", end);
-    res.body.once("error", end);
-    reply.raw.once("close", () => {
+  const te = raw.headers["transfer-encoding"];
+  const length = te !== undefined ? null : Number(raw.headers["content-length"] ?? 0);
+  const body: RequestBody = exchange(
+    target.host,
+    target.port,
+    {
+      method: raw.method as string,
+      path,
+      headers: forwardHeaders(agent, raw.rawHeaders),
+      length,
+    },
+    serverResponseSink(reply.raw, fn.key, end),
+  );
+  reply.raw.once("close", () => {
+    if (!reply.raw.writableFinished) {
+      body.abort();
       end();
-      if (!res.body.destroyed) res.body.destroy();
-    });
-    reply.code(res.statusCode);
-    for (const [k, v] of Object.entries(res.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) reply.header(k, v);
-    // Likewise a small answer of known length is sent whole; chunked answers and event streams stream.
-    const size = Number(res.headers["content-length"] ?? NaN);
-    if (size <= SMALL_BODY) {
-      const whole = Buffer.from(await res.body.arrayBuffer());
-      end();
-      return reply.send(whole);
     }
-    return reply.send(res.body);
-  } catch (err) {
-    end();
-    return webError(reply, 502, "WP_ERR_UPSTREAM", `the web server of ${fn.key} failed: ${(err as Error).message}`);
-  }
+  });
+  raw.on("data", (chunk: Buffer) => {
+    if (!body.write(chunk)) {
+      raw.pause();
+      body.drain(() => raw.resume());
+    }
+  });
+  raw.once("end", () => body.end());
+  return reply;
 }
 
 /** A WebSocket (or any) upgrade for a webServer endpoint: handshake through node:http, then the sockets are piped. */
 export async function proxyUpgrade(agent: Agent, spec: EndpointSpec, fn: FunctionRuntime, path: string, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-  const fail = (status: number, code: string, message: string): void => {
-    const body = JSON.stringify({ error: { code, message } });
-    socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-  };
-  let target: { c: Container; port: number };
+  const fail = (status: number, code: string, message: string): void => void socket.end(errorResponse(status, code, message, true));
+  let target: Target;
   try {
-    target = await acquire(agent, spec, fn);
+    target = readyTarget(fn) ?? (await acquire(agent, spec, fn));
   } catch (err) {
     if (err instanceof Unavailable) return fail(err.status, err.code, err.message);
     return fail(502, "WP_ERR_UPSTREAM", (err as Error).message);
   }
   const end = begin(agent, fn, target.c);
-  const headers = forwardHeaders(agent, req);
-  headers.connection = "Upgrade";
-  if (req.headers.upgrade !== undefined) headers.upgrade = req.headers.upgrade;
-  const upstream = http.request({ host: (target.c.handle as NonNullable<Container["handle"]>).host, port: target.port, path, method: req.method, headers });
+  const headers = forwardHeaders(agent, req.rawHeaders);
+  headers.push("connection", "Upgrade");
+  if (req.headers.upgrade !== undefined) headers.push("upgrade", req.headers.upgrade);
+  const upstream = http.request({
+    host: target.host,
+    port: target.port,
+    path,
+    method: req.method,
+    headers,
+  });
   upstream.once("upgrade", (res, upSocket, upHead) => {
     const lines = [`HTTP/1.1 ${res.statusCode} ${res.statusMessage}`];
     for (let i = 0; i < res.rawHeaders.length; i += 2) lines.push(`${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}`);

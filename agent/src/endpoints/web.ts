@@ -11,7 +11,9 @@ import { timingSafeEqual } from "node:crypto";
 import { STATUS_CODES, type IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { EndpointSpec } from "@warmpool/schema";
 import type { Agent } from "../agent";
+import type { FunctionRuntime } from "../dispatcher/function";
 import { serveFunction, webError } from "./function";
 import { proxyHttp, proxyUpgrade } from "./proxy";
 import { BY_DOMAIN, rewriteForDomain, route, WEB_PREFIX } from "./routing";
@@ -21,6 +23,70 @@ export function authorized(agent: Agent, header: string | undefined): "ok" | "mi
   const given = Buffer.from(header);
   const expected = Buffer.from(`Bearer ${agent.token}`);
   return given.length === expected.length && timingSafeEqual(given, expected) ? "ok" : "wrong";
+}
+
+export interface WebTarget {
+  spec: EndpointSpec;
+  fn: FunctionRuntime;
+  /** The path after `/web/<app>`, and the query with its `?` (or ""). */
+  sub: string;
+  query: string;
+}
+
+export interface WebRefusal {
+  status: number;
+  code: string;
+  message: string;
+  allow?: string;
+}
+
+/** The endpoint and function a web request (URL already rewritten for domains) is for, or why it is refused. */
+export function resolveWeb(agent: Agent, method: string, url: string, host: string | undefined, byDomain: boolean, authorization: string | undefined): WebTarget | WebRefusal {
+  const q = url.indexOf("?");
+  const pathname = q < 0 ? url : url.slice(0, q);
+  const rest = pathname.slice(WEB_PREFIX.length + 1);
+  const slash = rest.indexOf("/");
+  const appName = decodeURIComponent(slash < 0 ? rest : rest.slice(0, slash));
+  const sub = slash < 0 ? "/" : rest.slice(slash);
+  const spec = route(agent, appName, sub, host, byDomain);
+  if (spec === undefined)
+    return {
+      status: 404,
+      code: "WP_ERR_ENDPOINT_NOT_FOUND",
+      message: `no endpoint for ${method} ${pathname}`,
+    };
+  const methods = spec.methods ?? ["GET", "POST"];
+  if (!methods.includes(method as (typeof methods)[number])) {
+    return {
+      status: 405,
+      code: "WP_ERR_METHOD_NOT_ALLOWED",
+      message: `endpoint ${spec.app}/${spec.name} accepts ${methods.join(", ")}, not ${method}`,
+      allow: methods.join(", "),
+    };
+  }
+  if (spec.public !== true) {
+    const auth = authorized(agent, authorization);
+    if (auth === "missing")
+      return {
+        status: 401,
+        code: "WP_ERR_UNAUTHORIZED",
+        message: "missing bearer token: send 'Authorization: Bearer <token>' (the endpoint is not public)",
+      };
+    if (auth === "wrong")
+      return {
+        status: 403,
+        code: "WP_ERR_FORBIDDEN",
+        message: "the bearer token is not valid for this agent",
+      };
+  }
+  const fn = agent.apps.get(spec.app)?.functions.get(spec.function);
+  if (fn === undefined)
+    return {
+      status: 404,
+      code: "WP_ERR_FUNCTION_NOT_FOUND",
+      message: `app ${spec.app} has no function ${spec.function}`,
+    };
+  return { spec, fn, sub, query: q < 0 ? "" : url.slice(q) };
 }
 
 export function registerWeb(app: FastifyInstance, agent: Agent): void {
@@ -55,29 +121,14 @@ export function registerWeb(app: FastifyInstance, agent: Agent): void {
       url: `${WEB_PREFIX}/*`,
       config: { public: true },
       handler: async function web(req: FastifyRequest, reply: FastifyReply) {
-        const url = req.url;
-        const q = url.indexOf("?");
-        const pathname = q < 0 ? url : url.slice(0, q);
-        const rest = pathname.slice(WEB_PREFIX.length + 1);
-        const slash = rest.indexOf("/");
-        const appName = decodeURIComponent(slash < 0 ? rest : rest.slice(0, slash));
-        const sub = slash < 0 ? "/" : rest.slice(slash);
         const byDomain = (req.raw as unknown as Record<symbol, unknown>)[BY_DOMAIN] === true;
-        const spec = route(agent, appName, sub, req.headers.host, byDomain);
-        if (spec === undefined) return webError(reply, 404, "WP_ERR_ENDPOINT_NOT_FOUND", `no endpoint for ${req.method} ${pathname}`);
-        const methods = spec.methods ?? ["GET", "POST"];
-        if (!methods.includes(req.method as (typeof methods)[number])) {
-          reply.header("allow", methods.join(", "));
-          return webError(reply, 405, "WP_ERR_METHOD_NOT_ALLOWED", `endpoint ${spec.app}/${spec.name} accepts ${methods.join(", ")}, not ${req.method}`);
+        const found = resolveWeb(agent, req.method, req.url, req.headers.host, byDomain, req.headers.authorization);
+        if ("status" in found) {
+          if (found.allow !== undefined) reply.header("allow", found.allow);
+          return webError(reply, found.status, found.code, found.message);
         }
-        if (spec.public !== true) {
-          const auth = authorized(agent, req.headers.authorization);
-          if (auth === "missing") return webError(reply, 401, "WP_ERR_UNAUTHORIZED", "missing bearer token: send 'Authorization: Bearer <token>' (the endpoint is not public)");
-          if (auth === "wrong") return webError(reply, 403, "WP_ERR_FORBIDDEN", "the bearer token is not valid for this agent");
-        }
-        const fn = agent.apps.get(spec.app)?.functions.get(spec.function);
-        if (fn === undefined) return webError(reply, 404, "WP_ERR_FUNCTION_NOT_FOUND", `app ${spec.app} has no function ${spec.function}`);
-        if (spec.kind === "webServer") return proxyHttp(agent, spec, fn, sub + (q < 0 ? "" : url.slice(q)), req, reply);
+        const { spec, fn, sub, query } = found;
+        if (spec.kind === "webServer") return proxyHttp(agent, spec, fn, sub + query, req, reply);
         return serveFunction(agent, spec, fn, sub, req, reply);
       },
     });

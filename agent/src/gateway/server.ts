@@ -20,6 +20,7 @@ import { registerMap } from "./map";
 import { registerSchedules } from "../schedules/routes";
 import { rewriteForDomain } from "../endpoints/routing";
 import { registerWeb } from "../endpoints/web";
+import { meetConnections } from "../endpoints/connection";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -36,6 +37,13 @@ export function buildGateway(agent: Agent): FastifyInstance {
     return503OnClosing: true,
     // Requests for an endpoint's custom domain are routed to its `/web/<app>` path (endpoints/routing.ts).
     rewriteUrl: (req) => rewriteForDomain(agent, req),
+  });
+
+  // Web-server endpoint requests are proxied before node:http parses them (endpoints/connection.ts).
+  const closeConnections = meetConnections(app.server, agent);
+  app.addHook("preClose", (done) => {
+    closeConnections();
+    done();
   });
 
   const expected = Buffer.from(`Bearer ${agent.token}`);
@@ -89,10 +97,23 @@ interface ErrorResponse {
 function errorBody(error: FastifyError | Error, limit: number): ErrorResponse {
   if (error instanceof AgentError) {
     const retryAfter = error.code === "WP_ERR_TOO_MANY_PENDING" ? Number(error.details.retryAfter ?? 1) : undefined;
-    return { status: error.status, json: error.toJSON(), ...(retryAfter === undefined ? {} : { retryAfter }) };
+    return {
+      status: error.status,
+      json: error.toJSON(),
+      ...(retryAfter === undefined ? {} : { retryAfter }),
+    };
   }
   if (error instanceof SpecError) {
-    return { status: 400, json: { error: { code: error.code, message: error.message, problems: error.problems } } };
+    return {
+      status: 400,
+      json: {
+        error: {
+          code: error.code,
+          message: error.message,
+          problems: error.problems,
+        },
+      },
+    };
   }
   const code = (error as FastifyError).code;
   if (code === "FST_ERR_CTP_BODY_TOO_LARGE") return wrap(new AgentError("WP_ERR_PAYLOAD_TOO_LARGE", [limit]));

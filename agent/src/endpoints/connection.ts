@@ -1,0 +1,313 @@
+/**
+ * The gateway's connections are met here before node:http sees them. Requests for web-server endpoints
+ * are parsed with http-parser-js and proxied straight from the socket (upstream.ts), one at a time per
+ * connection, with the routing, method and token checks of fastify's web route (web.ts `resolveWeb`).
+ * The first request that is anything else (an API call, a function endpoint, an upgrade, a refusal to
+ * answer, HTTP/1.0, a request the parser rejects) hands the connection to node:http, with every byte
+ * from that request's first one, for the rest of its life; node:http and fastify then answer it exactly
+ * as they would have.
+ *
+ * Why: on this path node:http's per-request objects cost more than the whole extra loopback hop
+ * (BENCHMARKS.md, e2), and "as fast as the reverse proxy a user would otherwise put in front" is the
+ * product's promise for web-server endpoints.
+ */
+import type * as http from "node:http";
+import type * as net from "node:net";
+import { HTTPParser } from "http-parser-js";
+import type { Agent } from "../agent";
+import { acquire, begin, errorResponse, forwardHeaders, readyTarget, type Target, Unavailable } from "./proxy";
+import { BY_DOMAIN, rewriteForDomain, WEB_PREFIX } from "./routing";
+import type { FunctionRuntime } from "../dispatcher/function";
+import { exchange, type RequestBody, type RequestHead, type ResponseSink } from "./upstream";
+import { resolveWeb } from "./web";
+
+/** http-parser-js keeps its cursor in the chunk being executed here (not in its typings). */
+type Parser = InstanceType<typeof HTTPParser> & {
+  chunk: Buffer;
+  offset: number;
+  end: number;
+};
+
+/** Thrown from a parser callback to stop `execute` at the current message boundary. */
+const STOP = Symbol("stop");
+
+const CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n";
+
+/**
+ * A header line node:http would accept: a token, then the colon. http-parser-js skips lines it cannot
+ * read; here they make the request node:http's to refuse (400), so both paths agree on what a request is.
+ */
+const HEADER_LINE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+:/;
+
+/** Pipelined bytes held while a request is answered, beyond which the client is not read from. */
+const QUEUE_LIMIT = 64 * 1024;
+
+/**
+ * Puts the fast path in front of `server` (fastify's node:http server). Returns what closes the
+ * connections it still holds, for the gateway's close.
+ */
+export function meetConnections(server: http.Server, agent: Agent): () => void {
+  const httpListeners = server.listeners("connection") as Array<(socket: net.Socket) => void>;
+  server.removeAllListeners("connection");
+  const open = new Set<net.Socket>();
+  const toHttp = (socket: net.Socket): void => {
+    open.delete(socket);
+    for (const listener of httpListeners) listener.call(server, socket);
+  };
+  server.on("connection", (socket: net.Socket) => {
+    open.add(socket);
+    socket.once("close", () => open.delete(socket));
+    new WebConnection(agent, socket, toHttp, server.keepAliveTimeout);
+  });
+  return () => {
+    for (const socket of open) socket.destroy();
+  };
+}
+
+/** The request headers the fast path decides on, in one pass. */
+interface Wanted {
+  host?: string;
+  authorization?: string;
+  "content-length"?: string;
+  "transfer-encoding"?: string;
+  expect?: string;
+}
+
+function wanted(raw: readonly string[]): Wanted {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    if (name === "host" || name === "authorization" || name === "content-length" || name === "transfer-encoding" || name === "expect") out[name] ??= raw[i + 1] as string;
+  }
+  return out;
+}
+
+class WebConnection {
+  private readonly parser = new HTTPParser(HTTPParser.REQUEST) as Parser;
+  /** Bytes of the current request from its first one, kept until its head is parsed (for a handoff). */
+  private retained: Buffer[] = [];
+  /** Bytes that arrived while a request was being answered: the next requests, parsed after it. */
+  private queued: Buffer[] = [];
+  private queuedBytes = 0;
+  private headParsed = false;
+  private requestDone = false;
+  private responseDone = false;
+  private keepAlive = true;
+  /** The request body on its way upstream; null while the target is being acquired. */
+  private body: RequestBody | null = null;
+  private early: Buffer[] = [];
+  private aborted = false;
+  private handedOff = false;
+  private end: (() => void) | null = null;
+
+  constructor(
+    private readonly agent: Agent,
+    private readonly socket: net.Socket,
+    private readonly toHttp: (socket: net.Socket) => void,
+    keepAliveMs: number,
+  ) {
+    socket.setNoDelay(true);
+    socket.setTimeout(keepAliveMs);
+    const parseHeader = this.parser.parseHeader;
+    this.parser.parseHeader = function strict(line, headers) {
+      if (!HEADER_LINE.test(line)) throw new Error(`invalid header line: ${JSON.stringify(line.slice(0, 40))}`);
+      parseHeader.call(this, line, headers);
+    };
+    socket.on("timeout", this.onIdle);
+    this.parser[HTTPParser.kOnHeadersComplete] = (info) => this.onHead(info);
+    this.parser[HTTPParser.kOnBody] = (chunk, offset, length) => this.onBody(chunk.subarray(offset, offset + length));
+    this.parser[HTTPParser.kOnMessageComplete] = () => this.onRequestEnd();
+    socket.on("data", this.onData);
+    socket.on("error", this.onClose);
+    socket.on("close", this.onClose);
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (!(this.headParsed && this.requestDone)) return this.feed(chunk);
+    this.queued.push(chunk);
+    this.queuedBytes += chunk.length;
+    if (this.queuedBytes > QUEUE_LIMIT) this.socket.pause();
+  };
+
+  /** Between requests, like node:http's keepAliveTimeout; an answer in progress (an event stream) is never timed out. */
+  private readonly onIdle = (): void => {
+    if (!this.headParsed) this.socket.destroy();
+  };
+
+  private readonly onClose = (): void => {
+    if (this.handedOff || this.aborted) return;
+    this.aborted = true;
+    this.body?.abort();
+    this.end?.();
+  };
+
+  private feed(chunk: Buffer): void {
+    if (!this.headParsed) this.retained.push(chunk);
+    let result: number | Error = 0;
+    try {
+      result = this.parser.execute(chunk);
+    } catch (err) {
+      if (err !== STOP) throw err;
+    }
+    if (this.requestDone && this.responseDone) return this.next();
+    // A request node:http should refuse (400) goes to it whole; one that breaks mid-body ends the connection.
+    if (result instanceof Error) {
+      if (!this.headParsed) this.handOff();
+      else this.socket.destroy();
+    }
+  }
+
+  private onHead(info: Parameters<InstanceType<typeof HTTPParser>[typeof HTTPParser.kOnHeadersComplete]>[0]): number {
+    const raw = info.headers;
+    const h = wanted(raw);
+    const te = h["transfer-encoding"];
+    const eligible = !info.upgrade && info.versionMajor === 1 && info.versionMinor === 1 && (te === undefined || (te.toLowerCase() === "chunked" && h["content-length"] === undefined));
+    if (!eligible) return this.handOffNow();
+    const method = HTTPParser.methods[info.method] as string;
+    const host = h.host;
+    const req = { url: info.url, headers: { host } };
+    const url = rewriteForDomain(this.agent, req);
+    if (!url.startsWith(`${WEB_PREFIX}/`)) return this.handOffNow();
+    const byDomain = (req as Record<symbol, unknown>)[BY_DOMAIN] === true;
+    const found = resolveWeb(this.agent, method, url, host, byDomain, h.authorization);
+    if ("status" in found || found.spec.kind !== "webServer") return this.handOffNow();
+    this.headParsed = true;
+    this.retained = [];
+    this.keepAlive = info.shouldKeepAlive;
+    if (h.expect !== undefined && h.expect.toLowerCase() === "100-continue") this.socket.write(CONTINUE);
+    const length = te === undefined ? Number(h["content-length"] ?? 0) : null;
+    const head = {
+      method,
+      path: found.sub + found.query,
+      headers: forwardHeaders(this.agent, raw),
+      length,
+    };
+    const { spec, fn } = found;
+    const target = readyTarget(fn);
+    if (target !== null) this.start(target, head, fn);
+    else {
+      acquire(this.agent, spec, fn).then(
+        (t) => this.start(t, head, fn),
+        (err: Error) => this.refuse(err instanceof Unavailable ? err : new Unavailable(502, "WP_ERR_UPSTREAM", err.message)),
+      );
+    }
+    return 0;
+  }
+
+  private start(target: Target, head: RequestHead, fn: FunctionRuntime): void {
+    if (this.aborted) return;
+    this.end = begin(this.agent, fn, target.c);
+    this.body = exchange(target.host, target.port, head, this.sink(fn.key));
+    for (const chunk of this.early) this.write(chunk);
+    this.early = [];
+    if (this.requestDone) this.body.end();
+  }
+
+  /** The target could not be had (startup timeout, overload): answer, and close (the body may still be coming). */
+  private refuse(err: Unavailable): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.socket.end(errorResponse(err.status, err.code, err.message, true));
+  }
+
+  private sink(fnKey: string): ResponseSink {
+    const socket = this.socket;
+    let chunked = false;
+    return {
+      head: (status, reason, headers, length, bodyless) => {
+        chunked = length === null && !bodyless;
+        let out = `HTTP/1.1 ${status} ${reason}\r\n`;
+        for (let i = 0; i < headers.length; i += 2) out += `${headers[i]}: ${headers[i + 1]}\r\n`;
+        if (length !== null) out += `content-length: ${length}\r\n`;
+        else if (chunked) out += "transfer-encoding: chunked\r\n";
+        if (!this.keepAlive) out += "connection: close\r\n";
+        socket.cork();
+        socket.write(`${out}\r\n`);
+        process.nextTick(() => socket.uncork());
+      },
+      data: (chunk) => {
+        if (!chunked) return socket.write(chunk);
+        socket.write(`${chunk.length.toString(16)}\r\n`);
+        socket.write(chunk);
+        return socket.write("\r\n");
+      },
+      drain: (resume) => socket.once("drain", resume),
+      end: () => {
+        if (chunked) socket.write("0\r\n\r\n");
+        this.end?.();
+        this.responseDone = true;
+        this.next();
+      },
+      fail: (err, started) => {
+        this.end?.();
+        if (started || this.aborted) return void socket.destroy();
+        this.aborted = true;
+        socket.end(errorResponse(502, "WP_ERR_UPSTREAM", `the web server of ${fnKey} failed: ${err.message}`, true));
+      },
+    };
+  }
+
+  private write(chunk: Buffer): void {
+    const body = this.body as RequestBody;
+    if (!body.write(chunk)) {
+      this.socket.pause();
+      body.drain(() => this.socket.resume());
+    }
+  }
+
+  private onBody(chunk: Buffer): void {
+    if (this.body === null) this.early.push(chunk);
+    else this.write(chunk);
+  }
+
+  private onRequestEnd(): void {
+    this.requestDone = true;
+    this.body?.end();
+    // Parsing stops at the request's end: pipelined bytes after it wait until its answer is out.
+    const p = this.parser;
+    if (p.offset < p.end) {
+      const rest = p.chunk.subarray(p.offset, p.end);
+      this.queued.unshift(rest);
+      this.queuedBytes += rest.length;
+      throw STOP;
+    }
+  }
+
+  /** Both the request and its answer are done: on to the next request, if the connection stays open. */
+  private next(): void {
+    if (!this.requestDone || !this.responseDone || this.aborted) return;
+    if (!this.keepAlive) return void this.socket.end();
+    this.parser.reinitialize(HTTPParser.REQUEST);
+    this.headParsed = this.requestDone = this.responseDone = false;
+    this.body = null;
+    this.end = null;
+    while (this.queued.length > 0 && !this.handedOff && !this.aborted && !(this.headParsed && this.requestDone)) {
+      const chunk = this.queued.shift() as Buffer;
+      this.queuedBytes -= chunk.length;
+      this.feed(chunk);
+    }
+    if (this.queuedBytes <= QUEUE_LIMIT) this.socket.resume();
+  }
+
+  /** From a parser callback: hand off, and stop the parser. */
+  private handOffNow(): never {
+    this.handOff();
+    throw STOP;
+  }
+
+  /** node:http takes the connection over from the current request's first byte. */
+  private handOff(): void {
+    this.handedOff = true;
+    const socket = this.socket;
+    socket.pause();
+    socket.removeListener("data", this.onData);
+    socket.removeListener("error", this.onClose);
+    socket.removeListener("close", this.onClose);
+    socket.removeListener("timeout", this.onIdle);
+    socket.setTimeout(0);
+    const bytes = Buffer.concat([...this.retained, ...this.queued]);
+    if (bytes.length > 0) socket.unshift(bytes);
+    this.toHttp(socket);
+    socket.resume();
+  }
+}

@@ -1,0 +1,211 @@
+/**
+ * One request/response exchange with a container's web server, over kept-alive loopback connections
+ * (a pool per `host:port`). The request head is written by us (hop-by-hop headers dropped, `Host` set to
+ * the upstream, `X-Forwarded-*` added by the caller); the response is parsed with http-parser-js only
+ * to find its head and where it ends, and handed to a `ResponseSink` piece by piece as it arrives, so
+ * server-sent events and chunked answers stream through with no buffering.
+ *
+ * Why not an HTTP client library: on the gateway's hot path a client's per-request machinery (request
+ * objects, streams, header objects) costs more than the whole extra loopback hop; BENCHMARKS.md (e2)
+ * has the numbers. Framing is the parser's; this module only moves bytes.
+ */
+import * as net from "node:net";
+import { HTTPParser } from "http-parser-js";
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1) plus the ones this proxy sets itself. */
+export const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length", "expect"]);
+
+export interface RequestHead {
+  method: string;
+  /** Path and query as the web server should see them. */
+  path: string;
+  /** Flat `[name, value, ...]`, end-to-end headers only. */
+  headers: string[];
+  /** The body's length, or null: a body of unknown length, sent chunked. */
+  length: number | null;
+}
+
+/** Where a response goes: the client's raw socket (connection.ts) or node:http's ServerResponse (proxy.ts). */
+export interface ResponseSink {
+  /** `headers` are end-to-end only; `length` null: the body's length is unknown (chunked or close-delimited upstream). */
+  head(status: number, reason: string, headers: string[], length: number | null, bodyless: boolean): void;
+  /** False: the client is not keeping up; `drain` is then awaited before more is read from upstream. */
+  data(chunk: Buffer): boolean;
+  drain(resume: () => void): void;
+  end(): void;
+  /** The exchange failed; `started`: the head was already handed on. */
+  fail(err: Error, started: boolean): void;
+}
+
+export interface RequestBody {
+  /** False: upstream is not keeping up; call `drain`. */
+  write(chunk: Buffer): boolean;
+  drain(resume: () => void): void;
+  end(): void;
+  /** The client went away: the upstream connection is closed, not reused. */
+  abort(): void;
+}
+
+interface Connection {
+  readonly socket: net.Socket;
+  readonly parser: InstanceType<typeof HTTPParser>;
+  readonly key: string;
+  exchange: Exchange | null;
+}
+
+interface Exchange {
+  sink: ResponseSink;
+  head: boolean;
+  started: boolean;
+  requestSent: boolean;
+  keepAlive: boolean;
+  done: boolean;
+  interim: boolean;
+}
+
+const idle = new Map<string, Connection[]>();
+
+function release(conn: Connection): void {
+  conn.exchange = null;
+  const list = idle.get(conn.key) ?? [];
+  list.push(conn);
+  idle.set(conn.key, list);
+}
+
+function forget(conn: Connection): void {
+  const list = idle.get(conn.key);
+  if (list === undefined) return;
+  const i = list.indexOf(conn);
+  if (i >= 0) list.splice(i, 1);
+  if (list.length === 0) idle.delete(conn.key);
+}
+
+function finish(conn: Connection, x: Exchange): void {
+  x.done = true;
+  x.sink.end();
+  if (x.keepAlive && x.requestSent && !conn.socket.destroyed) release(conn);
+  else conn.socket.destroy();
+}
+
+function failed(conn: Connection, err: Error): void {
+  const x = conn.exchange;
+  conn.exchange = null;
+  forget(conn);
+  conn.socket.destroy();
+  if (x !== null && !x.done) {
+    x.done = true;
+    x.sink.fail(err, x.started);
+  }
+}
+
+function connect(host: string, port: number): Connection {
+  const socket = net.connect({ host, port, noDelay: true, keepAlive: true });
+  const parser = new HTTPParser(HTTPParser.RESPONSE);
+  const conn: Connection = {
+    socket,
+    parser,
+    key: `${host}:${port}`,
+    exchange: null,
+  };
+  parser[HTTPParser.kOnHeadersComplete] = (info) => {
+    const x = conn.exchange as Exchange;
+    // 1xx answers (the client's own 100-continue is answered by the gateway) are not passed on.
+    if (info.statusCode < 200) {
+      x.interim = true;
+      return 1;
+    }
+    const headers: string[] = [];
+    let length: number | null = null;
+    for (let i = 0; i < info.headers.length; i += 2) {
+      const name = info.headers[i] as string;
+      const lower = name.toLowerCase();
+      if (lower === "content-length") length = Number(info.headers[i + 1]);
+      else if (!HOP_BY_HOP.has(lower)) headers.push(name, info.headers[i + 1] as string);
+    }
+    x.keepAlive = info.shouldKeepAlive;
+    const bodyless = x.head || info.statusCode === 204 || info.statusCode === 304;
+    x.started = true;
+    x.sink.head(info.statusCode, info.statusMessage, headers, bodyless ? (length ?? 0) : length, bodyless);
+    return bodyless ? 1 : 0;
+  };
+  parser[HTTPParser.kOnBody] = (chunk, offset, len) => {
+    const x = conn.exchange as Exchange;
+    if (!x.sink.data(chunk.subarray(offset, offset + len))) {
+      socket.pause();
+      x.sink.drain(() => socket.resume());
+    }
+  };
+  parser[HTTPParser.kOnMessageComplete] = () => {
+    const x = conn.exchange as Exchange;
+    if (x.interim) {
+      x.interim = false;
+      return;
+    }
+    finish(conn, x);
+  };
+  socket.on("data", (chunk: Buffer) => {
+    if (conn.exchange === null) return failed(conn, new Error("the web server sent bytes outside of any exchange"));
+    const r = parser.execute(chunk);
+    if (r instanceof Error) failed(conn, r);
+  });
+  // A close-delimited body (no length, not chunked) ends when the server closes.
+  socket.on("end", () => {
+    if (conn.exchange !== null && conn.exchange.started) {
+      const r = parser.finish();
+      if (r instanceof Error) return failed(conn, r);
+    }
+    failed(conn, new Error("the web server closed the connection"));
+  });
+  socket.on("error", (err) => failed(conn, err));
+  socket.on("close", () => failed(conn, new Error("the web server closed the connection")));
+  return conn;
+}
+
+/** Starts an exchange: the head is written now; the body follows through the returned writer. */
+export function exchange(host: string, port: number, req: RequestHead, sink: ResponseSink): RequestBody {
+  const key = `${host}:${port}`;
+  const conn = idle.get(key)?.pop() ?? connect(host, port);
+  const x: Exchange = {
+    sink,
+    head: req.method === "HEAD",
+    started: false,
+    requestSent: false,
+    keepAlive: false,
+    done: false,
+    interim: false,
+  };
+  conn.exchange = x;
+  conn.parser.reinitialize(HTTPParser.RESPONSE);
+  const chunked = req.length === null;
+  let head = `${req.method} ${req.path} HTTP/1.1\r\nhost: ${key}\r\n`;
+  for (let i = 0; i < req.headers.length; i += 2) head += `${req.headers[i]}: ${req.headers[i + 1]}\r\n`;
+  head += chunked ? "transfer-encoding: chunked\r\n\r\n" : req.length === 0 ? "\r\n" : `content-length: ${req.length}\r\n\r\n`;
+  const socket = conn.socket;
+  // Head and a small body leave in one write (one packet, one wake-up of the server).
+  socket.cork();
+  socket.write(head);
+  process.nextTick(() => socket.uncork());
+  if (req.length === 0) x.requestSent = true;
+  return {
+    write(chunk) {
+      if (chunk.length === 0 || socket.destroyed) return true;
+      if (!chunked) return socket.write(chunk);
+      socket.write(`${chunk.length.toString(16)}\r\n`);
+      socket.write(chunk);
+      return socket.write("\r\n");
+    },
+    drain(resume) {
+      socket.once("drain", resume);
+    },
+    end() {
+      x.requestSent = true;
+      if (chunked && !socket.destroyed) socket.write("0\r\n\r\n");
+    },
+    abort() {
+      if (x.done) return;
+      x.done = true;
+      conn.exchange = null;
+      socket.destroy();
+    },
+  };
+}

@@ -1,0 +1,232 @@
+/**
+ * The gateway's connection-level fast path for web-server endpoints (src/endpoints/connection.ts),
+ * against a real agent and the standard-library server of the web-server tests: HTTP/1.1 framing in
+ * every shape the proxy must carry (pipelined requests, HEAD, chunked and sized bodies, an answer given
+ * before the request body is read, a close-delimited answer, a body far larger than socket buffers,
+ * `Expect: 100-continue`), hop-by-hop headers, and the handoff to node:http in the middle of a
+ * connection (an API call after a proxied request, a malformed request).
+ */
+import { createHash } from "node:crypto";
+import * as net from "node:net";
+import * as path from "node:path";
+import { Readable } from "node:stream";
+import { Client } from "undici";
+import { Agent } from "../src/agent";
+import { validateApp } from "../src/spec/load";
+import { RUNTIMES, tempDir, TOKEN } from "./helpers";
+
+const FIXTURES = path.resolve(__dirname, "fixtures", "webserver");
+let agent: Agent;
+/** Connections whose first request is a proxied one (served by connection.ts)… */
+let fast: Client;
+/** …and ones that began with an API request (node:http's, proxied by proxy.ts `proxyHttp`). */
+let viaHttp: Client;
+
+beforeAll(async () => {
+  const dir = tempDir("connection");
+  const doc = {
+    name: "cx",
+    functions: {
+      site: {
+        handler: "server:serve",
+        env: { FIXTURE_DIR: dir },
+        autoscaler: { minContainers: 1, maxContainers: 1 },
+      },
+    },
+    endpoints: {
+      site: {
+        function: "site",
+        kind: "webServer",
+        port: 8080,
+        path: "/",
+        public: true,
+        methods: ["GET", "POST", "HEAD"],
+      },
+    },
+    // A function endpoint in the same app: its requests are node:http's.
+  };
+  agent = new Agent({
+    stateDir: path.join(dir, "state"),
+    port: 0,
+    token: TOKEN,
+    logLevel: "silent",
+    runtimesDir: RUNTIMES,
+  });
+  await agent.run([validateApp(doc, "connection test app", FIXTURES)]);
+  fast = new Client(agent.url, { pipelining: 4 });
+  viaHttp = new Client(agent.url, { pipelining: 4 });
+  // The container's web server answers once it is up (the first request is held until then).
+  expect((await get(fast, "/web/cx/warm")).status).toBe(200);
+  expect((await get(viaHttp, "/healthz")).status).toBe(200);
+}, 60_000);
+
+afterAll(async () => {
+  await fast?.close();
+  await viaHttp?.close();
+  await agent?.close();
+});
+
+async function get(client: Client, p: string): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
+  const res = await client.request({ method: "GET", path: p });
+  return {
+    status: res.statusCode,
+    headers: res.headers,
+    text: await res.body.text(),
+  };
+}
+
+/** Writes raw bytes on a fresh connection and reads until `done` says the answer is complete. */
+function raw(bytes: string, done: (text: string) => boolean, steps: Array<{ after: string; send: string }> = []): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const url = new URL(agent.url);
+    const socket = net.connect({ host: url.hostname, port: Number(url.port) }, () => socket.write(bytes));
+    let text = "";
+    const pending = [...steps];
+    socket.on("data", (d) => {
+      text += d.toString("latin1");
+      while (pending.length > 0 && text.includes(pending[0]!.after)) socket.write(pending.shift()!.send);
+      if (done(text)) {
+        socket.destroy();
+        resolve(text);
+      }
+    });
+    socket.on("error", reject);
+    socket.on("close", () => resolve(text));
+  });
+}
+
+describe.each([
+  ["a connection served by the fast path", () => fast],
+  ["a connection node:http owns", () => viaHttp],
+])("%s", (_name, client: () => Client) => {
+  test("pipelined requests on one connection are answered in order", async () => {
+    const paths = Array.from({ length: 8 }, (_, i) => `/web/cx/p${i}?i=${i}`);
+    const answers = await Promise.all(paths.map((p) => get(client(), p)));
+    expect(answers.map((a) => JSON.parse(a.text).path)).toEqual(paths.map((p) => p.slice("/web/cx".length)));
+  });
+
+  test("bodies arrive as sent: by length, and chunked when the length is unknown", async () => {
+    const sized = await client().request({
+      method: "POST",
+      path: "/web/cx/items",
+      body: "sized ✓",
+      headers: { "content-type": "text/plain" },
+    });
+    expect(JSON.parse(await sized.body.text())).toEqual({
+      method: "POST",
+      path: "/items",
+      body: "sized ✓",
+      framing: "length",
+    });
+    const streamed = await client().request({
+      method: "POST",
+      path: "/web/cx/items",
+      body: Readable.from(["part one, ", "part two"]),
+    });
+    expect(JSON.parse(await streamed.body.text())).toEqual({
+      method: "POST",
+      path: "/items",
+      body: "part one, part two",
+      framing: "chunked",
+    });
+  });
+
+  test("HEAD gets the head only, and the connection goes on", async () => {
+    const head = await client().request({
+      method: "HEAD",
+      path: "/web/cx/thing",
+    });
+    expect(head.statusCode).toBe(200);
+    expect(head.headers["content-length"]).toBe("1234");
+    expect(await head.body.text()).toBe("");
+    expect(JSON.parse((await get(client(), "/web/cx/after-head")).text).path).toBe("/after-head");
+  });
+
+  test("a close-delimited answer is passed on whole; so is an answer given before the body is read", async () => {
+    const closing = await get(client(), "/web/cx/close-delimited");
+    expect(closing.status).toBe(200);
+    expect(closing.text).toBe("until the end");
+    const early = await client().request({
+      method: "POST",
+      path: "/web/cx/early",
+      body: "never read",
+    });
+    expect(early.statusCode).toBe(413);
+    await early.body.text();
+    // Neither upset the container's accounting.
+    expect(agent.lookup("cx", "site").containers[0]!.inFlight).toBe(0);
+  });
+
+  test("a body far larger than socket buffers streams through intact", async () => {
+    const res = await client().request({
+      method: "GET",
+      path: "/web/cx/big?mb=16",
+    });
+    const hash = createHash("sha256");
+    let size = 0;
+    for await (const chunk of res.body) {
+      hash.update(chunk as Buffer);
+      size += (chunk as Buffer).length;
+    }
+    const expected = createHash("sha256");
+    const block = Buffer.from(Array.from({ length: 256 * 4096 }, (_, i) => i % 256));
+    for (let i = 0; i < 16; i++) expected.update(block);
+    expect(size).toBe(16 << 20);
+    expect(hash.digest("hex")).toBe(expected.digest("hex"));
+  });
+});
+
+test("two requests in a single write, as a pipelining client sends them, are answered in order", async () => {
+  const text = await raw("GET /web/cx/a HTTP/1.1\r\nhost: x\r\n\r\nGET /web/cx/b HTTP/1.1\r\nhost: x\r\n\r\n", (t) => t.split('"path": "/').length === 3);
+  expect(text.indexOf('"path": "/a"')).toBeGreaterThan(0);
+  expect(text.indexOf('"path": "/b"')).toBeGreaterThan(text.indexOf('"path": "/a"'));
+});
+
+test("Expect: 100-continue is answered by the gateway before the body is sent", async () => {
+  const text = await raw("POST /web/cx/items HTTP/1.1\r\nhost: x\r\nexpect: 100-continue\r\ncontent-length: 4\r\n\r\n", (t) => t.includes('"body": "late"'), [
+    { after: "HTTP/1.1 100 Continue\r\n\r\n", send: "late" },
+  ]);
+  expect(text.startsWith("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 ")).toBe(true);
+});
+
+test("hop-by-hop headers stay at the gateway; X-Forwarded-* are added", async () => {
+  const r = await raw("GET /web/cx/headers HTTP/1.1\r\nhost: site.test\r\nconnection: keep-alive, x-hop\r\nx-hop: 1\r\nkeep-alive: timeout=5\r\nx-app: kept\r\n\r\n", (t) => t.includes("}"));
+  const seen = JSON.parse(r.slice(r.indexOf("{")));
+  expect(seen["x-app"]).toBe("kept");
+  expect(seen["x-hop"]).toBeUndefined();
+  expect(seen["keep-alive"]).toBeUndefined();
+  expect(seen["x-forwarded-host"]).toBe("site.test");
+});
+
+test("node:http takes the connection over for anything else: an API call between proxied requests, a malformed request", async () => {
+  const one = new Client(agent.url, { pipelining: 1 });
+  try {
+    const first = await one.request({ method: "GET", path: "/web/cx/one" });
+    expect(JSON.parse(await first.body.text()).path).toBe("/one");
+    const api = await one.request({
+      method: "GET",
+      path: "/v1/apps",
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(api.statusCode).toBe(200);
+    expect(JSON.parse(await api.body.text()).apps.map((a: { name: string }) => a.name)).toContain("cx");
+    const unauthorized = await one.request({ method: "GET", path: "/v1/apps" });
+    expect(unauthorized.statusCode).toBe(401);
+    await unauthorized.body.text();
+    // Back to the web server on the same (now node:http's) connection.
+    const again = await one.request({
+      method: "POST",
+      path: "/web/cx/items",
+      body: "after the API",
+    });
+    expect(JSON.parse(await again.body.text()).body).toBe("after the API");
+  } finally {
+    await one.close();
+  }
+  const bad = await raw("GET /web/cx/x HTTP/1.1\r\nhost: x\r\nbad header line\r\n\r\n", (t) => t.includes("\r\n\r\n"));
+  expect(bad.startsWith("HTTP/1.1 400 ")).toBe(true);
+  // A refusal is node:http's (and fastify's) answer too: 405 with Allow.
+  const refused = await raw("DELETE /web/cx/x HTTP/1.1\r\nhost: x\r\n\r\n", (t) => t.includes("}"));
+  expect(refused.startsWith("HTTP/1.1 405 ")).toBe(true);
+  expect(refused.toLowerCase()).toContain("allow: get, post, head");
+});
