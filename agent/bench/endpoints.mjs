@@ -6,13 +6,15 @@
 //   (e2) web-server endpoint: POST through the agent's proxy vs the stdlib server directly vs the same
 //        server behind nginx (Debian's nginx-light, installed if missing, started on loopback with a
 //        generated config: one worker, upstream keep-alive, proxy_buffering off) — the reference a user
-//        would otherwise put in front.
+//        would otherwise put in front; plus two Node references in front of the same server
+//        (floor-web.mjs): a bare TCP byte pipe (the least any Node process in the path costs) and
+//        a plain node:http reverse proxy.
 // Latency: paired sequential requests (one keep-alive connection per side, order rotating per round),
 // p50/p99 per side and "added" = side − direct; repeated runs, median with the spread. Throughput:
 // closed-loop with 16 connections per side, ratio to direct. Output: a table on stderr and
 // agent/bench/results/endpoints.json.
 // Flags: --quick (fewer requests, 3 runs), --smoke (1 tiny run), --runs N, --out <file>.
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
@@ -87,7 +89,8 @@ http {
   }), { timeoutMs: 10_000 });
   return {
     origin: `http://127.0.0.1:${port}`,
-    version: execFileSync(nginxBinary(), ["-v"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }) || "",
+    // `nginx -v` writes its version to stderr.
+    version: spawnSync(nginxBinary(), ["-v"], { encoding: "utf8" }).stderr.trim(),
     async stop() {
       child.kill("SIGTERM");
       await exited;
@@ -100,10 +103,28 @@ function latencyRow(lat) {
   return { p50: percentile(lat, 50), p99: percentile(lat, 99) };
 }
 
+/** A floor-web.mjs process in front of the web server; resolves with its origin and a stop. */
+async function startFloor(kind, upstreamPort) {
+  const child = spawn(process.execPath, [path.join(BENCH_DIR, "floor-web.mjs"), kind, String(upstreamPort)], { stdio: ["ignore", "pipe", "inherit"] });
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  const port = await new Promise((resolve, reject) => {
+    child.stdout.once("data", (d) => resolve(Number(String(d).trim())));
+    child.once("exit", (code) => reject(new Error(`floor-web ${kind} exited (${code})`)));
+  });
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    async stop() {
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
 async function main() {
   const agent = await startAgentProcess({ label: "bench-endpoints" });
   const results = { startedAt: new Date().toISOString(), command: `node agent/bench/endpoints.mjs${argv.length ? ` ${argv.join(" ")}` : ""}`, runs: RUNS, latencyRequests: LAT, loadMs: LOAD_MS, connections: CONNECTIONS, loadavgBefore: loadavg() };
   let nginx = null;
+  const floors = [];
   try {
     await agent.api.req("PUT", `/v1/apps/web?dir=${encodeURIComponent(APP_DIR)}`, {
       name: "web",
@@ -123,6 +144,9 @@ async function main() {
     const webPort = ready.webPort;
     nginx = await startNginx(webPort);
     results.nginx = nginx.version.trim();
+    const pipe = await startFloor("pipe", webPort);
+    const nodeHttp = await startFloor("http", webPort);
+    floors.push(pipe, nodeHttp);
 
     const reqObj = { method: "POST", path: "/fn", query: {}, headers: { "content-type": "application/json" }, body: { x: 1 } };
     const invokeBody = JSON.stringify({ inputs: [{ id: "b", args: [reqObj], kwargs: {} }] });
@@ -136,6 +160,8 @@ async function main() {
         direct: { origin: `http://127.0.0.1:${webPort}`, make: () => ({ path: "/site/x", headers: json, body: '{"x":1}' }) },
         agent: { origin: agent.url, make: () => ({ path: "/web/web/site/x", headers: json, body: '{"x":1}' }) },
         nginx: { origin: nginx.origin, make: () => ({ path: "/site/x", headers: json, body: '{"x":1}' }) },
+        "node-pipe": { origin: pipe.origin, make: () => ({ path: "/site/x", headers: json, body: '{"x":1}' }) },
+        "node-http": { origin: nodeHttp.origin, make: () => ({ path: "/site/x", headers: json, body: '{"x":1}' }) },
       },
     };
     for (const [name, group] of Object.entries(sides)) {
@@ -169,13 +195,18 @@ async function main() {
               }),
         };
       }
-      if (table.nginx !== undefined) table.agent.addedP50VsNginx = summary(perRun.agent.p50.map((x, i) => (x - direct.p50[i]) / (perRun.nginx.p50[i] - direct.p50[i])));
+      if (table.nginx !== undefined) {
+        const vsNginx = (side) => summary(perRun[side].p50.map((x, i) => (x - direct.p50[i]) / (perRun.nginx.p50[i] - direct.p50[i])));
+        for (const side of Object.keys(table)) if (side !== "direct" && side !== "nginx") table[side].addedP50VsNginx = vsNginx(side);
+      }
       results[name] = table;
       for (const [side, t] of Object.entries(table)) {
-        log(`${name} ${side.padEnd(6)} p50 ${round(t.p50.median)} ms  p99 ${round(t.p99.median)} ms  ${Math.round(t.rps.median)} req/s` +
+        log(`${name} ${side.padEnd(9)} p50 ${round(t.p50.median)} ms  p99 ${round(t.p99.median)} ms  ${Math.round(t.rps.median)} req/s` +
           (t.addedP50 ? `  added p50 ${round(t.addedP50.median)} ms [${round(t.addedP50.min)} – ${round(t.addedP50.max)}], p99 ${round(t.addedP99.median)} ms, throughput ×${round(t.throughputRatio.median, 2)}` : ""));
       }
-      if (table.agent.addedP50VsNginx) log(`${name} agent added p50 / nginx added p50: ×${round(table.agent.addedP50VsNginx.median, 2)} [${round(table.agent.addedP50VsNginx.min, 2)} – ${round(table.agent.addedP50VsNginx.max, 2)}]`);
+      for (const [side, t] of Object.entries(table)) {
+        if (t.addedP50VsNginx) log(`${name} ${side} added p50 / nginx added p50: ×${round(t.addedP50VsNginx.median, 2)} [${round(t.addedP50VsNginx.min, 2)} – ${round(t.addedP50VsNginx.max, 2)}]`);
+      }
     }
     results.loadavgAfter = loadavg();
     fs.mkdirSync(path.dirname(OUT), { recursive: true });
@@ -183,6 +214,7 @@ async function main() {
     log(`results: ${OUT}`);
   } finally {
     await nginx?.stop();
+    for (const floor of floors) await floor.stop();
     await agent.stop();
   }
 }

@@ -57,7 +57,7 @@ export function meetConnections(server: http.Server, agent: Agent): () => void {
   server.on("connection", (socket: net.Socket) => {
     open.add(socket);
     socket.once("close", () => open.delete(socket));
-    new WebConnection(agent, socket, toHttp, server.keepAliveTimeout);
+    new WebConnection(agent, socket, toHttp, server.keepAliveTimeout, server.headersTimeout);
   });
   return () => {
     for (const socket of open) socket.destroy();
@@ -86,6 +86,8 @@ class WebConnection {
   private readonly parser = new HTTPParser(HTTPParser.REQUEST) as Parser;
   /** Bytes of the current request from its first one, kept until its head is parsed (for a handoff). */
   private retained: Buffer[] = [];
+  /** When the current request's first byte came: its head must be complete within headersTimeout, as in node:http. */
+  private headStarted = 0;
   /** Bytes that arrived while a request was being answered: the next requests, parsed after it. */
   private queued: Buffer[] = [];
   private queuedBytes = 0;
@@ -105,6 +107,7 @@ class WebConnection {
     private readonly socket: net.Socket,
     private readonly toHttp: (socket: net.Socket) => void,
     keepAliveMs: number,
+    private readonly headersTimeoutMs: number,
   ) {
     socket.setNoDelay(true);
     socket.setTimeout(keepAliveMs);
@@ -142,7 +145,13 @@ class WebConnection {
   };
 
   private feed(chunk: Buffer): void {
-    if (!this.headParsed) this.retained.push(chunk);
+    if (!this.headParsed) {
+      // A head trickled in byte by byte (slowloris) is cut off like node:http cuts it off.
+      const now = Date.now();
+      if (this.retained.length === 0) this.headStarted = now;
+      else if (now - this.headStarted > this.headersTimeoutMs) return void this.socket.destroy();
+      this.retained.push(chunk);
+    }
     let result: number | Error = 0;
     try {
       result = this.parser.execute(chunk);
