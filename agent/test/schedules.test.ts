@@ -1,10 +1,9 @@
 /**
  * Schedules: firing times from croner in two timezones across the 2026 spring-forward changes (pure,
  * then through a real agent with a ManualClock and real Python workers), a failing schedule that shows
- * its last error and does not spin, and the missed-firing and overlap policies across an agent restart
- * on the same SQLite file. The clock is stepped; nothing waits for real time to pass.
+ * its last error and does not spin. The clock is stepped; nothing waits for real time to pass. The
+ * missed-firing and overlap policies across a crash of the agent process are in schedules-restart.test.ts.
  */
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { Agent } from "../src/agent";
 import { ManualClock } from "../src/clock";
@@ -12,7 +11,6 @@ import { timingOf } from "../src/schedules/timing";
 import { validateApp } from "../src/spec/load";
 import { FIXTURES, Http, RUNTIMES, tempDir, TOKEN, until } from "./helpers";
 
-const HOUR = 3_600_000;
 const utc = (s: string): number => Date.parse(s);
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -114,64 +112,4 @@ describe("an agent on a manual clock", () => {
     expect(calls).toHaveLength(24); // 2026-03-07 … 2026-03-30 at midnight UTC (the agent started at 03-06 00:00): no more, however often it failed
     expect(failing).toMatchObject({ lastStatus: "failed", consecutiveFailures: 24, lastError: "ValueError: bad input 7" });
   });
-});
-
-describe("policies across a restart on the same SQLite file", () => {
-  const dir = tempDir("sched-restart");
-  const stateDir = path.join(dir, "state");
-  const fixture = path.join(dir, "fixture");
-  fs.mkdirSync(fixture);
-  const doc = {
-    name: "r",
-    functions: {
-      echo: { handler: "handlers:echo", env: { FIXTURE_DIR: fixture } },
-      gate: { handler: "handlers:gate", env: { FIXTURE_DIR: fixture } },
-    },
-    schedules: {
-      once: { function: "echo", every: "1h", args: ["once"] },
-      skipmissed: { function: "echo", every: "1h", missed: "skip" },
-      overlap: { function: "gate", every: "1h", args: ["open"] },
-      allow: { function: "gate", every: "1h", args: ["open"], overlap: "allow" },
-    },
-  };
-  const byName = (agent: Agent) => Object.fromEntries(agent.schedules.list().map((s) => [s.name, s]));
-
-  test("missed: one call on start for runOnce, none for skip; overlap: skip while the recovered call runs, allow calls anyway", async () => {
-    const clock1 = new ManualClock(utc("2026-05-01T10:30:00Z"));
-    const first = await start(doc, stateDir, clock1);
-    clock1.advance(HOUR / 2); // 11:00: all four fire
-    await until("11:00 firings", () => first.agent.schedules.firings.filter((f) => f.outcome === "called").length === 4);
-    await until("echo calls done", () => byName(first.agent).once!.lastStatus === "succeeded" && byName(first.agent).skipmissed!.lastStatus === "succeeded");
-    const held = byName(first.agent).overlap!.lastCallId as string;
-    await until("gated call running", () => first.agent.calls.find(held)?.status === "running");
-    // A crash: the store is closed before the running calls finish, so their results are never written
-    // (as with kill -9); then the gate opens so the workers can be stopped.
-    first.agent.schedules.close();
-    await first.agent.store.close();
-    fs.writeFileSync(path.join(fixture, "open"), "");
-    await first.agent.close(); // the gated calls were running: recovery queues them again
-
-    const clock2 = new ManualClock(utc("2026-05-01T14:10:00Z")); // 12:00, 13:00 and 14:00 were missed
-    const second = await start(doc, stateDir, clock2);
-    const s = byName(second.agent);
-    const firings = second.agent.schedules.firings;
-    const on = (key: string) => firings.filter((f) => f.key === `r/${key}`).map((f) => ({ at: iso(f.at), outcome: f.outcome }));
-    await until("missed firing called", () => on("once").length === 1 && firings.filter((f) => f.outcome === "called").length === 2);
-    expect(on("once")).toEqual([{ at: "2026-05-01T12:00:00.000Z", outcome: "called" }]);
-    expect(on("skipmissed")).toEqual([{ at: "2026-05-01T12:00:00.000Z", outcome: "skipped-missed" }]);
-    expect(on("overlap")).toEqual([{ at: "2026-05-01T12:00:00.000Z", outcome: "skipped-overlap" }]);
-    expect(on("allow")).toEqual([{ at: "2026-05-01T12:00:00.000Z", outcome: "called" }]);
-    for (const name of ["once", "skipmissed", "overlap", "allow"]) expect(s[name]!.nextRun).toBe("2026-05-01T15:00:00.000Z");
-    expect(s.overlap!.lastCallId).toBe(held);
-    expect(s.overlap!.skipped).toBe(1);
-
-    // The recovered call runs again and finishes; the next firing of `overlap` makes a call again.
-    await until("recovered call done", () => byName(second.agent).overlap!.lastStatus === "succeeded");
-    expect((await second.http.result(held)).result).toBe("open");
-    clock2.advance(utc("2026-05-01T15:00:00Z") - clock2.now());
-    await until("15:00 firing", () => on("overlap").length === 2);
-    expect(on("overlap")[1]).toEqual({ at: "2026-05-01T15:00:00.000Z", outcome: "called" });
-    await until("15:00 call done", () => byName(second.agent).overlap!.lastStatus === "succeeded");
-    await second.agent.close();
-  }, 60_000);
 });
