@@ -1,10 +1,14 @@
 /**
  * The kubernetes backend's pure parts: grouping warmpool.dev resources into Apps the agent deploys,
- * the Function status built from the agent's view, and the Event for a scale decision.
+ * the Function, Schedule and Endpoint status built from the agent's view, and the Event for a scale
+ * decision; and the StatusWriter against a fake API client (what it sends, when, and on failures).
  */
-import { SpecError } from "@warmpool/schema";
-import { functionStatus, groupResources, loadGrouped, podSelector, scaleEvent, type SpecResource } from "../src/backends/kubernetes/apps";
+import pino from "pino";
+import { SpecError, type EndpointSpec } from "@warmpool/schema";
+import type { Agent } from "../src/agent";
+import { endpointStatus, functionStatus, groupResources, loadGrouped, podSelector, scaleEvent, scheduleStatus, type SpecResource } from "../src/backends/kubernetes/apps";
 import { podGone, podReady } from "../src/backends/kubernetes/pods";
+import { StatusWriter, type StatusApi } from "../src/backends/kubernetes/status";
 
 const fn = (ns: string, name: string, spec: Record<string, unknown>, extra: Partial<SpecResource["metadata"]> = {}): SpecResource => ({
   metadata: { name, namespace: ns, uid: `uid-${name}`, generation: 3, ...extra },
@@ -33,6 +37,11 @@ describe("groupResources", () => {
       { key: "chat/llm", namespace: "chat-dev", resource: "llm", uid: "uid-llm", generation: 3 },
       { key: "chat/embed", namespace: "chat-dev", resource: "embed", uid: "uid-embed", generation: 3 },
     ]);
+    expect(chat.resources).toEqual([
+      { kind: "Schedule", key: "chat/nightly", namespace: "chat-dev", resource: "nightly", uid: "" },
+      { kind: "Endpoint", key: "chat/api", namespace: "chat-dev", resource: "api", uid: "" },
+    ]);
+    expect(apps.get("img")!.resources).toEqual([]);
     const loaded = loadGrouped(chat);
     expect(loaded.app.name).toBe("chat");
     expect(loaded.functions.map((f) => f.name).sort()).toEqual(["embed", "llm"]);
@@ -67,6 +76,28 @@ describe("status and events", () => {
     expect(functionStatus({ status: () => ({ replicas: 0, readyReplicas: 0, queueDepth: 0, inFlight: 0 }) }, 1)).toEqual({ replicas: 0, readyReplicas: 0, queueDepth: 0, inFlight: 0, observedGeneration: 1 });
   });
 
+  it("builds the Schedule status from the scheduler's view, with null to clear what no longer holds", () => {
+    const view = { app: "chat", name: "nightly", function: "embed", timing: "cron 30 2 * * * (UTC)", suspended: false, missed: "runOnce", overlap: "skip", skipped: 2, lastStatus: "failed" };
+    const failing = { ...view, lastRun: "2026-01-01T02:30:00.000Z", nextRun: "2026-01-02T02:30:00.000Z", lastCallId: "call_1", lastError: "ValueError: boom", consecutiveFailures: 3 };
+    // Only the fields ScheduleStatus declares: the CRD would prune anything else.
+    expect(scheduleStatus(failing)).toEqual({ lastRun: "2026-01-01T02:30:00.000Z", nextRun: "2026-01-02T02:30:00.000Z", lastCallId: "call_1", lastError: "ValueError: boom", consecutiveFailures: 3 });
+    expect(scheduleStatus({ ...view, lastRun: null, nextRun: "2026-01-01T02:30:00.000Z", lastCallId: null, lastError: null, consecutiveFailures: 0 })).toEqual({
+      lastRun: null,
+      nextRun: "2026-01-01T02:30:00.000Z",
+      lastCallId: null,
+      lastError: null,
+      consecutiveFailures: 0,
+    });
+  });
+
+  it("builds the Endpoint status: the route's URL on the agent and whether its function has a ready container", () => {
+    const spec = { app: "chat", name: "api", function: "llm", path: "/v1/chat" } as EndpointSpec;
+    const runtime = (ready: number) => ({ status: () => ({ replicas: 2, readyReplicas: ready }) });
+    expect(endpointStatus("http://10.0.0.5:8080", spec, runtime(1))).toEqual({ url: "http://10.0.0.5:8080/web/chat/v1/chat", ready: true });
+    expect(endpointStatus("http://10.0.0.5:8080", spec, runtime(0))).toEqual({ url: "http://10.0.0.5:8080/web/chat/v1/chat", ready: false });
+    expect(endpointStatus("http://a", { ...spec, path: undefined } as EndpointSpec, undefined)).toEqual({ url: "http://a/web/chat/", ready: false });
+  });
+
   it("makes one Event on the Function per scale decision", () => {
     const target = { key: "chat/llm", namespace: "chat-dev", resource: "llm", uid: "u1", generation: 1 };
     const up = scaleEvent(target, { at: "2026-01-01T00:00:00.000Z", desired: 1, start: 1, stop: [], reason: "scale up 0 → 1" }, "warmpool-agent");
@@ -88,5 +119,59 @@ describe("status and events", () => {
     expect(podGone({ metadata: { deletionTimestamp: new Date() }, status: { phase: "Running" } } as never)).toBe("pod terminating");
     expect(podGone({ metadata: {}, status: { phase: "Failed", reason: "Evicted" } } as never)).toBe("pod failed (Evicted)");
     expect(podGone({ metadata: {}, status: { phase: "Running" } } as never)).toBeUndefined();
+  });
+});
+
+describe("StatusWriter", () => {
+  const patches: Array<{ plural: string; namespace: string; name: string; status: object }> = [];
+  let failing = false;
+  const api: StatusApi = {
+    patchStatus: async (plural, namespace, name, status) => {
+      if (failing) throw new Error("connection refused");
+      patches.push({ plural, namespace, name, status });
+    },
+    createEvent: async () => undefined,
+  };
+  const warnings: Array<Record<string, unknown>> = [];
+  const log = pino({ level: "warn" }, { write: (line: string) => void warnings.push(JSON.parse(line)) });
+
+  let schedule = { app: "chat", name: "nightly", lastRun: null as string | null, nextRun: "2026-01-01T02:30:00.000Z", lastCallId: null as string | null, lastError: "boom" as string | null, consecutiveFailures: 1 };
+  let ready = 0;
+  const agent = {
+    url: "http://127.0.0.1:9000",
+    schedules: { list: () => [schedule] },
+    apps: new Map([["chat", { loaded: { endpoints: [{ app: "chat", name: "api", function: "llm", path: "/v1" }] }, functions: new Map([["llm", { status: () => ({ readyReplicas: ready }) }]]) }]]),
+  } as unknown as Agent;
+  const resources = [
+    { kind: "Schedule" as const, key: "chat/nightly", namespace: "chat-dev", resource: "nightly", uid: "u1" },
+    { kind: "Endpoint" as const, key: "chat/api", namespace: "chat-dev", resource: "api", uid: "u2" },
+    // Not deployed in the agent (its App did not validate): no status.
+    { kind: "Endpoint" as const, key: "chat/gone", namespace: "chat-dev", resource: "gone", uid: "u3" },
+  ];
+
+  it("patches Schedule and Endpoint status only when it changed, and survives API failures", async () => {
+    const writer = new StatusWriter(api, log);
+    await writer.write(agent, [], resources);
+    expect(patches.map((p) => [p.plural, p.namespace, p.name, p.status])).toEqual([
+      ["schedules", "chat-dev", "nightly", { lastRun: null, nextRun: "2026-01-01T02:30:00.000Z", lastCallId: null, lastError: "boom", consecutiveFailures: 1 }],
+      ["endpoints", "chat-dev", "api", { url: "http://127.0.0.1:9000/web/chat/v1", ready: false }],
+    ]);
+    await writer.write(agent, [], resources);
+    expect(patches).toHaveLength(2);
+
+    schedule = { ...schedule, lastRun: "2026-01-01T02:30:00.000Z", lastCallId: "call_1", lastError: null, consecutiveFailures: 0 };
+    failing = true;
+    await writer.write(agent, [], resources);
+    expect(patches).toHaveLength(2);
+    expect(warnings.map((w) => [w.event, w.kind])).toEqual([["kubernetes.statusFailed", "Schedule"]]);
+
+    // The failed write is retried on the next pass; the endpoint, unchanged, is not sent again.
+    failing = false;
+    ready = 1;
+    await writer.write(agent, [], resources);
+    expect(patches.slice(2).map((p) => [p.plural, p.status])).toEqual([
+      ["schedules", { lastRun: "2026-01-01T02:30:00.000Z", nextRun: "2026-01-01T02:30:00.000Z", lastCallId: "call_1", lastError: null, consecutiveFailures: 0 }],
+      ["endpoints", { url: "http://127.0.0.1:9000/web/chat/v1", ready: true }],
+    ]);
   });
 });

@@ -11,7 +11,9 @@
  * What is checked: 0 → 1 → 2 on demand with pods Running on the H100 kwok nodes; the Function's
  * status and `kubectl get functions.warmpool.dev` columns; one Event per scale decision; an idle pod
  * is the one removed (pod-deletion-cost), the busy one stays; back to minContainers after the
- * scaledownWindow; no request of the agent was forbidden.
+ * scaledownWindow; the Endpoint's status (its URL on the agent, ready while a container is) and the
+ * Schedule's (next run while suspended; last run, call and error once it fires, the error cleared by
+ * the next success); no request of the agent was forbidden.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -30,8 +32,11 @@ const SA_NS = "warmpool-system";
 const AGENT_MAIN = join(REPO, "agent", "dist", "src", "cli", "main.js");
 const stateDir = mkdtempSync(join(tmpdir(), "warmpool-e2e-agent-k8s-"));
 
-/** The stand-in worker: `/ready` answers 200; each `/invoke` is held until the test releases its input. */
-const held = new Map<string, () => void>();
+/**
+ * The stand-in worker: `/ready` answers 200; each `/invoke` is held until the test releases its input,
+ * which then returns its argument, or fails with a ValueError when released with a message.
+ */
+const held = new Map<string, (error?: string) => void>();
 const worker = http.createServer((req, res) => {
   let body = "";
   req.on("data", (d) => (body += d));
@@ -39,9 +44,10 @@ const worker = http.createServer((req, res) => {
     if (req.url === "/ready") return void res.end("ok");
     if (req.url !== "/invoke") return void res.writeHead(404).end();
     const inputs = (JSON.parse(body) as { inputs: Array<{ id: string; args: unknown[] }> }).inputs;
-    const answer = (): void => {
+    const answer = (error?: string): void => {
       for (const i of inputs) held.delete(i.id);
-      if (!res.headersSent) res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ outputs: inputs.map((i) => ({ id: i.id, ok: true, value: i.args[0] })) }));
+      const outputs = inputs.map((i) => (error === undefined ? { id: i.id, ok: true, value: i.args[0] } : { id: i.id, ok: false, error: { type: "ValueError", message: error } }));
+      if (!res.headersSent) res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ outputs }));
     };
     for (const i of inputs) held.set(i.id, answer);
   });
@@ -62,6 +68,19 @@ function functionSpec() {
     timeout: 120,
     autoscaler: { minContainers: 0, maxContainers: 2, scaledownWindow: 2 },
   });
+  if (!checked.ok) throw new Error(JSON.stringify(checked.problems));
+  return checked.spec;
+}
+
+/** Suspended at first, so that its calls do not disturb the scaling checks; the last test sets it going. */
+function scheduleSpec() {
+  const checked = checkSpec("Schedule", { app: "demo", name: "tick", function: "echo", every: "1h", suspended: true, args: ["tick"] });
+  if (!checked.ok) throw new Error(JSON.stringify(checked.problems));
+  return checked.spec;
+}
+
+function endpointSpec() {
+  const checked = checkSpec("Endpoint", { app: "demo", name: "api", function: "echo", path: "/api" });
   if (!checked.ok) throw new Error(JSON.stringify(checked.problems));
   return checked.spec;
 }
@@ -143,6 +162,9 @@ function watchEvents(text: string): Array<{ type: string; object: any }> {
 
 const replicas = async (): Promise<number> => (await cluster.get("deployment", "echo", "-n", NS)).spec.replicas;
 const status = async (): Promise<any> => (await cluster.get("functions.warmpool.dev", "echo", "-n", NS)).status ?? {};
+/** `endpoints` alone would be the core Endpoints: always the full resource name. */
+const endpointStatus = async (): Promise<any> => (await cluster.get("endpoints.warmpool.dev", "api", "-n", NS)).status ?? {};
+const scheduleStatus = async (): Promise<any> => (await cluster.get("schedules.warmpool.dev", "tick", "-n", NS)).status ?? {};
 /** The pods of the agent's busy containers (ref `pod <ns>/<name>`), from its own description of the function. */
 async function busyPods(): Promise<string[]> {
   const fn = await api("GET", "/v1/apps/demo/functions/echo");
@@ -162,6 +184,8 @@ beforeAll(async () => {
   const metadata = { name: "echo", namespace: NS, labels: app.labels };
   await cluster.apply({ apiVersion: "apps/v1", kind: "Deployment", metadata, spec: workerDeploymentSpec({ spec, app, volumes: {}, image: spec.image! }) });
   await cluster.apply({ apiVersion: "warmpool.dev/v1alpha1", kind: "Function", metadata, spec });
+  await cluster.apply({ apiVersion: "warmpool.dev/v1alpha1", kind: "Schedule", metadata: { ...metadata, name: "tick" }, spec: scheduleSpec() });
+  await cluster.apply({ apiVersion: "warmpool.dev/v1alpha1", kind: "Endpoint", metadata: { ...metadata, name: "api" }, spec: endpointSpec() });
   await startAgent(await agentKubeconfig());
 }, 180_000);
 
@@ -210,6 +234,8 @@ describe("warmpool agent --backend kubernetes", () => {
     const table = await cluster.kubectl("get", "functions.warmpool.dev", "-n", NS);
     expect(table.stdout).toMatch(/NAME\s+APP\s+GPU\s+MIN\s+MAX\s+REPLICAS\s+READY\s+QUEUE\s+REASON/);
     expect(table.stdout).toMatch(/echo\s+demo\s+H100\s+0\s+2\s+1\s+1\s+0\s+scale up 0 → 1/);
+    const endpoint = await eventually("the Endpoint status to say a container is ready", async () => ((await endpointStatus()).ready === true ? endpointStatus() : undefined), 30_000);
+    expect(endpoint).toEqual({ url: `${url}/web/demo/api`, ready: true });
   }, 120_000);
 
   it("a second concurrent call adds a second pod", async () => {
@@ -278,6 +304,57 @@ describe("warmpool agent --backend kubernetes", () => {
     }, 30_000);
     expect(events.map((e: any) => e.reason).sort()).toEqual(["ScaledDown", "ScaledDown", "ScaledUp", "ScaledUp"]);
   }, 120_000);
+
+  it("writes the Endpoint's status and the Schedule's as it fires, fails and succeeds", async () => {
+    // At zero containers the endpoint is no longer ready.
+    const endpoint = await eventually("the Endpoint status at zero containers", async () => ((await endpointStatus()).ready === false ? endpointStatus() : undefined), 30_000);
+    expect(endpoint).toEqual({ url: `${url}/web/demo/api`, ready: false });
+    const endpoints = await cluster.kubectl("get", "endpoints.warmpool.dev", "-n", NS);
+    expect(endpoints.stdout).toMatch(/NAME\s+FUNCTION\s+KIND\s+PATH\s+PUBLIC\s+URL/);
+    expect(endpoints.stdout).toContain(`${url}/web/demo/api`);
+
+    // Suspended: a next run an hour ahead, never a last one.
+    const suspended = await scheduleStatus();
+    expect(suspended).toEqual({ nextRun: expect.any(String), consecutiveFailures: 0 });
+    const ahead = Date.parse(suspended.nextRun) - Date.now();
+    expect([ahead > 0, ahead <= 3_600_000]).toEqual([true, true]);
+
+    const patched = await cluster.kubectl("patch", "schedules.warmpool.dev", "tick", "-n", NS, "--type", "merge", "-p", JSON.stringify({ spec: { suspended: false, every: "2s" } }));
+    expect(patched.code).toBe(0);
+    const fired = await eventually("a scheduled call to reach the worker and show in the Schedule status", async () => {
+      const st = await scheduleStatus();
+      return st.lastCallId !== undefined && held.has(st.lastCallId) ? st : undefined;
+    }, 60_000);
+    expect(Date.parse(fired.nextRun)).toBeGreaterThan(Date.parse(fired.lastRun));
+    expect(Date.parse(fired.lastRun)).toBeLessThanOrEqual(Date.now());
+    expect(fired.consecutiveFailures).toBe(0);
+    expect(fired.lastError).toBeUndefined();
+    const schedules = await cluster.kubectl("get", "schedules.warmpool.dev", "-n", NS);
+    expect(schedules.stdout).toMatch(/NAME\s+FUNCTION\s+CRON\s+EVERY\s+TIMEZONE\s+LAST\s+NEXT/);
+    // nextRun moves on every 2s (skipped firings too), so the row is matched by shape: period, then an ISO next run.
+    expect(schedules.stdout.split("\n").find((line) => line.startsWith("tick"))).toMatch(/^tick\s+echo\s+.*\s2s\s+.*\s\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/);
+
+    // Overlap `skip` holds later firings back while this call runs, so the failure is the one recorded.
+    held.get(fired.lastCallId)!("boom");
+    const failed = await eventually("the failure in the Schedule status", async () => {
+      const st = await scheduleStatus();
+      return st.consecutiveFailures === 1 ? st : undefined;
+    }, 30_000);
+    expect(failed.lastError).toBe("ValueError: boom");
+
+    // The next firing's success clears lastError (a merge patch with null) and the failure count.
+    const next = await eventually("the next scheduled call to reach the worker", async () => {
+      const st = await scheduleStatus();
+      return st.lastCallId !== fired.lastCallId && held.has(st.lastCallId) ? st.lastCallId : undefined;
+    }, 30_000);
+    held.get(next)!();
+    const recovered = await eventually("the success in the Schedule status", async () => {
+      const st = await scheduleStatus();
+      return st.consecutiveFailures === 0 && st.lastCallId !== fired.lastCallId ? st : undefined;
+    }, 30_000);
+    expect(recovered.lastError).toBeUndefined();
+    expect((await api("GET", `/v1/calls/${next}`)).status).toBe("succeeded");
+  }, 180_000);
 
   it("needed nothing beyond the RBAC the components grant", () => {
     expect(agentErr).not.toMatch(/forbidden|kubernetes\.(statusFailed|eventFailed|podPatchFailed)/i);

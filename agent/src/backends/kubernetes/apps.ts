@@ -1,10 +1,14 @@
 /**
  * Pure translation between the cluster's objects and the agent's: Function/Schedule/Endpoint custom
  * resources (whose `spec` is exactly the validated spec the provider wrote) grouped by `spec.app` into
- * App documents the agent deploys, and the agent's view of a function turned into the Function's
- * `status` and into Events. No client calls here, so that all of it is unit tested as plain data.
+ * App documents the agent deploys, and the agent's view of functions, schedules and endpoints turned
+ * into the resources' `status` and into Events. No client calls here, so that all of it is unit tested
+ * as plain data.
  */
+import type { EndpointSpec } from "@warmpool/schema";
 import type { FunctionRuntime, ScaleEvent } from "../../dispatcher/function";
+import { describeEndpoint } from "../../endpoints/describe";
+import type { ScheduleStatus as ScheduleView } from "../../schedules/scheduler";
 import { validateApp, type LoadedApp } from "../../spec/load";
 
 /** Where the worker image keeps the app: handlers are loaded from there, never from the agent's disk. */
@@ -35,12 +39,24 @@ export interface FunctionTarget {
   generation: number;
 }
 
+/** A Schedule or Endpoint resource, whose `status` the agent writes. */
+export interface ResourceTarget {
+  kind: "Schedule" | "Endpoint";
+  /** `app/name`, the name the agent knows it by. */
+  key: string;
+  namespace: string;
+  resource: string;
+  uid: string;
+}
+
 export interface GroupedApp {
   name: string;
   namespace: string;
   /** The App document (validated by validateApp before deploy). */
   doc: { name: string; environment?: string; functions: Record<string, object>; schedules: Record<string, object>; endpoints: Record<string, object> };
   targets: FunctionTarget[];
+  /** The App's Schedule and Endpoint resources. */
+  resources: ResourceTarget[];
 }
 
 export interface Grouping {
@@ -84,7 +100,7 @@ export function groupResources(resources: Record<Kind, readonly SpecResource[]>)
     }
     let group = apps.get(app);
     if (group === undefined) {
-      group = { name: app, namespace: ns, doc: { name: app, functions: {}, schedules: {}, endpoints: {} }, targets: [] };
+      group = { name: app, namespace: ns, doc: { name: app, functions: {}, schedules: {}, endpoints: {} }, targets: [], resources: [] };
       const env = r.metadata?.labels?.["warmpool.dev/environment"];
       if (env !== undefined && ENVIRONMENTS.has(env)) group.doc.environment = env;
       apps.set(app, group);
@@ -94,6 +110,8 @@ export function groupResources(resources: Record<Kind, readonly SpecResource[]>)
     map[name] = body;
     if (kind === "Function") {
       group.targets.push({ key: `${app}/${name}`, namespace: ns, resource, uid: r.metadata?.uid ?? "", generation: r.metadata?.generation ?? 0 });
+    } else {
+      group.resources.push({ kind, key: `${app}/${name}`, namespace: ns, resource, uid: r.metadata?.uid ?? "" });
     }
   }
   return { apps, skipped };
@@ -127,6 +145,36 @@ export function functionStatus(fn: Pick<FunctionRuntime, "status">, generation: 
   if (typeof s.lastScaleReason === "string") status.lastScaleReason = s.lastScaleReason;
   if (typeof s.lastScaleTime === "string") status.lastScaleTime = s.lastScaleTime;
   return status;
+}
+
+/**
+ * The Schedule's `status` (schema/specs/status.json ScheduleStatus) from the scheduler's view of it.
+ * It is sent as a JSON merge patch, where `null` removes a field: so a success clears `lastError`
+ * instead of leaving the last failure's message in place.
+ */
+export interface ScheduleStatus {
+  lastRun: string | null;
+  nextRun: string | null;
+  lastCallId: string | null;
+  lastError: string | null;
+  consecutiveFailures: number;
+}
+
+export function scheduleStatus(s: Pick<ScheduleView, "lastRun" | "nextRun" | "lastCallId" | "lastError" | "consecutiveFailures">): ScheduleStatus {
+  return { lastRun: s.lastRun, nextRun: s.nextRun, lastCallId: s.lastCallId, lastError: s.lastError, consecutiveFailures: s.consecutiveFailures };
+}
+
+/** The Endpoint's `status` (schema/specs/status.json EndpointStatus). */
+export interface EndpointStatus {
+  /** The agent's URL of the route, as `GET /v1/apps` and `warmpool serve` show it. */
+  url: string;
+  /** Whether the target function has a container ready to serve (false while it is not deployed). */
+  ready: boolean;
+}
+
+export function endpointStatus(agentUrl: string, spec: EndpointSpec, fn: Pick<FunctionRuntime, "status"> | undefined): EndpointStatus {
+  const ready = fn !== undefined && Number((fn.status() as Record<string, unknown>).readyReplicas ?? 0) > 0;
+  return { url: describeEndpoint(agentUrl, spec).url, ready };
 }
 
 /** A core/v1 Event on the Function for one scale decision. */

@@ -2,19 +2,19 @@
  * The agent's side of the cluster: watches Function, Schedule and Endpoint resources in every
  * namespace (list+watch, cluster-wide read is what the agent's ClusterRole grants), groups them by
  * `spec.app` into Apps and deploys, redeploys or removes those in the agent; then, every
- * `statusIntervalMs`, writes each Function's `status` through the status subresource (only when it
- * changed) and records one Event on the Function per scale decision, so that
- * `kubectl get functions.warmpool.dev` and `kubectl describe` say what the autoscaler did and why.
+ * `statusIntervalMs`, has the StatusWriter write the `status` of each Function, Schedule and Endpoint
+ * (only when it changed) and one Event on the Function per scale decision, so that
+ * `kubectl get functions.warmpool.dev` and `kubectl describe` say what the autoscaler did and why, and
+ * `kubectl get schedules.warmpool.dev` / `endpoints.warmpool.dev` when a schedule runs and where a route is.
  */
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, makeInformer, setHeaderOptions, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { Agent } from "../../agent";
-import type { FunctionRuntime, ScaleEvent } from "../../dispatcher/function";
-import { functionStatus, groupResources, loadGrouped, scaleEvent, GROUP, VERSION, type FunctionTarget, type Kind, type SpecResource } from "./apps";
+import { groupResources, loadGrouped, GROUP, VERSION, type FunctionTarget, type Kind, type ResourceTarget, type SpecResource } from "./apps";
 import type { KubernetesBackend } from "./backend";
+import { StatusWriter, type StatusApi } from "./status";
 
 const PLURALS: Record<Kind, string> = { Function: "functions", Schedule: "schedules", Endpoint: "endpoints" };
-const COMPONENT = "warmpool-agent";
 
 export interface ControllerOptions {
   kc: KubeConfig;
@@ -33,13 +33,13 @@ interface Informer {
 export class ResourceController {
   private readonly informers = new Map<Kind, Informer>();
   private readonly custom: CustomObjectsApi;
-  private readonly core: CoreV1Api;
+  private readonly status: StatusWriter;
   private agent: Agent | null = null;
   /** The App document last deployed, per app, to redeploy only what changed. */
   private readonly deployed = new Map<string, string>();
   private targets = new Map<string, FunctionTarget>();
-  private readonly written = new Map<string, string>();
-  private readonly seenEvents = new WeakSet<ScaleEvent>();
+  /** The Schedule and Endpoint resources of the Apps, whose status is written too. */
+  private resources: ResourceTarget[] = [];
   private syncQueued = false;
   private statusTimer: NodeJS.Timeout | null = null;
   private statusRunning = false;
@@ -47,7 +47,7 @@ export class ResourceController {
 
   constructor(private readonly options: ControllerOptions) {
     this.custom = options.kc.makeApiClient(CustomObjectsApi);
-    this.core = options.kc.makeApiClient(CoreV1Api);
+    this.status = new StatusWriter(statusApi(options.kc, this.custom), options.log);
   }
 
   /** Starts the watches; resolves once every kind was listed and the Apps deployed. */
@@ -104,9 +104,11 @@ export class ResourceController {
     const { apps, skipped } = groupResources({ Function: list("Function"), Schedule: list("Schedule"), Endpoint: list("Endpoint") });
     for (const s of skipped) log.warn({ event: "kubernetes.resourceSkipped", ...s }, `${s.kind} ${s.namespace}/${s.name} skipped: ${s.why}`);
     const targets = new Map<string, FunctionTarget>();
+    const resources: ResourceTarget[] = [];
     for (const group of apps.values()) {
       const text = JSON.stringify(group.doc);
       for (const t of group.targets) targets.set(t.key, t);
+      resources.push(...group.resources);
       if (this.deployed.get(group.name) === text) continue;
       let loaded;
       try {
@@ -132,50 +134,18 @@ export class ResourceController {
     }
     for (const key of this.targets.keys()) if (!targets.has(key)) this.options.backend.unbind(key);
     this.targets = targets;
+    this.resources = resources;
   }
 
-  /** One pass: a status patch per Function whose status changed, an Event per new scale decision. */
+  /** One pass of the StatusWriter; a pass still running (a slow API server) is not doubled. */
   async writeStatus(): Promise<void> {
     const agent = this.agent;
     if (agent === null || this.statusRunning) return;
     this.statusRunning = true;
     try {
-      const work: Array<Promise<void>> = [];
-      for (const [key, t] of this.targets) {
-        const [app, name] = key.split("/") as [string, string];
-        const fn = agent.apps.get(app)?.functions.get(name);
-        if (fn === undefined) continue;
-        work.push(this.writeOne(t, fn));
-      }
-      await Promise.all(work);
+      await this.status.write(agent, this.targets.values(), this.resources);
     } finally {
       this.statusRunning = false;
-    }
-  }
-
-  private async writeOne(t: FunctionTarget, fn: FunctionRuntime): Promise<void> {
-    const log = this.options.log;
-    for (const event of fn.events) {
-      if (this.seenEvents.has(event)) continue;
-      this.seenEvents.add(event);
-      try {
-        await this.core.createNamespacedEvent({ namespace: t.namespace, body: scaleEvent(t, event, COMPONENT) as never });
-      } catch (err) {
-        log.warn({ event: "kubernetes.eventFailed", fn: t.key, error: (err as Error).message }, "could not record scale event");
-      }
-    }
-    const status = functionStatus(fn, t.generation);
-    const text = JSON.stringify(status);
-    const id = `${t.namespace}/${t.resource}/${t.uid}`;
-    if (this.written.get(id) === text) return;
-    try {
-      await this.custom.patchNamespacedCustomObjectStatus(
-        { group: GROUP, version: VERSION, namespace: t.namespace, plural: "functions", name: t.resource, body: { status } },
-        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
-      );
-      this.written.set(id, text);
-    } catch (err) {
-      log.warn({ event: "kubernetes.statusFailed", fn: t.key, error: (err as Error).message }, "could not write function status");
     }
   }
 
@@ -185,4 +155,14 @@ export class ResourceController {
     await this.writeStatus().catch(() => undefined);
     await Promise.all([...this.informers.values()].map((i) => i.stop().catch(() => undefined)));
   }
+}
+
+/** The StatusWriter's calls on the real client. */
+function statusApi(kc: KubeConfig, custom: CustomObjectsApi): StatusApi {
+  const core = kc.makeApiClient(CoreV1Api);
+  const merge = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+  return {
+    patchStatus: (plural, namespace, name, status) => custom.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace, plural, name, body: { status } }, merge),
+    createEvent: (namespace, event) => core.createNamespacedEvent({ namespace, body: event as never }),
+  };
 }
