@@ -125,16 +125,19 @@ test("after kill -9: runOnce makes one catch-up call, skip none; overlap skip do
     const f = await second.firings();
     return f.length === 4 && f;
   });
-  expect(on(atStart, "once")).toEqual([{ at: "2026-05-01T12:00:00.000Z", outcome: "called" }]);
-  expect(on(atStart, "skipmissed")).toEqual([{ at: "2026-05-01T12:00:00.000Z", outcome: "skipped-missed" }]);
-  expect(on(atStart, "overlap")).toEqual([{ at: "2026-05-01T12:00:00.000Z", outcome: "skipped-overlap" }]);
-  expect(on(atStart, "allow")).toEqual([{ at: "2026-05-01T12:00:00.000Z", outcome: "called" }]);
+  // One firing each, for the latest missed one (14:00).
+  expect(on(atStart, "once")).toEqual([{ at: "2026-05-01T14:00:00.000Z", outcome: "called" }]);
+  expect(on(atStart, "skipmissed")).toEqual([{ at: "2026-05-01T14:00:00.000Z", outcome: "skipped-missed" }]);
+  expect(on(atStart, "overlap")).toEqual([{ at: "2026-05-01T14:00:00.000Z", outcome: "skipped-overlap" }]);
+  expect(on(atStart, "allow")).toEqual([{ at: "2026-05-01T14:00:00.000Z", outcome: "called" }]);
   expect({ once: callsOf("once"), skipmissed: callsOf("skipmissed"), overlap: callsOf("overlap"), allow: callsOf("allow") }).toEqual({ once: 2, skipmissed: 1, overlap: 1, allow: 2 });
   const after = await schedules(second);
   for (const name of ["once", "skipmissed", "overlap", "allow"]) expect(after[name].nextRun).toBe("2026-05-01T15:00:00.000Z");
-  expect(after.once.lastRun).toBe("2026-05-01T12:00:00.000Z");
-  expect(after.skipmissed).toMatchObject({ lastRun: "2026-05-01T11:00:00.000Z", lastCallId: before.skipmissed.lastCallId });
-  expect(after.overlap).toMatchObject({ lastRun: "2026-05-01T11:00:00.000Z", lastCallId: held, skipped: 1 });
+  // Every firing that fell due and made no call is counted in `skipped`: calls + skipped = firings due.
+  expect(after.once).toMatchObject({ lastRun: "2026-05-01T14:00:00.000Z", skipped: 2 });
+  expect(after.skipmissed).toMatchObject({ lastRun: "2026-05-01T11:00:00.000Z", lastCallId: before.skipmissed.lastCallId, skipped: 3 });
+  expect(after.overlap).toMatchObject({ lastRun: "2026-05-01T11:00:00.000Z", lastCallId: held, skipped: 3 });
+  expect(after.allow).toMatchObject({ lastRun: "2026-05-01T14:00:00.000Z", skipped: 2 });
   expect(after.allow.lastCallId).not.toBe(heldAllow);
   // The catch-up call runs with the schedule's arguments (and is final before 15:00, which `once` would otherwise skip as an overlap).
   expect(await second.http.result(after.once.lastCallId)).toMatchObject({ status: "succeeded", result: { args: ["once"] } });
@@ -153,7 +156,7 @@ test("after kill -9: runOnce makes one catch-up call, skip none; overlap skip do
   expect(on(at15, "allow")).toEqual([{ at: "2026-05-01T15:00:00.000Z", outcome: "called" }]);
   expect({ overlap: callsOf("overlap"), allow: callsOf("allow") }).toEqual({ overlap: 1, allow: 3 });
   expect(await callStatus(second, held)).toBe("running");
-  expect((await schedules(second)).overlap).toMatchObject({ lastCallId: held, skipped: 2 });
+  expect((await schedules(second)).overlap).toMatchObject({ lastCallId: held, skipped: 4 });
 
   // Once the recovered call finishes, the next firing of `overlap` makes a call again.
   fs.writeFileSync(path.join(gateDir, "open"), "");
@@ -167,6 +170,6 @@ test("after kill -9: runOnce makes one catch-up call, skip none; overlap skip do
   expect(at16).toEqual({ at: "2026-05-01T16:00:00.000Z", outcome: "called" });
   expect(callsOf("overlap")).toBe(2);
   const last = (await schedules(second)).overlap;
-  expect(last).toMatchObject({ lastRun: "2026-05-01T16:00:00.000Z", skipped: 2 });
+  expect(last).toMatchObject({ lastRun: "2026-05-01T16:00:00.000Z", skipped: 4 });
   expect(await second.http.result(last.lastCallId)).toMatchObject({ status: "succeeded", result: "overlap" });
 }, 60_000);

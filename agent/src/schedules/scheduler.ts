@@ -4,8 +4,9 @@
  * `args` and `kwargs`. Policies:
  *
  * - **Missed firings** (the agent was down when one fell due): `missed: runOnce` (default) makes one
- *   call on start however many were missed; `skip` makes none. Either way the next firing is computed
- *   from the present, never replayed one by one.
+ *   call on start however many were missed, for the latest of them; `skip` makes none. Either way the
+ *   next firing is computed from the present, never replayed one by one. Every firing that fell due and
+ *   made no call is counted in `skipped` (so calls + skipped = firings due).
  * - **Overlap** (a firing falls due while the schedule's previous call is not final, also across a
  *   restart: recovery re-queues that call first): `overlap: skip` (default) skips the firing and counts
  *   it in `skipped`; `allow` makes the call anyway.
@@ -151,8 +152,11 @@ export class Scheduler {
     if (recovering) {
       this.adopt(entry);
       if (s.nextRun !== null && s.nextRun <= now) {
-        if (entry.spec.missed === "skip") this.record(entry, { key: entry.key, at: s.nextRun, now, outcome: "skipped-missed" });
-        else this.fire(entry, s.nextRun);
+        const { count, latest } = missedFirings(entry.timing, s.nextRun, now);
+        const runOnce = entry.spec.missed !== "skip";
+        s.skipped += runOnce ? count - 1 : count;
+        if (runOnce) this.fire(entry, latest);
+        else this.record(entry, { key: entry.key, at: latest, now, outcome: "skipped-missed" });
       }
     }
     s.nextRun = entry.timing.next(now);
@@ -258,4 +262,18 @@ export class Scheduler {
 
 function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
+}
+
+/** Beyond this many missed firings (an every-minute schedule down for months) the count stops: it is a statistic. */
+const MISSED_SCAN_LIMIT = 100_000;
+
+/** The firings due from `first` (the stored next run) up to `now`: how many, and the latest. */
+export function missedFirings(timing: Timing, first: number, now: number): { count: number; latest: number } {
+  let count = 0;
+  let latest = first;
+  for (let t: number | null = first; t !== null && t <= now && count < MISSED_SCAN_LIMIT; t = timing.next(t)) {
+    count++;
+    latest = t;
+  }
+  return { count, latest };
 }
