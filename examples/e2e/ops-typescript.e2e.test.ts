@@ -1,8 +1,8 @@
 /**
  * `pulumi up` of examples/ops-typescript against a real API server: every object the components
  * declare exists with the right fields; secrets stay out of the state in plain text; a second
- * `pulumi up` leaves the agent's replicas alone; a changed field updates in place; `pulumi destroy`
- * leaves nothing behind.
+ * `pulumi up` leaves the agent's replicas alone; a changed field updates in place; the function behind
+ * the webServer endpoint listens on its port in its pods; `pulumi destroy` leaves nothing behind.
  */
 import { join } from "node:path";
 import { Cluster, Project, REPO, eventually, toolchainBin } from "./harness";
@@ -33,7 +33,7 @@ describe("examples/ops-typescript on a real API server", () => {
     expect(crds.items.map((c: any) => c.metadata.name)).toEqual(expect.arrayContaining(["functions.warmpool.dev", "schedules.warmpool.dev", "endpoints.warmpool.dev"]));
 
     const functions = await cluster.get("functions.warmpool.dev", "-n", "chat-dev");
-    expect(functions.items.map((f: any) => f.metadata.name).sort()).toEqual(["embed", "llm", "reindex"]);
+    expect(functions.items.map((f: any) => f.metadata.name).sort()).toEqual(["embed", "llm", "reindex", "ui"]);
     const llm = functions.items.find((f: any) => f.metadata.name === "llm");
     expect(llm.spec).toMatchObject({ app: "chat", gpu: "H100", autoscaler: { minContainers: 0, maxContainers: 4, bufferContainers: 1 }, concurrency: { maxInputs: 8, targetInputs: 6 } });
     expect((await cluster.get("schedules.warmpool.dev", "nightly-reindex", "-n", "chat-dev")).spec).toMatchObject({ cron: "30 2 * * *", timezone: "America/New_York" });
@@ -46,6 +46,16 @@ describe("examples/ops-typescript on a real API server", () => {
     expect(pod.tolerations).toContainEqual({ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" });
     expect(pod.containers[0].resources.limits["nvidia.com/gpu"]).toBe("1");
     expect(pod.containers[0].envFrom).toEqual([{ secretRef: { name: "huggingface" } }]);
+    expect(pod.containers[0].env.map((e: any) => e.name)).not.toContain("WARMPOOL_WEB_PORT");
+    expect(pod.containers[0].ports.map((p: any) => p.name)).toEqual(["worker"]);
+
+    // The webServer endpoint's function serves HTTP itself: its pods start the server on the endpoint's port and declare it.
+    expect((await cluster.get("endpoints.warmpool.dev", "chat-ui", "-n", "chat-dev")).spec).toMatchObject({ function: "ui", kind: "webServer", port: 8080, path: "/ui" });
+    const ui = (await cluster.get("deployment", "ui", "-n", "chat-dev")).spec.template.spec.containers;
+    expect(ui.map((c: any) => c.name)).toEqual(["worker"]);
+    expect(ui[0].env).toContainEqual({ name: "WARMPOOL_WEB_PORT", value: "8080" });
+    expect(ui[0].ports).toContainEqual({ name: "web", containerPort: 8080, protocol: "TCP" });
+    expect(ui[0].ports).toContainEqual({ name: "worker", containerPort: 8000, protocol: "TCP" });
 
     const role = await cluster.get("role", "warmpool-agent", "-n", "chat-dev");
     expect(role.rules.flatMap((r: any) => r.resources)).not.toContain("secrets");
@@ -65,10 +75,15 @@ describe("examples/ops-typescript on a real API server", () => {
   it("a second pulumi up changes nothing, even after the agent scaled a function", async () => {
     const scaled = await cluster.kubectl("scale", "deployment/llm", "-n", "chat-dev", "--replicas=2");
     expect(scaled.code).toBe(0);
+    expect((await cluster.kubectl("scale", "deployment/ui", "-n", "chat-dev", "--replicas=1")).code).toBe(0);
     const preview = await project.pulumi("preview", "--expect-no-changes", "--diff");
     expect([preview.code, preview.stdout + preview.stderr]).toEqual([0, expect.any(String)]);
     await project.must("up", "--yes", "--skip-preview");
     expect((await cluster.get("deployment", "llm", "-n", "chat-dev")).spec.replicas).toBe(2);
+    const ui = await cluster.get("deployment", "ui", "-n", "chat-dev");
+    expect(ui.spec.replicas).toBe(1);
+    expect(ui.spec.template.spec.containers[0].env).toContainEqual({ name: "WARMPOOL_WEB_PORT", value: "8080" });
+    expect(ui.spec.template.spec.containers[0].ports).toContainEqual({ name: "web", containerPort: 8080, protocol: "TCP" });
   }, 600_000);
 
   it("a changed field updates the worker Deployment in place", async () => {
@@ -81,6 +96,9 @@ describe("examples/ops-typescript on a real API server", () => {
     expect(after.spec.template.spec.containers[0].image).toBe("registry.example.com/chat/server:1.5.0");
     expect(after.spec.replicas).toBe(2);
     expect((await cluster.get("functions.warmpool.dev", "llm", "-n", "chat-dev")).spec.image).toBe("registry.example.com/chat/server:1.5.0");
+    const ui = (await cluster.get("deployment", "ui", "-n", "chat-dev")).spec.template.spec.containers[0];
+    expect(ui.image).toBe("registry.example.com/chat/server:1.5.0");
+    expect(ui.env).toContainEqual({ name: "WARMPOOL_WEB_PORT", value: "8080" });
   }, 600_000);
 
   it("bad arguments fail pulumi preview with the component's message", async () => {
@@ -96,6 +114,7 @@ describe("examples/ops-typescript on a real API server", () => {
     await project.must("destroy", "--yes", "--skip-preview");
     await eventually("the App namespace to be gone", async () => ((await cluster.exists("namespace", "chat-dev")) ? undefined : true), 120_000);
     expect(await cluster.exists("crd", "functions.warmpool.dev")).toBe(false);
+    expect(await cluster.exists("crd", "endpoints.warmpool.dev")).toBe(false);
     expect(await cluster.exists("clusterrole", "warmpool-agent-warmpool-system")).toBe(false);
     await eventually("the runtime namespace to be gone", async () => ((await cluster.exists("namespace", "warmpool-system")) ? undefined : true), 120_000);
     const stack = JSON.parse(await project.must("stack", "export"));

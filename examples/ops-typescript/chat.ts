@@ -86,5 +86,9 @@ export function chat(inputs: ChatInputs) {
 
   const api = new warmpool.Endpoint("chat-api", { function: llm.ref, path: "/v1/chat", methods: ["POST"], domains: ["chat.example.com"] });
 
-  return { runtime, app, llm, embed, api, h100 };
+  // The chat UI serves HTTP itself on port 8080; the agent proxies /web/chat/ui (and its WebSockets) to it.
+  const ui = new warmpool.Function("ui", { app: app.ref, handler: "chat.ui:serve", webPort: 8080, autoscaler: { maxContainers: 2 } });
+  const uiRoute = new warmpool.Endpoint("chat-ui", { function: ui.ref, kind: "webServer", port: 8080, path: "/ui", methods: ["GET", "POST"] });
+
+  return { runtime, app, llm, embed, ui, api, uiRoute, h100 };
 }

@@ -69,4 +69,6 @@ export interface FunctionRef {
   namespace: string;
   /** Namespace of the Runtime (agent) that serves the App. */
   runtimeNamespace: string;
+  /** The port the function's container serves HTTP on (its `webPort`), if it declares one. */
+  webPort?: number;
 }

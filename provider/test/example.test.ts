@@ -26,7 +26,11 @@ describe("examples/ops-typescript", () => {
     });
     expect(functions.find((f) => f.name === "embed")).toMatchObject({ batching: { maxBatchSize: 64, waitMs: 20 } });
     expect(out.one("kubernetes:warmpool.dev/v1alpha1:Schedule").inputs.spec).toMatchObject({ cron: "30 2 * * *", timezone: "America/New_York" });
-    expect(out.one("kubernetes:warmpool.dev/v1alpha1:Endpoint").inputs.spec).toMatchObject({ function: "llm", path: "/v1/chat" });
+    expect(out.one("kubernetes:warmpool.dev/v1alpha1:Endpoint", "chat-api-endpoint").inputs.spec).toMatchObject({ function: "llm", path: "/v1/chat" });
+    expect(out.one("kubernetes:warmpool.dev/v1alpha1:Endpoint", "chat-ui-endpoint").inputs.spec).toMatchObject({ function: "ui", kind: "webServer", port: 8080 });
+    const ui = out.one("kubernetes:apps/v1:Deployment", "ui-worker").inputs.spec.template.spec.containers[0];
+    expect(ui.env).toContainEqual({ name: "WARMPOOL_WEB_PORT", value: "8080" });
+    expect(ui.ports).toContainEqual({ name: "web", containerPort: 8080, protocol: "TCP" });
     expect(out.one("aws:eks/nodeGroup:NodeGroup").inputs).toMatchObject({ clusterName: "prod-eks", instanceTypes: ["p5.4xlarge", "p5.48xlarge"] });
     expect(out.one("aws:efs/fileSystem:FileSystem").inputs.encrypted).toBe(true);
     expect(out.ofType("aws:efs/mountTarget:MountTarget")).toHaveLength(2);

@@ -50,7 +50,7 @@ const cases: Case[] = [
   ["batching with concurrency", fn("f", { batching: { maxBatchSize: 8, waitMs: 10 }, concurrency: { maxInputs: 4 } }), F('batching = {"maxBatchSize":8,"waitMs":10}: cannot be combined with concurrency.maxInputs > 1: a batched container runs one batch at a time')],
   ["env name starting with a digit", fn("f", { env: { "1BAD": "x" } }), F("env.1BAD: is not an allowed key (allowed: letters, digits and '_', not starting with a digit)")],
   ["reserved env prefix", fn("f", { env: { WARMPOOL_PORT: "1" } }), F('env.WARMPOOL_PORT = "1": uses the reserved prefix WARMPOOL_ (the worker runtime sets these)')],
-  ["unknown field", fn("f", { gpus: "H100" } as never), F('gpus = "H100": is not a field here (allowed: app, name, image, handler, runtime, gpu, gpuFallbacks, cpu, memory, ephemeralDisk, timeout, startupTimeout, retries, secrets, volumes, env, autoscaler, concurrency, batching, pool)')],
+  ["unknown field", fn("f", { gpus: "H100" } as never), F('gpus = "H100": is not a field here (allowed: app, name, image, handler, runtime, gpu, gpuFallbacks, cpu, memory, ephemeralDisk, timeout, startupTimeout, retries, secrets, volumes, env, webPort, autoscaler, concurrency, batching, pool)')],
   ["malformed image", fn("f", { image: "Not An Image" }), F('image = "Not An Image": must be an OCI image reference such as registry.example.com/team/model:1.2 or repo@sha256:<digest>')],
   ["name that is no DNS label", fn("LLM_Server", {}), `${subject("Function", "LLM_Server")}name = "LLM_Server": must be lowercase letters, digits and '-', starting with a letter, at most 40 characters`],
 

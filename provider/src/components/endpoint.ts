@@ -1,15 +1,19 @@
 /**
  * Endpoint: an HTTP route to a function, served by the agent. Rendered as an Endpoint custom
- * resource; custom domains add an Ingress with TLS in front of the agent's Service.
+ * resource; custom domains add an Ingress with TLS in front of the agent's Service. A webServer
+ * endpoint renders nothing into the worker pods: its Function declares the same port as `webPort`
+ * and renders WARMPOOL_WEB_PORT and the `web` container port itself (checked here), because a
+ * DeploymentPatch on the Function's Deployment never settles into a no-op `pulumi up`.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { endpointFunctionProblems } from "../checks";
 import type { EndpointArgs } from "../generated/args";
 import type { FunctionRef } from "../refs";
 import { AGENT_NAME } from "../render/agent";
 import { CRD_API_VERSION } from "../render/crds";
 import type { SpecOutput } from "../spec-output";
-import { PENDING_REF, validated } from "../spec";
+import { PENDING_REF, assertNoProblems, validated } from "../spec";
 
 /** An HTTP route to a function. */
 export class Endpoint extends pulumi.ComponentResource {
@@ -24,7 +28,12 @@ export class Endpoint extends pulumi.ComponentResource {
     const plain = validated("Endpoint", name, declared(PENDING_REF, PENDING_REF), this);
 
     const target = pulumi.output(args.function);
-    this.spec = target.apply((fn: FunctionRef): SpecOutput => ({ ...validated("Endpoint", name, declared(fn.name, fn.app), this) }));
+    this.spec = target.apply((fn: FunctionRef): SpecOutput => {
+      const spec = validated("Endpoint", name, declared(fn.name, fn.app), this);
+      // The Function renders the web server's env and container port; the Endpoint only checks they agree.
+      assertNoProblems("Endpoint", name, endpointFunctionProblems(spec, fn), this);
+      return { ...spec };
+    });
     new k8s.apiextensions.CustomResource(`${name}-endpoint`, {
       apiVersion: CRD_API_VERSION,
       kind: "Endpoint",

@@ -4,7 +4,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { poolProblems } from "../checks";
+import { poolProblems, webPortProblems } from "../checks";
 import type { FunctionArgs } from "../generated/args";
 import { componentLabels } from "../labels";
 import type { AppRef, FunctionRef, PoolRef, SecretRef, VolumeRef } from "../refs";
@@ -26,6 +26,7 @@ export class Function extends pulumi.ComponentResource {
     super("warmpool:index:Function", name, {}, opts);
     // Plain fields are checked now, so that preview fails even while refs are unknown.
     const declared = validated("Function", name, planned(name, args, PENDING_REF), this);
+    assertNoProblems("Function", name, webPortProblems(declared), this);
     // Pool refs derive from plain arguments, so this check runs during preview too.
     const pool = pulumi.output(args.pool).apply((p: PoolRef | undefined) => {
       if (p !== undefined) assertNoProblems("Function", name, poolProblems(declared, p), this);
@@ -69,7 +70,13 @@ export class Function extends pulumi.ComponentResource {
     });
 
     this.deploymentName = deployment.metadata.name;
-    this.ref = app.apply((a: AppRef) => ({ app: a.name, name, namespace: a.namespace, runtimeNamespace: a.runtimeNamespace }));
+    this.ref = app.apply((a: AppRef): FunctionRef => ({
+      app: a.name,
+      name,
+      namespace: a.namespace,
+      runtimeNamespace: a.runtimeNamespace,
+      ...(declared.webPort === undefined ? {} : { webPort: declared.webPort }),
+    }));
     this.registerOutputs({ ref: this.ref, spec: this.spec, deploymentName: this.deploymentName });
   }
 }

@@ -71,7 +71,11 @@ function workerContainer(inputs: WorkerInputs): Container {
     image: inputs.image,
     command: RUNTIME_COMMANDS[spec.runtime ?? "python"],
     workingDir: WORKER_APP_DIR,
-    ports: [{ name: "worker", containerPort: WORKER_PORT, protocol: "TCP" }],
+    ports: [
+      { name: "worker", containerPort: WORKER_PORT, protocol: "TCP" },
+      // A function behind a webServer endpoint serves HTTP itself; the agent proxies to this port.
+      ...(spec.webPort === undefined ? [] : [{ name: "web", containerPort: spec.webPort, protocol: "TCP" }]),
+    ],
     env: workerEnv(spec),
     // Secrets only by reference: their values never enter the Deployment or the stack state.
     envFrom: secretNames(inputs).map((name) => ({ secretRef: { name } })),
@@ -99,6 +103,8 @@ function workerEnv(spec: FunctionSpec): k8s.types.input.core.v1.EnvVar[] {
     { name: "WARMPOOL_MAX_INPUTS", value: String(spec.concurrency?.maxInputs ?? 1) },
     { name: "WARMPOOL_BATCH_SIZE", value: String(spec.batching?.maxBatchSize ?? 0) },
     { name: "WARMPOOL_CONTAINER_ID", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+    // Set only for a web-server function: the worker starts the handler's server on this port.
+    ...(spec.webPort === undefined ? [] : [{ name: "WARMPOOL_WEB_PORT", value: String(spec.webPort) }]),
     ...own,
   ];
 }

@@ -231,6 +231,10 @@ volumes?: {
 env?: {
 [k: string]: string
 }
+/**
+ * The port the container's own HTTP server listens on, for a function behind a `webServer` Endpoint: the worker starts the handler's web server on it (`WARMPOOL_WEB_PORT`) and the pod declares it as container port `web`. Must equal the Endpoint's `port`.
+ */
+webPort?: number
 autoscaler?: Autoscaler
 concurrency?: Concurrency
 batching?: Batching

@@ -82,6 +82,8 @@ type functionArgs struct {
 	Timeout *float64 `pulumi:"timeout"`
 	// Volumes to mount: absolute mount path → Volume.
 	Volumes map[string]VolumeRef `pulumi:"volumes"`
+	// The port the container's own HTTP server listens on, for a function behind a `webServer` Endpoint: the worker starts the handler's web server on it (`WARMPOOL_WEB_PORT`) and the pod declares it as container port `web`. Must equal the Endpoint's `port`. Allowed: 1–65535.
+	WebPort *float64 `pulumi:"webPort"`
 }
 
 // The set of arguments for constructing a Function resource.
@@ -124,6 +126,8 @@ type FunctionArgs struct {
 	Timeout *float64
 	// Volumes to mount: absolute mount path → Volume.
 	Volumes map[string]VolumeRefInput
+	// The port the container's own HTTP server listens on, for a function behind a `webServer` Endpoint: the worker starts the handler's web server on it (`WARMPOOL_WEB_PORT`) and the pod declares it as container port `web`. Must equal the Endpoint's `port`. Allowed: 1–65535.
+	WebPort *float64
 }
 
 func (FunctionArgs) ElementType() reflect.Type {

@@ -634,6 +634,8 @@ type FunctionRef struct {
 	Namespace string `pulumi:"namespace"`
 	// Namespace of the Runtime (agent) that serves the App.
 	RuntimeNamespace string `pulumi:"runtimeNamespace"`
+	// The port the function's container serves HTTP on (its `webPort`), if it declares one.
+	WebPort *float64 `pulumi:"webPort"`
 }
 
 // FunctionRefInput is an input type that accepts FunctionRefArgs and FunctionRefOutput values.
@@ -656,6 +658,8 @@ type FunctionRefArgs struct {
 	Namespace string `pulumi:"namespace"`
 	// Namespace of the Runtime (agent) that serves the App.
 	RuntimeNamespace string `pulumi:"runtimeNamespace"`
+	// The port the function's container serves HTTP on (its `webPort`), if it declares one.
+	WebPort *float64 `pulumi:"webPort"`
 }
 
 func (FunctionRefArgs) ElementType() reflect.Type {
@@ -702,6 +706,11 @@ func (o FunctionRefOutput) Namespace() pulumi.StringOutput {
 // Namespace of the Runtime (agent) that serves the App.
 func (o FunctionRefOutput) RuntimeNamespace() pulumi.StringOutput {
 	return o.ApplyT(func(v FunctionRef) string { return v.RuntimeNamespace }).(pulumi.StringOutput)
+}
+
+// The port the function's container serves HTTP on (its `webPort`), if it declares one.
+func (o FunctionRefOutput) WebPort() pulumi.Float64PtrOutput {
+	return o.ApplyT(func(v FunctionRef) *float64 { return v.WebPort }).(pulumi.Float64PtrOutput)
 }
 
 type FunctionRetriesArgs struct {

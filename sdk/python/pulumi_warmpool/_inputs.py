@@ -395,6 +395,10 @@ class FunctionRefArgsDict(TypedDict):
     """
     Namespace of the Runtime (agent) that serves the App.
     """
+    web_port: NotRequired[_builtins.float]
+    """
+    The port the function's container serves HTTP on (its `webPort`), if it declares one.
+    """
 
 @pulumi.input_type
 class FunctionRefArgs:
@@ -402,17 +406,21 @@ class FunctionRefArgs:
                  app: _builtins.str,
                  name: _builtins.str,
                  namespace: _builtins.str,
-                 runtime_namespace: _builtins.str):
+                 runtime_namespace: _builtins.str,
+                 web_port: Optional[_builtins.float] = None):
         """
         :param _builtins.str app: App name.
         :param _builtins.str name: Function name.
         :param _builtins.str namespace: Namespace of the App.
         :param _builtins.str runtime_namespace: Namespace of the Runtime (agent) that serves the App.
+        :param _builtins.float web_port: The port the function's container serves HTTP on (its `webPort`), if it declares one.
         """
         pulumi.set(__self__, "app", app)
         pulumi.set(__self__, "name", name)
         pulumi.set(__self__, "namespace", namespace)
         pulumi.set(__self__, "runtime_namespace", runtime_namespace)
+        if web_port is not None:
+            pulumi.set(__self__, "web_port", web_port)
 
     @_builtins.property
     @pulumi.getter
@@ -461,6 +469,18 @@ class FunctionRefArgs:
     @runtime_namespace.setter
     def runtime_namespace(self, value: _builtins.str):
         pulumi.set(self, "runtime_namespace", value)
+
+    @_builtins.property
+    @pulumi.getter(name="webPort")
+    def web_port(self) -> Optional[_builtins.float]:
+        """
+        The port the function's container serves HTTP on (its `webPort`), if it declares one.
+        """
+        return pulumi.get(self, "web_port")
+
+    @web_port.setter
+    def web_port(self, value: Optional[_builtins.float]):
+        pulumi.set(self, "web_port", value)
 
 
 class FunctionRetriesArgsArgsDict(TypedDict):

@@ -39,7 +39,8 @@ class FunctionArgs:
                  secrets: Optional[Sequence[pulumi.Input['SecretRefArgs']]] = None,
                  startup_timeout: Optional[_builtins.float] = None,
                  timeout: Optional[_builtins.float] = None,
-                 volumes: Optional[Mapping[str, pulumi.Input['VolumeRefArgs']]] = None):
+                 volumes: Optional[Mapping[str, pulumi.Input['VolumeRefArgs']]] = None,
+                 web_port: Optional[_builtins.float] = None):
         """
         The set of arguments for constructing a Function resource.
 
@@ -62,6 +63,7 @@ class FunctionArgs:
         :param _builtins.float startup_timeout: Maximum time from container start until it is ready (including
         :param _builtins.float timeout: Maximum run time of one attempt of one input. A timed-out container is recycled. Unit: s. Default: 300. Allowed: 1–86400.
         :param Mapping[str, pulumi.Input['VolumeRefArgs']] volumes: Volumes to mount: absolute mount path → Volume.
+        :param _builtins.float web_port: The port the container's own HTTP server listens on, for a function behind a `webServer` Endpoint: the worker starts the handler's web server on it (`WARMPOOL_WEB_PORT`) and the pod declares it as container port `web`. Must equal the Endpoint's `port`. Allowed: 1–65535.
         """
         pulumi.set(__self__, "app", app)
         pulumi.set(__self__, "handler", handler)
@@ -99,6 +101,8 @@ class FunctionArgs:
             pulumi.set(__self__, "timeout", timeout)
         if volumes is not None:
             pulumi.set(__self__, "volumes", volumes)
+        if web_port is not None:
+            pulumi.set(__self__, "web_port", web_port)
 
     @_builtins.property
     @pulumi.getter
@@ -328,6 +332,18 @@ class FunctionArgs:
     def volumes(self, value: Optional[Mapping[str, pulumi.Input['VolumeRefArgs']]]):
         pulumi.set(self, "volumes", value)
 
+    @_builtins.property
+    @pulumi.getter(name="webPort")
+    def web_port(self) -> Optional[_builtins.float]:
+        """
+        The port the container's own HTTP server listens on, for a function behind a `webServer` Endpoint: the worker starts the handler's web server on it (`WARMPOOL_WEB_PORT`) and the pod declares it as container port `web`. Must equal the Endpoint's `port`. Allowed: 1–65535.
+        """
+        return pulumi.get(self, "web_port")
+
+    @web_port.setter
+    def web_port(self, value: Optional[_builtins.float]):
+        pulumi.set(self, "web_port", value)
+
 
 @pulumi.type_token("warmpool:index:Function")
 class Function(pulumi.ComponentResource):
@@ -354,6 +370,7 @@ class Function(pulumi.ComponentResource):
                  startup_timeout: Optional[_builtins.float] = None,
                  timeout: Optional[_builtins.float] = None,
                  volumes: Optional[Mapping[str, pulumi.Input[Union['VolumeRefArgs', 'VolumeRefArgsDict']]]] = None,
+                 web_port: Optional[_builtins.float] = None,
                  __props__=None):
         """
         A serverless function: its validated spec as a Function custom resource, and the worker Deployment the agent scales.
@@ -379,6 +396,7 @@ class Function(pulumi.ComponentResource):
         :param _builtins.float startup_timeout: Maximum time from container start until it is ready (including
         :param _builtins.float timeout: Maximum run time of one attempt of one input. A timed-out container is recycled. Unit: s. Default: 300. Allowed: 1–86400.
         :param Mapping[str, pulumi.Input[Union['VolumeRefArgs', 'VolumeRefArgsDict']]] volumes: Volumes to mount: absolute mount path → Volume.
+        :param _builtins.float web_port: The port the container's own HTTP server listens on, for a function behind a `webServer` Endpoint: the worker starts the handler's web server on it (`WARMPOOL_WEB_PORT`) and the pod declares it as container port `web`. Must equal the Endpoint's `port`. Allowed: 1–65535.
         """
         ...
     @overload
@@ -423,6 +441,7 @@ class Function(pulumi.ComponentResource):
                  startup_timeout: Optional[_builtins.float] = None,
                  timeout: Optional[_builtins.float] = None,
                  volumes: Optional[Mapping[str, pulumi.Input[Union['VolumeRefArgs', 'VolumeRefArgsDict']]]] = None,
+                 web_port: Optional[_builtins.float] = None,
                  __props__=None):
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
         if not isinstance(opts, pulumi.ResourceOptions):
@@ -457,6 +476,7 @@ class Function(pulumi.ComponentResource):
             __props__.__dict__["startup_timeout"] = startup_timeout
             __props__.__dict__["timeout"] = timeout
             __props__.__dict__["volumes"] = volumes
+            __props__.__dict__["web_port"] = web_port
             __props__.__dict__["deployment_name"] = None
             __props__.__dict__["ref"] = None
             __props__.__dict__["spec"] = None

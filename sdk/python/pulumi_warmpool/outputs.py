@@ -131,6 +131,8 @@ class FunctionRef(dict):
         suggest = None
         if key == "runtimeNamespace":
             suggest = "runtime_namespace"
+        elif key == "webPort":
+            suggest = "web_port"
 
         if suggest:
             pulumi.log.warn(f"Key '{key}' not found in FunctionRef. Access the value via the '{suggest}' property getter instead.")
@@ -147,17 +149,21 @@ class FunctionRef(dict):
                  app: _builtins.str,
                  name: _builtins.str,
                  namespace: _builtins.str,
-                 runtime_namespace: _builtins.str):
+                 runtime_namespace: _builtins.str,
+                 web_port: Optional[_builtins.float] = None):
         """
         :param _builtins.str app: App name.
         :param _builtins.str name: Function name.
         :param _builtins.str namespace: Namespace of the App.
         :param _builtins.str runtime_namespace: Namespace of the Runtime (agent) that serves the App.
+        :param _builtins.float web_port: The port the function's container serves HTTP on (its `webPort`), if it declares one.
         """
         pulumi.set(__self__, "app", app)
         pulumi.set(__self__, "name", name)
         pulumi.set(__self__, "namespace", namespace)
         pulumi.set(__self__, "runtime_namespace", runtime_namespace)
+        if web_port is not None:
+            pulumi.set(__self__, "web_port", web_port)
 
     @_builtins.property
     @pulumi.getter
@@ -190,6 +196,14 @@ class FunctionRef(dict):
         Namespace of the Runtime (agent) that serves the App.
         """
         return pulumi.get(self, "runtime_namespace")
+
+    @_builtins.property
+    @pulumi.getter(name="webPort")
+    def web_port(self) -> Optional[_builtins.float]:
+        """
+        The port the function's container serves HTTP on (its `webPort`), if it declares one.
+        """
+        return pulumi.get(self, "web_port")
 
 
 @pulumi.output_type
