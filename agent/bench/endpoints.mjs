@@ -9,7 +9,7 @@
 //        would otherwise put in front; plus two Node references in front of the same server
 //        (floor-web.mjs): a bare TCP byte pipe (the least any Node process in the path costs) and
 //        a plain node:http reverse proxy.
-// Latency: paired sequential requests (one keep-alive connection per side, order rotating per round),
+// Latency (after a warm-up of every side): paired sequential requests (one keep-alive connection per side, order rotating per round),
 // p50/p99 per side and "added" = side − direct; repeated runs, median with the spread. Throughput:
 // closed-loop with 16 connections per side, ratio to direct. Output: a table on stderr and
 // agent/bench/results/endpoints.json.
@@ -19,7 +19,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { Pool } from "undici";
-import { BENCH_DIR, closedLoop, interleaved, loadavg, percentile, poll, startAgentProcess, summary, tempDir } from "./lib.mjs";
+import { BENCH_DIR, closedLoop, interleaved, loadavg, percentile, poll, sequential, startAgentProcess, summary, tempDir } from "./lib.mjs";
 
 const argv = process.argv.slice(2);
 const flag = (name) => argv.includes(`--${name}`);
@@ -31,6 +31,8 @@ const SMOKE = flag("smoke");
 const QUICK = flag("quick") || SMOKE;
 const RUNS = Number(value("runs") ?? (SMOKE ? 1 : QUICK ? 3 : 5));
 const LAT = SMOKE ? 50 : QUICK ? 400 : 2000;
+// Sequential requests per side before any run, as (a) does: connections open, JIT warm, the server's threads up.
+const WARMUP = SMOKE ? 20 : QUICK ? 500 : 2000;
 const LOAD_MS = SMOKE ? 300 : QUICK ? 1000 : 3000;
 const CONNECTIONS = 16;
 const OUT = value("out") ?? path.join(BENCH_DIR, "results", "endpoints.json");
@@ -165,6 +167,7 @@ async function main() {
       },
     };
     for (const [name, group] of Object.entries(sides)) {
+      for (const side of Object.values(group)) await sequential(side.origin, WARMUP, side.make);
       const perRun = {};
       for (let run = 0; run < RUNS; run++) {
         const lat = await interleaved(group, LAT);
