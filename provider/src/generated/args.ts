@@ -280,7 +280,7 @@ export interface ScheduleArgs {
   args?: any;
   /** Keyword arguments of each call. */
   kwargs?: any;
-  /** Firings missed while the agent was down: `runOnce` runs one call on start, `skip` runs none. Default: "runOnce". Allowed: runOnce, skip. */
+  /** Firings missed while the agent was down: `runOnce` runs one call on start (for the latest missed firing), `skip` runs none. Either way every missed firing that made no call is counted as skipped (`warmpool schedules`). Default: "runOnce". Allowed: runOnce, skip. */
   missed?: string;
   /** A firing while the previous run still goes: `skip` it or `allow` it. Default: "skip". Allowed: skip, allow. */
   overlap?: string;

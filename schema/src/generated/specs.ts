@@ -563,7 +563,7 @@ kwargs?: {
 
 }
 /**
- * Firings missed while the agent was down: `runOnce` runs one call on start, `skip` runs none.
+ * Firings missed while the agent was down: `runOnce` runs one call on start (for the latest missed firing), `skip` runs none. Either way every missed firing that made no call is counted as skipped (`warmpool schedules`).
  */
 missed?: ("runOnce" | "skip")
 /**

@@ -50,7 +50,7 @@ type scheduleArgs struct {
 	Function FunctionRef `pulumi:"function"`
 	// Keyword arguments of each call.
 	Kwargs interface{} `pulumi:"kwargs"`
-	// Firings missed while the agent was down: `runOnce` runs one call on start, `skip` runs none. Default: "runOnce". Allowed: runOnce, skip.
+	// Firings missed while the agent was down: `runOnce` runs one call on start (for the latest missed firing), `skip` runs none. Either way every missed firing that made no call is counted as skipped (`warmpool schedules`). Default: "runOnce". Allowed: runOnce, skip.
 	Missed *string `pulumi:"missed"`
 	// A firing while the previous run still goes: `skip` it or `allow` it. Default: "skip". Allowed: skip, allow.
 	Overlap *string `pulumi:"overlap"`
@@ -72,7 +72,7 @@ type ScheduleArgs struct {
 	Function FunctionRefInput
 	// Keyword arguments of each call.
 	Kwargs pulumi.Input
-	// Firings missed while the agent was down: `runOnce` runs one call on start, `skip` runs none. Default: "runOnce". Allowed: runOnce, skip.
+	// Firings missed while the agent was down: `runOnce` runs one call on start (for the latest missed firing), `skip` runs none. Either way every missed firing that made no call is counted as skipped (`warmpool schedules`). Default: "runOnce". Allowed: runOnce, skip.
 	Missed *string
 	// A firing while the previous run still goes: `skip` it or `allow` it. Default: "skip". Allowed: skip, allow.
 	Overlap *string

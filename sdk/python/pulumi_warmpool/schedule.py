@@ -37,7 +37,7 @@ class ScheduleArgs:
         :param _builtins.str cron: Five-field cron expression (minute hour day-of-month month day-of-week). Exactly one of cron and every. Allowed: five space-separated fields, e.g. "0 2 * * *".
         :param _builtins.str every: A fixed period such as `30s`, `5m`, `1h` or `1d`. Exactly one of cron and every. Allowed: a positive integer followed by s, m, h or d.
         :param Any kwargs: Keyword arguments of each call.
-        :param _builtins.str missed: Firings missed while the agent was down: `runOnce` runs one call on start, `skip` runs none. Default: "runOnce". Allowed: runOnce, skip.
+        :param _builtins.str missed: Firings missed while the agent was down: `runOnce` runs one call on start (for the latest missed firing), `skip` runs none. Either way every missed firing that made no call is counted as skipped (`warmpool schedules`). Default: "runOnce". Allowed: runOnce, skip.
         :param _builtins.str overlap: A firing while the previous run still goes: `skip` it or `allow` it. Default: "skip". Allowed: skip, allow.
         :param _builtins.bool suspended: Stop firing without deleting the schedule. Default: false.
         :param _builtins.str timezone: IANA timezone the cron expression is evaluated in, across daylight-saving changes. Default: "UTC".
@@ -124,7 +124,7 @@ class ScheduleArgs:
     @pulumi.getter
     def missed(self) -> Optional[_builtins.str]:
         """
-        Firings missed while the agent was down: `runOnce` runs one call on start, `skip` runs none. Default: "runOnce". Allowed: runOnce, skip.
+        Firings missed while the agent was down: `runOnce` runs one call on start (for the latest missed firing), `skip` runs none. Either way every missed firing that made no call is counted as skipped (`warmpool schedules`). Default: "runOnce". Allowed: runOnce, skip.
         """
         return pulumi.get(self, "missed")
 
@@ -195,7 +195,7 @@ class Schedule(pulumi.ComponentResource):
         :param _builtins.str every: A fixed period such as `30s`, `5m`, `1h` or `1d`. Exactly one of cron and every. Allowed: a positive integer followed by s, m, h or d.
         :param pulumi.Input[Union['FunctionRefArgs', 'FunctionRefArgsDict']] function: The function to call.
         :param Any kwargs: Keyword arguments of each call.
-        :param _builtins.str missed: Firings missed while the agent was down: `runOnce` runs one call on start, `skip` runs none. Default: "runOnce". Allowed: runOnce, skip.
+        :param _builtins.str missed: Firings missed while the agent was down: `runOnce` runs one call on start (for the latest missed firing), `skip` runs none. Either way every missed firing that made no call is counted as skipped (`warmpool schedules`). Default: "runOnce". Allowed: runOnce, skip.
         :param _builtins.str overlap: A firing while the previous run still goes: `skip` it or `allow` it. Default: "skip". Allowed: skip, allow.
         :param _builtins.bool suspended: Stop firing without deleting the schedule. Default: false.
         :param _builtins.str timezone: IANA timezone the cron expression is evaluated in, across daylight-saving changes. Default: "UTC".
