@@ -157,6 +157,15 @@ describe.each([
     expect(agent.lookup("cx", "site").containers[0]!.inFlight).toBe(0);
   });
 
+  test("header values that are not ASCII pass byte for byte; a server that sends more than it announced loses its connection, not the client", async () => {
+    const named = await client().request({ method: "GET", path: "/web/cx/utf8-header" });
+    await named.body.text();
+    expect(Buffer.from(String(named.headers["x-name"]), "latin1").toString("utf8")).toBe("café");
+    const extra = await get(client(), "/web/cx/extra");
+    expect(extra).toMatchObject({ status: 200, text: "ok" });
+    expect(JSON.parse((await get(client(), "/web/cx/after-extra")).text).path).toBe("/after-extra");
+  });
+
   test("a body far larger than socket buffers streams through intact", async () => {
     const res = await client().request({
       method: "GET",
@@ -190,12 +199,18 @@ test("Expect: 100-continue is answered by the gateway before the body is sent", 
 });
 
 test("hop-by-hop headers stay at the gateway; X-Forwarded-* are added", async () => {
-  const r = await raw("GET /web/cx/headers HTTP/1.1\r\nhost: site.test\r\nconnection: keep-alive, x-hop\r\nx-hop: 1\r\nkeep-alive: timeout=5\r\nx-app: kept\r\n\r\n", (t) => t.includes("}"));
+  const r = await raw(
+    "GET /web/cx/headers HTTP/1.1\r\nhost: site.test\r\nconnection: keep-alive, x-hop\r\nx-hop: 1\r\nkeep-alive: timeout=5\r\nx-app: kept\r\nx-forwarded-host: spoofed.test\r\nx-forwarded-for: 10.1.2.3\r\n\r\n",
+    (t) => t.includes("}"),
+  );
   const seen = JSON.parse(r.slice(r.indexOf("{")));
   expect(seen["x-app"]).toBe("kept");
   expect(seen["x-hop"]).toBeUndefined();
   expect(seen["keep-alive"]).toBeUndefined();
+  // This hop's own, not the client's; the client's address is appended to what a balancer in front said.
   expect(seen["x-forwarded-host"]).toBe("site.test");
+  expect(seen["x-forwarded-proto"]).toBe("http");
+  expect(seen["x-forwarded-for"]).toBe("10.1.2.3, 127.0.0.1");
 });
 
 test("node:http takes the connection over for anything else: an API call between proxied requests, a malformed request", async () => {
@@ -229,4 +244,57 @@ test("node:http takes the connection over for anything else: an API call between
   const refused = await raw("DELETE /web/cx/x HTTP/1.1\r\nhost: x\r\n\r\n", (t) => t.includes("}"));
   expect(refused.startsWith("HTTP/1.1 405 ")).toBe(true);
   expect(refused.toLowerCase()).toContain("allow: get, post, head");
+});
+
+describe("requests node:http would read differently are node:http's (400), never proxied", () => {
+  const answer = (bytes: string | Buffer): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const url = new URL(agent.url);
+      const socket = net.connect({ host: url.hostname, port: Number(url.port) }, () => socket.write(bytes));
+      let text = "";
+      socket.on("data", (d) => (text += d.toString("latin1")));
+      socket.on("error", reject);
+      socket.on("close", () => resolve(text));
+      socket.setTimeout(5_000, () => socket.destroy());
+    });
+
+  test.each([
+    ["two Transfer-Encodings", "POST /web/cx/items HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\ntransfer-encoding: identity\r\n\r\n5\r\nhello\r\n0\r\n\r\n"],
+    ["a Content-Length that is not digits", "POST /web/cx/items HTTP/1.1\r\nhost: x\r\ncontent-length: 1e1\r\n\r\n0123456789"],
+    ["Content-Length and Transfer-Encoding", "POST /web/cx/items HTTP/1.1\r\nhost: x\r\ncontent-length: 3\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n"],
+    ["no Host", "GET /web/cx/x HTTP/1.1\r\n\r\n"],
+  ])("%s", async (_name, bytes) => {
+    const text = await answer(bytes);
+    expect(text.startsWith("HTTP/1.1 400 ")).toBe(true);
+  });
+
+  test("bytes with the high bit set never become CR/LF in the request line sent upstream", async () => {
+    // 0x89 0x8D 0x8A are TAB CR LF with the high bit set: an ASCII decoder would turn this into two requests.
+    const smuggle = Buffer.concat([
+      Buffer.from("GET /web/cx/x"),
+      Buffer.from([0x89]),
+      Buffer.from("HTTP/1.1"),
+      Buffer.from([0x8d, 0x8a]),
+      Buffer.from("X-I:"),
+      Buffer.from([0x89]),
+      Buffer.from("1"),
+      Buffer.from([0x8d, 0x8a, 0x8d, 0x8a]),
+      Buffer.from("GET /admin HTTP/1.1\r\nhost: x\r\n\r\n"),
+    ]);
+    const text = await answer(smuggle);
+    expect(text.startsWith("HTTP/1.1 400 ")).toBe(true);
+    expect(text).not.toContain("/admin");
+  });
+
+  test("an app name that is not valid percent-encoding is a 400, and the agent stays up", async () => {
+    const text = await answer("GET /web/%E0/x HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+    expect(text.startsWith("HTTP/1.1 400 ")).toBe(true);
+    expect((await get(fast, "/web/cx/still-up")).status).toBe(200);
+  });
+
+  test("a chunk size that is not hex ends the connection without an answer from the app", async () => {
+    const text = await answer("POST /web/cx/items HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n");
+    expect(text).not.toContain(" 201 ");
+    expect(agent.lookup("cx", "site").containers[0]!.inFlight).toBe(0);
+  });
 });

@@ -14,6 +14,7 @@
 import type * as http from "node:http";
 import type * as net from "node:net";
 import { HTTPParser } from "http-parser-js";
+import { strictParser, validFieldValue, validLength, validTarget, type Parser } from "./http1";
 import type { Agent } from "../agent";
 import { acquire, begin, errorResponse, forwardHeaders, readyTarget, type Target, Unavailable } from "./proxy";
 import { BY_DOMAIN, rewriteForDomain, WEB_PREFIX } from "./routing";
@@ -21,23 +22,10 @@ import type { FunctionRuntime } from "../dispatcher/function";
 import { exchange, type RequestBody, type RequestHead, type ResponseSink } from "./upstream";
 import { resolveWeb } from "./web";
 
-/** http-parser-js keeps its cursor in the chunk being executed here (not in its typings). */
-type Parser = InstanceType<typeof HTTPParser> & {
-  chunk: Buffer;
-  offset: number;
-  end: number;
-};
-
 /** Thrown from a parser callback to stop `execute` at the current message boundary. */
 const STOP = Symbol("stop");
 
 const CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n";
-
-/**
- * A header line node:http would accept: a token, then the colon. http-parser-js skips lines it cannot
- * read; here they make the request node:http's to refuse (400), so both paths agree on what a request is.
- */
-const HEADER_LINE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+:/;
 
 /** Pipelined bytes held while a request is answered, beyond which the client is not read from. */
 const QUEUE_LIMIT = 64 * 1024;
@@ -64,26 +52,54 @@ export function meetConnections(server: http.Server, agent: Agent): () => void {
   };
 }
 
-/** The request headers the fast path decides on, in one pass. */
-interface Wanted {
-  host?: string;
-  authorization?: string;
-  "content-length"?: string;
-  "transfer-encoding"?: string;
-  expect?: string;
+/** What the fast path decides on, from one pass over the request headers. */
+interface Framing {
+  host: string | undefined;
+  authorization: string | undefined;
+  expect: string | undefined;
+  /** Null: chunked. */
+  length: number | null;
+  /** Whether node:http could read it differently (duplicates, bad values): then it is node:http's request. */
+  ambiguous: boolean;
 }
 
-function wanted(raw: readonly string[]): Wanted {
-  const out: Record<string, string> = {};
+function framing(raw: readonly string[]): Framing {
+  const out: Framing = { host: undefined, authorization: undefined, expect: undefined, length: 0, ambiguous: false };
+  let hosts = 0;
+  let lengths = 0;
+  let encodings = 0;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = (raw[i] as string).toLowerCase();
-    if (name === "host" || name === "authorization" || name === "content-length" || name === "transfer-encoding" || name === "expect") out[name] ??= raw[i + 1] as string;
+    const value = raw[i + 1] as string;
+    if (!validFieldValue(value)) out.ambiguous = true;
+    switch ((raw[i] as string).toLowerCase()) {
+      case "host":
+        hosts++;
+        out.host = value;
+        break;
+      case "authorization":
+        out.authorization ??= value;
+        break;
+      case "expect":
+        out.expect = value.toLowerCase();
+        break;
+      case "content-length":
+        lengths++;
+        if (validLength(value)) out.length = Number(value);
+        else out.ambiguous = true;
+        break;
+      case "transfer-encoding":
+        encodings++;
+        if (value.toLowerCase() === "chunked") out.length = null;
+        else out.ambiguous = true;
+        break;
+    }
   }
+  if (hosts !== 1 || lengths > 1 || encodings > 1 || (lengths === 1 && encodings === 1)) out.ambiguous = true;
   return out;
 }
 
 class WebConnection {
-  private readonly parser = new HTTPParser(HTTPParser.REQUEST) as Parser;
+  private readonly parser: Parser = strictParser(HTTPParser.REQUEST);
   /** Bytes of the current request from its first one, kept until its head is parsed (for a handoff). */
   private retained: Buffer[] = [];
   /** When the current request's first byte came: its head must be complete within headersTimeout, as in node:http. */
@@ -98,6 +114,8 @@ class WebConnection {
   /** The request body on its way upstream; null while the target is being acquired. */
   private body: RequestBody | null = null;
   private early: Buffer[] = [];
+  /** Reading from the client waits for upstream (drain, or the target while it is acquired). */
+  private bodyWait = false;
   private aborted = false;
   private handedOff = false;
   private end: (() => void) | null = null;
@@ -111,16 +129,12 @@ class WebConnection {
   ) {
     socket.setNoDelay(true);
     socket.setTimeout(keepAliveMs);
-    const parseHeader = this.parser.parseHeader;
-    this.parser.parseHeader = function strict(line, headers) {
-      if (!HEADER_LINE.test(line)) throw new Error(`invalid header line: ${JSON.stringify(line.slice(0, 40))}`);
-      parseHeader.call(this, line, headers);
-    };
     socket.on("timeout", this.onIdle);
     this.parser[HTTPParser.kOnHeadersComplete] = (info) => this.onHead(info);
     this.parser[HTTPParser.kOnBody] = (chunk, offset, length) => this.onBody(chunk.subarray(offset, offset + length));
     this.parser[HTTPParser.kOnMessageComplete] = () => this.onRequestEnd();
     socket.on("data", this.onData);
+    socket.on("end", this.onEnd);
     socket.on("error", this.onClose);
     socket.on("close", this.onClose);
   }
@@ -129,12 +143,22 @@ class WebConnection {
     if (!(this.headParsed && this.requestDone)) return this.feed(chunk);
     this.queued.push(chunk);
     this.queuedBytes += chunk.length;
-    if (this.queuedBytes > QUEUE_LIMIT) this.socket.pause();
+    this.flow();
   };
 
-  /** Between requests, like node:http's keepAliveTimeout; an answer in progress (an event stream) is never timed out. */
+  /**
+   * No bytes for keepAliveTimeout: between requests (node:http's keepAliveTimeout) or in the middle of
+   * one (a stalled head or upload) the connection is closed; an answer in progress (an event stream)
+   * is never timed out.
+   */
   private readonly onIdle = (): void => {
-    if (!this.headParsed) this.socket.destroy();
+    if (!this.headParsed || !this.requestDone) this.socket.destroy();
+  };
+
+  /** The client half-closed: nothing more will come, so the connection ends after the answer in progress. */
+  private readonly onEnd = (): void => {
+    if (!this.headParsed) return void this.socket.destroy();
+    this.keepAlive = false;
   };
 
   private readonly onClose = (): void => {
@@ -143,6 +167,13 @@ class WebConnection {
     this.body?.abort();
     this.end?.();
   };
+
+  /** Reads from the client unless upstream or the pipelined queue is full. */
+  private flow(): void {
+    if (this.handedOff || this.aborted) return;
+    if (this.bodyWait || this.queuedBytes > QUEUE_LIMIT) this.socket.pause();
+    else this.socket.resume();
+  }
 
   private feed(chunk: Buffer): void {
     if (!this.headParsed) {
@@ -156,45 +187,41 @@ class WebConnection {
     try {
       result = this.parser.execute(chunk);
     } catch (err) {
-      if (err !== STOP) throw err;
+      if (err !== STOP) result = err as Error;
     }
-    if (this.requestDone && this.responseDone) return this.next();
+    if (this.handedOff) return;
     // A request node:http should refuse (400) goes to it whole; one that breaks mid-body ends the connection.
     if (result instanceof Error) {
       if (!this.headParsed) this.handOff();
       else this.socket.destroy();
+      return;
     }
+    if (this.requestDone && this.responseDone) this.next();
   }
 
-  private onHead(info: Parameters<InstanceType<typeof HTTPParser>[typeof HTTPParser.kOnHeadersComplete]>[0]): number {
+  private onHead(info: Parameters<Parser[typeof HTTPParser.kOnHeadersComplete]>[0]): number {
     const raw = info.headers;
-    const h = wanted(raw);
-    const te = h["transfer-encoding"];
-    const eligible = !info.upgrade && info.versionMajor === 1 && info.versionMinor === 1 && (te === undefined || (te.toLowerCase() === "chunked" && h["content-length"] === undefined));
-    if (!eligible) return this.handOffNow();
+    const f = framing(raw);
+    if (f.ambiguous || info.upgrade || info.versionMajor !== 1 || info.versionMinor !== 1 || !validTarget(info.url)) return this.handOffNow();
     const method = HTTPParser.methods[info.method] as string;
-    const host = h.host;
-    const req = { url: info.url, headers: { host } };
+    const req = { url: info.url, headers: { host: f.host } };
     const url = rewriteForDomain(this.agent, req);
     if (!url.startsWith(`${WEB_PREFIX}/`)) return this.handOffNow();
     const byDomain = (req as Record<symbol, unknown>)[BY_DOMAIN] === true;
-    const found = resolveWeb(this.agent, method, url, host, byDomain, h.authorization);
+    const found = resolveWeb(this.agent, method, url, f.host, byDomain, f.authorization);
     if ("status" in found || found.spec.kind !== "webServer") return this.handOffNow();
     this.headParsed = true;
     this.retained = [];
     this.keepAlive = info.shouldKeepAlive;
-    if (h.expect !== undefined && h.expect.toLowerCase() === "100-continue") this.socket.write(CONTINUE);
-    const length = te === undefined ? Number(h["content-length"] ?? 0) : null;
-    const head = {
-      method,
-      path: found.sub + found.query,
-      headers: forwardHeaders(this.agent, raw),
-      length,
-    };
+    if (f.expect === "100-continue") this.socket.write(CONTINUE);
+    const head = { method, path: found.sub + found.query, headers: forwardHeaders(this.agent, raw, this.socket.remoteAddress), length: f.length };
     const { spec, fn } = found;
     const target = readyTarget(fn);
     if (target !== null) this.start(target, head, fn);
     else {
+      // Held at zero containers: the body waits in the client's socket, not in memory.
+      this.bodyWait = true;
+      this.flow();
       acquire(this.agent, spec, fn).then(
         (t) => this.start(t, head, fn),
         (err: Error) => this.refuse(err instanceof Unavailable ? err : new Unavailable(502, "WP_ERR_UPSTREAM", err.message)),
@@ -207,16 +234,20 @@ class WebConnection {
     if (this.aborted) return;
     this.end = begin(this.agent, fn, target.c);
     this.body = exchange(target.host, target.port, head, this.sink(fn.key));
-    for (const chunk of this.early) this.write(chunk);
+    this.bodyWait = false;
+    const early = this.early;
     this.early = [];
+    for (const chunk of early) this.write(chunk);
     if (this.requestDone) this.body.end();
+    this.flow();
   }
 
   /** The target could not be had (startup timeout, overload): answer, and close (the body may still be coming). */
   private refuse(err: Unavailable): void {
     if (this.aborted) return;
     this.aborted = true;
-    this.socket.end(errorResponse(err.status, err.code, err.message, true));
+    this.early = [];
+    this.socket.end(errorResponse(err.status, err.code, err.message));
   }
 
   private sink(fnKey: string): ResponseSink {
@@ -231,7 +262,7 @@ class WebConnection {
         else if (chunked) out += "transfer-encoding: chunked\r\n";
         if (!this.keepAlive) out += "connection: close\r\n";
         socket.cork();
-        socket.write(`${out}\r\n`);
+        socket.write(`${out}\r\n`, "latin1");
         process.nextTick(() => socket.uncork());
       },
       data: (chunk) => {
@@ -245,26 +276,31 @@ class WebConnection {
         if (chunked) socket.write("0\r\n\r\n");
         this.end?.();
         this.responseDone = true;
-        this.next();
+        // After the upstream parser's callback has returned: the next request may reuse that connection.
+        process.nextTick(() => this.next());
       },
       fail: (err, started) => {
         this.end?.();
         if (started || this.aborted) return void socket.destroy();
         this.aborted = true;
-        socket.end(errorResponse(502, "WP_ERR_UPSTREAM", `the web server of ${fnKey} failed: ${err.message}`, true));
+        socket.end(errorResponse(502, "WP_ERR_UPSTREAM", `the web server of ${fnKey} failed: ${err.message}`));
       },
     };
   }
 
   private write(chunk: Buffer): void {
     const body = this.body as RequestBody;
-    if (!body.write(chunk)) {
-      this.socket.pause();
-      body.drain(() => this.socket.resume());
-    }
+    if (body.write(chunk) || this.bodyWait) return;
+    this.bodyWait = true;
+    this.flow();
+    body.drain(() => {
+      this.bodyWait = false;
+      this.flow();
+    });
   }
 
   private onBody(chunk: Buffer): void {
+    if (this.aborted) return;
     if (this.body === null) this.early.push(chunk);
     else this.write(chunk);
   }
@@ -284,7 +320,7 @@ class WebConnection {
 
   /** Both the request and its answer are done: on to the next request, if the connection stays open. */
   private next(): void {
-    if (!this.requestDone || !this.responseDone || this.aborted) return;
+    if (!this.requestDone || !this.responseDone || this.aborted || this.handedOff) return;
     if (!this.keepAlive) return void this.socket.end();
     this.parser.reinitialize(HTTPParser.REQUEST);
     this.headParsed = this.requestDone = this.responseDone = false;
@@ -295,7 +331,7 @@ class WebConnection {
       this.queuedBytes -= chunk.length;
       this.feed(chunk);
     }
-    if (this.queuedBytes <= QUEUE_LIMIT) this.socket.resume();
+    this.flow();
   }
 
   /** From a parser callback: hand off, and stop the parser. */
@@ -310,6 +346,7 @@ class WebConnection {
     const socket = this.socket;
     socket.pause();
     socket.removeListener("data", this.onData);
+    socket.removeListener("end", this.onEnd);
     socket.removeListener("error", this.onClose);
     socket.removeListener("close", this.onClose);
     socket.removeListener("timeout", this.onIdle);

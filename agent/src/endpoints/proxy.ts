@@ -96,8 +96,10 @@ export async function acquire(agent: Agent, spec: EndpointSpec, fn: FunctionRunt
   if (port === undefined) {
     const res = await undiciRequest(`http://${handle.host}:${handle.port}/ready`);
     const body = (await res.body.json()) as { webPort?: number };
-    if (typeof body.webPort !== "number") throw new Unavailable(502, "WP_ERR_NOT_A_WEB_SERVER", `container ${c.id} of ${fn.key} does not serve a web server (its /ready names no webPort)`);
-    port = body.webPort;
+    if (!Number.isInteger(body.webPort) || (body.webPort as number) < 1 || (body.webPort as number) > 65535) {
+      throw new Unavailable(502, "WP_ERR_NOT_A_WEB_SERVER", `container ${c.id} of ${fn.key} does not serve a web server (its /ready names no valid webPort: ${JSON.stringify(body.webPort ?? null)})`);
+    }
+    port = body.webPort as number;
     webPorts.set(c, port);
   }
   return { c, host: handle.host, port };
@@ -120,41 +122,40 @@ export function begin(agent: Agent, fn: FunctionRuntime, c: Container): () => vo
 
 /**
  * The end-to-end headers to send upstream, from a flat raw list: hop-by-hop ones (and any the client's
- * `Connection` names) dropped, the agent's own token kept at the gateway, `X-Forwarded-*` added.
+ * `Connection` names) dropped, the agent's own token kept at the gateway, `X-Forwarded-Host`/`-Proto`
+ * set by this hop (a client's own are dropped: they would be taken for ours), and the client's address
+ * appended to `X-Forwarded-For` (a load balancer in front keeps its entries).
  */
-export function forwardHeaders(agent: Agent, raw: readonly string[]): string[] {
+export function forwardHeaders(agent: Agent, raw: readonly string[], remoteAddress: string | undefined): string[] {
   const out: string[] = [];
   let host: string | undefined;
+  let forwardedFor: string | undefined;
   let named: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const lower = (raw[i] as string).toLowerCase();
-    if (lower === "connection")
-      named = named.concat(
-        (raw[i + 1] as string)
-          .toLowerCase()
-          .split(",")
-          .map((t) => t.trim()),
-      );
-    if (lower === "host") host = raw[i + 1];
+    if (lower === "connection") named = named.concat((raw[i + 1] as string).toLowerCase().split(",").map((t) => t.trim()));
+    else if (lower === "host") host = raw[i + 1];
+    else if (lower === "x-forwarded-for") forwardedFor = forwardedFor === undefined ? raw[i + 1] : `${forwardedFor}, ${raw[i + 1]}`;
   }
   const token = `Bearer ${agent.token}`;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || (named.length > 0 && named.includes(lower))) continue;
+    if (HOP_BY_HOP.has(lower) || lower.startsWith("x-forwarded-") || (named.length > 0 && named.includes(lower))) continue;
     // Any other Authorization is the app's business.
     if (lower === "authorization" && raw[i + 1] === token) continue;
     out.push(name, raw[i + 1] as string);
   }
   if (host !== undefined) out.push("x-forwarded-host", host);
   out.push("x-forwarded-proto", "http");
+  if (remoteAddress !== undefined) out.push("x-forwarded-for", forwardedFor === undefined ? remoteAddress : `${forwardedFor}, ${remoteAddress}`);
   return out;
 }
 
-/** An error answer as raw bytes, JSON like the rest of the gateway. */
-export function errorResponse(status: number, code: string, message: string, close: boolean): string {
+/** An error answer as raw bytes, JSON like the rest of the gateway, closing the connection (the request's body may still be on its way). */
+export function errorResponse(status: number, code: string, message: string): string {
   const body = JSON.stringify({ error: { code, message } });
-  return `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${close ? "connection: close\r\n" : ""}\r\n${body}`;
+  return `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
 }
 
 function serverResponseSink(res: http.ServerResponse, fnKey: string, end: () => void): ResponseSink {
@@ -211,7 +212,7 @@ export async function proxyHttp(agent: Agent, spec: EndpointSpec, fn: FunctionRu
     {
       method: raw.method as string,
       path,
-      headers: forwardHeaders(agent, raw.rawHeaders),
+      headers: forwardHeaders(agent, raw.rawHeaders, raw.socket.remoteAddress),
       length,
     },
     serverResponseSink(reply.raw, fn.key, end),
@@ -234,7 +235,7 @@ export async function proxyHttp(agent: Agent, spec: EndpointSpec, fn: FunctionRu
 
 /** A WebSocket (or any) upgrade for a webServer endpoint: handshake through node:http, then the sockets are piped. */
 export async function proxyUpgrade(agent: Agent, spec: EndpointSpec, fn: FunctionRuntime, path: string, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-  const fail = (status: number, code: string, message: string): void => void socket.end(errorResponse(status, code, message, true));
+  const fail = (status: number, code: string, message: string): void => void socket.end(errorResponse(status, code, message));
   let target: Target;
   try {
     target = readyTarget(fn) ?? (await acquire(agent, spec, fn));
@@ -243,7 +244,7 @@ export async function proxyUpgrade(agent: Agent, spec: EndpointSpec, fn: Functio
     return fail(502, "WP_ERR_UPSTREAM", (err as Error).message);
   }
   const end = begin(agent, fn, target.c);
-  const headers = forwardHeaders(agent, req.rawHeaders);
+  const headers = forwardHeaders(agent, req.rawHeaders, req.socket.remoteAddress);
   headers.push("connection", "Upgrade");
   if (req.headers.upgrade !== undefined) headers.push("upgrade", req.headers.upgrade);
   const upstream = http.request({

@@ -1,9 +1,11 @@
 /**
  * One request/response exchange with a container's web server, over kept-alive loopback connections
- * (a pool per `host:port`). The request head is written by us (hop-by-hop headers dropped, `Host` set to
- * the upstream, `X-Forwarded-*` added by the caller); the response is parsed with http-parser-js only
+ * (a pool per `host:port`). The request head is written here from headers the caller already filtered
+ * (proxy.ts `forwardHeaders`), with `Host` set to the upstream; the response is parsed (http1.ts) only
  * to find its head and where it ends, and handed to a `ResponseSink` piece by piece as it arrives, so
- * server-sent events and chunked answers stream through with no buffering.
+ * server-sent events and chunked answers stream through with no buffering. A response the parser
+ * cannot read the way node:http would, or with bytes after its end, fails the exchange (502 when
+ * nothing was sent yet) and its connection is closed, never reused.
  *
  * Why not an HTTP client library: on the gateway's hot path a client's per-request machinery (request
  * objects, streams, header objects) costs more than the whole extra loopback hop; BENCHMARKS.md (e2)
@@ -11,8 +13,9 @@
  */
 import * as net from "node:net";
 import { HTTPParser } from "http-parser-js";
+import { strictParser, validFieldValue, validLength, type Parser } from "./http1";
 
-/** Hop-by-hop headers (RFC 9110 §7.6.1) plus the ones this proxy sets itself. */
+/** Never forwarded in either direction: hop-by-hop (RFC 9110 §7.6.1), or framing and routing this proxy sets itself. */
 export const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length", "expect"]);
 
 export interface RequestHead {
@@ -48,7 +51,7 @@ export interface RequestBody {
 
 interface Connection {
   readonly socket: net.Socket;
-  readonly parser: InstanceType<typeof HTTPParser>;
+  readonly parser: Parser;
   readonly key: string;
   exchange: Exchange | null;
 }
@@ -80,11 +83,21 @@ function forget(conn: Connection): void {
   if (list.length === 0) idle.delete(conn.key);
 }
 
+/** Thrown from a parser callback to stop `execute` once the response is over. */
+const STOP = Symbol("stop");
+
 function finish(conn: Connection, x: Exchange): void {
   x.done = true;
+  // A connection paused for a slow client, or one with bytes beyond this response, is not clean enough to reuse.
+  const p = conn.parser;
+  const clean = x.keepAlive && x.requestSent && !conn.socket.destroyed && !conn.socket.isPaused() && p.offset >= p.end;
+  if (clean) release(conn);
+  else {
+    conn.exchange = null;
+    forget(conn);
+    conn.socket.destroy();
+  }
   x.sink.end();
-  if (x.keepAlive && x.requestSent && !conn.socket.destroyed) release(conn);
-  else conn.socket.destroy();
 }
 
 function failed(conn: Connection, err: Error): void {
@@ -100,7 +113,7 @@ function failed(conn: Connection, err: Error): void {
 
 function connect(host: string, port: number): Connection {
   const socket = net.connect({ host, port, noDelay: true, keepAlive: true });
-  const parser = new HTTPParser(HTTPParser.RESPONSE);
+  const parser = strictParser(HTTPParser.RESPONSE);
   const conn: Connection = {
     socket,
     parser,
@@ -114,18 +127,27 @@ function connect(host: string, port: number): Connection {
       x.interim = true;
       return 1;
     }
+    if (!validFieldValue(info.statusMessage)) throw new Error("invalid reason phrase");
     const headers: string[] = [];
     let length: number | null = null;
+    let chunked = false;
     for (let i = 0; i < info.headers.length; i += 2) {
       const name = info.headers[i] as string;
+      const value = info.headers[i + 1] as string;
+      if (!validFieldValue(value)) throw new Error(`invalid value of header ${name}`);
       const lower = name.toLowerCase();
-      if (lower === "content-length") length = Number(info.headers[i + 1]);
-      else if (!HOP_BY_HOP.has(lower)) headers.push(name, info.headers[i + 1] as string);
+      if (lower === "content-length") {
+        if (!validLength(value)) throw new Error(`invalid content-length ${JSON.stringify(value)}`);
+        length = Number(value);
+      } else if (lower === "transfer-encoding") chunked = true;
+      else if (!HOP_BY_HOP.has(lower)) headers.push(name, value);
     }
+    // The parser reads a body that is both chunked and sized as chunked: so must the client.
+    if (chunked) length = null;
     x.keepAlive = info.shouldKeepAlive;
     const bodyless = x.head || info.statusCode === 204 || info.statusCode === 304;
     x.started = true;
-    x.sink.head(info.statusCode, info.statusMessage, headers, bodyless ? (length ?? 0) : length, bodyless);
+    x.sink.head(info.statusCode, info.statusMessage, headers, length, bodyless);
     return bodyless ? 1 : 0;
   };
   parser[HTTPParser.kOnBody] = (chunk, offset, len) => {
@@ -142,17 +164,28 @@ function connect(host: string, port: number): Connection {
       return;
     }
     finish(conn, x);
+    throw STOP;
   };
   socket.on("data", (chunk: Buffer) => {
     if (conn.exchange === null) return failed(conn, new Error("the web server sent bytes outside of any exchange"));
-    const r = parser.execute(chunk);
+    let r: number | Error;
+    try {
+      r = parser.execute(chunk);
+    } catch (err) {
+      if (err !== STOP) failed(conn, err as Error);
+      return;
+    }
     if (r instanceof Error) failed(conn, r);
   });
   // A close-delimited body (no length, not chunked) ends when the server closes.
   socket.on("end", () => {
     if (conn.exchange !== null && conn.exchange.started) {
-      const r = parser.finish();
-      if (r instanceof Error) return failed(conn, r);
+      try {
+        const r = parser.finish();
+        if (r instanceof Error) return failed(conn, r);
+      } catch (err) {
+        if (err !== STOP) return failed(conn, err as Error);
+      }
     }
     failed(conn, new Error("the web server closed the connection"));
   });
@@ -183,7 +216,7 @@ export function exchange(host: string, port: number, req: RequestHead, sink: Res
   const socket = conn.socket;
   // Head and a small body leave in one write (one packet, one wake-up of the server).
   socket.cork();
-  socket.write(head);
+  socket.write(head, "latin1");
   process.nextTick(() => socket.uncork());
   if (req.length === 0) x.requestSent = true;
   return {
@@ -195,7 +228,18 @@ export function exchange(host: string, port: number, req: RequestHead, sink: Res
       return socket.write("\r\n");
     },
     drain(resume) {
-      socket.once("drain", resume);
+      // Also when the exchange ended meanwhile (an early answer, a failure): the client must not stay paused.
+      if (socket.destroyed) return resume();
+      let called = false;
+      const once = (): void => {
+        if (called) return;
+        called = true;
+        socket.off("drain", once);
+        socket.off("close", once);
+        resume();
+      };
+      socket.once("drain", once);
+      socket.once("close", once);
     },
     end() {
       x.requestSent = true;

@@ -8,14 +8,14 @@
  * Errors are JSON `{"error": {"code", "message"}}` like the rest of the gateway.
  */
 import { timingSafeEqual } from "node:crypto";
-import { STATUS_CODES, type IncomingMessage } from "node:http";
+import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { EndpointSpec } from "@warmpool/schema";
 import type { Agent } from "../agent";
 import type { FunctionRuntime } from "../dispatcher/function";
 import { serveFunction, webError } from "./function";
-import { proxyHttp, proxyUpgrade } from "./proxy";
+import { errorResponse, proxyHttp, proxyUpgrade } from "./proxy";
 import { BY_DOMAIN, rewriteForDomain, route, WEB_PREFIX } from "./routing";
 
 export function authorized(agent: Agent, header: string | undefined): "ok" | "missing" | "wrong" {
@@ -46,7 +46,12 @@ export function resolveWeb(agent: Agent, method: string, url: string, host: stri
   const pathname = q < 0 ? url : url.slice(0, q);
   const rest = pathname.slice(WEB_PREFIX.length + 1);
   const slash = rest.indexOf("/");
-  const appName = decodeURIComponent(slash < 0 ? rest : rest.slice(0, slash));
+  let appName: string;
+  try {
+    appName = decodeURIComponent(slash < 0 ? rest : rest.slice(0, slash));
+  } catch {
+    return { status: 400, code: "WP_ERR_BAD_REQUEST", message: `the app name in ${JSON.stringify(pathname.slice(0, 200))} is not valid percent-encoding` };
+  }
   const sub = slash < 0 ? "/" : rest.slice(slash);
   const spec = route(agent, appName, sub, host, byDomain);
   if (spec === undefined)
@@ -93,25 +98,13 @@ export function registerWeb(app: FastifyInstance, agent: Agent): void {
   // Upgrades (WebSocket) never reach fastify's router: they are matched here, for webServer endpoints.
   app.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = rewriteForDomain(agent, req);
-    const fail = (status: number, code: string, message: string): void => {
-      const body = JSON.stringify({ error: { code, message } });
-      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-    };
+    const fail = (status: number, code: string, message: string): void => void socket.end(errorResponse(status, code, message));
     if (!url.startsWith(`${WEB_PREFIX}/`)) return fail(404, "WP_ERR_ROUTE_NOT_FOUND", "upgrades are served only for web-server endpoints");
-    const q = url.indexOf("?");
-    const rest = (q < 0 ? url : url.slice(0, q)).slice(WEB_PREFIX.length + 1);
-    const slash = rest.indexOf("/");
-    const appName = decodeURIComponent(slash < 0 ? rest : rest.slice(0, slash));
-    const sub = slash < 0 ? "/" : rest.slice(slash);
-    const spec = route(agent, appName, sub, req.headers.host, (req as unknown as Record<symbol, unknown>)[BY_DOMAIN] === true);
-    if (spec === undefined || spec.kind !== "webServer") return fail(404, "WP_ERR_ENDPOINT_NOT_FOUND", `no web-server endpoint for ${sub}`);
-    if (spec.public !== true) {
-      const auth = authorized(agent, req.headers.authorization);
-      if (auth !== "ok") return fail(auth === "missing" ? 401 : 403, auth === "missing" ? "WP_ERR_UNAUTHORIZED" : "WP_ERR_FORBIDDEN", "the endpoint is not public: send the API token");
-    }
-    const fn = agent.apps.get(spec.app)?.functions.get(spec.function);
-    if (fn === undefined) return fail(404, "WP_ERR_FUNCTION_NOT_FOUND", `app ${spec.app} has no function ${spec.function}`);
-    void proxyUpgrade(agent, spec, fn, sub + (q < 0 ? "" : url.slice(q)), req, socket, head);
+    const byDomain = (req as unknown as Record<symbol, unknown>)[BY_DOMAIN] === true;
+    const found = resolveWeb(agent, req.method ?? "GET", url, req.headers.host, byDomain, req.headers.authorization);
+    if ("status" in found) return fail(found.status, found.code, found.message);
+    if (found.spec.kind !== "webServer") return fail(404, "WP_ERR_ENDPOINT_NOT_FOUND", `no web-server endpoint for ${found.sub}`);
+    void proxyUpgrade(agent, found.spec, found.fn, found.sub + found.query, req, socket, head);
   });
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
