@@ -152,7 +152,7 @@ function connect(host: string, port: number): Connection {
   };
   parser[HTTPParser.kOnBody] = (chunk, offset, len) => {
     const x = conn.exchange as Exchange;
-    if (!x.sink.data(chunk.subarray(offset, offset + len))) {
+    if (!x.sink.data(chunk.subarray(offset, offset + len)) && !socket.isPaused()) {
       socket.pause();
       x.sink.drain(() => socket.resume());
     }
