@@ -166,6 +166,16 @@ describe.each([
     expect(JSON.parse((await get(client(), "/web/cx/after-extra")).text).path).toBe("/after-extra");
   });
 
+  test("a kept-alive connection the server drops as it is reused: a GET is sent again, a POST is a 502", async () => {
+    expect((await get(client(), "/web/cx/drop-next")).status).toBe(200);
+    expect(JSON.parse((await get(client(), "/web/cx/after-drop")).text).path).toBe("/after-drop");
+    expect((await get(client(), "/web/cx/drop-next")).status).toBe(200);
+    const post = await client().request({ method: "POST", path: "/web/cx/items", body: "not sent twice" });
+    expect(post.statusCode).toBe(502);
+    expect(JSON.parse(await post.body.text()).error.code).toBe("WP_ERR_UPSTREAM");
+    expect(agent.lookup("cx", "site").containers[0]!.inFlight).toBe(0);
+  });
+
   test("a body far larger than socket buffers streams through intact", async () => {
     const res = await client().request({
       method: "GET",

@@ -64,6 +64,8 @@ interface Exchange {
   keepAlive: boolean;
   done: boolean;
   interim: boolean;
+  /** Sends the request again on a new connection: set while that is safe (see `exchange`). */
+  retry: (() => void) | null;
 }
 
 const idle = new Map<string, Connection[]>();
@@ -105,10 +107,14 @@ function failed(conn: Connection, err: Error): void {
   conn.exchange = null;
   forget(conn);
   conn.socket.destroy();
-  if (x !== null && !x.done) {
-    x.done = true;
-    x.sink.fail(err, x.started);
+  if (x === null || x.done) return;
+  if (!x.started && x.retry !== null) {
+    const retry = x.retry;
+    x.retry = null;
+    return retry();
   }
+  x.done = true;
+  x.sink.fail(err, x.started);
 }
 
 function connect(host: string, port: number): Connection {
@@ -194,33 +200,38 @@ function connect(host: string, port: number): Connection {
   return conn;
 }
 
-/** Starts an exchange: the head is written now; the body follows through the returned writer. */
+/** Methods sent again on a new connection when a kept-alive one fails before any answer (as nginx does). */
+const RETRIED = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * Starts an exchange: the head is written now; the body follows through the returned writer. A kept-
+ * alive connection can be closed by the server just as it is reused (a keep-alive timeout racing the
+ * next request); a bodiless GET/HEAD/OPTIONS that meets that is sent once more on a new connection.
+ */
 export function exchange(host: string, port: number, req: RequestHead, sink: ResponseSink): RequestBody {
   const key = `${host}:${port}`;
-  const conn = idle.get(key)?.pop() ?? connect(host, port);
-  const x: Exchange = {
-    sink,
-    head: req.method === "HEAD",
-    started: false,
-    requestSent: false,
-    keepAlive: false,
-    done: false,
-    interim: false,
-  };
-  conn.exchange = x;
-  conn.parser.reinitialize(HTTPParser.RESPONSE);
+  const x: Exchange = { sink, head: req.method === "HEAD", started: false, requestSent: false, keepAlive: false, done: false, interim: false, retry: null };
   const chunked = req.length === null;
   let head = `${req.method} ${req.path} HTTP/1.1\r\nhost: ${key}\r\n`;
   for (let i = 0; i < req.headers.length; i += 2) head += `${req.headers[i]}: ${req.headers[i + 1]}\r\n`;
   head += chunked ? "transfer-encoding: chunked\r\n\r\n" : req.length === 0 ? "\r\n" : `content-length: ${req.length}\r\n\r\n`;
-  const socket = conn.socket;
-  // Head and a small body leave in one write (one packet, one wake-up of the server).
-  socket.cork();
-  socket.write(head, "latin1");
-  process.nextTick(() => socket.uncork());
+  let conn: Connection;
+  const send = (reused: Connection | undefined): void => {
+    conn = reused ?? connect(host, port);
+    x.retry = reused !== undefined && req.length === 0 && RETRIED.has(req.method) ? () => send(undefined) : null;
+    conn.exchange = x;
+    conn.parser.reinitialize(HTTPParser.RESPONSE);
+    const socket = conn.socket;
+    // Head and a small body leave in one write (one packet, one wake-up of the server).
+    socket.cork();
+    socket.write(head, "latin1");
+    process.nextTick(() => socket.uncork());
+  };
+  send(idle.get(key)?.pop());
   if (req.length === 0) x.requestSent = true;
   return {
     write(chunk) {
+      const socket = conn.socket;
       if (chunk.length === 0 || socket.destroyed) return true;
       if (!chunked) return socket.write(chunk);
       socket.write(`${chunk.length.toString(16)}\r\n`);
@@ -228,6 +239,7 @@ export function exchange(host: string, port: number, req: RequestHead, sink: Res
       return socket.write("\r\n");
     },
     drain(resume) {
+      const socket = conn.socket;
       // Also when the exchange ended meanwhile (an early answer, a failure): the client must not stay paused.
       if (socket.destroyed) return resume();
       let called = false;
@@ -243,13 +255,13 @@ export function exchange(host: string, port: number, req: RequestHead, sink: Res
     },
     end() {
       x.requestSent = true;
-      if (chunked && !socket.destroyed) socket.write("0\r\n\r\n");
+      if (chunked && !conn.socket.destroyed) conn.socket.write("0\r\n\r\n");
     },
     abort() {
       if (x.done) return;
       x.done = true;
       conn.exchange = null;
-      socket.destroy();
+      conn.socket.destroy();
     },
   };
 }
