@@ -36,6 +36,16 @@ test("a spec file that does not validate is refused with every problem, named by
   expect(r.stderr).toContain('functions.other.runtime = "ruby": must be');
 });
 
+test("an agent told to keep its state in PostgreSQL refuses to start, without printing the URL", async () => {
+  const dir = tempDir("cli-postgres");
+  const r = await cli(dir, ["agent", "--port", "0", "--state-dir", path.join(dir, "state")], { WARMPOOL_DATABASE_URL: "postgres://warmpool:s3cret-pw@db:5432/warmpool" });
+  expect(r.code).toBe(2);
+  expect(r.stderr).toContain("WARMPOOL_DATABASE_URL is set (Runtime state.kind: postgres)");
+  expect(r.stderr).toContain("Use state.kind: sqlite");
+  expect(r.stdout + r.stderr).not.toContain("s3cret-pw");
+  expect(fs.existsSync(path.join(dir, "state"))).toBe(false);
+});
+
 describe("client commands", () => {
   let dir: string;
   let agent: Running;

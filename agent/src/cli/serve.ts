@@ -41,6 +41,15 @@ function agentOptions(flags: ServeFlags, defaults: AgentOptions): AgentOptions {
 }
 
 export async function serve(specFile: string | undefined, flags: ServeFlags): Promise<void> {
+  // The Runtime's `state.kind: postgres` sets this; the PostgreSQL store is not written yet. Starting on
+  // SQLite in a pod with no volume would lose accepted calls on the next restart, so refuse instead.
+  if (process.env.WARMPOOL_DATABASE_URL !== undefined) {
+    process.stderr.write(
+      "warmpool agent: WARMPOOL_DATABASE_URL is set (Runtime state.kind: postgres), but this agent keeps its state only in SQLite (--state-dir); " +
+        "refusing to start rather than keep accepted calls where a restart loses them. Use state.kind: sqlite.\n",
+    );
+    process.exit(2);
+  }
   let apps;
   try {
     apps = specFile === undefined ? [] : [loadSpecFile(specFile)];
