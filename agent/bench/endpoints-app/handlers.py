@@ -1,4 +1,5 @@
 """Handlers of the endpoint benchmark (agent/bench/endpoints.mjs)."""
+import os
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 BODY = b'{"ok":true}'
@@ -33,6 +34,6 @@ class _Handler(BaseHTTPRequestHandler):
 
 def serve(port):
     """Web-server endpoint: the standard library's threading HTTP server."""
-    server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
+    server = ThreadingHTTPServer((os.environ["WARMPOOL_HOST"], port), _Handler)
     server.daemon_threads = True
     server.serve_forever()
