@@ -14,7 +14,8 @@
  * timeout passes (`503`).
  *
  * Locally every container gets its own port (`WARMPOOL_WEB_PORT=0`: the worker picks a free one and
- * names it in `/ready`); the endpoint's declared `port` is the one a container listens on in a pod.
+ * names it in `/ready`); in a pod it listens on its Function's `webPort` (rendered by the provider).
+ * Either way the port is learnt from `/ready`.
  */
 import * as http from "node:http";
 import type { Duplex } from "node:stream";
@@ -25,6 +26,7 @@ import type { Agent } from "../agent";
 import type { FunctionConfig } from "../config/function";
 import type { Container } from "../dispatcher/container";
 import type { FunctionRuntime } from "../dispatcher/function";
+import { webError } from "./function";
 import { exchange, HOP_BY_HOP, type RequestBody, type ResponseSink } from "./upstream";
 
 const webPorts = new WeakMap<Container, number>();
@@ -133,7 +135,13 @@ export function forwardHeaders(agent: Agent, raw: readonly string[], remoteAddre
   let named: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const lower = (raw[i] as string).toLowerCase();
-    if (lower === "connection") named = named.concat((raw[i + 1] as string).toLowerCase().split(",").map((t) => t.trim()));
+    if (lower === "connection")
+      named = named.concat(
+        (raw[i + 1] as string)
+          .toLowerCase()
+          .split(",")
+          .map((t) => t.trim()),
+      );
     else if (lower === "host") host = raw[i + 1];
     else if (lower === "x-forwarded-for") forwardedFor = forwardedFor === undefined ? raw[i + 1] : `${forwardedFor}, ${raw[i + 1]}`;
   }
@@ -152,9 +160,11 @@ export function forwardHeaders(agent: Agent, raw: readonly string[], remoteAddre
   return out;
 }
 
+const errorBody = (code: string, message: string): string => JSON.stringify({ error: { code, message } });
+
 /** An error answer as raw bytes, JSON like the rest of the gateway, closing the connection (the request's body may still be on its way). */
 export function errorResponse(status: number, code: string, message: string): string {
-  const body = JSON.stringify({ error: { code, message } });
+  const body = errorBody(code, message);
   return `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
 }
 
@@ -173,18 +183,8 @@ function serverResponseSink(res: http.ServerResponse, fnKey: string, end: () => 
     fail(err, started) {
       end();
       if (started) return void res.destroy(err);
-      const body = JSON.stringify({
-        error: {
-          code: "WP_ERR_UPSTREAM",
-          message: `the web server of ${fnKey} failed: ${err.message}`,
-        },
-      });
-      res
-        .writeHead(502, {
-          "content-type": "application/json",
-          "content-length": Buffer.byteLength(body),
-        })
-        .end(body);
+      const body = errorBody("WP_ERR_UPSTREAM", `the web server of ${fnKey} failed: ${err.message}`);
+      res.writeHead(502, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
     },
   };
 }
@@ -196,27 +196,15 @@ export async function proxyHttp(agent: Agent, spec: EndpointSpec, fn: FunctionRu
     target = readyTarget(fn) ?? (await acquire(agent, spec, fn));
   } catch (err) {
     if (!(err instanceof Unavailable)) throw err;
-    return reply
-      .code(err.status)
-      .type("application/json")
-      .send(JSON.stringify({ error: { code: err.code, message: err.message } }));
+    return webError(reply, err.status, err.code, err.message);
   }
   reply.hijack();
   const raw = req.raw;
   const end = begin(agent, fn, target.c);
   const te = raw.headers["transfer-encoding"];
   const length = te !== undefined ? null : Number(raw.headers["content-length"] ?? 0);
-  const body: RequestBody = exchange(
-    target.host,
-    target.port,
-    {
-      method: raw.method as string,
-      path,
-      headers: forwardHeaders(agent, raw.rawHeaders, raw.socket.remoteAddress),
-      length,
-    },
-    serverResponseSink(reply.raw, fn.key, end),
-  );
+  const head = { method: raw.method as string, path, headers: forwardHeaders(agent, raw.rawHeaders, raw.socket.remoteAddress), length };
+  const body: RequestBody = exchange(target.host, target.port, head, serverResponseSink(reply.raw, fn.key, end));
   reply.raw.once("close", () => {
     if (!reply.raw.writableFinished) {
       body.abort();
@@ -247,13 +235,7 @@ export async function proxyUpgrade(agent: Agent, spec: EndpointSpec, fn: Functio
   const headers = forwardHeaders(agent, req.rawHeaders, req.socket.remoteAddress);
   headers.push("connection", "Upgrade");
   if (req.headers.upgrade !== undefined) headers.push("upgrade", req.headers.upgrade);
-  const upstream = http.request({
-    host: target.host,
-    port: target.port,
-    path,
-    method: req.method,
-    headers,
-  });
+  const upstream = http.request({ host: target.host, port: target.port, path, method: req.method, headers });
   upstream.once("upgrade", (res, upSocket, upHead) => {
     const lines = [`HTTP/1.1 ${res.statusCode} ${res.statusMessage}`];
     for (let i = 0; i < res.rawHeaders.length; i += 2) lines.push(`${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}`);

@@ -120,12 +120,7 @@ function failed(conn: Connection, err: Error): void {
 function connect(host: string, port: number): Connection {
   const socket = net.connect({ host, port, noDelay: true, keepAlive: true });
   const parser = strictParser(HTTPParser.RESPONSE);
-  const conn: Connection = {
-    socket,
-    parser,
-    key: `${host}:${port}`,
-    exchange: null,
-  };
+  const conn: Connection = { socket, parser, key: `${host}:${port}`, exchange: null };
   parser[HTTPParser.kOnHeadersComplete] = (info) => {
     const x = conn.exchange as Exchange;
     // 1xx answers (the client's own 100-continue is answered by the gateway) are not passed on.

@@ -54,43 +54,18 @@ export function resolveWeb(agent: Agent, method: string, url: string, host: stri
   }
   const sub = slash < 0 ? "/" : rest.slice(slash);
   const spec = route(agent, appName, sub, host, byDomain);
-  if (spec === undefined)
-    return {
-      status: 404,
-      code: "WP_ERR_ENDPOINT_NOT_FOUND",
-      message: `no endpoint for ${method} ${pathname}`,
-    };
+  if (spec === undefined) return { status: 404, code: "WP_ERR_ENDPOINT_NOT_FOUND", message: `no endpoint for ${method} ${pathname}` };
   const methods = spec.methods ?? ["GET", "POST"];
   if (!methods.includes(method as (typeof methods)[number])) {
-    return {
-      status: 405,
-      code: "WP_ERR_METHOD_NOT_ALLOWED",
-      message: `endpoint ${spec.app}/${spec.name} accepts ${methods.join(", ")}, not ${method}`,
-      allow: methods.join(", "),
-    };
+    return { status: 405, code: "WP_ERR_METHOD_NOT_ALLOWED", message: `endpoint ${spec.app}/${spec.name} accepts ${methods.join(", ")}, not ${method}`, allow: methods.join(", ") };
   }
   if (spec.public !== true) {
     const auth = authorized(agent, authorization);
-    if (auth === "missing")
-      return {
-        status: 401,
-        code: "WP_ERR_UNAUTHORIZED",
-        message: "missing bearer token: send 'Authorization: Bearer <token>' (the endpoint is not public)",
-      };
-    if (auth === "wrong")
-      return {
-        status: 403,
-        code: "WP_ERR_FORBIDDEN",
-        message: "the bearer token is not valid for this agent",
-      };
+    if (auth === "missing") return { status: 401, code: "WP_ERR_UNAUTHORIZED", message: "missing bearer token: send 'Authorization: Bearer <token>' (the endpoint is not public)" };
+    if (auth === "wrong") return { status: 403, code: "WP_ERR_FORBIDDEN", message: "the bearer token is not valid for this agent" };
   }
   const fn = agent.apps.get(spec.app)?.functions.get(spec.function);
-  if (fn === undefined)
-    return {
-      status: 404,
-      code: "WP_ERR_FUNCTION_NOT_FOUND",
-      message: `app ${spec.app} has no function ${spec.function}`,
-    };
+  if (fn === undefined) return { status: 404, code: "WP_ERR_FUNCTION_NOT_FOUND", message: `app ${spec.app} has no function ${spec.function}` };
   return { spec, fn, sub, query: q < 0 ? "" : url.slice(q) };
 }
 

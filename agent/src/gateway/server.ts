@@ -97,23 +97,10 @@ interface ErrorResponse {
 function errorBody(error: FastifyError | Error, limit: number): ErrorResponse {
   if (error instanceof AgentError) {
     const retryAfter = error.code === "WP_ERR_TOO_MANY_PENDING" ? Number(error.details.retryAfter ?? 1) : undefined;
-    return {
-      status: error.status,
-      json: error.toJSON(),
-      ...(retryAfter === undefined ? {} : { retryAfter }),
-    };
+    return { status: error.status, json: error.toJSON(), ...(retryAfter === undefined ? {} : { retryAfter }) };
   }
   if (error instanceof SpecError) {
-    return {
-      status: 400,
-      json: {
-        error: {
-          code: error.code,
-          message: error.message,
-          problems: error.problems,
-        },
-      },
-    };
+    return { status: 400, json: { error: { code: error.code, message: error.message, problems: error.problems } } };
   }
   const code = (error as FastifyError).code;
   if (code === "FST_ERR_CTP_BODY_TOO_LARGE") return wrap(new AgentError("WP_ERR_PAYLOAD_TOO_LARGE", [limit]));

@@ -268,7 +268,7 @@ function iso(ms: number | null): string | null {
 const MISSED_SCAN_LIMIT = 100_000;
 
 /** The firings due from `first` (the stored next run) up to `now`: how many, and the latest. */
-export function missedFirings(timing: Timing, first: number, now: number): { count: number; latest: number } {
+function missedFirings(timing: Timing, first: number, now: number): { count: number; latest: number } {
   let count = 0;
   let latest = first;
   for (let t: number | null = first; t !== null && t <= now && count < MISSED_SCAN_LIMIT; t = timing.next(t)) {
