@@ -17,6 +17,7 @@ import { compileOptions, type AgentOptions, type CompiledOptions } from "./confi
 import { FunctionRuntime } from "./dispatcher/function";
 import { AgentError } from "./errors";
 import { withWebServer } from "./endpoints/proxy";
+import { Upstreams } from "./endpoints/upstream";
 import { buildGateway } from "./gateway/server";
 import { Metrics } from "./metrics/metrics";
 import { CallTable, type Input } from "./queue/calls";
@@ -53,6 +54,8 @@ export class Agent {
   readonly metrics: Metrics;
   readonly schedules: Scheduler;
   readonly apps = new Map<string, DeployedApp>();
+  /** Kept-alive connections to the web servers behind webServer endpoints. */
+  readonly upstreams = new Upstreams();
   readonly token: string;
   readonly tokenCreated: boolean;
   readonly tokenFile: string;
@@ -243,6 +246,7 @@ export class Agent {
     this.schedules.close();
     this.sweepTimer?.cancel();
     await this.gateway?.close();
+    this.upstreams.close();
     await Promise.all([...this.functions()].map((fn) => fn.close(2000)));
     await this.backend.close();
     await this.store.close();

@@ -19,7 +19,7 @@ import type { Agent } from "../agent";
 import { acquire, begin, errorResponse, forwardHeaders, readyTarget, type Target, Unavailable } from "./proxy";
 import { BY_DOMAIN, rewriteForDomain, WEB_PREFIX } from "./routing";
 import type { FunctionRuntime } from "../dispatcher/function";
-import { exchange, type RequestBody, type RequestHead, type ResponseSink } from "./upstream";
+import type { RequestBody, RequestHead, ResponseSink } from "./upstream";
 import { resolveWeb } from "./web";
 
 /** Thrown from a parser callback to stop `execute` at the current message boundary. */
@@ -32,22 +32,26 @@ const QUEUE_LIMIT = 64 * 1024;
 
 /**
  * Puts the fast path in front of `server` (fastify's node:http server). Returns what closes the
- * connections it still holds, for the gateway's close.
+ * connections it still holds, for the gateway's close: from then on a new connection is refused, since
+ * node:http's close would otherwise wait on one accepted before the listener stops.
  */
 export function meetConnections(server: http.Server, agent: Agent): () => void {
   const httpListeners = server.listeners("connection") as Array<(socket: net.Socket) => void>;
   server.removeAllListeners("connection");
   const open = new Set<net.Socket>();
+  let closing = false;
   const toHttp = (socket: net.Socket): void => {
     open.delete(socket);
     for (const listener of httpListeners) listener.call(server, socket);
   };
   server.on("connection", (socket: net.Socket) => {
+    if (closing) return void socket.destroy();
     open.add(socket);
     socket.once("close", () => open.delete(socket));
     new WebConnection(agent, socket, toHttp, server.keepAliveTimeout, server.headersTimeout);
   });
   return () => {
+    closing = true;
     for (const socket of open) socket.destroy();
   };
 }
@@ -233,7 +237,7 @@ class WebConnection {
   private start(target: Target, head: RequestHead, fn: FunctionRuntime): void {
     if (this.aborted) return;
     this.end = begin(this.agent, fn, target.c);
-    this.body = exchange(target.host, target.port, head, this.sink(fn.key));
+    this.body = this.agent.upstreams.exchange(target.host, target.port, head, this.sink(fn.key));
     this.bodyWait = false;
     const early = this.early;
     this.early = [];

@@ -27,7 +27,7 @@ import type { FunctionConfig } from "../config/function";
 import type { Container } from "../dispatcher/container";
 import type { FunctionRuntime } from "../dispatcher/function";
 import { webError } from "./function";
-import { exchange, HOP_BY_HOP, type RequestBody, type ResponseSink } from "./upstream";
+import { HOP_BY_HOP, type RequestBody, type ResponseSink } from "./upstream";
 
 const webPorts = new WeakMap<Container, number>();
 const held = new Map<string, number>();
@@ -204,7 +204,7 @@ export async function proxyHttp(agent: Agent, spec: EndpointSpec, fn: FunctionRu
   const te = raw.headers["transfer-encoding"];
   const length = te !== undefined ? null : Number(raw.headers["content-length"] ?? 0);
   const head = { method: raw.method as string, path, headers: forwardHeaders(agent, raw.rawHeaders, raw.socket.remoteAddress), length };
-  const body: RequestBody = exchange(target.host, target.port, head, serverResponseSink(reply.raw, fn.key, end));
+  const body: RequestBody = agent.upstreams.exchange(target.host, target.port, head, serverResponseSink(reply.raw, fn.key, end));
   reply.raw.once("close", () => {
     if (!reply.raw.writableFinished) {
       body.abort();
