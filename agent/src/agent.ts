@@ -7,6 +7,7 @@
  */
 import * as diagnostics from "node:diagnostics_channel";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import pino, { type Logger } from "pino";
 import type { FastifyInstance } from "fastify";
 import type { Backend } from "./backends/backend";
@@ -18,6 +19,8 @@ import { FunctionRuntime } from "./dispatcher/function";
 import { AgentError } from "./errors";
 import { withWebServer } from "./endpoints/proxy";
 import { Upstreams } from "./endpoints/upstream";
+import { HaproxyDataPlane, type ServedEndpoint } from "./dataplane/haproxy";
+import type { DataPlaneApp } from "./dataplane/haproxy-config";
 import { buildGateway } from "./gateway/server";
 import { Metrics } from "./metrics/metrics";
 import { CallTable, type Input } from "./queue/calls";
@@ -60,6 +63,8 @@ export class Agent {
   readonly tokenCreated: boolean;
   readonly tokenFile: string;
   gateway: FastifyInstance | null = null;
+  /** HAProxy in front of the gateway when `dataPlane: "haproxy"`. */
+  dataPlane: HaproxyDataPlane | null = null;
   url = "";
   ready = false;
   /** Unfinished spawned calls whose function is not deployed (yet), by `app/fn`. */
@@ -137,7 +142,8 @@ export class Agent {
     this.autoscaler.start();
     this.scheduleSweep();
     this.gateway = buildGateway(this);
-    this.url = await this.gateway.listen({ host: this.options.host, port: this.options.port });
+    if (this.options.dataPlane === "haproxy") await this.startDataPlane(this.gateway);
+    else this.url = await this.gateway.listen({ host: this.options.host, port: this.options.port });
     this.ready = true;
     this.log.info({ event: "agent.listening", url: this.url, apps: [...this.apps.keys()] }, `warmpool agent listening on ${this.url}`);
   }
@@ -179,7 +185,11 @@ export class Agent {
         clock: this.options.clock,
         log: this.log,
         pressure: (f) => this.autoscaler.request(f),
-        changed: (f) => this.autoscaler.request(f),
+        changed: (f) => {
+          this.autoscaler.request(f);
+          this.dataPlane?.sync();
+        },
+        draining: (f, c) => this.dataPlane?.draining(f, c),
       });
       fn.outcomes = ["succeeded", "failed", "cancelled"].map((outcome) => this.metrics.inputs.labels({ app: config.app, function: config.name, outcome }));
       if (old !== undefined) this.handOver(old, fn);
@@ -206,6 +216,7 @@ export class Agent {
       fn.wake();
     }
     this.schedules.sync(name, loaded.schedules);
+    this.updateDataPlane();
     if (persist) void this.store.saveApp({ name, doc: loaded.app, appDir: loaded.appDir });
     this.log.info({ event: "app.deployed", app: name, functions: [...functions.keys()] }, `deployed app ${name}`);
     return deployed;
@@ -235,6 +246,40 @@ export class Agent {
     sweep();
   }
 
+  /** HAProxy on the gateway's address; the agent's own listener moves to a loopback port behind it. */
+  private async startDataPlane(gateway: FastifyInstance): Promise<void> {
+    const o = this.options;
+    const inner = new URL(await gateway.listen({ host: "127.0.0.1", port: 0 }));
+    const port = o.port === 0 ? await freePort(o.host) : o.port;
+    const plane = new HaproxyDataPlane({ binary: o.haproxy, dir: o.stateDir, bind: { host: o.host, port }, agent: { host: inner.hostname, port: Number(inner.port) }, token: this.token, log: this.log });
+    await plane.start(this.dataPlaneApps(), this.servedEndpoints());
+    this.dataPlane = plane;
+    this.url = plane.url;
+  }
+
+  private dataPlaneApps(): DataPlaneApp[] {
+    return [...this.apps.values()].map((a) => ({
+      name: a.name,
+      endpoints: a.loaded.endpoints,
+      slots: Object.fromEntries([...a.functions].map(([name, fn]) => [name, fn.scale.maxContainers])),
+    }));
+  }
+
+  private servedEndpoints(): ServedEndpoint[] {
+    const out: ServedEndpoint[] = [];
+    for (const app of this.apps.values()) {
+      for (const e of app.loaded.endpoints) {
+        const fn = app.functions.get(e.function);
+        if (e.kind === "webServer" && fn !== undefined) out.push({ app: app.name, endpoint: e.name, fn });
+      }
+    }
+    return out;
+  }
+
+  private updateDataPlane(): void {
+    this.dataPlane?.update(this.dataPlaneApps(), this.servedEndpoints()).catch((err: Error) => this.log.error({ event: "dataplane.reloadFailed", error: err.message }, "haproxy reload failed"));
+  }
+
   close(): Promise<void> {
     this.closing ??= this.doClose();
     return this.closing;
@@ -245,6 +290,7 @@ export class Agent {
     this.autoscaler.close();
     this.schedules.close();
     this.sweepTimer?.cancel();
+    await this.dataPlane?.close();
     await this.gateway?.close();
     this.upstreams.close();
     await Promise.all([...this.functions()].map((fn) => fn.close(2000)));
@@ -253,4 +299,16 @@ export class Agent {
     this.unlock();
     this.log.flush?.();
   }
+}
+
+/** A free TCP port on `host` (HAProxy needs a concrete one when the caller asked for any). */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen({ host, port: 0 }, () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }

@@ -215,6 +215,8 @@ test("hop-by-hop headers stay at the gateway; X-Forwarded-* are added", async ()
   );
   const seen = JSON.parse(r.slice(r.indexOf("{")));
   expect(seen["x-app"]).toBe("kept");
+  // The client's Host reaches the app (as behind HAProxy, or nginx with `proxy_set_header Host $host`).
+  expect(seen.host).toBe("site.test");
   expect(seen["x-hop"]).toBeUndefined();
   expect(seen["keep-alive"]).toBeUndefined();
   // This hop's own, not the client's; the client's address is appended to what a balancer in front said.

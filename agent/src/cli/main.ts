@@ -4,7 +4,7 @@
  * `status`, `logs`, `apps`). Client commands find the agent through --url / WARMPOOL_URL and the token
  * through --token / WARMPOOL_TOKEN / `.warmpool/token`.
  */
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { schedulesCommand } from "./web";
 import { appsCommand, callCommand, cancelCommand, getCommand, guard, logsCommand, mapCommand, spawnCommand, statusCommand } from "./commands";
 
@@ -23,7 +23,12 @@ const serverFlags = (cmd: Command): Command =>
     .option("--payload-limit <MiB>", "largest request body (default 16)")
     .option("--result-ttl <seconds>", "how long results are kept (default 604800)")
     .option("--python <path>", "Python interpreter of the local backend (default python3)")
-    .option("--log-level <level>", "debug, info, warn, error or silent (default info)");
+    .option("--log-level <level>", "debug, info, warn, error or silent (default info)")
+    .addOption(
+      new Option("--data-plane <name>", "what proxies requests to web-server endpoints: agent (default), or haproxy (HAProxy 2.6+ on PATH in front of the agent, configured by it)")
+        .choices(["agent", "haproxy"])
+        .env("WARMPOOL_DATA_PLANE"),
+    );
 
 serverFlags(program.command("agent").description("run the agent standalone: apps are deployed with PUT /v1/apps/{app}, or from warmpool.dev resources with --backend kubernetes"))
   .option("--backend <name>", "where containers run: local (default) or kubernetes (scales the worker Deployments of Function resources)")

@@ -20,6 +20,7 @@ export interface ServeFlags {
   resultTtl?: string;
   logLevel?: AgentOptions["logLevel"];
   python?: string;
+  dataPlane?: AgentOptions["dataPlane"];
   /** `local` (default) or `kubernetes`. */
   backend?: string;
   kubeconfig?: string;
@@ -37,6 +38,7 @@ function agentOptions(flags: ServeFlags, defaults: AgentOptions): AgentOptions {
     ...(flags.resultTtl === undefined ? {} : { resultTtl: Number(flags.resultTtl) }),
     ...(flags.logLevel === undefined ? {} : { logLevel: flags.logLevel }),
     ...(flags.python === undefined ? {} : { python: flags.python }),
+    ...(flags.dataPlane === undefined ? {} : { dataPlane: flags.dataPlane }),
   };
 }
 
@@ -75,7 +77,8 @@ export async function serve(specFile: string | undefined, flags: ServeFlags): Pr
   process.once("SIGTERM", stop);
   await agent.run(apps);
   await k8s?.controller.start(agent);
-  process.stdout.write(`warmpool agent ready on ${agent.url} (state: ${agent.options.stateDir})\n`);
+  const plane = agent.dataPlane === null ? "" : "; web-server endpoints through HAProxy";
+  process.stdout.write(`warmpool agent ready on ${agent.url} (state: ${agent.options.stateDir}${plane})\n`);
   for (const app of apps) {
     for (const fn of app.functions) process.stdout.write(`  ${app.app.name}/${fn.name}  ${fn.runtime ?? "python"}  ${fn.handler}\n`);
     for (const e of app.endpoints) {

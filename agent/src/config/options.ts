@@ -44,6 +44,14 @@ export interface AgentOptions {
   node?: string;
   /** Directory of the worker runtimes. @default "<agent package>/runtimes" */
   runtimesDir?: string;
+  /**
+   * What proxies requests for webServer endpoints to ready containers: "agent" (its own listener) or
+   * "haproxy" (HAProxy on the gateway's address, configured by the agent; dataplane/haproxy.ts).
+   * @default "agent"
+   */
+  dataPlane?: "agent" | "haproxy";
+  /** The HAProxy binary of `dataPlane: "haproxy"` (2.6 or later). @default "haproxy" */
+  haproxy?: string;
 }
 
 export type ResolvedOptions = Required<AgentOptions>;
@@ -69,6 +77,8 @@ export interface CompiledOptions {
   python: string;
   node: string;
   runtimesDir: string;
+  dataPlane: ResolvedOptions["dataPlane"];
+  haproxy: string;
 }
 
 export function withDefaults(options: AgentOptions): ResolvedOptions {
@@ -92,6 +102,8 @@ export function withDefaults(options: AgentOptions): ResolvedOptions {
     node: process.execPath,
     // The single-file bundle (agent/scripts/bundle.mjs) sits elsewhere than dist/src/config: its image says where.
     runtimesDir: process.env.WARMPOOL_RUNTIMES_DIR ?? path.resolve(__dirname, "../../../runtimes"),
+    dataPlane: "agent",
+    haproxy: "haproxy",
     ...stripUndefined(options),
   };
 }
@@ -103,6 +115,7 @@ export function compileOptions(options: AgentOptions): CompiledOptions {
   positive("payloadLimitMiB", o.payloadLimitMiB);
   positive("mapWindow", o.mapWindow);
   positive("tickMs", o.tickMs);
+  if (o.dataPlane !== "agent" && o.dataPlane !== "haproxy") throw new Error(`dataPlane = ${JSON.stringify(o.dataPlane)}: must be "agent" or "haproxy"`);
   if (o.resultTtl < 1) throw new Error(`resultTtl = ${o.resultTtl}: must be at least 1 second`);
   const stateDir = path.resolve(o.stateDir);
   return {
@@ -126,6 +139,8 @@ export function compileOptions(options: AgentOptions): CompiledOptions {
     python: o.python,
     node: o.node,
     runtimesDir: o.runtimesDir,
+    dataPlane: o.dataPlane,
+    haproxy: o.haproxy,
   };
 }
 

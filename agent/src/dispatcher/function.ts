@@ -30,6 +30,8 @@ export interface FunctionDeps {
   pressure(fn: FunctionRuntime): void;
   /** A container became ready or exited: the autoscaler may want to act. */
   changed(fn: FunctionRuntime): void;
+  /** A container starts draining, before its inFlight is read to decide whether it may stop now. */
+  draining?(fn: FunctionRuntime, c: Container): void;
 }
 
 export interface ScaleEvent {
@@ -234,6 +236,20 @@ export class FunctionRuntime implements Lane {
     this.pump();
   }
 
+  /**
+   * Requests a proxy has in flight on `c` (web-server endpoints) changed by `delta`. They count as
+   * inputs in flight, so the autoscaler scales on them and a draining container stops only after them.
+   */
+  proxied(c: Container, delta: number): void {
+    c.inFlight += delta;
+    this.inFlight += delta;
+    if (delta > 0) c.idleSince = null;
+    else if (c.inFlight === 0) {
+      c.idleSince = this.clock.now();
+      if (c.phase === "draining") this.stopContainer(c, c.stopReason === "timeout" ? 0 : this.config.timeoutMs);
+    }
+  }
+
   /** @internal The outputs of a finished request. */
   settle(c: Container, inputs: readonly Input[], outputs: WorkerOutput[], startedAt: number): void {
     const single = inputs.length === 1 && outputs.length === 1;
@@ -310,6 +326,7 @@ export class FunctionRuntime implements Lane {
     if (c === undefined || !c.live) return false;
     c.phase = "draining";
     c.stopReason = reason;
+    this.deps.draining?.(this, c);
     if (c.inFlight === 0) this.stopContainer(c, reason === "timeout" ? 0 : this.config.timeoutMs);
     return true;
   }

@@ -236,7 +236,7 @@ class WebConnection {
 
   private start(target: Target, head: RequestHead, fn: FunctionRuntime): void {
     if (this.aborted) return;
-    this.end = begin(this.agent, fn, target.c);
+    this.end = begin(fn, target.c);
     this.body = this.agent.upstreams.exchange(target.host, target.port, head, this.sink(fn.key));
     this.bodyWait = false;
     const early = this.early;

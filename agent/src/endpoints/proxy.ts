@@ -94,31 +94,31 @@ export async function acquire(agent: Agent, spec: EndpointSpec, fn: FunctionRunt
     }
   }
   const handle = c.handle as NonNullable<Container["handle"]>;
-  let port = webPorts.get(c);
-  if (port === undefined) {
-    const res = await undiciRequest(`http://${handle.host}:${handle.port}/ready`);
-    const body = (await res.body.json()) as { webPort?: number };
-    if (!Number.isInteger(body.webPort) || (body.webPort as number) < 1 || (body.webPort as number) > 65535) {
-      throw new Unavailable(502, "WP_ERR_NOT_A_WEB_SERVER", `container ${c.id} of ${fn.key} does not serve a web server (its /ready names no valid webPort: ${JSON.stringify(body.webPort ?? null)})`);
-    }
-    port = body.webPort as number;
-    webPorts.set(c, port);
+  return { c, host: handle.host, port: await webPortOf(fn, c) };
+}
+
+/** The port `c`'s web server listens on, as its worker's `/ready` names it (asked once per container). */
+export async function webPortOf(fn: FunctionRuntime, c: Container): Promise<number> {
+  const known = webPorts.get(c);
+  if (known !== undefined) return known;
+  const handle = c.handle as NonNullable<Container["handle"]>;
+  const res = await undiciRequest(`http://${handle.host}:${handle.port}/ready`);
+  const body = (await res.body.json()) as { webPort?: number };
+  if (!Number.isInteger(body.webPort) || (body.webPort as number) < 1 || (body.webPort as number) > 65535) {
+    throw new Unavailable(502, "WP_ERR_NOT_A_WEB_SERVER", `container ${c.id} of ${fn.key} does not serve a web server (its /ready names no valid webPort: ${JSON.stringify(body.webPort ?? null)})`);
   }
-  return { c, host: handle.host, port };
+  webPorts.set(c, body.webPort as number);
+  return body.webPort as number;
 }
 
 /** Counts a proxied request as an input in flight on the function and the container; returns its end (idempotent). */
-export function begin(agent: Agent, fn: FunctionRuntime, c: Container): () => void {
-  fn.inFlight++;
-  c.inFlight++;
-  c.idleSince = null;
+export function begin(fn: FunctionRuntime, c: Container): () => void {
+  fn.proxied(c, 1);
   let ended = false;
   return () => {
     if (ended) return;
     ended = true;
-    fn.inFlight--;
-    c.inFlight--;
-    if (c.inFlight === 0) c.idleSince = agent.options.clock.now();
+    fn.proxied(c, -1);
   };
 }
 
@@ -200,7 +200,7 @@ export async function proxyHttp(agent: Agent, spec: EndpointSpec, fn: FunctionRu
   }
   reply.hijack();
   const raw = req.raw;
-  const end = begin(agent, fn, target.c);
+  const end = begin(fn, target.c);
   const te = raw.headers["transfer-encoding"];
   const length = te !== undefined ? null : Number(raw.headers["content-length"] ?? 0);
   const head = { method: raw.method as string, path, headers: forwardHeaders(agent, raw.rawHeaders, raw.socket.remoteAddress), length };
@@ -231,7 +231,7 @@ export async function proxyUpgrade(agent: Agent, spec: EndpointSpec, fn: Functio
     if (err instanceof Unavailable) return fail(err.status, err.code, err.message);
     return fail(502, "WP_ERR_UPSTREAM", (err as Error).message);
   }
-  const end = begin(agent, fn, target.c);
+  const end = begin(fn, target.c);
   const headers = forwardHeaders(agent, req.rawHeaders, req.socket.remoteAddress);
   headers.push("connection", "Upgrade");
   if (req.headers.upgrade !== undefined) headers.push("upgrade", req.headers.upgrade);

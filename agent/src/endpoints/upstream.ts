@@ -1,7 +1,7 @@
 /**
  * One request/response exchange with a container's web server, over kept-alive connections (a pool
  * per `host:port`, bounded in size and idle time like nginx's upstream `keepalive`). The request head is written here from headers the caller already filtered
- * (proxy.ts `forwardHeaders`), with `Host` set to the upstream; the response is parsed (http1.ts) only
+ * (proxy.ts `forwardHeaders`), the client's `Host` kept (as HAProxy and `proxy_set_header Host $host` do); the response is parsed (http1.ts) only
  * to find its head and where it ends, and handed to a `ResponseSink` piece by piece as it arrives, so
  * server-sent events and chunked answers stream through with no buffering. A response the parser
  * cannot read the way node:http would, or with bytes after its end, fails the exchange (502 when
@@ -15,14 +15,14 @@ import * as net from "node:net";
 import { HTTPParser } from "http-parser-js";
 import { strictParser, validFieldValue, validLength, type Parser } from "./http1";
 
-/** Never forwarded in either direction: hop-by-hop (RFC 9110 §7.6.1), or framing and routing this proxy sets itself. */
-export const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length", "expect"]);
+/** Never forwarded in either direction: hop-by-hop (RFC 9110 §7.6.1), or framing this proxy sets itself. */
+export const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "content-length", "expect"]);
 
 export interface RequestHead {
   method: string;
   /** Path and query as the web server should see them. */
   path: string;
-  /** Flat `[name, value, ...]`, end-to-end headers only. */
+  /** Flat `[name, value, ...]`, end-to-end headers only, with the client's Host (the upstream's address when it sent none). */
   headers: string[];
   /** The body's length, or null: a body of unknown length, sent chunked. */
   length: number | null;
@@ -115,8 +115,14 @@ export class Upstreams {
     const key = `${host}:${port}`;
     const x: Exchange = { sink, head: req.method === "HEAD", started: false, requestSent: false, keepAlive: false, done: false, interim: false, retry: null };
     const chunked = req.length === null;
-    let head = `${req.method} ${req.path} HTTP/1.1\r\nhost: ${key}\r\n`;
-    for (let i = 0; i < req.headers.length; i += 2) head += `${req.headers[i]}: ${req.headers[i + 1]}\r\n`;
+    let head = `${req.method} ${req.path} HTTP/1.1\r\n`;
+    let hasHost = false;
+    for (let i = 0; i < req.headers.length; i += 2) {
+      const name = req.headers[i] as string;
+      if (name.length === 4 && name.toLowerCase() === "host") hasHost = true;
+      head += `${name}: ${req.headers[i + 1]}\r\n`;
+    }
+    if (!hasHost) head += `host: ${key}\r\n`;
     head += chunked ? "transfer-encoding: chunked\r\n\r\n" : req.length === 0 ? "\r\n" : `content-length: ${req.length}\r\n\r\n`;
     let conn: Connection;
     const send = (reused: Connection | undefined): void => {

@@ -1,0 +1,142 @@
+/**
+ * The HAProxy configuration of the data plane (haproxy.ts), rendered from the deployed apps' endpoints.
+ *
+ * HAProxy takes only requests it can answer exactly as the agent would: a webServer endpoint matched by
+ * the agent's own routing rules (routing.ts: `/web/<app><path>` or an endpoint domain, longest prefix
+ * at a segment boundary), with an allowed method, the agent's token unless the endpoint is public, one
+ * Authorization and one X-Forwarded-For header, and at least one ready container. Everything else goes
+ * to the agent's node:http listener, which answers it as before: the API, function endpoints, errors
+ * (404/405/401/403 with their JSON bodies), and requests held while a function starts from zero.
+ *
+ * What the web server receives is what the agent's own proxy sends (proxy.ts `forwardHeaders`): the
+ * path without `/web/<app>`, the client's Host, `X-Forwarded-Host`/`-Proto` set by this hop, the
+ * client's address appended to `X-Forwarded-For`, other `X-Forwarded-*` and the agent's token removed.
+ * The token is compared as a SHA-256 digest, so the configuration file never holds it.
+ */
+import { createHash } from "node:crypto";
+import type { EndpointSpec } from "@warmpool/schema";
+import { WEB_PREFIX } from "../endpoints/routing";
+
+export interface DataPlaneApp {
+  name: string;
+  endpoints: readonly EndpointSpec[];
+  /** Server slots of each function's backends: its maxContainers. */
+  slots: Readonly<Record<string, number>>;
+}
+
+export interface ConfigInput {
+  apps: readonly DataPlaneApp[];
+  /** Where HAProxy listens: the gateway's public address. */
+  bind: { host: string; port: number };
+  /** The agent's own listener, for everything HAProxy does not serve itself. */
+  agent: { host: string; port: number };
+  token: string;
+  /** The runtime API socket (admin level, mode 0600). */
+  socket: string;
+}
+
+/** The backend of a webServer endpoint; its servers are the function's ready containers. */
+export function backendName(app: string, endpoint: string): string {
+  return `ep_${app}_${endpoint}`;
+}
+
+const SLOT_PREFIX = "c";
+
+/** Server slot `i` (from 1) of a backend. */
+export const slotName = (i: number): string => `${SLOT_PREFIX}${i}`;
+
+const quote = (s: string): string => `"${s.replace(/["\\]/g, "\\$&")}"`;
+
+const JSON_ERROR = (status: number, code: string, message: string): string =>
+  `  http-error status ${status} content-type application/json string ${quote(JSON.stringify({ error: { code, message } }))}`;
+
+/** Path conditions (HAProxy ACL alternatives) for a prefix under `base` at a segment boundary. */
+function prefixConditions(base: string, prefix: string): string[] {
+  const p = prefix === "/" ? "" : prefix.replace(/\/$/, "");
+  const whole = `${base}${p}`;
+  return whole === "" ? ["TRUE"] : [`{ path ${whole} }`, `{ path_beg ${whole}/ }`];
+}
+
+export function renderConfig(input: ConfigInput): string {
+  const tokenDigest = createHash("sha256").update(`Bearer ${input.token}`).digest("hex").toUpperCase();
+  // A domain in more than one app is left to the agent (it picks the first app; so could HAProxy, but one rule is simpler to trust).
+  const owners = new Map<string, Set<string>>();
+  for (const app of input.apps) for (const e of app.endpoints) for (const d of e.domains ?? []) (owners.get(d) ?? owners.set(d, new Set()).get(d))?.add(app.name);
+  const domains = [...owners.keys()].filter((d) => owners.get(d)?.size === 1).sort();
+  const hostIs = (list: readonly string[]): string => `{ hdr(host),field(1,:),lower -m str ${list.join(" ")} }`;
+
+  const front: string[] = [];
+  const uses: string[] = [];
+  const backends: string[] = [];
+  const unset = "!{ var(txn.route) -m found }";
+  const notDomain = domains.length > 0 ? ` !${hostIs(domains)}` : "";
+  for (const app of input.apps) {
+    // Longest prefix first, as routing.ts picks it; a function endpoint claims its prefix for the agent.
+    const byLength = [...app.endpoints].sort((a, b) => (b.path ?? "/").length - (a.path ?? "/").length);
+    for (const e of byLength) {
+      const target = e.kind === "webServer" ? backendName(app.name, e.name) : "agent";
+      const gateway = prefixConditions(`${WEB_PREFIX}/${app.name}`, e.path ?? "/").map((c) => `${unset}${notDomain} ${c}`);
+      front.push(`  http-request set-var(txn.route) str(${target}) if ${gateway.join(" || ")}`);
+      const own = (e.domains ?? []).filter((d) => domains.includes(d));
+      if (own.length > 0) {
+        const byHost = prefixConditions("", e.path ?? "/").map((c) => `${unset} ${hostIs(own)} ${c === "TRUE" ? "" : c}`.trimEnd());
+        front.push(`  http-request set-var(txn.route) str(${target}) if ${byHost.join(" || ")}`);
+      }
+      if (e.kind !== "webServer") continue;
+      const be = backendName(app.name, e.name);
+      const methods = (e.methods ?? ["GET", "POST"]).join(" ");
+      const auth = e.public === true ? "" : " token";
+      uses.push(`  use_backend ${be} if { var(txn.route) -m str ${be} } { method ${methods} }${auth} one_auth one_xff { nbsrv(${be}) gt 0 }`);
+      backends.push(
+        [
+          `backend ${be}`,
+          "  balance leastconn",
+          // Slots, not servers added at run time: HAProxy 2.6 keeps no idle connections to those (a new one per request).
+          `  server-template ${SLOT_PREFIX} 1-${Math.max(1, app.slots[e.function] ?? 1)} 127.0.0.1:1 disabled`,
+          `  http-request set-path / if${notDomain} { path ${WEB_PREFIX}/${app.name} }`,
+          `  http-request replace-path ^${WEB_PREFIX}/${app.name}(/.*)$ \\1 if${notDomain} { path_beg ${WEB_PREFIX}/${app.name}/ }`,
+          "  http-request del-header ^x-forwarded-(?!for$) -m reg",
+          "  http-request set-header x-forwarded-host %[req.hdr(host)] if { req.hdr(host) -m found }",
+          "  http-request set-header x-forwarded-proto http",
+          '  http-request set-header x-forwarded-for "%[req.fhdr(x-forwarded-for)], %[src]" if { req.fhdr(x-forwarded-for) -m found }',
+          "  http-request set-header x-forwarded-for %[src] unless { req.fhdr(x-forwarded-for) -m found }",
+          `  http-request del-header authorization if { req.fhdr(authorization),digest(sha256),hex -m str ${tokenDigest} }`,
+        ].join("\n"),
+      );
+    }
+  }
+
+  return `${[
+    "# Written by the warmpool agent; rewritten on every deploy. Servers are added at run time.",
+    "global",
+    `  stats socket ${input.socket} mode 600 level admin`,
+    // After a reload, streams still open on the old process (event streams, WebSockets) are cut after this long.
+    "  hard-stop-after 10m",
+    "defaults",
+    "  mode http",
+    "  option http-keep-alive",
+    "  timeout connect 5s",
+    // As the agent's own listener: the head within 60 s, idle keep-alive connections closed after 75 s.
+    "  timeout http-request 60s",
+    "  timeout http-keep-alive 75s",
+    // Event streams and WebSockets are quiet for long stretches.
+    "  timeout client 1h",
+    "  timeout server 1h",
+    "  timeout tunnel 1h",
+    JSON_ERROR(502, "WP_ERR_UPSTREAM", "the web server failed to answer"),
+    JSON_ERROR(503, "WP_ERR_UPSTREAM", "no web server could take the request"),
+    JSON_ERROR(504, "WP_ERR_UPSTREAM", "the web server did not answer in time"),
+    "frontend gateway",
+    `  bind ${input.bind.host}:${input.bind.port}`,
+    `  acl token req.fhdr(authorization),digest(sha256),hex -m str ${tokenDigest}`,
+    // Headers the agent would read differently (it takes the first Authorization and merges X-Forwarded-For).
+    "  acl one_auth req.hdr_cnt(authorization) le 1",
+    "  acl one_xff req.hdr_cnt(x-forwarded-for) le 1",
+    ...front,
+    ...uses,
+    "  default_backend agent",
+    ...backends,
+    "backend agent",
+    `  server agent ${input.agent.host}:${input.agent.port}`,
+  ].join("\n")}\n`;
+}
