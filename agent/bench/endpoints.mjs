@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // Endpoint benchmark (run by `npm run bench:agent -- --only e`, or alone: `node agent/bench/endpoints.mjs`):
-// a real agent process, real Python workers on loopback, and
-//   (e1) function endpoint: POST /web/<app>/fn through the agent vs the same worker's POST /invoke
-//        with the same request object (what the agent sends it);
-//   (e2) web-server endpoint: POST through the agent's proxy vs the stdlib server directly vs the same
-//        server behind nginx (Debian's nginx-light, installed if missing, started on loopback with a
+// a real agent process started with its HAProxy data plane (--data-plane haproxy), real Python workers
+// on loopback, and
+//   (e1) function endpoint: POST /web/<app>/fn through the agent's own listener ("agent"), and through
+//        HAProxy in front of it ("via-haproxy"), vs the same worker's POST /invoke with the same request
+//        object (what the agent sends it);
+//   (e2) web-server endpoint: POST through the agent's own proxy ("agent": its listener behind HAProxy,
+//        addressed directly) and through the HAProxy data plane ("haproxy": the agent's public address)
+//        vs the stdlib server directly vs the same server behind nginx (Debian's nginx-light, installed if missing, started on loopback with a
 //        generated config: one worker, upstream keep-alive, proxy_buffering off) — the reference a user
 //        would otherwise put in front; plus two Node references in front of the same server
 //        (floor-web.mjs): a bare TCP byte pipe (the least any Node process in the path costs) and
@@ -123,7 +126,9 @@ async function startFloor(kind, upstreamPort) {
 }
 
 async function main() {
-  const agent = await startAgentProcess({ label: "bench-endpoints" });
+  // HAProxy in front (--data-plane haproxy); the agent's own listener behind it is measured too, directly.
+  const agent = await startAgentProcess({ label: "bench-endpoints", args: ["--data-plane", "haproxy"] });
+  const inner = `http://${/^\s*server agent (\S+)$/m.exec(fs.readFileSync(path.join(agent.stateDir, "haproxy.cfg"), "utf8"))[1]}`;
   const results = { startedAt: new Date().toISOString(), command: `node agent/bench/endpoints.mjs${argv.length ? ` ${argv.join(" ")}` : ""}`, runs: RUNS, latencyRequests: LAT, loadMs: LOAD_MS, connections: CONNECTIONS, loadavgBefore: loadavg() };
   let nginx = null;
   const floors = [];
@@ -156,11 +161,14 @@ async function main() {
     const sides = {
       e1: {
         direct: { origin: `http://127.0.0.1:${fnWorker.port}`, make: () => ({ path: "/invoke", headers: json, body: invokeBody }) },
-        agent: { origin: agent.url, make: () => ({ path: "/web/web/fn", headers: json, body: '{"x":1}' }) },
+        agent: { origin: inner, make: () => ({ path: "/web/web/fn", headers: json, body: '{"x":1}' }) },
+        // Function endpoints are the agent's with either data plane: with HAProxy in front they pay its hop too.
+        "via-haproxy": { origin: agent.url, make: () => ({ path: "/web/web/fn", headers: json, body: '{"x":1}' }) },
       },
       e2: {
         direct: { origin: `http://127.0.0.1:${webPort}`, make: () => ({ path: "/site/x", headers: json, body: '{"x":1}' }) },
-        agent: { origin: agent.url, make: () => ({ path: "/web/web/site/x", headers: json, body: '{"x":1}' }) },
+        agent: { origin: inner, make: () => ({ path: "/web/web/site/x", headers: json, body: '{"x":1}' }) },
+        haproxy: { origin: agent.url, make: () => ({ path: "/web/web/site/x", headers: json, body: '{"x":1}' }) },
         nginx: { origin: nginx.origin, make: () => ({ path: "/site/x", headers: json, body: '{"x":1}' }) },
         "node-pipe": { origin: pipe.origin, make: () => ({ path: "/site/x", headers: json, body: '{"x":1}' }) },
         "node-http": { origin: nodeHttp.origin, make: () => ({ path: "/site/x", headers: json, body: '{"x":1}' }) },
@@ -204,7 +212,7 @@ async function main() {
       }
       results[name] = table;
       for (const [side, t] of Object.entries(table)) {
-        log(`${name} ${side.padEnd(9)} p50 ${round(t.p50.median)} ms  p99 ${round(t.p99.median)} ms  ${Math.round(t.rps.median)} req/s` +
+        log(`${name} ${side.padEnd(11)} p50 ${round(t.p50.median)} ms  p99 ${round(t.p99.median)} ms  ${Math.round(t.rps.median)} req/s` +
           (t.addedP50 ? `  added p50 ${round(t.addedP50.median)} ms [${round(t.addedP50.min)} – ${round(t.addedP50.max)}], p99 ${round(t.addedP99.median)} ms, throughput ×${round(t.throughputRatio.median, 2)}` : ""));
       }
       for (const [side, t] of Object.entries(table)) {

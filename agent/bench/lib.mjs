@@ -36,11 +36,11 @@ export async function within(ms, what, promise) {
  * Starts `warmpool agent` (standalone mode: apps come from PUT /v1/apps/{app}) as a child process with
  * its own state directory, and resolves once it prints its URL. `nodeFlags` go to node (e.g. --cpu-prof).
  */
-export async function startAgentProcess({ nodeFlags = [], maxPending = 2000, logLevel = "warn", label = "agent", cpuProfDir = null } = {}) {
+export async function startAgentProcess({ nodeFlags = [], maxPending = 2000, logLevel = "warn", label = "agent", cpuProfDir = null, args = [] } = {}) {
   const stateDir = tempDir(label);
   const flags = [...nodeFlags];
   if (cpuProfDir !== null) flags.push("--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${label}-${Date.now()}.cpuprofile`);
-  const child = spawn(process.execPath, [...flags, CLI, "agent", "--state-dir", stateDir, "--port", "0", "--max-pending", String(maxPending), "--log-level", logLevel], {
+  const child = spawn(process.execPath, [...flags, CLI, "agent", "--state-dir", stateDir, "--port", "0", "--max-pending", String(maxPending), "--log-level", logLevel, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, WARMPOOL_STATE_DIR: stateDir },
   });

@@ -109,6 +109,9 @@ export function renderConfig(input: ConfigInput): string {
   return `${[
     "# Written by the warmpool agent; rewritten on every deploy. Servers are added at run time.",
     "global",
+    // One thread: far more requests per second than GPU containers answer, and every kept-alive server
+    // connection is reusable by every request (no handing connections between threads).
+    "  nbthread 1",
     `  stats socket ${input.socket} mode 600 level admin`,
     // After a reload, streams still open on the old process (event streams, WebSockets) are cut after this long.
     "  hard-stop-after 10m",
