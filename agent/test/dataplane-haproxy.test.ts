@@ -74,6 +74,14 @@ test("requests for a ready container go from HAProxy to the web server, not thro
   expect(await sessionsTotal("agent")).toBe(agentBefore);
 });
 
+test("a short request between two counts still marks its container as used just now (no scale-down under sparse traffic)", async () => {
+  const c = agent.lookup("dp", "site").containers.find((x) => x.phase === "ready")!;
+  await until("idle", () => c.inFlight === 0 && c.idleSince !== null);
+  const before = Date.now();
+  expect((await anon.req("GET", "/web/dp/short")).status).toBe(200);
+  await until("marked as used", () => c.idleSince !== null && c.idleSince >= before);
+});
+
 test("a request in flight in HAProxy counts on its container; draining waits for it, then the container stops", async () => {
   const fn = agent.lookup("dp", "site");
   const c = fn.containers.find((x) => x.phase === "ready")!;

@@ -30,11 +30,14 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (dataPlane) => {
       functions: {
         site: { handler: "server:serve", env: { FIXTURE_DIR: fixture }, autoscaler: { maxContainers: 1 } },
         cold: { handler: "server:serve", env: { FIXTURE_DIR: fixture }, autoscaler: { maxContainers: 1 } },
+        routed: { handler: "server:routed" },
       },
       endpoints: {
         open: { function: "site", kind: "webServer", port: 8080, path: "/", public: true, domains: ["site.example.com"] },
         private: { function: "site", kind: "webServer", port: 8080, path: "/private" },
         cold: { function: "cold", kind: "webServer", port: 8080, path: "/cold", public: true, methods: ["GET"] },
+        // A function endpoint under the private web server's prefix: the longer prefix wins.
+        routed: { function: "routed", path: "/private/fn", public: true },
       },
     };
     agent = new Agent({ stateDir: path.join(dir, "state"), port: 0, token: TOKEN, logLevel: "silent", runtimesDir: RUNTIMES, dataPlane });
@@ -58,6 +61,11 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (dataPlane) => {
     expect(posted.body).toEqual({ method: "POST", path: "/items", body: "raw body ✓", framing: "length" });
     const byHost = await anon.req("GET", "/via-host", undefined, { host: "site.example.com" });
     expect(byHost.body.path).toBe("/via-host");
+    const withPort = await anon.req("GET", "/via-host", undefined, { host: "SITE.example.com:8443" });
+    expect(withPort.body.path).toBe("/via-host");
+    // Not a port: not the domain, so the gateway path routes it.
+    const notPort = await anon.req("GET", "/web/ws/by-path", undefined, { host: "site.example.com:abc" });
+    expect(notPort.body.path).toBe("/by-path");
   });
 
   test("the web server sees the client's Host, X-Forwarded-* set by this hop, and no agent token", async () => {
@@ -67,6 +75,17 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (dataPlane) => {
     expect(r.body).toMatchObject({ host, "x-forwarded-host": host, "x-forwarded-proto": "http", "x-forwarded-for": "10.1.2.3, 127.0.0.1", "x-app": "kept" });
     expect(r.body["x-forwarded-port"]).toBeUndefined();
     expect(r.body.authorization).toBeUndefined();
+  });
+
+  test("the longest prefix wins at a segment boundary, whichever kind of endpoint it is", async () => {
+    const nested = await http.req("GET", "/web/ws/private/fn/x");
+    expect(nested.body).toEqual({ answeredBy: "function", path: "/private/fn/x" });
+    // Not a segment boundary: the private web server's prefix does not match, "/" does.
+    const sibling = await http.req("GET", "/web/ws/privateer");
+    expect(sibling.body).toEqual({ method: "GET", path: "/privateer", authorization: null });
+    expect((await http.req("GET", "/web/ws/private")).body.path).toBe("/private");
+    expect((await http.req("GET", "/web/ws")).body.path).toBe("/");
+    expect((await http.req("GET", "/web/nope/x")).status).toBe(404);
   });
 
   test("token required unless public; the agent's token is not passed on to the app", async () => {

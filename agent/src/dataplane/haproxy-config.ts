@@ -59,17 +59,20 @@ function prefixConditions(base: string, prefix: string): string[] {
 
 export function renderConfig(input: ConfigInput): string {
   const tokenDigest = createHash("sha256").update(`Bearer ${input.token}`).digest("hex").toUpperCase();
-  // A domain in more than one app is left to the agent (it picks the first app; so could HAProxy, but one rule is simpler to trust).
+  // Every domain takes its requests off the gateway paths (as rewriteForDomain does); HAProxy serves a
+  // domain itself only when one app has it (the agent picks among several).
   const owners = new Map<string, Set<string>>();
   for (const app of input.apps) for (const e of app.endpoints) for (const d of e.domains ?? []) (owners.get(d) ?? owners.set(d, new Set()).get(d))?.add(app.name);
-  const domains = [...owners.keys()].filter((d) => owners.get(d)?.size === 1).sort();
-  const hostIs = (list: readonly string[]): string => `{ hdr(host),field(1,:),lower -m str ${list.join(" ")} }`;
+  const allDomains = [...owners.keys()].sort();
+  const domains = allDomains.filter((d) => owners.get(d)?.size === 1);
+  // The Host without a trailing `:<digits>`, lowercased: routing.ts `hostOf`.
+  const hostIs = (list: readonly string[]): string => `{ hdr(host),lower,regsub(:[0-9]+$,) -m str ${list.join(" ")} }`;
 
   const front: string[] = [];
   const uses: string[] = [];
   const backends: string[] = [];
   const unset = "!{ var(txn.route) -m found }";
-  const notDomain = domains.length > 0 ? ` !${hostIs(domains)}` : "";
+  const notDomain = allDomains.length > 0 ? ` !${hostIs(allDomains)}` : "";
   for (const app of input.apps) {
     // Longest prefix first, as routing.ts picks it; a function endpoint claims its prefix for the agent.
     const byLength = [...app.endpoints].sort((a, b) => (b.path ?? "/").length - (a.path ?? "/").length);
@@ -86,7 +89,7 @@ export function renderConfig(input: ConfigInput): string {
       const be = backendName(app.name, e.name);
       const methods = (e.methods ?? ["GET", "POST"]).join(" ");
       const auth = e.public === true ? "" : " token";
-      uses.push(`  use_backend ${be} if { var(txn.route) -m str ${be} } { method ${methods} }${auth} one_auth one_xff { nbsrv(${be}) gt 0 }`);
+      uses.push(`  use_backend ${be} if { var(txn.route) -m str ${be} } { method ${methods} }${auth} origin_form one_auth one_xff { nbsrv(${be}) gt 0 }`);
       backends.push(
         [
           `backend ${be}`,
@@ -114,7 +117,7 @@ export function renderConfig(input: ConfigInput): string {
     "  nbthread 1",
     `  stats socket ${input.socket} mode 600 level admin`,
     // After a reload, streams still open on the old process (event streams, WebSockets) are cut after this long.
-    "  hard-stop-after 10m",
+    "  hard-stop-after 1h",
     "defaults",
     "  mode http",
     "  option http-keep-alive",
@@ -133,8 +136,10 @@ export function renderConfig(input: ConfigInput): string {
     `  bind ${input.bind.host}:${input.bind.port}`,
     `  acl token req.fhdr(authorization),digest(sha256),hex -m str ${tokenDigest}`,
     // Headers the agent would read differently (it takes the first Authorization and merges X-Forwarded-For).
-    "  acl one_auth req.hdr_cnt(authorization) le 1",
-    "  acl one_xff req.hdr_cnt(x-forwarded-for) le 1",
+    // An absolute-form target (`GET http://host/...`) is node:http's to answer, as on the agent's own data plane.
+    "  acl origin_form url_beg /",
+    "  acl one_auth req.fhdr_cnt(authorization) le 1",
+    "  acl one_xff req.fhdr_cnt(x-forwarded-for) le 1",
     ...front,
     ...uses,
     "  default_backend agent",

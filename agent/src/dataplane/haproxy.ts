@@ -11,6 +11,12 @@
  *   their container and function, so the autoscaler scales on them and never stops a container under them.
  * - A draining container is first taken out of HAProxy; its count is read again after that before it
  *   may stop (a request routed just before is still counted).
+ * - A request that came and went between two counts (seen in a server's total) still marks its
+ *   container as used just now, so short, sparse traffic does not look idle to the scale-down.
+ * - After a reload the old HAProxy process finishes the streams it has (for at most an hour); their
+ *   last counts stay on the containers until that process is gone.
+ * One queue runs every change to HAProxy (reloads, rotation, counts taken for a drain), so a reload
+ * never lands in the middle of a rotation change, and one failed command fails only its container.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
@@ -51,11 +57,18 @@ interface Member {
   slots: Map<string, string>;
   /** Backends whose slot is in rotation. */
   live: Set<string>;
-  /** Sessions last counted on it, as applied to its inFlight. */
+  /** Sessions last counted on it in the current HAProxy process, as applied to its inFlight. */
   counted: number;
-  /** Draining: the hold on inFlight until a count taken after it left rotation is applied. */
+  /** Requests its slots have served in the current process (HAProxy's `stot`). */
+  served: number;
+  /** Sessions the previous process (after a reload) had on it, kept until that process exits. */
+  legacy: number;
+  /** Draining: it is held busy until a count taken after it left rotation is applied. */
   hold: boolean;
 }
+
+/** How long one runtime API command, or a container's `/ready`, may take. */
+const COMMAND_TIMEOUT_MS = 5000;
 
 export class HaproxyDataPlane {
   private process: ChildProcess | null = null;
@@ -64,10 +77,13 @@ export class HaproxyDataPlane {
   private config = "";
   private served: ServedEndpoint[] = [];
   private readonly members = new Map<string, Member>();
-  private syncing: Promise<void> = Promise.resolve();
-  private updating: Promise<void> = Promise.resolve();
-  private dirty = false;
+  private queue: Promise<void> = Promise.resolve();
+  private syncQueued = false;
   private pollTimer: NodeJS.Timeout | null = null;
+  /** The count in progress: counts are applied in the order they were read, never an older over a newer. */
+  private counting: Promise<void> | null = null;
+  /** The worker of before the last reload, while it still runs. */
+  private previousWorker: number | null = null;
   private closed = false;
 
   constructor(private readonly options: HaproxyOptions) {
@@ -80,9 +96,12 @@ export class HaproxyDataPlane {
   }
 
   /** Starts HAProxy with the configuration of `apps`; resolves once it answers on its runtime API. */
-  async start(apps: readonly DataPlaneApp[], served: ServedEndpoint[]): Promise<void> {
+  async start(apps: readonly DataPlaneApp[], served: ServedEndpoint[], exited: (how: string) => void): Promise<void> {
     this.served = served;
-    this.writeConfig(apps);
+    const config = this.render(apps);
+    fs.writeFileSync(this.configPath, config, { mode: 0o600 });
+    fs.chmodSync(this.configPath, 0o600);
+    this.config = config;
     const child = spawn(this.options.binary, ["-W", "-db", "-f", this.configPath], { stdio: ["ignore", "ignore", "pipe"] });
     this.process = child;
     let stderr = "";
@@ -94,83 +113,103 @@ export class HaproxyDataPlane {
       }
     });
     // Not events.once for "exit": it would reject with a spawn error before "error" is seen here.
-    const exited = new Promise<"exited">((resolve) => child.once("exit", () => resolve("exited")));
+    const gone = new Promise<"exited">((resolve) => child.once("exit", () => resolve("exited")));
     const failed = new Promise<Error>((resolve) => child.once("error", resolve));
-    const first = await Promise.race([this.waitForWorker(null).then(() => "ready" as const), exited, failed]);
-    if (first instanceof Error) throw new Error(`data plane haproxy: cannot run ${JSON.stringify(this.options.binary)} (${first.message}); install HAProxy 2.6 or later, or use the agent's own proxy (--data-plane agent)`);
-    if (first === "exited") throw new Error(`data plane haproxy: ${this.options.binary} exited before it was ready: ${stderr.trim().split("\n").slice(-5).join(" / ")}`);
+    try {
+      const first = await Promise.race([this.waitForWorker(null).then(() => "ready" as const), gone, failed]);
+      if (first instanceof Error) throw new Error(`data plane haproxy: cannot run ${JSON.stringify(this.options.binary)} (${first.message}); install HAProxy 2.6 or later, or use the agent's own proxy (--data-plane agent)`);
+      if (first === "exited") throw new Error(`data plane haproxy: ${this.options.binary} exited before it was ready: ${stderr.trim().split("\n").slice(-5).join(" / ")}`);
+    } catch (err) {
+      this.closed = true;
+      child.kill("SIGKILL");
+      throw err;
+    }
     child.once("exit", (code, signal) => {
-      if (!this.closed) this.options.log.error({ event: "dataplane.exited", code, signal }, "haproxy exited: web-server endpoints are unreachable until the agent restarts");
+      if (this.closed) return;
+      this.closed = true;
+      if (this.pollTimer !== null) clearInterval(this.pollTimer);
+      // Counts can no longer be read: nothing is held busy by HAProxy any more.
+      for (const m of this.members.values()) this.release(m);
+      this.members.clear();
+      exited(`haproxy exited (${signal ?? `code ${code}`})`);
     });
-    this.pollTimer = setInterval(() => void this.poll().catch(() => undefined), this.options.pollMs ?? 100);
+    this.pollTimer = setInterval(() => {
+      if (this.counting === null) void this.poll().catch(() => undefined);
+    }, this.options.pollMs ?? 100);
     this.pollTimer.unref();
     this.sync();
   }
 
-  /** A deploy changed the endpoints: rewrite the configuration and reload when it differs; servers are added again. */
+  /** A deploy changed the endpoints: rewrite the configuration and reload when it differs; servers are put in rotation again. */
   update(apps: readonly DataPlaneApp[], served: ServedEndpoint[]): Promise<void> {
-    // One reload at a time, in deploy order.
-    this.updating = this.updating.then(() => this.reload(apps, served));
-    return this.updating;
+    return this.enqueue(() => this.reload(apps, served));
   }
 
-  private async reload(apps: readonly DataPlaneApp[], served: ServedEndpoint[]): Promise<void> {
-    if (this.closed) return;
-    this.served = served;
-    if (this.process === null || !this.writeConfig(apps)) return this.sync();
-    const before = await this.workerPid();
-    this.process.kill("SIGUSR2");
-    await this.waitForWorker(before);
-    // The new process starts with every slot in maintenance (and counts nothing of the old one's sessions): slots are filled again.
-    for (const m of this.members.values()) {
-      m.slots.clear();
-      m.live.clear();
-    }
-    this.sync();
-  }
-
-  /** Brings HAProxy's servers in line with the ready containers (coalesced; runs one at a time). */
+  /** Brings HAProxy's rotation in line with the ready containers (coalesced). */
   sync(): void {
-    if (this.closed || this.process === null) return;
-    if (this.dirty) return;
-    this.dirty = true;
-    this.syncing = this.syncing
-      .then(() => {
-        this.dirty = false;
-        return this.reconcile();
-      })
-      .catch((err: Error) => this.options.log.warn({ event: "dataplane.syncFailed", error: err.message }, "haproxy server sync failed; retried on the next change"));
+    if (this.closed || this.syncQueued) return;
+    this.syncQueued = true;
+    void this.enqueue(() => {
+      this.syncQueued = false;
+      return this.reconcile();
+    }).catch((err: Error) => this.options.log.warn({ event: "dataplane.syncFailed", error: err.message }, "haproxy rotation sync failed; retried on the next change"));
   }
 
   /** A container is draining: hold it busy until HAProxy no longer routes to it and its sessions are counted. */
   draining(fn: FunctionRuntime, c: Container): void {
     const m = this.members.get(c.id);
-    if (m === undefined || m.hold) return;
-    m.hold = true;
-    fn.proxied(c, 1);
+    if (m !== undefined && !m.hold) {
+      m.hold = true;
+      // The container only: the function's load is what HAProxy counts, not this hold.
+      fn.hold(c, 1);
+    }
     this.sync();
   }
 
   async close(): Promise<void> {
+    const child = this.process;
+    const wasClosed = this.closed;
     this.closed = true;
     if (this.pollTimer !== null) clearInterval(this.pollTimer);
-    await this.updating.catch(() => undefined);
-    await this.syncing;
-    const child = this.process;
-    if (child === null || child.exitCode !== null || child.signalCode !== null) return;
+    await this.queue;
+    if (wasClosed || child === null || child.exitCode !== null || child.signalCode !== null) return;
     const exited = once(child, "exit");
     child.kill("SIGTERM");
     await exited;
   }
 
-  /** Writes the configuration; false when it is unchanged. */
-  private writeConfig(apps: readonly DataPlaneApp[]): boolean {
+  private enqueue(op: () => Promise<void>): Promise<void> {
+    const next = this.queue.then(() => (this.closed ? undefined : op()));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private render(apps: readonly DataPlaneApp[]): string {
     const o = this.options;
-    const config = renderConfig({ apps, bind: o.bind, agent: o.agent, token: o.token, socket: this.socketPath });
-    if (config === this.config) return false;
-    this.config = config;
-    fs.writeFileSync(this.configPath, config, { mode: 0o600 });
-    return true;
+    return renderConfig({ apps, bind: o.bind, agent: o.agent, token: o.token, socket: this.socketPath });
+  }
+
+  private async reload(apps: readonly DataPlaneApp[], served: ServedEndpoint[]): Promise<void> {
+    this.served = served;
+    const config = this.render(apps);
+    if (config !== this.config) {
+      fs.writeFileSync(this.configPath, config, { mode: 0o600 });
+      const before = await this.workerPid();
+      (this.process as ChildProcess).kill("SIGUSR2");
+      await this.waitForWorker(before);
+      // Only now: a reload that failed is tried again by the next deploy.
+      this.config = config;
+      this.previousWorker = before === null ? null : Number(before);
+      // The new process starts with every slot in maintenance and none of the old one's sessions.
+      for (const m of this.members.values()) {
+        m.legacy += m.counted;
+        m.counted = 0;
+        m.served = 0;
+        m.slots.clear();
+        m.live.clear();
+      }
+    }
+    await this.reconcile();
   }
 
   private async reconcile(): Promise<void> {
@@ -186,45 +225,64 @@ export class HaproxyDataPlane {
         want.set(c.id, w);
       }
     }
-    for (const [id, w] of want) {
-      let m = this.members.get(id);
-      if (m === undefined) {
-        const handle = w.c.handle as NonNullable<Container["handle"]>;
-        m = { fn: w.fn, c: w.c, host: handle.host, port: await webPortOf(w.fn, w.c), slots: new Map(), live: new Set(), counted: 0, hold: false };
-        this.members.set(id, m);
-      }
-      for (const be of w.backends) {
-        if (m.live.has(be)) continue;
-        let slot = m.slots.get(be);
-        if (slot === undefined) {
-          slot = this.freeSlot(be, slotsOf.get(be) ?? 1);
-          if (slot === undefined) continue; // more ready containers than maxContainers: the agent's proxy serves the rest
-          m.slots.set(be, slot);
-        }
-        await this.command(`set server ${be}/${slot} addr ${m.host} port ${m.port}`, /changed|no need to change/);
-        await this.command(`set server ${be}/${slot} state ready`);
-        m.live.add(be);
-      }
-    }
+    // Out of rotation first: their slots may be what the ready ones need.
     for (const [id, m] of this.members) {
-      const keep = want.get(id)?.backends ?? new Set<string>();
-      for (const be of [...m.live]) {
-        if (keep.has(be)) continue;
-        // Maintenance: no new requests; those on it finish.
-        await this.command(`set server ${be}/${m.slots.get(be) as string} state maint`);
-        m.live.delete(be);
-      }
-      if (keep.size > 0) continue;
-      if (m.hold) {
+      const keep = m.c.phase === "ready" ? (want.get(id)?.backends ?? new Set<string>()) : new Set<string>();
+      try {
+        for (const be of [...m.live]) {
+          if (keep.has(be)) continue;
+          m.live.delete(be);
+          await this.command(`set server ${be}/${m.slots.get(be) as string} state maint`);
+        }
         // Counted after it left every rotation: what is left on it finishes, nothing new comes.
-        await this.poll();
-        m.hold = false;
-        m.fn.proxied(m.c, -1);
+        if (keep.size === 0 && m.hold) await this.poll();
+      } catch (err) {
+        this.options.log.warn({ event: "dataplane.rotationFailed", container: id, error: (err as Error).message }, "could not take a container out of HAProxy's rotation");
+      } finally {
+        if (keep.size === 0 && m.hold) {
+          m.hold = false;
+          m.fn.hold(m.c, -1);
+        }
       }
-      if (m.counted === 0) this.members.delete(id);
+      if (keep.size === 0 && m.counted === 0 && m.legacy === 0) this.members.delete(id);
     }
-    // A member kept for its sessions is let go by a later sync, once they are done.
-    if ([...this.members.keys()].some((id) => !want.has(id))) setTimeout(() => this.sync(), 200).unref();
+    for (const [id, w] of want) {
+      try {
+        await this.enter(id, w.fn, w.c, w.backends, slotsOf);
+      } catch (err) {
+        this.options.log.warn({ event: "dataplane.rotationFailed", container: id, error: (err as Error).message }, "could not put a container in HAProxy's rotation; its requests go through the agent");
+      }
+    }
+    // Members kept for their sessions (or waiting for a slot) are looked at again until they are settled.
+    const unsettled = [...this.members.values()].some((m) => {
+      const w = want.get(m.c.id);
+      return w === undefined || m.live.size < w.backends.size;
+    });
+    if (unsettled) setTimeout(() => this.sync(), 200).unref();
+  }
+
+  /** Puts a ready container in rotation in each of `backends`. */
+  private async enter(id: string, fn: FunctionRuntime, c: Container, backends: Set<string>, slotsOf: Map<string, number>): Promise<void> {
+    let m = this.members.get(id);
+    if (m === undefined) {
+      const handle = c.handle as NonNullable<Container["handle"]>;
+      const port = await webPortOf(fn, c, COMMAND_TIMEOUT_MS);
+      m = { fn, c, host: handle.host, port, slots: new Map(), live: new Set(), counted: 0, served: 0, legacy: 0, hold: false };
+      this.members.set(id, m);
+    }
+    for (const be of backends) {
+      // It may have started draining while this pass waited.
+      if (c.phase !== "ready" || m.live.has(be)) continue;
+      let slot = m.slots.get(be);
+      if (slot === undefined) {
+        slot = this.freeSlot(be, slotsOf.get(be) ?? 1);
+        if (slot === undefined) continue; // every slot still taken by a container finishing its requests: the next pass
+        m.slots.set(be, slot);
+      }
+      await this.command(`set server ${be}/${slot} addr ${m.host} port ${m.port}`, /changed|no need to change/);
+      await this.command(`set server ${be}/${slot} state ready`);
+      m.live.add(be);
+    }
   }
 
   /** A slot of `be` no member holds, or undefined when all `count` are taken. */
@@ -238,35 +296,70 @@ export class HaproxyDataPlane {
     return undefined;
   }
 
-  /** Reads every slot's current sessions and applies the change to its container's inFlight. */
+  /** Gives back what a member holds on its container's counts. */
+  private release(m: Member): void {
+    const held = m.counted + m.legacy;
+    if (held > 0) m.fn.proxied(m.c, -held);
+    m.counted = 0;
+    m.legacy = 0;
+    if (m.hold) {
+      m.hold = false;
+      m.fn.hold(m.c, -1);
+    }
+  }
+
+  /** Reads every slot's current sessions and applies the change to its container's inFlight (one count at a time). */
   private async poll(): Promise<void> {
+    while (this.counting !== null) await this.counting.catch(() => undefined);
+    this.counting = this.count();
+    try {
+      await this.counting;
+    } finally {
+      this.counting = null;
+    }
+  }
+
+  private async count(): Promise<void> {
     if (this.members.size === 0) return;
     const owner = new Map<string, Member>();
     for (const m of this.members.values()) for (const [be, slot] of m.slots) owner.set(`${be}/${slot}`, m);
     const csv = await this.command("show stat -1 4 -1");
     const lines = csv.split("\n");
     const header = (lines[0] ?? "").replace(/^# /, "").split(",");
-    const px = header.indexOf("pxname");
-    const sv = header.indexOf("svname");
-    const scur = header.indexOf("scur");
-    const counts = new Map<Member, number>();
+    const [px, sv, scur, stot] = ["pxname", "svname", "scur", "stot"].map((name) => header.indexOf(name)) as [number, number, number, number];
+    const sessions = new Map<Member, number>();
+    const totals = new Map<Member, number>();
     for (const line of lines.slice(1)) {
       const cols = line.split(",");
       const m = owner.get(`${cols[px]}/${cols[sv]}`);
-      if (m !== undefined) counts.set(m, (counts.get(m) ?? 0) + Number(cols[scur] ?? 0));
+      if (m === undefined) continue;
+      sessions.set(m, (sessions.get(m) ?? 0) + Number(cols[scur] ?? 0));
+      totals.set(m, (totals.get(m) ?? 0) + Number(cols[stot] ?? 0));
     }
+    const previousGone = this.previousWorker !== null && !alive(this.previousWorker);
+    if (previousGone) this.previousWorker = null;
     for (const m of this.members.values()) {
-      const now = counts.get(m) ?? 0;
-      if (now !== m.counted) {
-        m.fn.proxied(m.c, now - m.counted);
-        m.counted = now;
+      const now = sessions.get(m) ?? 0;
+      const total = totals.get(m) ?? m.served;
+      let delta = now - m.counted;
+      if (previousGone && m.legacy > 0) {
+        delta -= m.legacy;
+        m.legacy = 0;
       }
+      if (delta !== 0) m.fn.proxied(m.c, delta);
+      // Requests that came and went since the last count: used just now, though nothing is in flight.
+      else if (total > m.served && now === 0 && m.c.phase === "ready") {
+        m.fn.proxied(m.c, 1);
+        m.fn.proxied(m.c, -1);
+      }
+      m.counted = now;
+      m.served = total;
     }
   }
 
   private async command(cmd: string, expect?: RegExp): Promise<string> {
     const out = await this.request(cmd);
-    if (expect !== undefined ? !expect.test(out) : out.trim() !== "" && !/^(# |Done|New server|Server deleted)/.test(out)) {
+    if (expect !== undefined ? !expect.test(out) : out.trim() !== "" && !out.startsWith("# ")) {
       throw new Error(`haproxy refused "${cmd}": ${out.trim().slice(0, 300)}`);
     }
     return out;
@@ -278,9 +371,12 @@ export class HaproxyDataPlane {
       const socket = net.connect(this.socketPath, () => socket.end(`${cmd}\n`));
       let out = "";
       socket.setEncoding("utf8");
+      socket.setTimeout(COMMAND_TIMEOUT_MS, () => socket.destroy(new Error(`haproxy did not answer "${cmd}" within ${COMMAND_TIMEOUT_MS / 1000} s`)));
       socket.on("data", (d: string) => (out += d));
       socket.on("error", reject);
-      socket.on("close", () => resolve(out));
+      socket.on("close", (hadError) => {
+        if (!hadError) resolve(out);
+      });
     });
   }
 
@@ -296,10 +392,20 @@ export class HaproxyDataPlane {
   private async waitForWorker(before: string | null): Promise<void> {
     const deadline = Date.now() + 10_000;
     for (;;) {
+      if (this.closed) throw new Error("the data plane is closed");
       const pid = await this.workerPid();
       if (pid !== null && pid !== before) return;
       if (Date.now() > deadline) throw new Error(`haproxy did not answer on ${this.socketPath} within 10 s`);
       await new Promise((r) => setTimeout(r, 20));
     }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -241,8 +241,13 @@ export class FunctionRuntime implements Lane {
    * inputs in flight, so the autoscaler scales on them and a draining container stops only after them.
    */
   proxied(c: Container, delta: number): void {
-    c.inFlight += delta;
     this.inFlight += delta;
+    this.hold(c, delta);
+  }
+
+  /** Keeps `c` busy (`delta` > 0) or lets it go, without counting load on the function: a draining container waits for it. */
+  hold(c: Container, delta: number): void {
+    c.inFlight += delta;
     if (delta > 0) c.idleSince = null;
     else if (c.inFlight === 0) {
       c.idleSince = this.clock.now();

@@ -98,11 +98,11 @@ export async function acquire(agent: Agent, spec: EndpointSpec, fn: FunctionRunt
 }
 
 /** The port `c`'s web server listens on, as its worker's `/ready` names it (asked once per container). */
-export async function webPortOf(fn: FunctionRuntime, c: Container): Promise<number> {
+export async function webPortOf(fn: FunctionRuntime, c: Container, timeoutMs = 5000): Promise<number> {
   const known = webPorts.get(c);
   if (known !== undefined) return known;
   const handle = c.handle as NonNullable<Container["handle"]>;
-  const res = await undiciRequest(`http://${handle.host}:${handle.port}/ready`);
+  const res = await undiciRequest(`http://${handle.host}:${handle.port}/ready`, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
   const body = (await res.body.json()) as { webPort?: number };
   if (!Number.isInteger(body.webPort) || (body.webPort as number) < 1 || (body.webPort as number) > 65535) {
     throw new Unavailable(502, "WP_ERR_NOT_A_WEB_SERVER", `container ${c.id} of ${fn.key} does not serve a web server (its /ready names no valid webPort: ${JSON.stringify(body.webPort ?? null)})`);
