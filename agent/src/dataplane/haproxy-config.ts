@@ -42,6 +42,9 @@ export function backendName(app: string, endpoint: string): string {
 
 const SLOT_PREFIX = "c";
 
+/** Set by HAProxy on every request it passes to the agent: the client's address (HAProxy's own peer is loopback). */
+export const PEER_HEADER = "x-warmpool-peer";
+
 /** Server slot `i` (from 1) of a backend. */
 export const slotName = (i: number): string => `${SLOT_PREFIX}${i}`;
 
@@ -99,6 +102,7 @@ export function renderConfig(input: ConfigInput): string {
           `  http-request set-path / if${notDomain} { path ${WEB_PREFIX}/${app.name} }`,
           `  http-request replace-path ^${WEB_PREFIX}/${app.name}(/.*)$ \\1 if${notDomain} { path_beg ${WEB_PREFIX}/${app.name}/ }`,
           "  http-request del-header ^x-forwarded-(?!for$) -m reg",
+          `  http-request del-header ${PEER_HEADER}`,
           "  http-request set-header x-forwarded-host %[req.hdr(host)] if { req.hdr(host) -m found }",
           "  http-request set-header x-forwarded-proto http",
           '  http-request set-header x-forwarded-for "%[req.fhdr(x-forwarded-for)], %[src]" if { req.fhdr(x-forwarded-for) -m found }',
@@ -145,6 +149,8 @@ export function renderConfig(input: ConfigInput): string {
     "  default_backend agent",
     ...backends,
     "backend agent",
+    // The client's address, for the agent's own proxy to append to X-Forwarded-For (proxy.ts `forwardHeaders`).
+    `  http-request set-header ${PEER_HEADER} %[src]`,
     `  server agent ${input.agent.host}:${input.agent.port}`,
   ].join("\n")}\n`;
 }

@@ -26,6 +26,7 @@ import type { Agent } from "../agent";
 import type { FunctionConfig } from "../config/function";
 import type { Container } from "../dispatcher/container";
 import type { FunctionRuntime } from "../dispatcher/function";
+import { PEER_HEADER } from "../dataplane/haproxy-config";
 import { webError } from "./function";
 import { HOP_BY_HOP, type RequestBody, type ResponseSink } from "./upstream";
 
@@ -130,6 +131,7 @@ export function begin(fn: FunctionRuntime, c: Container): () => void {
  */
 export function forwardHeaders(agent: Agent, raw: readonly string[], remoteAddress: string | undefined): string[] {
   const out: string[] = [];
+  let client = remoteAddress;
   let host: string | undefined;
   let forwardedFor: string | undefined;
   let named: string[] = [];
@@ -143,20 +145,22 @@ export function forwardHeaders(agent: Agent, raw: readonly string[], remoteAddre
           .map((t) => t.trim()),
       );
     else if (lower === "host") host = raw[i + 1];
+    // Behind the HAProxy data plane the peer is HAProxy; it names the client (and overwrites any such header a client sent).
+    else if (lower === PEER_HEADER && agent.dataPlane !== null) client = raw[i + 1];
     else if (lower === "x-forwarded-for") forwardedFor = forwardedFor === undefined ? raw[i + 1] : `${forwardedFor}, ${raw[i + 1]}`;
   }
   const token = `Bearer ${agent.token}`;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || lower.startsWith("x-forwarded-") || (named.length > 0 && named.includes(lower))) continue;
+    if (HOP_BY_HOP.has(lower) || lower.startsWith("x-forwarded-") || lower === PEER_HEADER || (named.length > 0 && named.includes(lower))) continue;
     // Any other Authorization is the app's business.
     if (lower === "authorization" && raw[i + 1] === token) continue;
     out.push(name, raw[i + 1] as string);
   }
   if (host !== undefined) out.push("x-forwarded-host", host);
   out.push("x-forwarded-proto", "http");
-  if (remoteAddress !== undefined) out.push("x-forwarded-for", forwardedFor === undefined ? remoteAddress : `${forwardedFor}, ${remoteAddress}`);
+  if (client !== undefined) out.push("x-forwarded-for", forwardedFor === undefined ? client : `${forwardedFor}, ${client}`);
   return out;
 }
 
