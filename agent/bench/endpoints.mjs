@@ -16,7 +16,9 @@
 // p50/p99 per side and "added" = side − direct; repeated runs, median with the spread. Throughput:
 // closed-loop with 16 connections per side, ratio to direct. Output: a table on stderr and
 // agent/bench/results/endpoints.json.
-// Flags: --quick (fewer requests, 3 runs), --smoke (1 tiny run), --runs N, --out <file>.
+// Flags: --quick (fewer requests, 3 runs), --smoke (1 tiny run), --runs N, --out <file>,
+// --sides a,b (only these sides besides direct: every other side in the rotation adds its cache
+// footprint to the machine, see lib.mjs `interleaved`).
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
@@ -174,11 +176,15 @@ async function main() {
         "node-http": { origin: nodeHttp.origin, make: () => ({ path: "/site/x", headers: json, body: '{"x":1}' }) },
       },
     };
+    // --sides a,b: only those (and direct, the baseline), e.g. `--sides haproxy,nginx` for the two proxies alone.
+    const only = value("sides")?.split(",");
+    if (only !== undefined) for (const group of Object.values(sides)) for (const side of Object.keys(group)) if (side !== "direct" && !only.includes(side)) delete group[side];
     for (const [name, group] of Object.entries(sides)) {
+      if (Object.keys(group).length < 2) continue;
       for (const side of Object.values(group)) await sequential(side.origin, WARMUP, side.make);
       const perRun = {};
       for (let run = 0; run < RUNS; run++) {
-        const lat = await interleaved(group, LAT);
+        const lat = await interleaved(group, LAT, run + 1);
         for (const [side, l] of Object.entries(lat)) {
           const row = latencyRow(l);
           (perRun[side] ??= { p50: [], p99: [], rps: [] }).p50.push(row.p50);
