@@ -252,11 +252,7 @@ export class Agent {
     const inner = new URL(await gateway.listen({ host: "127.0.0.1", port: 0 }));
     const port = o.port === 0 ? await freePort(o.host) : o.port;
     const plane = new HaproxyDataPlane({ binary: o.haproxy, dir: o.stateDir, bind: { host: o.host, port }, agent: { host: inner.hostname, port: Number(inner.port) }, token: this.token, log: this.log });
-    await plane.start(this.dataPlaneApps(), this.servedEndpoints(), (how) => {
-      // The gateway's address is HAProxy's: without it the agent is unreachable, so it says so loudly.
-      this.ready = false;
-      this.log.error({ event: "dataplane.exited", how }, `${how}: the gateway (${this.url}) is unreachable until the agent restarts`);
-    });
+    await plane.start(this.dataPlaneApps(), this.servedEndpoints());
     this.dataPlane = plane;
     this.url = plane.url;
   }

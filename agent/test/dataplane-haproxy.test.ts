@@ -52,6 +52,11 @@ function runtimeApi(command: string): Promise<string> {
   });
 }
 
+/** HAProxy's worker process (its master is that process's parent). */
+async function workerPid(): Promise<number> {
+  return Number(/^Pid: (\d+)/m.exec(await runtimeApi("show info"))![1]);
+}
+
 /** Requests HAProxy has sent to the servers in rotation of `backend` (null: none in rotation). */
 async function sessionsTotal(backend: string): Promise<number | null> {
   const lines = (await runtimeApi("show stat -1 4 -1")).trim().split("\n");
@@ -113,6 +118,21 @@ test("a deploy that adds an endpoint reloads HAProxy, and both endpoints are ser
   // Without the token it is the agent's answer, as before.
   expect((await anon.req("GET", "/web/dp/api/x")).status).toBe(401);
   expect((await anon.req("GET", "/web/dp/still")).body.path).toBe("/still");
+});
+
+test("HAProxy killed: the agent starts it again on the same address, and puts the ready container back in rotation", async () => {
+  // The master is the worker's parent: /proc/<pid>/stat is "pid (comm) state ppid ...".
+  const worker = await until("the runtime API", () => workerPid().catch(() => undefined));
+  const stat = fs.readFileSync(`/proc/${worker}/stat`, "utf8");
+  const master = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  process.kill(master, "SIGKILL");
+  await until("a new HAProxy", async () => ((await workerPid().catch(() => worker)) !== worker ? true : undefined), 30_000);
+  await until("the container back in rotation", async () => (await sessionsTotal("ep_dp_site").catch(() => null)) !== null);
+  const before = (await sessionsTotal("ep_dp_site")) as number;
+  // A new connection: the old ones went with the killed process.
+  const fresh = new Http(agent.url, null);
+  expect((await fresh.req("GET", "/web/dp/again")).body.path).toBe("/again");
+  expect(await sessionsTotal("ep_dp_site")).toBe(before + 1);
 });
 
 test("the configuration is private to the agent and holds no token", () => {

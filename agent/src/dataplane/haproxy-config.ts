@@ -103,6 +103,8 @@ export function renderConfig(input: ConfigInput): string {
           `  http-request replace-path ^${WEB_PREFIX}/${app.name}(/.*)$ \\1 if${notDomain} { path_beg ${WEB_PREFIX}/${app.name}/ }`,
           "  http-request del-header ^x-forwarded-(?!for$) -m reg",
           `  http-request del-header ${PEER_HEADER}`,
+          // Credentials for a proxy, not the app (as the agent's own proxy drops them).
+          "  http-request del-header proxy-authorization",
           "  http-request set-header x-forwarded-host %[req.hdr(host)] if { req.hdr(host) -m found }",
           "  http-request set-header x-forwarded-proto http",
           '  http-request set-header x-forwarded-for "%[req.fhdr(x-forwarded-for)], %[src]" if { req.fhdr(x-forwarded-for) -m found }',

@@ -96,12 +96,27 @@ export class HaproxyDataPlane {
   }
 
   /** Starts HAProxy with the configuration of `apps`; resolves once it answers on its runtime API. */
-  async start(apps: readonly DataPlaneApp[], served: ServedEndpoint[], exited: (how: string) => void): Promise<void> {
+  async start(apps: readonly DataPlaneApp[], served: ServedEndpoint[]): Promise<void> {
     this.served = served;
     const config = this.render(apps);
     fs.writeFileSync(this.configPath, config, { mode: 0o600 });
     fs.chmodSync(this.configPath, 0o600);
     this.config = config;
+    try {
+      await this.launch();
+    } catch (err) {
+      this.closed = true;
+      throw err;
+    }
+    this.pollTimer = setInterval(() => {
+      if (this.counting === null) void this.poll().catch(() => undefined);
+    }, this.options.pollMs ?? 100);
+    this.pollTimer.unref();
+    this.sync();
+  }
+
+  /** Runs HAProxy (master-worker) on the written configuration until it answers; an unexpected exit starts it again. */
+  private async launch(): Promise<void> {
     const child = spawn(this.options.binary, ["-W", "-db", "-f", this.configPath], { stdio: ["ignore", "ignore", "pipe"] });
     this.process = child;
     let stderr = "";
@@ -120,24 +135,31 @@ export class HaproxyDataPlane {
       if (first instanceof Error) throw new Error(`data plane haproxy: cannot run ${JSON.stringify(this.options.binary)} (${first.message}); install HAProxy 2.6 or later, or use the agent's own proxy (--data-plane agent)`);
       if (first === "exited") throw new Error(`data plane haproxy: ${this.options.binary} exited before it was ready: ${stderr.trim().split("\n").slice(-5).join(" / ")}`);
     } catch (err) {
-      this.closed = true;
       child.kill("SIGKILL");
       throw err;
     }
     child.once("exit", (code, signal) => {
       if (this.closed) return;
-      this.closed = true;
-      if (this.pollTimer !== null) clearInterval(this.pollTimer);
-      // Counts can no longer be read: nothing is held busy by HAProxy any more.
+      // The gateway's address is HAProxy's: until it is back, the agent is unreachable. Nothing it counted is in flight any more.
+      this.options.log.error({ event: "dataplane.exited", code, signal }, `haproxy exited (${signal ?? `code ${code}`}); starting it again`);
       for (const m of this.members.values()) this.release(m);
       this.members.clear();
-      exited(`haproxy exited (${signal ?? `code ${code}`})`);
+      this.previousWorker = null;
+      void this.relaunch(1000);
     });
-    this.pollTimer = setInterval(() => {
-      if (this.counting === null) void this.poll().catch(() => undefined);
-    }, this.options.pollMs ?? 100);
-    this.pollTimer.unref();
-    this.sync();
+  }
+
+  private async relaunch(delayMs: number): Promise<void> {
+    await new Promise((r) => setTimeout(r, delayMs).unref());
+    if (this.closed) return;
+    try {
+      await this.launch();
+      this.options.log.info({ event: "dataplane.restarted" }, "haproxy is serving again");
+      this.sync();
+    } catch (err) {
+      this.options.log.error({ event: "dataplane.restartFailed", error: (err as Error).message }, "haproxy did not start again; trying later");
+      void this.relaunch(Math.min(delayMs * 2, 30_000));
+    }
   }
 
   /** A deploy changed the endpoints: rewrite the configuration and reload when it differs; servers are put in rotation again. */

@@ -144,7 +144,8 @@ export function forwardHeaders(agent: Agent, raw: readonly string[], remoteAddre
           .split(",")
           .map((t) => t.trim()),
       );
-    else if (lower === "host") host = raw[i + 1];
+    // The first, as node:http reads it: one Host goes on.
+    else if (lower === "host") host ??= raw[i + 1];
     // Behind the HAProxy data plane the peer is HAProxy; it names the client (and overwrites any such header a client sent).
     else if (lower === PEER_HEADER && agent.dataPlane !== null) client = raw[i + 1];
     else if (lower === "x-forwarded-for") forwardedFor = forwardedFor === undefined ? raw[i + 1] : `${forwardedFor}, ${raw[i + 1]}`;
@@ -153,12 +154,12 @@ export function forwardHeaders(agent: Agent, raw: readonly string[], remoteAddre
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || lower.startsWith("x-forwarded-") || lower === PEER_HEADER || (named.length > 0 && named.includes(lower))) continue;
+    if (HOP_BY_HOP.has(lower) || lower === "host" || lower.startsWith("x-forwarded-") || lower === PEER_HEADER || (named.length > 0 && named.includes(lower))) continue;
     // Any other Authorization is the app's business.
     if (lower === "authorization" && raw[i + 1] === token) continue;
     out.push(name, raw[i + 1] as string);
   }
-  if (host !== undefined) out.push("x-forwarded-host", host);
+  if (host !== undefined) out.push("host", host, "x-forwarded-host", host);
   out.push("x-forwarded-proto", "http");
   if (client !== undefined) out.push("x-forwarded-for", forwardedFor === undefined ? client : `${forwardedFor}, ${client}`);
   return out;
