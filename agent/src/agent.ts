@@ -7,11 +7,11 @@
  */
 import * as diagnostics from "node:diagnostics_channel";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import pino, { type Logger } from "pino";
 import type { FastifyInstance } from "fastify";
 import type { Backend } from "./backends/backend";
 import { LocalBackend } from "./backends/local/local";
+import { freePort } from "./backends/local/ports";
 import { AutoscalerRunner } from "./autoscaler/runner";
 import { compileFunction } from "./config/function";
 import { compileOptions, type AgentOptions, type CompiledOptions } from "./config/options";
@@ -30,7 +30,7 @@ import { validateApp, type LoadedApp } from "./spec/load";
 import { SqliteStore } from "./store/sqlite";
 import type { Store, UnfinishedCall } from "./store/store";
 import { lockStateDir } from "./lock";
-import { loadOrCreateToken } from "./token";
+import { bearerCheck, loadOrCreateToken, type TokenCheck } from "./token";
 
 /** Published for each settled input when something subscribes (free otherwise). */
 export const inputChannel = diagnostics.channel("warmpool:input");
@@ -62,6 +62,8 @@ export class Agent {
   readonly token: string;
   readonly tokenCreated: boolean;
   readonly tokenFile: string;
+  /** The API's and non-public endpoints' token check. */
+  readonly checkToken: TokenCheck;
   gateway: FastifyInstance | null = null;
   /** HAProxy in front of the gateway when `dataPlane: "haproxy"`. */
   dataPlane: HaproxyDataPlane | null = null;
@@ -89,6 +91,7 @@ export class Agent {
       this.tokenCreated = t.created;
       this.tokenFile = t.file;
     }
+    this.checkToken = bearerCheck(this.token);
     this.store = deps.store ?? new SqliteStore(o.dbPath, { fsync: o.fsync });
     this.backend = deps.backend ?? new LocalBackend({ stateDir: o.stateDir, logDir: o.logDir, runtimesDir: o.runtimesDir, python: o.python, node: o.node });
     this.metrics = new Metrics(() => this.functions());
@@ -250,6 +253,7 @@ export class Agent {
   private async startDataPlane(gateway: FastifyInstance): Promise<void> {
     const o = this.options;
     const inner = new URL(await gateway.listen({ host: "127.0.0.1", port: 0 }));
+    // HAProxy needs a concrete port when the caller asked for any.
     const port = o.port === 0 ? await freePort(o.host) : o.port;
     const plane = new HaproxyDataPlane({ binary: o.haproxy, dir: o.stateDir, bind: { host: o.host, port }, agent: { host: inner.hostname, port: Number(inner.port) }, token: this.token, log: this.log });
     await plane.start(this.dataPlaneApps(), this.servedEndpoints());
@@ -299,16 +303,4 @@ export class Agent {
     this.unlock();
     this.log.flush?.();
   }
-}
-
-/** A free TCP port on `host` (HAProxy needs a concrete one when the caller asked for any). */
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen({ host, port: 0 }, () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }

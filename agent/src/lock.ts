@@ -27,7 +27,8 @@ export function lockStateDir(stateDir: string): () => void {
   throw new StateDirLocked(`could not lock ${stateDir}`);
 }
 
-function alive(pid: number): boolean {
+/** Whether process `pid` runs (a zombie does not). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch {

@@ -3,7 +3,7 @@
  * mode 0600, and read back on later starts. The caller prints it once, when it was created; it is never
  * logged.
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes, timingSafeEqual } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
@@ -20,4 +20,16 @@ export function loadOrCreateToken(stateDir: string): { token: string; created: b
   fs.writeFileSync(file, `${token}\n`, { mode: 0o600, flag: "w" });
   fs.chmodSync(file, 0o600);
   return { token, created: true, file };
+}
+
+/** How an `Authorization` header compares with `Bearer <token>` (in constant time). */
+export type TokenCheck = (header: string | undefined) => "ok" | "missing" | "wrong";
+
+export function bearerCheck(token: string): TokenCheck {
+  const expected = Buffer.from(`Bearer ${token}`);
+  return (header) => {
+    if (header === undefined || !header.startsWith("Bearer ")) return "missing";
+    const given = Buffer.from(header);
+    return given.length === expected.length && timingSafeEqual(given, expected) ? "ok" : "wrong";
+  };
 }

@@ -48,6 +48,13 @@ export const PEER_HEADER = "x-warmpool-peer";
 /** Server slot `i` (from 1) of a backend. */
 export const slotName = (i: number): string => `${SLOT_PREFIX}${i}`;
 
+/** The server slots of each webServer endpoint's backend: its function's maxContainers. */
+export function slotCounts(apps: readonly DataPlaneApp[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const app of apps) for (const e of app.endpoints) if (e.kind === "webServer") out.set(backendName(app.name, e.name), Math.max(1, app.slots[e.function] ?? 1));
+  return out;
+}
+
 const quote = (s: string): string => `"${s.replace(/["\\]/g, "\\$&")}"`;
 
 const JSON_ERROR = (status: number, code: string, message: string): string =>
@@ -71,6 +78,7 @@ export function renderConfig(input: ConfigInput): string {
   // The Host without a trailing `:<digits>`, lowercased: routing.ts `hostOf`.
   const hostIs = (list: readonly string[]): string => `{ hdr(host),lower,regsub(:[0-9]+$,) -m str ${list.join(" ")} }`;
 
+  const slots = slotCounts(input.apps);
   const front: string[] = [];
   const uses: string[] = [];
   const backends: string[] = [];
@@ -98,7 +106,7 @@ export function renderConfig(input: ConfigInput): string {
           `backend ${be}`,
           "  balance leastconn",
           // Slots, not servers added at run time: HAProxy 2.6 keeps no idle connections to those (a new one per request).
-          `  server-template ${SLOT_PREFIX} 1-${Math.max(1, app.slots[e.function] ?? 1)} 127.0.0.1:1 disabled`,
+          `  server-template ${SLOT_PREFIX} 1-${slots.get(be) as number} 127.0.0.1:1 disabled`,
           `  http-request set-path / if${notDomain} { path ${WEB_PREFIX}/${app.name} }`,
           `  http-request replace-path ^${WEB_PREFIX}/${app.name}(/.*)$ \\1 if${notDomain} { path_beg ${WEB_PREFIX}/${app.name}/ }`,
           "  http-request del-header ^x-forwarded-(?!for$) -m reg",

@@ -27,7 +27,8 @@ import type { Logger } from "pino";
 import type { Container } from "../dispatcher/container";
 import type { FunctionRuntime } from "../dispatcher/function";
 import { webPortOf } from "../endpoints/proxy";
-import { backendName, renderConfig, slotName, type DataPlaneApp } from "./haproxy-config";
+import { alive } from "../lock";
+import { backendName, renderConfig, slotCounts, slotName, type DataPlaneApp } from "./haproxy-config";
 
 export interface HaproxyOptions {
   binary: string;
@@ -37,9 +38,10 @@ export interface HaproxyOptions {
   agent: { host: string; port: number };
   token: string;
   log: Logger;
-  /** How often current sessions are read (and so how stale the autoscaler's view of web traffic can be). */
-  pollMs?: number;
 }
+
+/** How often current sessions are read: how stale the autoscaler's view of HAProxy's traffic can be. */
+const POLL_MS = 100;
 
 /** A webServer endpoint's backend and the function whose containers serve it. */
 export interface ServedEndpoint {
@@ -75,6 +77,8 @@ export class HaproxyDataPlane {
   private readonly configPath: string;
   private readonly socketPath: string;
   private config = "";
+  /** Server slots per backend in the configuration HAProxy runs. */
+  private slots = new Map<string, number>();
   private served: ServedEndpoint[] = [];
   private readonly members = new Map<string, Member>();
   private queue: Promise<void> = Promise.resolve();
@@ -102,6 +106,7 @@ export class HaproxyDataPlane {
     fs.writeFileSync(this.configPath, config, { mode: 0o600 });
     fs.chmodSync(this.configPath, 0o600);
     this.config = config;
+    this.slots = slotCounts(apps);
     try {
       await this.launch();
     } catch (err) {
@@ -110,7 +115,7 @@ export class HaproxyDataPlane {
     }
     this.pollTimer = setInterval(() => {
       if (this.counting === null) void this.poll().catch(() => undefined);
-    }, this.options.pollMs ?? 100);
+    }, POLL_MS);
     this.pollTimer.unref();
     this.sync();
   }
@@ -221,6 +226,7 @@ export class HaproxyDataPlane {
       await this.waitForWorker(before);
       // Only now: a reload that failed is tried again by the next deploy.
       this.config = config;
+      this.slots = slotCounts(apps);
       this.previousWorker = before === null ? null : Number(before);
       // The new process starts with every slot in maintenance and none of the old one's sessions.
       for (const m of this.members.values()) {
@@ -236,10 +242,8 @@ export class HaproxyDataPlane {
 
   private async reconcile(): Promise<void> {
     const want = new Map<string, { fn: FunctionRuntime; c: Container; backends: Set<string> }>();
-    const slotsOf = new Map<string, number>();
     for (const s of this.served) {
       const be = backendName(s.app, s.endpoint);
-      slotsOf.set(be, Math.max(1, s.fn.scale.maxContainers));
       for (const c of s.fn.containers) {
         if (c.phase !== "ready") continue;
         const w = want.get(c.id) ?? { fn: s.fn, c, backends: new Set<string>() };
@@ -270,7 +274,7 @@ export class HaproxyDataPlane {
     }
     for (const [id, w] of want) {
       try {
-        await this.enter(id, w.fn, w.c, w.backends, slotsOf);
+        await this.enter(id, w.fn, w.c, w.backends);
       } catch (err) {
         this.options.log.warn({ event: "dataplane.rotationFailed", container: id, error: (err as Error).message }, "could not put a container in HAProxy's rotation; its requests go through the agent");
       }
@@ -278,13 +282,13 @@ export class HaproxyDataPlane {
     // Members kept for their sessions (or waiting for a slot) are looked at again until they are settled.
     const unsettled = [...this.members.values()].some((m) => {
       const w = want.get(m.c.id);
-      return w === undefined || m.live.size < w.backends.size;
+      return w === undefined || [...w.backends].some((be) => this.slots.has(be) && !m.live.has(be));
     });
     if (unsettled) setTimeout(() => this.sync(), 200).unref();
   }
 
   /** Puts a ready container in rotation in each of `backends`. */
-  private async enter(id: string, fn: FunctionRuntime, c: Container, backends: Set<string>, slotsOf: Map<string, number>): Promise<void> {
+  private async enter(id: string, fn: FunctionRuntime, c: Container, backends: Set<string>): Promise<void> {
     let m = this.members.get(id);
     if (m === undefined) {
       const handle = c.handle as NonNullable<Container["handle"]>;
@@ -297,8 +301,10 @@ export class HaproxyDataPlane {
       if (c.phase !== "ready" || m.live.has(be)) continue;
       let slot = m.slots.get(be);
       if (slot === undefined) {
-        slot = this.freeSlot(be, slotsOf.get(be) ?? 1);
-        if (slot === undefined) continue; // every slot still taken by a container finishing its requests: the next pass
+        // None: every slot is still taken by a container finishing its requests (the next pass), or the
+        // backend is not in the configuration HAProxy runs (a reload failed; the next deploy retries it).
+        slot = this.freeSlot(be, this.slots.get(be) ?? 0);
+        if (slot === undefined) continue;
         m.slots.set(be, slot);
       }
       await this.command(`set server ${be}/${slot} addr ${m.host} port ${m.port}`, /changed|no need to change/);
@@ -420,14 +426,5 @@ export class HaproxyDataPlane {
       if (Date.now() > deadline) throw new Error(`haproxy did not answer on ${this.socketPath} within 10 s`);
       await new Promise((r) => setTimeout(r, 20));
     }
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -7,7 +7,6 @@
  *
  * Errors are JSON `{"error": {"code", "message"}}` like the rest of the gateway.
  */
-import { timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
@@ -17,13 +16,6 @@ import type { FunctionRuntime } from "../dispatcher/function";
 import { serveFunction, webError } from "./function";
 import { errorResponse, proxyHttp, proxyUpgrade } from "./proxy";
 import { BY_DOMAIN, rewriteForDomain, route, WEB_PREFIX } from "./routing";
-
-export function authorized(agent: Agent, header: string | undefined): "ok" | "missing" | "wrong" {
-  if (header === undefined || !header.startsWith("Bearer ")) return "missing";
-  const given = Buffer.from(header);
-  const expected = Buffer.from(`Bearer ${agent.token}`);
-  return given.length === expected.length && timingSafeEqual(given, expected) ? "ok" : "wrong";
-}
 
 export interface WebTarget {
   spec: EndpointSpec;
@@ -60,7 +52,7 @@ export function resolveWeb(agent: Agent, method: string, url: string, host: stri
     return { status: 405, code: "WP_ERR_METHOD_NOT_ALLOWED", message: `endpoint ${spec.app}/${spec.name} accepts ${methods.join(", ")}, not ${method}`, allow: methods.join(", ") };
   }
   if (spec.public !== true) {
-    const auth = authorized(agent, authorization);
+    const auth = agent.checkToken(authorization);
     if (auth === "missing") return { status: 401, code: "WP_ERR_UNAUTHORIZED", message: "missing bearer token: send 'Authorization: Bearer <token>' (the endpoint is not public)" };
     if (auth === "wrong") return { status: 403, code: "WP_ERR_FORBIDDEN", message: "the bearer token is not valid for this agent" };
   }

@@ -9,7 +9,6 @@
  * - Every error is `{"error": {"code": "WP_ERR_*", "message", ...}}` (errors.ts).
  * - No fastify request logging: the hot path logs nothing per request.
  */
-import { timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { SpecError } from "@warmpool/schema";
 import type { Agent } from "../agent";
@@ -46,13 +45,11 @@ export function buildGateway(agent: Agent): FastifyInstance {
     done();
   });
 
-  const expected = Buffer.from(`Bearer ${agent.token}`);
   app.addHook("onRequest", (req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
     if (req.routeOptions.config.public === true) return done();
-    const header = req.headers.authorization;
-    if (header === undefined || !header.startsWith("Bearer ")) return done(new AgentError("WP_ERR_UNAUTHORIZED"));
-    const given = Buffer.from(header);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return done(new AgentError("WP_ERR_FORBIDDEN"));
+    const auth = agent.checkToken(req.headers.authorization);
+    if (auth === "missing") return done(new AgentError("WP_ERR_UNAUTHORIZED"));
+    if (auth === "wrong") return done(new AgentError("WP_ERR_FORBIDDEN"));
     done();
   });
 
