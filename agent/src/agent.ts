@@ -14,11 +14,11 @@ import { LocalBackend } from "./backends/local/local";
 import { freePort } from "./backends/local/ports";
 import { AutoscalerRunner } from "./autoscaler/runner";
 import { compileFunction } from "./config/function";
+import { haproxyMaxConnections, openFileLimit } from "./config/limits";
 import { compileOptions, type AgentOptions, type CompiledOptions } from "./config/options";
 import { FunctionRuntime } from "./dispatcher/function";
 import { AgentError } from "./errors";
-import { withWebServer } from "./endpoints/proxy";
-import { Upstreams } from "./endpoints/upstream";
+import { webDispatcher, withWebServer } from "./endpoints/proxy";
 import { HaproxyDataPlane, type ServedEndpoint } from "./dataplane/haproxy";
 import type { DataPlaneApp } from "./dataplane/haproxy-config";
 import { buildGateway } from "./gateway/server";
@@ -58,7 +58,7 @@ export class Agent {
   readonly schedules: Scheduler;
   readonly apps = new Map<string, DeployedApp>();
   /** Kept-alive connections to the web servers behind webServer endpoints. */
-  readonly upstreams = new Upstreams();
+  readonly webDispatcher = webDispatcher();
   readonly token: string;
   readonly tokenCreated: boolean;
   readonly tokenFile: string;
@@ -255,7 +255,7 @@ export class Agent {
     const inner = new URL(await gateway.listen({ host: "127.0.0.1", port: 0 }));
     // HAProxy needs a concrete port when the caller asked for any.
     const port = o.port === 0 ? await freePort(o.host) : o.port;
-    const plane = new HaproxyDataPlane({ binary: o.haproxy, dir: o.stateDir, bind: { host: o.host, port }, agent: { host: inner.hostname, port: Number(inner.port) }, token: this.token, log: this.log });
+    const plane = new HaproxyDataPlane({ binary: o.haproxy, dir: o.stateDir, bind: { host: o.host, port }, agent: { host: inner.hostname, port: Number(inner.port) }, token: this.token, log: this.log, maxConnections: haproxyMaxConnections(openFileLimit(), o.maxConnections), headersTimeout: o.headersTimeoutMs / 1000 });
     await plane.start(this.dataPlaneApps(), this.servedEndpoints());
     this.dataPlane = plane;
     this.url = plane.url;
@@ -296,7 +296,7 @@ export class Agent {
     this.sweepTimer?.cancel();
     await this.dataPlane?.close();
     await this.gateway?.close();
-    this.upstreams.close();
+    await this.webDispatcher.destroy();
     await Promise.all([...this.functions()].map((fn) => fn.close(2000)));
     await this.backend.close();
     await this.store.close();

@@ -4,6 +4,8 @@
  * so clients branch on `code`, never on wording.
  */
 
+import { STATUS_CODES as STATUS_TEXT } from "node:http";
+
 export interface ErrorDef {
   status: number;
   template: string;
@@ -11,18 +13,32 @@ export interface ErrorDef {
 
 export const ERRORS = {
   WP_ERR_BAD_REQUEST: { status: 400, template: "malformed request: %s" },
+  WP_ERR_BAD_PATH: { status: 400, template: "request path %s: %s" },
   WP_ERR_UNAUTHORIZED: { status: 401, template: "missing bearer token: send 'Authorization: Bearer <token>'" },
   WP_ERR_FORBIDDEN: { status: 403, template: "the bearer token is not valid for this agent" },
   WP_ERR_APP_NOT_FOUND: { status: 404, template: "app %s is not deployed" },
   WP_ERR_FUNCTION_NOT_FOUND: { status: 404, template: "app %s has no function %s" },
   WP_ERR_CALL_NOT_FOUND: { status: 404, template: "call %s does not exist (or its result has expired)" },
   WP_ERR_ROUTE_NOT_FOUND: { status: 404, template: "no route %s" },
+  WP_ERR_ENDPOINT_NOT_FOUND: { status: 404, template: "no endpoint for %s" },
+  WP_ERR_METHOD_NOT_ALLOWED: { status: 405, template: "%s" },
+  WP_ERR_REQUEST_TIMEOUT: { status: 408, template: "%s" },
+  WP_ERR_NOT_STANDALONE: { status: 409, template: "app %s comes from the spec file %s and cannot be replaced over the API; edit the file instead" },
   WP_ERR_PAYLOAD_TOO_LARGE: { status: 413, template: "request body is larger than the payload limit of %s bytes" },
+  WP_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, template: "%s" },
   WP_ERR_TOO_MANY_PENDING: { status: 429, template: "function %s already has %s pending inputs (limit %s); retry later" },
+  WP_ERR_HEADERS_TOO_LARGE: { status: 431, template: "request headers are larger than %s bytes" },
   WP_ERR_INVALID_SPEC: { status: 400, template: "%s" },
-  WP_ERR_NOT_STANDALONE: { status: 409, template: "apps of this agent come from %s and cannot be replaced over the API" },
-  WP_ERR_SHUTTING_DOWN: { status: 503, template: "the agent is shutting down" },
+  WP_ERR_HANDLER_FAILED: { status: 500, template: "%s" },
   WP_ERR_INTERNAL: { status: 500, template: "internal error: %s" },
+  WP_ERR_NOT_IMPLEMENTED: { status: 501, template: "method %s is not served by the agent" },
+  WP_ERR_UPSTREAM: { status: 502, template: "%s" },
+  WP_ERR_NOT_A_WEB_SERVER: { status: 502, template: "%s" },
+  WP_ERR_OVERLOADED: { status: 503, template: "%s" },
+  WP_ERR_SHUTTING_DOWN: { status: 503, template: "the agent is shutting down" },
+  WP_ERR_ENDPOINT_OVERLOADED: { status: 503, template: "%s" },
+  WP_ERR_COLD_START_TIMEOUT: { status: 503, template: "no container of %s became ready within its startup timeout (%s s)" },
+  WP_ERR_UPSTREAM_TIMEOUT: { status: 504, template: "%s" },
 } as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -44,6 +60,18 @@ export class AgentError extends Error {
   toJSON(): { error: Record<string, unknown> } {
     return { error: { code: this.code, message: this.message, ...this.details } };
   }
+}
+
+/**
+ * An error as a whole HTTP/1.1 response, for sockets no framework owns (refused connections, upgrades,
+ * parse errors): the same JSON body, and `Connection: close`, since the rest of the request may still
+ * be on its way.
+ */
+export function rawResponse(err: AgentError, headers: Record<string, string> = {}): string {
+  const body = JSON.stringify(err.toJSON());
+  let head = `HTTP/1.1 ${err.status} ${STATUS_TEXT[err.status] ?? "Error"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n`;
+  for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`;
+  return `${head}\r\n${body}`;
 }
 
 function format(template: string, args: readonly (string | number)[]): string {

@@ -21,6 +21,13 @@ export const FIXTURES = path.resolve(__dirname, "fixtures", "app");
 export const RUNTIMES = path.resolve(__dirname, "..", "runtimes");
 export const TOKEN = "test-token-0123456789";
 
+/**
+ * HAProxy 2.6's answer to a request it cannot parse at all: built in, sent before any rule or
+ * errorfile applies (custom pages for these need HAProxy 3.2). The one answer of either data plane
+ * outside the agent's JSON error shape; README's security section says so.
+ */
+export const HAPROXY_BAD_REQUEST = "<html><body><h1>400 Bad request</h1>\nYour browser sent an invalid request.\n</body></html>\n";
+
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `wp-${prefix}-`));
 }

@@ -6,6 +6,7 @@
  */
 import * as path from "node:path";
 import { realClock, type Clock } from "../clock";
+import { defaultMaxConnections, openFileLimit } from "./limits";
 
 export interface AgentOptions {
   /** Directory of the SQLite database, the API token and container logs. @default ".warmpool" */
@@ -52,6 +53,17 @@ export interface AgentOptions {
   dataPlane?: "agent" | "haproxy";
   /** The HAProxy binary of `dataPlane: "haproxy"` (2.6 or later). @default "haproxy" */
   haproxy?: string;
+  /**
+   * Open connections the gateway holds before it answers new ones `503 WP_ERR_OVERLOADED`.
+   * @default the open-file limit less a quarter of it (at least 256) for workers, logs and the database
+   */
+  maxConnections?: number;
+  /** Seconds a client has to send a request's head (request line and headers); then `408`. @default 10 */
+  headersTimeout?: number;
+  /** Seconds a request body has before it must keep up with `bodyMinRate`; then `408`. @default 20 */
+  bodyTimeout?: number;
+  /** Bytes per second a request body must average after `bodyTimeout` (each such amount buys 1 s more). @default 500 */
+  bodyMinRate?: number;
 }
 
 export type ResolvedOptions = Required<AgentOptions>;
@@ -79,6 +91,10 @@ export interface CompiledOptions {
   runtimesDir: string;
   dataPlane: ResolvedOptions["dataPlane"];
   haproxy: string;
+  maxConnections: number;
+  headersTimeoutMs: number;
+  bodyTimeoutMs: number;
+  bodyMinRate: number;
 }
 
 export function withDefaults(options: AgentOptions): ResolvedOptions {
@@ -104,6 +120,10 @@ export function withDefaults(options: AgentOptions): ResolvedOptions {
     runtimesDir: process.env.WARMPOOL_RUNTIMES_DIR ?? path.resolve(__dirname, "../../../runtimes"),
     dataPlane: "agent",
     haproxy: "haproxy",
+    maxConnections: defaultMaxConnections(openFileLimit()),
+    headersTimeout: 10,
+    bodyTimeout: 20,
+    bodyMinRate: 500,
     ...stripUndefined(options),
   };
 }
@@ -115,6 +135,10 @@ export function compileOptions(options: AgentOptions): CompiledOptions {
   positive("payloadLimitMiB", o.payloadLimitMiB);
   positive("mapWindow", o.mapWindow);
   positive("tickMs", o.tickMs);
+  positive("maxConnections", o.maxConnections);
+  positive("headersTimeout", o.headersTimeout);
+  positive("bodyTimeout", o.bodyTimeout);
+  positive("bodyMinRate", o.bodyMinRate);
   if (o.dataPlane !== "agent" && o.dataPlane !== "haproxy") throw new Error(`dataPlane = ${JSON.stringify(o.dataPlane)}: must be "agent" or "haproxy"`);
   if (o.resultTtl < 1) throw new Error(`resultTtl = ${o.resultTtl}: must be at least 1 second`);
   const stateDir = path.resolve(o.stateDir);
@@ -141,6 +165,10 @@ export function compileOptions(options: AgentOptions): CompiledOptions {
     runtimesDir: o.runtimesDir,
     dataPlane: o.dataPlane,
     haproxy: o.haproxy,
+    maxConnections: Math.floor(o.maxConnections),
+    headersTimeoutMs: o.headersTimeout * 1000,
+    bodyTimeoutMs: o.bodyTimeout * 1000,
+    bodyMinRate: o.bodyMinRate,
   };
 }
 

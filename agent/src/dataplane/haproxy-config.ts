@@ -16,6 +16,8 @@
 import { createHash } from "node:crypto";
 import type { EndpointSpec } from "@warmpool/schema";
 import { WEB_PREFIX } from "../endpoints/routing";
+import { AgentError } from "../errors";
+import { FAST_PATH } from "../gateway/target";
 
 export interface DataPlaneApp {
   name: string;
@@ -33,6 +35,10 @@ export interface ConfigInput {
   token: string;
   /** The runtime API socket (admin level, mode 0600). */
   socket: string;
+  /** Client connections beyond which new ones are answered 503 (the agent's own `maxConnections`). */
+  maxConnections: number;
+  /** Seconds a client has to send a request's head (and, for a request HAProxy serves, a body of up to one buffer, 16 KiB). */
+  headersTimeout: number;
 }
 
 /** The backend of a webServer endpoint; its servers are the function's ready containers. */
@@ -55,10 +61,35 @@ export function slotCounts(apps: readonly DataPlaneApp[]): Map<string, number> {
   return out;
 }
 
+/** Connections HAProxy accepts beyond the cap, only to answer them 503. */
+const CONNECTION_MARGIN = 64;
+
 const quote = (s: string): string => `"${s.replace(/["\\]/g, "\\$&")}"`;
 
-const JSON_ERROR = (status: number, code: string, message: string): string =>
-  `  http-error status ${status} content-type application/json string ${quote(JSON.stringify({ error: { code, message } }))}`;
+/**
+ * Every answer HAProxy itself can give (http-error takes these statuses), in the agent's JSON shape:
+ * what a client gets is the same whichever process answered it.
+ */
+const HAPROXY_ERRORS: ReadonlyArray<[number, AgentError]> = [
+  [400, new AgentError("WP_ERR_BAD_REQUEST", ["not a valid HTTP/1.1 request"])],
+  [401, new AgentError("WP_ERR_UNAUTHORIZED")],
+  [403, new AgentError("WP_ERR_FORBIDDEN")],
+  [404, new AgentError("WP_ERR_ROUTE_NOT_FOUND", ["for this request"])],
+  [405, new AgentError("WP_ERR_METHOD_NOT_ALLOWED", ["method not allowed"])],
+  [407, new AgentError("WP_ERR_UNAUTHORIZED")],
+  [408, new AgentError("WP_ERR_REQUEST_TIMEOUT", ["the request did not arrive in time"])],
+  [410, new AgentError("WP_ERR_ROUTE_NOT_FOUND", ["for this request"])],
+  [413, new AgentError("WP_ERR_PAYLOAD_TOO_LARGE", ["the gateway's"])],
+  [425, new AgentError("WP_ERR_BAD_REQUEST", ["too early"])],
+  [429, new AgentError("WP_ERR_OVERLOADED", ["too many requests; retry later"])],
+  [500, new AgentError("WP_ERR_INTERNAL", ["the gateway failed"])],
+  [501, new AgentError("WP_ERR_NOT_IMPLEMENTED", ["of this request"])],
+  [502, new AgentError("WP_ERR_UPSTREAM", ["the web server failed to answer"])],
+  [503, new AgentError("WP_ERR_OVERLOADED", ["no server could take the request; retry later"])],
+  [504, new AgentError("WP_ERR_UPSTREAM_TIMEOUT", ["the web server did not answer in time"])],
+];
+
+const jsonAnswer = (err: AgentError): string => `content-type application/json string ${quote(JSON.stringify(err.toJSON()))}`;
 
 /** Path conditions (HAProxy ACL alternatives) for a prefix under `base` at a segment boundary. */
 function prefixConditions(base: string, prefix: string): string[] {
@@ -100,11 +131,16 @@ export function renderConfig(input: ConfigInput): string {
       const be = backendName(app.name, e.name);
       const methods = (e.methods ?? ["GET", "POST"]).join(" ");
       const auth = e.public === true ? "" : " token";
-      uses.push(`  use_backend ${be} if { var(txn.route) -m str ${be} } { method ${methods} }${auth} origin_form one_auth one_xff { nbsrv(${be}) gt 0 }`);
+      uses.push(`  use_backend ${be} if { var(txn.route) -m str ${be} } { method ${methods} }${auth} origin_form normal_path one_host one_connection plain_connection one_auth one_xff { nbsrv(${be}) gt 0 }`);
       backends.push(
         [
           `backend ${be}`,
           "  balance leastconn",
+          // A kept-alive connection the server closed just as it was reused: a bodiless GET/HEAD/OPTIONS
+          // is sent once more (as the agent's own proxy and nginx do), anything else is not.
+          "  retries 1",
+          "  retry-on conn-failure empty-response",
+          "  http-request disable-l7-retry unless { method GET HEAD OPTIONS } !{ req.body_size gt 0 }",
           // Slots, not servers added at run time: HAProxy 2.6 keeps no idle connections to those (a new one per request).
           `  server-template ${SLOT_PREFIX} 1-${slots.get(be) as number} 127.0.0.1:1 disabled`,
           `  http-request set-path / if${notDomain} { path ${WEB_PREFIX}/${app.name} }`,
@@ -130,29 +166,42 @@ export function renderConfig(input: ConfigInput): string {
     // connection is reusable by every request (no handing connections between threads).
     "  nbthread 1",
     `  stats socket ${input.socket} mode 600 level admin`,
+    `  maxconn ${input.maxConnections + CONNECTION_MARGIN}`,
     // After a reload, streams still open on the old process (event streams, WebSockets) are cut after this long.
     "  hard-stop-after 1h",
     "defaults",
     "  mode http",
     "  option http-keep-alive",
     "  timeout connect 5s",
-    // As the agent's own listener: the head within 60 s, idle keep-alive connections closed after 75 s.
-    "  timeout http-request 60s",
+    // As the agent's own listener: the head within headersTimeout, idle keep-alive connections closed
+    // after 75 s. With http-buffer-request a body HAProxy serves must arrive within the same time, up to
+    // one buffer (16 KiB); the agent times the bodies of what it is handed itself (gateway/slow-bodies.ts).
+    `  timeout http-request ${input.headersTimeout}s`,
     "  timeout http-keep-alive 75s",
+    "  option http-buffer-request",
     // Event streams and WebSockets are quiet for long stretches.
     "  timeout client 1h",
     "  timeout server 1h",
     "  timeout tunnel 1h",
-    JSON_ERROR(502, "WP_ERR_UPSTREAM", "the web server failed to answer"),
-    JSON_ERROR(503, "WP_ERR_UPSTREAM", "no web server could take the request"),
-    JSON_ERROR(504, "WP_ERR_UPSTREAM", "the web server did not answer in time"),
+    ...HAPROXY_ERRORS.map(([status, err]) => `  http-error status ${status} ${jsonAnswer(err)}`),
     "frontend gateway",
     `  bind ${input.bind.host}:${input.bind.port}`,
+    // Past the agent's connection cap: the same 503 the agent gives (gateway/connections.ts); the
+    // margin of global maxconn over it lets those connections in to be told so.
+    `  http-request return status 503 ${jsonAnswer(new AgentError("WP_ERR_OVERLOADED", [`the gateway already holds ${input.maxConnections} connections; retry later`]))} hdr retry-after 1 if { fe_conn gt ${input.maxConnections} }`,
     `  acl token req.fhdr(authorization),digest(sha256),hex -m str ${tokenDigest}`,
     // Headers the agent would read differently (it takes the first Authorization and merges X-Forwarded-For).
-    // An absolute-form target (`GET http://host/...`) is node:http's to answer, as on the agent's own data plane.
+    // A path not in normal form (and an absolute-form target) is the agent's to normalise or refuse
+    // (gateway/target.ts): HAProxy forwards only paths that normalisation leaves as they are.
+    `  acl normal_path path_reg '${FAST_PATH}'`,
     "  acl origin_form url_beg /",
     "  acl one_auth req.fhdr_cnt(authorization) le 1",
+    // HTTP/1.1 needs exactly one Host (node:http refuses the rest with a 400).
+    "  acl one_host req.fhdr_cnt(host) eq 1",
+    // HAProxy forwards headers a client names in Connection; the agent drops them (hop-by-hop).
+    "  acl one_connection req.fhdr_cnt(connection) le 1",
+    "  acl plain_connection req.fhdr_cnt(connection) eq 0",
+    "  acl plain_connection req.fhdr(connection) -m reg -i '^\\s*(keep-alive|close)\\s*$'",
     "  acl one_xff req.fhdr_cnt(x-forwarded-for) le 1",
     ...front,
     ...uses,

@@ -38,6 +38,10 @@ export interface HaproxyOptions {
   agent: { host: string; port: number };
   token: string;
   log: Logger;
+  /** Client connections beyond which new ones are answered 503. */
+  maxConnections: number;
+  /** Seconds a client has to send a request's head. */
+  headersTimeout: number;
 }
 
 /** How often current sessions are read: how stale the autoscaler's view of HAProxy's traffic can be. */
@@ -213,7 +217,7 @@ export class HaproxyDataPlane {
 
   private render(apps: readonly DataPlaneApp[]): string {
     const o = this.options;
-    return renderConfig({ apps, bind: o.bind, agent: o.agent, token: o.token, socket: this.socketPath });
+    return renderConfig({ apps, bind: o.bind, agent: o.agent, token: o.token, socket: this.socketPath, maxConnections: o.maxConnections, headersTimeout: o.headersTimeout });
   }
 
   private async reload(apps: readonly DataPlaneApp[], served: ServedEndpoint[]): Promise<void> {

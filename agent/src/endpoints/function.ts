@@ -18,6 +18,9 @@ import type { EndpointSpec } from "@warmpool/schema";
 import type { Agent } from "../agent";
 import type { FunctionRuntime } from "../dispatcher/function";
 import type { Input } from "../queue/calls";
+import { PEER_HEADER } from "../dataplane/haproxy-config";
+import { AgentError } from "../errors";
+import { jsonTooDeep, tooDeep } from "../gateway/body";
 
 export const RESPONSE_MARKER = "response";
 
@@ -30,8 +33,19 @@ export function readyContainers(fn: FunctionRuntime): number {
   return n;
 }
 
-export function webError(reply: FastifyReply, status: number, code: string, message: string, extra: Record<string, unknown> = {}): FastifyReply {
-  return reply.code(status).type("application/json").send(JSON.stringify({ error: { code, message, ...extra } }));
+/**
+ * The request headers a handler sees: the client's, less the agent's own credentials (its token in
+ * `Authorization`, which a non-public endpoint requires) and what HAProxy tells the agent about the
+ * client. A handler's output lands in logs and, past syncTimeout, in the state database.
+ */
+export function handlerHeaders(agent: Agent, headers: FastifyRequest["headers"]): Record<string, string | string[] | undefined> {
+  const out: Record<string, string | string[] | undefined> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (k === PEER_HEADER || k === "proxy-authorization") continue;
+    if (k === "authorization" && agent.checkToken(v as string) === "ok") continue;
+    out[k] = v;
+  }
+  return out;
 }
 
 export async function readBody(req: FastifyRequest, limit: number): Promise<Buffer> {
@@ -51,6 +65,7 @@ function parseBody(raw: Buffer, type: string | undefined): unknown {
   if (raw.length === 0) return null;
   const text = raw.toString("utf8");
   if (type !== undefined && /\bjson\b/i.test(type)) {
+    if (jsonTooDeep(text)) throw tooDeep("the request body");
     try {
       return JSON.parse(text) as unknown;
     } catch {
@@ -65,7 +80,7 @@ export async function serveFunction(agent: Agent, spec: EndpointSpec, fn: Functi
   try {
     raw = await readBody(req, agent.options.payloadLimitBytes);
   } catch (err) {
-    if ((err as { tooLarge?: boolean }).tooLarge) return webError(reply, 413, "WP_ERR_PAYLOAD_TOO_LARGE", `request body is larger than the payload limit of ${agent.options.payloadLimitBytes} bytes`);
+    if ((err as { tooLarge?: boolean }).tooLarge) throw new AgentError("WP_ERR_PAYLOAD_TOO_LARGE", [agent.options.payloadLimitBytes]);
     throw err;
   }
   const q = req.url.indexOf("?");
@@ -73,7 +88,7 @@ export async function serveFunction(agent: Agent, spec: EndpointSpec, fn: Functi
     method: req.method,
     path: subPath,
     query: Object.fromEntries(new URLSearchParams(q < 0 ? "" : req.url.slice(q + 1))),
-    headers: req.headers,
+    headers: handlerHeaders(agent, req.headers),
     body: parseBody(raw, req.headers["content-type"]),
   };
   const key = `${spec.app}/${spec.name}`;
@@ -81,17 +96,10 @@ export async function serveFunction(agent: Agent, spec: EndpointSpec, fn: Functi
   const maxHeld = spec.maxPendingRequests ?? 1000;
   if (cold) {
     const held = heldAtZero.get(key) ?? 0;
-    if (held >= maxHeld) {
-      reply.header("retry-after", "1");
-      return webError(reply, 503, "WP_ERR_ENDPOINT_OVERLOADED", `endpoint ${key} already holds ${held} requests while ${fn.key} starts (maxPendingRequests ${maxHeld}); retry later`, { pending: held, limit: maxHeld });
-    }
-    if (fn.queued + fn.delayed >= agent.options.maxPendingInputs) {
-      reply.header("retry-after", "1");
-      return webError(reply, 503, "WP_ERR_ENDPOINT_OVERLOADED", `function ${fn.key} already has ${fn.queued + fn.delayed} pending inputs`);
-    }
+    if (held >= maxHeld) throw new AgentError("WP_ERR_ENDPOINT_OVERLOADED", [`endpoint ${key} already holds ${held} requests while ${fn.key} starts (maxPendingRequests ${maxHeld}); retry later`], { pending: held, limit: maxHeld, retryAfter: 1 });
+    if (fn.queued + fn.delayed >= agent.options.maxPendingInputs) throw new AgentError("WP_ERR_ENDPOINT_OVERLOADED", [`function ${fn.key} already has ${fn.queued + fn.delayed} pending inputs`], { retryAfter: 1 });
   } else if (fn.queued + fn.delayed >= agent.options.maxPendingInputs) {
-    reply.header("retry-after", "1");
-    return webError(reply, 429, "WP_ERR_TOO_MANY_PENDING", `function ${fn.key} already has ${fn.queued + fn.delayed} pending inputs (limit ${agent.options.maxPendingInputs}); retry later`);
+    throw new AgentError("WP_ERR_TOO_MANY_PENDING", [JSON.stringify(fn.key), fn.queued + fn.delayed, agent.options.maxPendingInputs], { retryAfter: 1 });
   }
   const input = agent.calls.enqueueSync(fn, JSON.stringify({ args: [request], kwargs: {} }));
   const clock = agent.options.clock;
@@ -131,9 +139,7 @@ export async function serveFunction(agent: Agent, spec: EndpointSpec, fn: Functi
   release();
   if (outcome === "startup-timeout") {
     agent.calls.cancel(input);
-    return webError(reply, 503, "WP_ERR_COLD_START_TIMEOUT", `no container of ${fn.key} became ready within its startup timeout (${fn.config.startupTimeoutMs / 1000} s)`, {
-      ...(fn.lastStartError === null ? {} : { lastStartError: fn.lastStartError }),
-    });
+    throw new AgentError("WP_ERR_COLD_START_TIMEOUT", [fn.key, fn.config.startupTimeoutMs / 1000], fn.lastStartError === null ? {} : { lastStartError: fn.lastStartError });
   }
   if (outcome === "sync-timeout") return redirectToResult(agent, fn, input, reply);
   return sendResult(input, reply);

@@ -1,11 +1,11 @@
 /**
- * Web-server endpoints: the function's container serves HTTP itself (PROTOCOL.md, "Web-server
- * endpoints") and the gateway proxies to it — requests and responses streamed both ways through
- * upstream.ts (so chunked responses and server-sent events reach the client as they are written), and
- * WebSocket upgrades tunnelled: the handshake goes through node:http's client, then the two sockets
- * are piped. Most requests never reach this module's `proxyHttp`: connection.ts serves them straight
- * from the gateway's sockets; `proxyHttp` serves those that arrive on a connection node:http already
- * owns (one that began with an API request).
+ * Web-server endpoints on the agent's own data plane: the function's container serves HTTP itself
+ * (PROTOCOL.md, "Web-server endpoints") and the gateway proxies to it with undici — request and
+ * response bodies streamed both ways (chunked answers and server-sent events reach the client as they
+ * are written) — and tunnels WebSocket upgrades (the handshake through node:http's client, then the two
+ * sockets piped). This is the data plane of `warmpool dev`/`serve` and of a bare `warmpool agent`; in
+ * clusters HAProxy serves these requests (dataplane/haproxy.ts) and this proxy only sees those HAProxy
+ * hands to the agent (no ready container yet, or a path that is not in normal form).
  *
  * A proxied request counts as an input in flight on the function and on its container while it lasts
  * (the autoscaler then starts a container from zero for it, and never scales down a container with an
@@ -21,33 +21,38 @@ import * as http from "node:http";
 import type { Duplex } from "node:stream";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { EndpointSpec } from "@warmpool/schema";
-import { request as undiciRequest } from "undici";
+import { Agent as Dispatcher, request as undiciRequest } from "undici";
 import type { Agent } from "../agent";
 import type { FunctionConfig } from "../config/function";
 import type { Container } from "../dispatcher/container";
 import type { FunctionRuntime } from "../dispatcher/function";
 import { PEER_HEADER } from "../dataplane/haproxy-config";
-import { webError } from "./function";
-import { HOP_BY_HOP, type RequestBody, type ResponseSink } from "./upstream";
+import { AgentError, rawResponse } from "../errors";
 
 const webPorts = new WeakMap<Container, number>();
 const held = new Map<string, number>();
+
+/** Never forwarded in either direction: hop-by-hop (RFC 9110 §7.6.1), or framing the proxy sets itself. */
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "expect"]);
+
+/**
+ * Connections to the containers' web servers. Idle ones are closed after 4 s, below the keep-alive
+ * timeouts web servers commonly use (uvicorn and node:http 5 s), so that the proxy closes first.
+ * Answers may take as long as HAProxy allows them (1 h): event streams are quiet for long stretches.
+ */
+export function webDispatcher(): Dispatcher {
+  return new Dispatcher({ keepAliveTimeout: 4000, keepAliveMaxTimeout: 4000, headersTimeout: 3_600_000, bodyTimeout: 3_600_000 });
+}
+
+/** Sent once more on a new connection when a kept-alive one fails before any answer (as nginx does). */
+const RETRIED = new Set(["GET", "HEAD", "OPTIONS"]);
+const SOCKET_ERRORS = new Set(["UND_ERR_SOCKET", "ECONNRESET", "EPIPE"]);
 
 /** Deploy: a function behind a webServer endpoint is started with `WARMPOOL_WEB_PORT` (local backend: 0, any free port). */
 export function withWebServer(config: FunctionConfig, endpoints: readonly EndpointSpec[]): FunctionConfig {
   const ep = endpoints.find((e) => e.kind === "webServer" && e.function === config.name);
   if (ep !== undefined) config.env = { ...config.env, WARMPOOL_WEB_PORT: "0" };
   return config;
-}
-
-export class Unavailable extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /** A container to send a request to, and its web server's address. */
@@ -70,23 +75,26 @@ export function readyTarget(fn: FunctionRuntime): Target | null {
   return c === null || port === undefined ? null : { c, host: (c.handle as NonNullable<Container["handle"]>).host, port };
 }
 
-/** A ready container (least busy) with its web port, holding the caller while the function starts. */
-export async function acquire(agent: Agent, spec: EndpointSpec, fn: FunctionRuntime): Promise<Target> {
+/**
+ * A ready container (least busy) with its web port, holding the caller while the function starts.
+ * `gone` says the caller left: the wait ends (and stops counting as load) as soon as it does.
+ */
+export async function acquire(agent: Agent, spec: EndpointSpec, fn: FunctionRuntime, gone: () => boolean): Promise<Target> {
   const clock = agent.options.clock;
   const key = `${spec.app}/${spec.name}`;
   let c = leastBusy(fn);
   if (c === null) {
     const n = held.get(key) ?? 0;
     const max = spec.maxPendingRequests ?? 1000;
-    if (n >= max) throw new Unavailable(503, "WP_ERR_ENDPOINT_OVERLOADED", `endpoint ${key} already holds ${n} requests while ${fn.key} starts (maxPendingRequests ${max}); retry later`);
+    if (n >= max) throw new AgentError("WP_ERR_ENDPOINT_OVERLOADED", [`endpoint ${key} already holds ${n} requests while ${fn.key} starts (maxPendingRequests ${max}); retry later`], { pending: n, limit: max });
     held.set(key, n + 1);
     fn.inFlight++; // seen by the autoscaler: scale up from zero for this request
     agent.autoscaler.request(fn);
     const deadline = clock.now() + fn.config.startupTimeoutMs;
     try {
       while ((c = leastBusy(fn)) === null) {
-        if (clock.now() >= deadline || fn.closed)
-          throw new Unavailable(503, "WP_ERR_COLD_START_TIMEOUT", `no container of ${fn.key} became ready within its startup timeout (${fn.config.startupTimeoutMs / 1000} s)`);
+        if (gone()) throw new AgentError("WP_ERR_BAD_REQUEST", ["the client closed the connection while the request was held"]);
+        if (clock.now() >= deadline || fn.closed) throw new AgentError("WP_ERR_COLD_START_TIMEOUT", [fn.key, fn.config.startupTimeoutMs / 1000]);
         await new Promise<void>((resolve) => clock.setTimeout(resolve, 10));
       }
     } finally {
@@ -106,7 +114,7 @@ export async function webPortOf(fn: FunctionRuntime, c: Container, timeoutMs = 5
   const res = await undiciRequest(`http://${handle.host}:${handle.port}/ready`, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
   const body = (await res.body.json()) as { webPort?: number };
   if (!Number.isInteger(body.webPort) || (body.webPort as number) < 1 || (body.webPort as number) > 65535) {
-    throw new Unavailable(502, "WP_ERR_NOT_A_WEB_SERVER", `container ${c.id} of ${fn.key} does not serve a web server (its /ready names no valid webPort: ${JSON.stringify(body.webPort ?? null)})`);
+    throw new AgentError("WP_ERR_NOT_A_WEB_SERVER", [`container ${c.id} of ${fn.key} does not serve a web server (its /ready names no valid webPort: ${JSON.stringify(body.webPort ?? null)})`]);
   }
   webPorts.set(c, body.webPort as number);
   return body.webPort as number;
@@ -150,13 +158,12 @@ export function forwardHeaders(agent: Agent, raw: readonly string[], remoteAddre
     else if (lower === PEER_HEADER && agent.dataPlane !== null) client = raw[i + 1];
     else if (lower === "x-forwarded-for") forwardedFor = forwardedFor === undefined ? raw[i + 1] : `${forwardedFor}, ${raw[i + 1]}`;
   }
-  const token = `Bearer ${agent.token}`;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || lower === "host" || lower.startsWith("x-forwarded-") || lower === PEER_HEADER || (named.length > 0 && named.includes(lower))) continue;
-    // Any other Authorization is the app's business.
-    if (lower === "authorization" && raw[i + 1] === token) continue;
+    // The agent's own credentials stay here; any other Authorization is the app's business.
+    if (lower === "authorization" && agent.checkToken(raw[i + 1]) === "ok") continue;
     out.push(name, raw[i + 1] as string);
   }
   if (host !== undefined) out.push("host", host, "x-forwarded-host", host);
@@ -165,110 +172,112 @@ export function forwardHeaders(agent: Agent, raw: readonly string[], remoteAddre
   return out;
 }
 
-const errorBody = (code: string, message: string): string => JSON.stringify({ error: { code, message } });
-
-/** An error answer as raw bytes, JSON like the rest of the gateway, closing the connection (the request's body may still be on its way). */
-export function errorResponse(status: number, code: string, message: string): string {
-  const body = errorBody(code, message);
-  return `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+/** The answer's end-to-end headers, for the client. */
+function backHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  const named = String(headers.connection ?? "")
+    .toLowerCase()
+    .split(",")
+    .map((t) => t.trim());
+  for (const [k, v] of Object.entries(headers)) if (v !== undefined && !HOP_BY_HOP.has(k) && !named.includes(k)) out[k] = v;
+  return out;
 }
 
-function serverResponseSink(res: http.ServerResponse, fnKey: string, end: () => void): ResponseSink {
-  return {
-    head(status, reason, headers, length) {
-      if (length !== null) headers.push("content-length", String(length));
-      res.writeHead(status, reason, headers);
-    },
-    data: (chunk) => res.write(chunk),
-    drain: (resume) => res.once("drain", resume),
-    end() {
-      end();
-      res.end();
-    },
-    fail(err, started) {
-      end();
-      if (started) return void res.destroy(err);
-      const body = errorBody("WP_ERR_UPSTREAM", `the web server of ${fnKey} failed: ${err.message}`);
-      res.writeHead(502, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
-    },
-  };
-}
-
-/** Proxies one request that node:http parsed (fastify's web route). */
+/** Proxies one request (fastify's web route): held while the function starts, then streamed both ways. */
 export async function proxyHttp(agent: Agent, spec: EndpointSpec, fn: FunctionRuntime, path: string, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-  let target: Target;
-  try {
-    target = readyTarget(fn) ?? (await acquire(agent, spec, fn));
-  } catch (err) {
-    if (!(err instanceof Unavailable)) throw err;
-    return webError(reply, err.status, err.code, err.message);
-  }
-  reply.hijack();
   const raw = req.raw;
+  const target = readyTarget(fn) ?? (await acquire(agent, spec, fn, () => raw.destroyed || reply.raw.destroyed));
   const end = begin(fn, target.c);
-  const te = raw.headers["transfer-encoding"];
-  const length = te !== undefined ? null : Number(raw.headers["content-length"] ?? 0);
-  const head = { method: raw.method as string, path, headers: forwardHeaders(agent, raw.rawHeaders, raw.socket.remoteAddress), length };
-  const body: RequestBody = agent.upstreams.exchange(target.host, target.port, head, serverResponseSink(reply.raw, fn.key, end));
+  const abort = new AbortController();
   reply.raw.once("close", () => {
-    if (!reply.raw.writableFinished) {
-      body.abort();
-      end();
-    }
+    if (!reply.raw.writableFinished) abort.abort();
+    end();
   });
-  raw.on("data", (chunk: Buffer) => {
-    if (!body.write(chunk)) {
-      raw.pause();
-      body.drain(() => raw.resume());
+  const hasBody = raw.headers["content-length"] !== undefined ? raw.headers["content-length"] !== "0" : raw.headers["transfer-encoding"] !== undefined;
+  const method = raw.method as string;
+  const options = {
+    origin: `http://${target.host}:${target.port}`,
+    path,
+    method: method as "GET",
+    headers: forwardHeaders(agent, raw.rawHeaders, raw.socket.remoteAddress),
+    body: hasBody ? raw : null,
+    signal: abort.signal,
+  };
+  let res;
+  try {
+    try {
+      res = await agent.webDispatcher.request(options);
+    } catch (err) {
+      // A kept-alive connection the server closed just as it was reused: nothing reached it.
+      if (hasBody || !RETRIED.has(method) || !SOCKET_ERRORS.has((err as { code?: string }).code ?? "") || abort.signal.aborted) throw err;
+      res = await agent.webDispatcher.request(options);
     }
-  });
-  raw.once("end", () => body.end());
-  return reply;
+  } catch (err) {
+    end();
+    if (abort.signal.aborted) return reply;
+    throw new AgentError("WP_ERR_UPSTREAM", [`the web server of ${fn.key} failed: ${(err as Error).message}`]);
+  }
+  res.body.once("end", end).once("error", end);
+  return reply.code(res.statusCode).headers(backHeaders(res.headers)).send(res.body);
 }
 
-/** A WebSocket (or any) upgrade for a webServer endpoint: handshake through node:http, then the sockets are piped. */
+/**
+ * A WebSocket (or any) upgrade for a webServer endpoint: handshake through node:http, then the sockets
+ * are piped. Every error on either socket, at any point, ends both: a client that resets its
+ * connection while its upgrade waits for a container is just gone, never an unhandled 'error'.
+ */
 export async function proxyUpgrade(agent: Agent, spec: EndpointSpec, fn: FunctionRuntime, path: string, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-  const fail = (status: number, code: string, message: string): void => void socket.end(errorResponse(status, code, message));
   let target: Target;
   try {
-    target = readyTarget(fn) ?? (await acquire(agent, spec, fn));
+    target = readyTarget(fn) ?? (await acquire(agent, spec, fn, () => socket.destroyed));
   } catch (err) {
-    if (err instanceof Unavailable) return fail(err.status, err.code, err.message);
-    return fail(502, "WP_ERR_UPSTREAM", (err as Error).message);
+    const e = err instanceof AgentError ? err : new AgentError("WP_ERR_UPSTREAM", [(err as Error).message]);
+    if (!socket.destroyed) socket.end(rawResponse(e));
+    return;
   }
+  if (socket.destroyed) return;
   const end = begin(fn, target.c);
   const headers = forwardHeaders(agent, req.rawHeaders, req.socket.remoteAddress);
   headers.push("connection", "Upgrade");
   if (req.headers.upgrade !== undefined) headers.push("upgrade", req.headers.upgrade);
   const upstream = http.request({ host: target.host, port: target.port, path, method: req.method, headers });
-  upstream.once("upgrade", (res, upSocket, upHead) => {
+  const headLines = (res: http.IncomingMessage): string => {
     const lines = [`HTTP/1.1 ${res.statusCode} ${res.statusMessage}`];
     for (let i = 0; i < res.rawHeaders.length; i += 2) lines.push(`${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}`);
-    socket.write(`${lines.join("\r\n")}\r\n\r\n`);
-    if (upHead.length > 0) socket.write(upHead);
-    if (head.length > 0) upSocket.write(head);
-    upSocket.pipe(socket).pipe(upSocket);
+    return `${lines.join("\r\n")}\r\n\r\n`;
+  };
+  const clientGone = (): void => {
+    upstream.destroy();
+    end();
+  };
+  socket.once("close", clientGone);
+  upstream.once("upgrade", (res, upSocket, upHead) => {
+    socket.off("close", clientGone);
     const close = (): void => {
       end();
       upSocket.destroy();
       socket.destroy();
     };
-    upSocket.once("close", close);
+    upSocket.once("close", close).on("error", close);
     socket.once("close", close);
-    upSocket.once("error", close);
-    socket.once("error", close);
+    if (socket.destroyed) return close();
+    socket.write(headLines(res));
+    if (upHead.length > 0) socket.write(upHead);
+    if (head.length > 0) upSocket.write(head);
+    upSocket.pipe(socket).pipe(upSocket);
   });
   upstream.once("response", (res) => {
-    // The server refused the upgrade: pass its answer on.
-    const lines = [`HTTP/1.1 ${res.statusCode} ${res.statusMessage}`];
-    for (let i = 0; i < res.rawHeaders.length; i += 2) lines.push(`${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}`);
-    socket.write(`${lines.join("\r\n")}\r\n\r\n`);
+    // The server refused the upgrade: pass its answer on, and close.
+    socket.off("close", clientGone);
+    res.once("end", end).once("error", end);
+    res.once("close", () => socket.end());
+    if (socket.destroyed) return void res.destroy();
+    socket.write(headLines(res));
     res.pipe(socket);
-    res.once("end", end);
   });
   upstream.once("error", (err) => {
     end();
-    fail(502, "WP_ERR_UPSTREAM", `the web server of ${fn.key} failed: ${err.message}`);
+    if (!socket.destroyed) socket.end(rawResponse(new AgentError("WP_ERR_UPSTREAM", [`the web server of ${fn.key} failed: ${err.message}`])));
   });
   upstream.end();
 }

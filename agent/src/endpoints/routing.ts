@@ -7,6 +7,7 @@
  */
 import type { EndpointSpec } from "@warmpool/schema";
 import type { Agent } from "../agent";
+import { normalizeTarget } from "../gateway/target";
 
 export const WEB_PREFIX = "/web";
 
@@ -40,12 +41,25 @@ export function route(agent: Agent, app: string, p: string, host: string | undef
   return best;
 }
 
-/** Set on a raw request that `rewriteForDomain` routed by its Host header. */
+/** Set on a raw request that `gatewayUrl` routed by its Host header. */
 export const BY_DOMAIN = Symbol("warmpool.byDomain");
 
-/** For fastify's `rewriteUrl`: a request whose Host is an endpoint's domain goes to `/web/<app><url>`. */
-export function rewriteForDomain(agent: Agent, req: { url?: string; headers: { host?: string } }): string {
-  const url = req.url ?? "/";
+/** Set on a raw request whose target has no normal form (gateway/target.ts): why. */
+export const BAD_TARGET = Symbol("warmpool.badTarget");
+
+/**
+ * The URL the gateway routes a request by (fastify's `rewriteUrl`, and the upgrade handler): the
+ * target in normal form (gateway/target.ts), and for a request whose Host is an endpoint's domain,
+ * under `/web/<app>`. A target with no normal form is marked with BAD_TARGET and routed to `/`, where
+ * the gateway's first hook answers it 400.
+ */
+export function gatewayUrl(agent: Agent, req: { url?: string; headers: { host?: string } }): string {
+  const target = normalizeTarget(req.url ?? "/");
+  if (!target.ok) {
+    (req as Record<symbol, unknown>)[BAD_TARGET] = target.reason;
+    return "/";
+  }
+  const url = target.path + target.query;
   const h = hostOf(req.headers.host);
   if (h === "" || h === "127.0.0.1" || h === "localhost") return url;
   for (const app of agent.apps.values()) {

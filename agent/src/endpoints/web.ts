@@ -1,9 +1,10 @@
 /**
  * The gateway's web routes: `/web/<app>/*` (and any URL of a request whose Host is an endpoint's
- * domain, rewritten to it by `rewriteForDomain`). Each request is matched to an endpoint (routing.ts),
- * checked (method: 405; token unless the endpoint is `public`: 401/403, the same Bearer token as the
- * API), then served by its kind: `function` (function.ts) or `webServer` (proxy.ts). Bodies reach these
- * routes unparsed, so a web server behind an endpoint sees them byte for byte.
+ * domain, routed to it by `gatewayUrl`). Each request is matched to an endpoint (routing.ts), checked
+ * (method: 405; token unless the endpoint is `public`: 401/403, the same Bearer token as the API),
+ * then served by its kind: `function` (function.ts) or `webServer` (proxy.ts). Bodies reach these
+ * routes unparsed, so a web server behind an endpoint sees them byte for byte. Paths are in normal form
+ * before any of this (gateway/target.ts), so the path checked is the path served.
  *
  * Errors are JSON `{"error": {"code", "message"}}` like the rest of the gateway.
  */
@@ -13,9 +14,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { EndpointSpec } from "@warmpool/schema";
 import type { Agent } from "../agent";
 import type { FunctionRuntime } from "../dispatcher/function";
-import { serveFunction, webError } from "./function";
-import { errorResponse, proxyHttp, proxyUpgrade } from "./proxy";
-import { BY_DOMAIN, rewriteForDomain, route, WEB_PREFIX } from "./routing";
+import { AgentError, rawResponse } from "../errors";
+import { serveFunction } from "./function";
+import { proxyHttp, proxyUpgrade } from "./proxy";
+import { BAD_TARGET, BY_DOMAIN, gatewayUrl, route, WEB_PREFIX } from "./routing";
 
 export interface WebTarget {
   spec: EndpointSpec;
@@ -25,15 +27,8 @@ export interface WebTarget {
   query: string;
 }
 
-export interface WebRefusal {
-  status: number;
-  code: string;
-  message: string;
-  allow?: string;
-}
-
-/** The endpoint and function a web request (URL already rewritten for domains) is for, or why it is refused. */
-export function resolveWeb(agent: Agent, method: string, url: string, host: string | undefined, byDomain: boolean, authorization: string | undefined): WebTarget | WebRefusal {
+/** The endpoint and function a web request (URL already through `gatewayUrl`) is for, or the error that refuses it. */
+export function resolveWeb(agent: Agent, method: string, url: string, host: string | undefined, byDomain: boolean, authorization: string | undefined): WebTarget | AgentError {
   const q = url.indexOf("?");
   const pathname = q < 0 ? url : url.slice(0, q);
   const rest = pathname.slice(WEB_PREFIX.length + 1);
@@ -42,37 +37,46 @@ export function resolveWeb(agent: Agent, method: string, url: string, host: stri
   try {
     appName = decodeURIComponent(slash < 0 ? rest : rest.slice(0, slash));
   } catch {
-    return { status: 400, code: "WP_ERR_BAD_REQUEST", message: `the app name in ${JSON.stringify(pathname.slice(0, 200))} is not valid percent-encoding` };
+    return new AgentError("WP_ERR_BAD_PATH", [JSON.stringify(pathname.slice(0, 200)), "the app name is not valid percent-encoding"]);
   }
   const sub = slash < 0 ? "/" : rest.slice(slash);
   const spec = route(agent, appName, sub, host, byDomain);
-  if (spec === undefined) return { status: 404, code: "WP_ERR_ENDPOINT_NOT_FOUND", message: `no endpoint for ${method} ${pathname}` };
+  if (spec === undefined) return new AgentError("WP_ERR_ENDPOINT_NOT_FOUND", [`${method} ${pathname.slice(0, 200)}`]);
   const methods = spec.methods ?? ["GET", "POST"];
   if (!methods.includes(method as (typeof methods)[number])) {
-    return { status: 405, code: "WP_ERR_METHOD_NOT_ALLOWED", message: `endpoint ${spec.app}/${spec.name} accepts ${methods.join(", ")}, not ${method}`, allow: methods.join(", ") };
+    return new AgentError("WP_ERR_METHOD_NOT_ALLOWED", [`endpoint ${spec.app}/${spec.name} accepts ${methods.join(", ")}, not ${method}`], { allow: methods.join(", ") });
   }
   if (spec.public !== true) {
     const auth = agent.checkToken(authorization);
-    if (auth === "missing") return { status: 401, code: "WP_ERR_UNAUTHORIZED", message: "missing bearer token: send 'Authorization: Bearer <token>' (the endpoint is not public)" };
-    if (auth === "wrong") return { status: 403, code: "WP_ERR_FORBIDDEN", message: "the bearer token is not valid for this agent" };
+    if (auth === "missing") return new AgentError("WP_ERR_UNAUTHORIZED");
+    if (auth === "wrong") return new AgentError("WP_ERR_FORBIDDEN");
   }
   const fn = agent.apps.get(spec.app)?.functions.get(spec.function);
-  if (fn === undefined) return { status: 404, code: "WP_ERR_FUNCTION_NOT_FOUND", message: `app ${spec.app} has no function ${spec.function}` };
+  if (fn === undefined) return new AgentError("WP_ERR_FUNCTION_NOT_FOUND", [JSON.stringify(spec.app), JSON.stringify(spec.function)]);
   return { spec, fn, sub, query: q < 0 ? "" : url.slice(q) };
 }
 
+/**
+ * Upgrades (WebSocket) never reach fastify's router: they are matched here, for webServer endpoints.
+ * The socket is node's to hand over and nobody else's from here on, so it gets its error listener
+ * first: a client that resets it at any point is just gone.
+ */
+function onUpgrade(agent: Agent, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  socket.on("error", () => socket.destroy());
+  const fail = (err: AgentError): void => void socket.end(rawResponse(err));
+  const url = gatewayUrl(agent, req);
+  const bad = (req as unknown as Record<symbol, unknown>)[BAD_TARGET];
+  if (typeof bad === "string") return fail(new AgentError("WP_ERR_BAD_PATH", [JSON.stringify((req.url ?? "").slice(0, 200)), bad]));
+  if (!url.startsWith(`${WEB_PREFIX}/`)) return fail(new AgentError("WP_ERR_ROUTE_NOT_FOUND", [`${req.method} ${url.split("?")[0]?.slice(0, 200)} (upgrades are served only for web-server endpoints)`]));
+  const byDomain = (req as unknown as Record<symbol, unknown>)[BY_DOMAIN] === true;
+  const found = resolveWeb(agent, req.method ?? "GET", url, req.headers.host, byDomain, req.headers.authorization);
+  if (found instanceof AgentError) return fail(found);
+  if (found.spec.kind !== "webServer") return fail(new AgentError("WP_ERR_ENDPOINT_NOT_FOUND", [`an upgrade of ${found.sub} (only web-server endpoints take upgrades)`]));
+  void proxyUpgrade(agent, found.spec, found.fn, found.sub + found.query, req, socket, head);
+}
+
 export function registerWeb(app: FastifyInstance, agent: Agent): void {
-  // Upgrades (WebSocket) never reach fastify's router: they are matched here, for webServer endpoints.
-  app.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = rewriteForDomain(agent, req);
-    const fail = (status: number, code: string, message: string): void => void socket.end(errorResponse(status, code, message));
-    if (!url.startsWith(`${WEB_PREFIX}/`)) return fail(404, "WP_ERR_ROUTE_NOT_FOUND", "upgrades are served only for web-server endpoints");
-    const byDomain = (req as unknown as Record<symbol, unknown>)[BY_DOMAIN] === true;
-    const found = resolveWeb(agent, req.method ?? "GET", url, req.headers.host, byDomain, req.headers.authorization);
-    if ("status" in found) return fail(found.status, found.code, found.message);
-    if (found.spec.kind !== "webServer") return fail(404, "WP_ERR_ENDPOINT_NOT_FOUND", `no web-server endpoint for ${found.sub}`);
-    void proxyUpgrade(agent, found.spec, found.fn, found.sub + found.query, req, socket, head);
-  });
+  app.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => onUpgrade(agent, req, socket, head));
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser("*", (_req, payload, done) => done(null, payload));
@@ -83,10 +87,7 @@ export function registerWeb(app: FastifyInstance, agent: Agent): void {
       handler: async function web(req: FastifyRequest, reply: FastifyReply) {
         const byDomain = (req.raw as unknown as Record<symbol, unknown>)[BY_DOMAIN] === true;
         const found = resolveWeb(agent, req.method, req.url, req.headers.host, byDomain, req.headers.authorization);
-        if ("status" in found) {
-          if (found.allow !== undefined) reply.header("allow", found.allow);
-          return webError(reply, found.status, found.code, found.message);
-        }
+        if (found instanceof AgentError) throw found;
         const { spec, fn, sub, query } = found;
         if (spec.kind === "webServer") return proxyHttp(agent, spec, fn, sub + query, req, reply);
         return serveFunction(agent, spec, fn, sub, req, reply);

@@ -34,3 +34,34 @@ export function waitSeconds(raw: unknown): number {
   if (!Number.isFinite(n) || n < 0 || n > 300) throw new AgentError("WP_ERR_BAD_REQUEST", [`wait = ${JSON.stringify(raw)}: must be a number of seconds from 0 to 300`]);
   return n;
 }
+
+/**
+ * Deepest nesting of arrays and objects accepted in a JSON body. Deeper documents failed three ways
+ * before: V8 ran out of stack in the gateway (~4,500 levels: a 500), and the Python worker's decoder
+ * hit its recursion limit (1,000–4,499: a non-retried WorkerProtocolError). 256 leaves the worker's
+ * envelope (`{"inputs": [{"args": [...]}]}`, 4 levels) far inside Python's 1,000.
+ */
+export const MAX_JSON_DEPTH = 256;
+
+/** Whether JSON text nests deeper than `max`, found in one pass without parsing it. */
+export function jsonTooDeep(text: string, max = MAX_JSON_DEPTH): boolean {
+  // A document of n characters nests at most n / 2 deep: short ones need no scan.
+  if (text.length <= 2 * max) return false;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 91 /* [ */ || c === 123 /* { */) {
+      if (++depth > max) return true;
+    } else if (c === 93 || c === 125) depth--;
+  }
+  return false;
+}
+
+export function tooDeep(where: string): AgentError {
+  return new AgentError("WP_ERR_BAD_REQUEST", [`${where} nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep`]);
+}

@@ -17,7 +17,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Agent } from "../agent";
 import { AgentError } from "../errors";
 import type { Input } from "../queue/calls";
-import { invocationPayload } from "./body";
+import { invocationPayload, jsonTooDeep, tooDeep } from "./body";
 import { checkPending } from "./calls";
 import { describeInput } from "./describe";
 
@@ -130,6 +130,7 @@ async function* ndjson(stream: Readable, lineLimit: number): AsyncGenerator<unkn
 }
 
 function parseLine(line: string, lineNo: number): unknown {
+  if (jsonTooDeep(line)) throw tooDeep(`NDJSON line ${lineNo}`);
   try {
     return JSON.parse(line) as unknown;
   } catch (err) {

@@ -4,22 +4,30 @@
  *
  * - Bearer token on every route except `/healthz` and `/readyz` (route config `public`): 401 without
  *   one, 403 with a wrong one, compared in constant time.
- * - The payload limit is fastify's `bodyLimit` (413); NDJSON map bodies are streamed and limited per
- *   line instead.
- * - Every error is `{"error": {"code": "WP_ERR_*", "message", ...}}` (errors.ts).
+ * - Paths are put in normal form before routing (target.ts); one with none is a 400.
+ * - Limits: open connections (connections.ts: 503 past the cap), the head within `headersTimeout`,
+ *   bodies at a minimum rate (slow-bodies.ts: 408), bodies within `bodyLimit` (413; NDJSON map bodies
+ *   are streamed and limited per line instead), JSON nested at most MAX_JSON_DEPTH deep (400).
+ * - Every error, including what node:http and fastify would answer themselves (parse errors, header
+ *   overflow, timeouts, bad URLs, CONNECT), is `{"error": {"code": "WP_ERR_*", "message", ...}}`
+ *   (errors.ts).
  * - No fastify request logging: the hot path logs nothing per request.
  */
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { SpecError } from "@warmpool/schema";
 import type { Agent } from "../agent";
-import { AgentError } from "../errors";
+import { AgentError, rawResponse } from "../errors";
 import { registerApps } from "./apps";
+import { jsonTooDeep, tooDeep } from "./body";
 import { registerCalls } from "./calls";
+import { limitConnections } from "./connections";
 import { registerMap } from "./map";
+import { SlowBodies } from "./slow-bodies";
 import { registerSchedules } from "../schedules/routes";
-import { rewriteForDomain } from "../endpoints/routing";
+import { BAD_TARGET, gatewayUrl } from "../endpoints/routing";
 import { registerWeb } from "../endpoints/web";
-import { meetConnections } from "../endpoints/connection";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -27,25 +35,51 @@ declare module "fastify" {
   }
 }
 
+/** How often node:http checks heads against headersTimeout (its default, 30 s, would let a slow head run 40 s). */
+const CHECK_INTERVAL_MS = 1000;
+
 export function buildGateway(agent: Agent): FastifyInstance {
+  const o = agent.options;
   const app = Fastify({
     logger: false,
-    bodyLimit: agent.options.payloadLimitBytes,
+    bodyLimit: o.payloadLimitBytes,
     keepAliveTimeout: 75_000,
     forceCloseConnections: true,
-    return503OnClosing: true,
+    // Host is checked in onRequest, so that its 400 has the catalogue's body (node:http's is empty).
+    http: { connectionsCheckingInterval: CHECK_INTERVAL_MS, headersTimeout: o.headersTimeoutMs, requireHostHeader: false },
+    // Bodies have their own rule (slow-bodies.ts), not one total deadline.
+    requestTimeout: 0,
     // Requests for an endpoint's custom domain are routed to its `/web/<app>` path (endpoints/routing.ts).
-    rewriteUrl: (req) => rewriteForDomain(agent, req),
+    rewriteUrl: (req) => gatewayUrl(agent, req),
+    clientErrorHandler: (err: NodeJS.ErrnoException & { bytesParsed?: number }, socket: Duplex) => clientError(err, socket, o.headersTimeoutMs),
+    frameworkErrors: (err, _req, reply) => {
+      void (reply as FastifyReply).code(400).type("application/json").send(JSON.stringify(new AgentError("WP_ERR_BAD_REQUEST", [err.message]).toJSON()));
+    },
   });
+  app.server.headersTimeout = o.headersTimeoutMs;
 
-  // Web-server endpoint requests are proxied before node:http parses them (endpoints/connection.ts).
-  const closeConnections = meetConnections(app.server, agent);
+  const connections = limitConnections(app.server, o.maxConnections);
+  const slow = new SlowBodies({ graceMs: o.bodyTimeoutMs, minRate: o.bodyMinRate });
+  let closing = false;
   app.addHook("preClose", (done) => {
-    closeConnections();
+    closing = true;
+    connections.close();
+    slow.close();
     done();
   });
 
-  app.addHook("onRequest", (req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
+  // CONNECT is a proxy's method; node:http would otherwise close the socket without a word.
+  app.server.on("connect", (_req: IncomingMessage, socket: Duplex) => {
+    socket.on("error", () => socket.destroy());
+    socket.end(rawResponse(new AgentError("WP_ERR_NOT_IMPLEMENTED", ["CONNECT"])));
+  });
+
+  app.addHook("onRequest", (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
+    const bad = (req.raw as unknown as Record<symbol, unknown>)[BAD_TARGET];
+    if (typeof bad === "string") return done(new AgentError("WP_ERR_BAD_PATH", [JSON.stringify((req.originalUrl ?? "").slice(0, 200)), bad]));
+    if (req.raw.httpVersion === "1.1" && req.headers.host === undefined) return done(new AgentError("WP_ERR_BAD_REQUEST", ["an HTTP/1.1 request needs a Host header"]));
+    if (closing) return done(new AgentError("WP_ERR_SHUTTING_DOWN"));
+    slow.watch(req.raw, reply.raw);
     if (req.routeOptions.config.public === true) return done();
     const auth = agent.checkToken(req.headers.authorization);
     if (auth === "missing") return done(new AgentError("WP_ERR_UNAUTHORIZED"));
@@ -53,18 +87,27 @@ export function buildGateway(agent: Agent): FastifyInstance {
     done();
   });
 
+  // JSON bodies: fastify's parser (which refuses __proto__ and constructor keys), after a depth check.
+  const json = app.getDefaultJsonParser("error", "error");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (req, body, done) => {
+    if (jsonTooDeep(body as string)) return done(tooDeep("the request body"), undefined);
+    json(req, body as string, done);
+  });
   // NDJSON map bodies are read as a stream by the map route.
   app.addContentTypeParser("application/x-ndjson", (_req, payload, done) => done(null, payload));
 
   app.setNotFoundHandler((req, reply) => {
-    const err = new AgentError("WP_ERR_ROUTE_NOT_FOUND", [`${req.method} ${req.url.split("?")[0]}`]);
-    void reply.code(err.status).send(err.toJSON());
+    const err = new AgentError("WP_ERR_ROUTE_NOT_FOUND", [`${req.method} ${req.url.split("?")[0]?.slice(0, 200)}`]);
+    void reply.code(err.status).type("application/json").send(err.toJSON());
   });
 
   app.setErrorHandler((error: FastifyError | Error, _req, reply) => {
-    const body = errorBody(error, agent.options.payloadLimitBytes);
-    if (body.retryAfter !== undefined) void reply.header("retry-after", String(body.retryAfter));
-    void reply.code(body.status).type("application/json").send(body.json);
+    const err = asAgentError(error, o.payloadLimitBytes);
+    if (typeof err.details.retryAfter === "number") void reply.header("retry-after", String(err.details.retryAfter));
+    if (typeof err.details.allow === "string") void reply.header("allow", err.details.allow);
+    // A half-read body must not be taken for the next request on this connection.
+    if (err.status === 408 || err.status === 413 || err.status === 431) void reply.header("connection", "close");
+    void reply.code(err.status).type("application/json").send(err.toJSON());
   });
 
   app.get("/healthz", { config: { public: true } }, async () => ({ ok: true }));
@@ -85,30 +128,32 @@ export function buildGateway(agent: Agent): FastifyInstance {
   return app;
 }
 
-interface ErrorResponse {
-  status: number;
-  json: unknown;
-  retryAfter?: number;
-}
-
-function errorBody(error: FastifyError | Error, limit: number): ErrorResponse {
-  if (error instanceof AgentError) {
-    const retryAfter = error.code === "WP_ERR_TOO_MANY_PENDING" ? Number(error.details.retryAfter ?? 1) : undefined;
-    return { status: error.status, json: error.toJSON(), ...(retryAfter === undefined ? {} : { retryAfter }) };
-  }
+/** Any error a route or fastify raised, as the catalogue's. */
+function asAgentError(error: FastifyError | Error, limit: number): AgentError {
+  if (error instanceof AgentError) return error;
   if (error instanceof SpecError) {
-    return { status: 400, json: { error: { code: error.code, message: error.message, problems: error.problems } } };
+    const err = new AgentError("WP_ERR_INVALID_SPEC", [error.message], { problems: error.problems });
+    return err;
   }
   const code = (error as FastifyError).code;
-  if (code === "FST_ERR_CTP_BODY_TOO_LARGE") return wrap(new AgentError("WP_ERR_PAYLOAD_TOO_LARGE", [limit]));
+  if (code === "FST_ERR_CTP_BODY_TOO_LARGE") return new AgentError("WP_ERR_PAYLOAD_TOO_LARGE", [limit]);
   const status = (error as FastifyError).statusCode;
-  if (status !== undefined && status >= 400 && status < 500) {
-    const wrapped = new AgentError("WP_ERR_BAD_REQUEST", [error.message]);
-    return { status: status === 415 ? 415 : 400, json: wrapped.toJSON() };
-  }
-  return wrap(new AgentError("WP_ERR_INTERNAL", [error.message]));
+  if (status === 415) return new AgentError("WP_ERR_UNSUPPORTED_MEDIA_TYPE", [error.message]);
+  if (status !== undefined && status >= 400 && status < 500) return new AgentError("WP_ERR_BAD_REQUEST", [error.message]);
+  return new AgentError("WP_ERR_INTERNAL", [error.message]);
 }
 
-function wrap(err: AgentError): ErrorResponse {
-  return { status: err.status, json: err.toJSON() };
+/**
+ * What node:http found wrong before a request reached fastify: a head it cannot parse (a TLS hello,
+ * bare LF line ends, a bad header), one larger than its limit, or one that took longer than
+ * headersTimeout. Answered in the catalogue's shape, then the connection is closed.
+ */
+function clientError(err: NodeJS.ErrnoException & { bytesParsed?: number; reason?: string }, socket: Duplex, headersTimeoutMs: number): void {
+  const pending = (socket as unknown as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (err.code === "ECONNRESET" || socket.destroyed || !socket.writable || pending?.headersSent === true) return void socket.destroy();
+  let answer: AgentError;
+  if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") answer = new AgentError("WP_ERR_REQUEST_TIMEOUT", [`the request head did not arrive within ${headersTimeoutMs / 1000} s`]);
+  else if (err.code === "HPE_HEADER_OVERFLOW") answer = new AgentError("WP_ERR_HEADERS_TOO_LARGE", [16 * 1024]);
+  else answer = new AgentError("WP_ERR_BAD_REQUEST", [`not a valid HTTP/1.1 request (${err.reason ?? err.code ?? err.message})`]);
+  socket.end(rawResponse(answer), () => socket.destroy());
 }
