@@ -24,6 +24,10 @@ const serverFlags = (cmd: Command): Command =>
     .option("--result-ttl <seconds>", "how long results are kept (default 604800)")
     .option("--python <path>", "Python interpreter of the local backend (default python3)")
     .option("--log-level <level>", "debug, info, warn, error or silent (default info)")
+    .option("--max-connections <n>", "open connections before new ones get 503 (default: the open-file limit less a quarter)")
+    .option("--headers-timeout <seconds>", "time a client has to send a request's head (default 10)")
+    .option("--body-timeout <seconds>", "time a request body has before it must keep up --body-min-rate (default 20)")
+    .option("--body-min-rate <bytes>", "bytes per second a request body must average after --body-timeout (default 500)")
     .addOption(
       new Option("--data-plane <name>", "what proxies requests to web-server endpoints: agent (default), or haproxy (HAProxy 2.6+ on PATH in front of the agent, configured by it)")
         .choices(["agent", "haproxy"])

@@ -21,6 +21,10 @@ export interface ServeFlags {
   logLevel?: AgentOptions["logLevel"];
   python?: string;
   dataPlane?: AgentOptions["dataPlane"];
+  maxConnections?: string;
+  headersTimeout?: string;
+  bodyTimeout?: string;
+  bodyMinRate?: string;
   /** `local` (default) or `kubernetes`. */
   backend?: string;
   kubeconfig?: string;
@@ -39,7 +43,18 @@ function agentOptions(flags: ServeFlags, defaults: AgentOptions): AgentOptions {
     ...(flags.logLevel === undefined ? {} : { logLevel: flags.logLevel }),
     ...(flags.python === undefined ? {} : { python: flags.python }),
     ...(flags.dataPlane === undefined ? {} : { dataPlane: flags.dataPlane }),
+    ...(flags.maxConnections === undefined ? {} : { maxConnections: number("--max-connections", flags.maxConnections) }),
+    ...(flags.headersTimeout === undefined ? {} : { headersTimeout: number("--headers-timeout", flags.headersTimeout) }),
+    ...(flags.bodyTimeout === undefined ? {} : { bodyTimeout: number("--body-timeout", flags.bodyTimeout) }),
+    ...(flags.bodyMinRate === undefined ? {} : { bodyMinRate: number("--body-min-rate", flags.bodyMinRate) }),
   };
+}
+
+/** A flag that must be a positive number: the error names the flag and what was typed. */
+function number(flag: string, raw: string): number {
+  const n = Number(raw);
+  if (raw.trim() === "" || !Number.isFinite(n) || n <= 0) throw new Error(`${flag} ${JSON.stringify(raw)}: must be a positive number`);
+  return n;
 }
 
 export async function serve(specFile: string | undefined, flags: ServeFlags): Promise<void> {

@@ -83,7 +83,7 @@ const HAPROXY_ERRORS: ReadonlyArray<[number, AgentError]> = [
   [425, new AgentError("WP_ERR_BAD_REQUEST", ["too early"])],
   [429, new AgentError("WP_ERR_OVERLOADED", ["too many requests; retry later"])],
   [500, new AgentError("WP_ERR_INTERNAL", ["the gateway failed"])],
-  [501, new AgentError("WP_ERR_NOT_IMPLEMENTED", ["of this request"])],
+  [501, new AgentError("WP_ERR_NOT_IMPLEMENTED", ["the gateway does not implement what this request asks for"])],
   [502, new AgentError("WP_ERR_UPSTREAM", ["the web server failed to answer"])],
   [503, new AgentError("WP_ERR_OVERLOADED", ["no server could take the request; retry later"])],
   [504, new AgentError("WP_ERR_UPSTREAM_TIMEOUT", ["the web server did not answer in time"])],
@@ -131,7 +131,7 @@ export function renderConfig(input: ConfigInput): string {
       const be = backendName(app.name, e.name);
       const methods = (e.methods ?? ["GET", "POST"]).join(" ");
       const auth = e.public === true ? "" : " token";
-      uses.push(`  use_backend ${be} if { var(txn.route) -m str ${be} } { method ${methods} }${auth} origin_form normal_path one_host one_connection plain_connection one_auth one_xff { nbsrv(${be}) gt 0 }`);
+      uses.push(`  use_backend ${be} if { var(txn.route) -m str ${be} } { method ${methods} }${auth} http11 origin_form normal_path one_host one_connection plain_connection one_auth one_xff { nbsrv(${be}) gt 0 }`);
       backends.push(
         [
           `backend ${be}`,
@@ -185,16 +185,21 @@ export function renderConfig(input: ConfigInput): string {
     "  timeout tunnel 1h",
     ...HAPROXY_ERRORS.map(([status, err]) => `  http-error status ${status} ${jsonAnswer(err)}`),
     "frontend gateway",
-    `  bind ${input.bind.host}:${input.bind.port}`,
-    // Past the agent's connection cap: the same 503 the agent gives (gateway/connections.ts); the
-    // margin of global maxconn over it lets those connections in to be told so.
-    `  http-request return status 503 ${jsonAnswer(new AgentError("WP_ERR_OVERLOADED", [`the gateway already holds ${input.maxConnections} connections; retry later`]))} hdr retry-after 1 if { fe_conn gt ${input.maxConnections} }`,
+    // HTTP/1 only, as the agent's own listener (HAProxy would otherwise take cleartext HTTP/2 too).
+    `  bind ${input.bind.host}:${input.bind.port} proto h1`,
+    // Past the agent's connection cap: the same 503 the agent gives (gateway/connections.ts), decided
+    // as it decides, when the connection is accepted (so the first maxConnections are served, not
+    // everyone shed once a burst has arrived); global maxconn's margin lets those in to be told so.
+    `  tcp-request connection set-var(sess.over) int(1) if { fe_conn gt ${input.maxConnections} }`,
+    `  http-request return status 503 ${jsonAnswer(new AgentError("WP_ERR_OVERLOADED", [`the gateway already holds ${input.maxConnections} connections (--max-connections); retry later`]))} hdr retry-after 1 hdr connection close if { var(sess.over) -m found }`,
     `  acl token req.fhdr(authorization),digest(sha256),hex -m str ${tokenDigest}`,
     // Headers the agent would read differently (it takes the first Authorization and merges X-Forwarded-For).
     // A path not in normal form (and an absolute-form target) is the agent's to normalise or refuse
     // (gateway/target.ts): HAProxy forwards only paths that normalisation leaves as they are.
     `  acl normal_path path_reg '${FAST_PATH}'`,
     "  acl origin_form url_beg /",
+    // HAProxy passes other versions (HTTP/0.9, 1.0) on as they are; the agent answers them.
+    "  acl http11 req.ver 1.1",
     "  acl one_auth req.fhdr_cnt(authorization) le 1",
     // HTTP/1.1 needs exactly one Host (node:http refuses the rest with a 400).
     "  acl one_host req.fhdr_cnt(host) eq 1",

@@ -21,8 +21,13 @@ function hostOf(header: string | undefined): string {
   return header.replace(/:\d+$/, "").toLowerCase();
 }
 
-function prefixMatches(prefix: string, p: string): boolean {
+/**
+ * Path parameters (`/private;x/y`) are dropped for matching: servlet containers read that path as
+ * `/private/y`, so it must need what `/private/y` needs. The server still gets the path as it came.
+ */
+function prefixMatches(prefix: string, path: string): boolean {
   if (prefix === "/" || prefix === "") return true;
+  const p = path.includes(";") ? path.replace(/;[^/]*/g, "") : path;
   const pre = prefix.endsWith("/") ? prefix.slice(0, -1) : prefix;
   return p === pre || p.startsWith(`${pre}/`);
 }

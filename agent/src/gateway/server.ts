@@ -13,7 +13,7 @@
  *   (errors.ts).
  * - No fastify request logging: the hot path logs nothing per request.
  */
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { SpecError } from "@warmpool/schema";
@@ -57,6 +57,9 @@ export function buildGateway(agent: Agent): FastifyInstance {
     },
   });
   app.server.headersTimeout = o.headersTimeoutMs;
+  // A client that sends its request and then closes its side (shutdown(SHUT_WR), as netcat-style
+  // clients do) still gets its answer, as from HAProxy; node:http would abandon the request.
+  (app.server as unknown as { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
 
   const connections = limitConnections(app.server, o.maxConnections);
   const slow = new SlowBodies({ graceMs: o.bodyTimeoutMs, minRate: o.bodyMinRate });
@@ -71,7 +74,13 @@ export function buildGateway(agent: Agent): FastifyInstance {
   // CONNECT is a proxy's method; node:http would otherwise close the socket without a word.
   app.server.on("connect", (_req: IncomingMessage, socket: Duplex) => {
     socket.on("error", () => socket.destroy());
-    socket.end(rawResponse(new AgentError("WP_ERR_NOT_IMPLEMENTED", ["CONNECT"])));
+    socket.end(rawResponse(new AgentError("WP_ERR_METHOD_NOT_ALLOWED", ["CONNECT is a proxy's method; the gateway is not a proxy"]), { allow: "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS" }));
+  });
+  // An Expect other than 100-continue: node:http would answer an empty 417 itself.
+  app.server.on("checkExpectation", (req: IncomingMessage, res: ServerResponse) => {
+    const err = new AgentError("WP_ERR_EXPECTATION_FAILED", [JSON.stringify(req.headers.expect ?? "").slice(0, 100)]);
+    const body = JSON.stringify(err.toJSON());
+    res.writeHead(err.status, { "content-type": "application/json", "content-length": Buffer.byteLength(body), connection: "close" }).end(body);
   });
 
   app.addHook("onRequest", (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
@@ -93,8 +102,6 @@ export function buildGateway(agent: Agent): FastifyInstance {
     if (jsonTooDeep(body as string)) return done(tooDeep("the request body"), undefined);
     json(req, body as string, done);
   });
-  // NDJSON map bodies are read as a stream by the map route.
-  app.addContentTypeParser("application/x-ndjson", (_req, payload, done) => done(null, payload));
 
   app.setNotFoundHandler((req, reply) => {
     const err = new AgentError("WP_ERR_ROUTE_NOT_FOUND", [`${req.method} ${req.url.split("?")[0]?.slice(0, 200)}`]);
@@ -121,7 +128,11 @@ export function buildGateway(agent: Agent): FastifyInstance {
   });
 
   registerCalls(app, agent);
-  registerMap(app, agent);
+  // NDJSON bodies only where they mean something: the map route reads them as a stream.
+  void app.register(async (scope) => {
+    scope.addContentTypeParser("application/x-ndjson", (_req, payload, done) => done(null, payload));
+    registerMap(scope, agent);
+  });
   registerApps(app, agent);
   registerSchedules(app, agent);
   registerWeb(app, agent);

@@ -21,9 +21,10 @@ export type Normalized = { ok: true; path: string } | { ok: false; reason: strin
 
 /**
  * Paths HAProxy may forward as they are: already in normal form. A PCRE, written single-quoted into
- * haproxy.cfg (hence no `'` in it: a path with one goes to the agent).
+ * haproxy.cfg (hence no `'` in it: a path with one goes to the agent). No `;` either: path parameters
+ * change which endpoint a path is for (endpoints/routing.ts), which the agent decides.
  */
-export const FAST_PATH = "^(?=/)(?:/(?!\\.\\.?(?:/|$))[-A-Za-z0-9._~!$&()*+,;=:@]+)*/?$";
+export const FAST_PATH = "^(?=/)(?:/(?!\\.\\.?(?:/|$))[-A-Za-z0-9._~!$&()*+,=:@]+)*/?$";
 
 const UNRESERVED = /[A-Za-z0-9\-._~]/;
 const HEX = /^[0-9A-Fa-f]{2}$/;

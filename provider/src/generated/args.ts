@@ -296,7 +296,7 @@ export interface EndpointArgs {
   kind?: string;
   /** webServer: the port the container listens on. Allowed: 1–65535. */
   port?: number;
-  /** Path prefix routed to the function. Default: "/". */
+  /** Path prefix routed to the function, in normal form (no empty, `.` or `..` segments): request paths are normalised before they are matched against it. Default: "/". */
   path?: string;
   /** HTTP methods accepted. Default: ["GET","POST"]. Allowed: each of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS. */
   methods?: string[];

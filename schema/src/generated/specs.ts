@@ -600,7 +600,7 @@ kind?: ("function" | "webServer")
  */
 port?: number
 /**
- * Path prefix routed to the function.
+ * Path prefix routed to the function, in normal form (no empty, `.` or `..` segments): request paths are normalised before they are matched against it.
  */
 path?: string
 /**

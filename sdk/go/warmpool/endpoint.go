@@ -52,7 +52,7 @@ type endpointArgs struct {
 	MaxPendingRequests *float64 `pulumi:"maxPendingRequests"`
 	// HTTP methods accepted. Default: ["GET","POST"]. Allowed: each of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS.
 	Methods []string `pulumi:"methods"`
-	// Path prefix routed to the function. Default: "/".
+	// Path prefix routed to the function, in normal form (no empty, `.` or `..` segments): request paths are normalised before they are matched against it. Default: "/".
 	Path *string `pulumi:"path"`
 	// webServer: the port the container listens on. Allowed: 1–65535.
 	Port *float64 `pulumi:"port"`
@@ -76,7 +76,7 @@ type EndpointArgs struct {
 	MaxPendingRequests *float64
 	// HTTP methods accepted. Default: ["GET","POST"]. Allowed: each of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS.
 	Methods []string
-	// Path prefix routed to the function. Default: "/".
+	// Path prefix routed to the function, in normal form (no empty, `.` or `..` segments): request paths are normalised before they are matched against it. Default: "/".
 	Path *string
 	// webServer: the port the container listens on. Allowed: 1–65535.
 	Port *float64

@@ -38,7 +38,7 @@ class EndpointArgs:
         :param _builtins.str kind: `function`: the request becomes a call and the return value the JSON response. `webServer`: the container listens on `port` and the agent proxies requests, streams and WebSockets to it. Default: "function". Allowed: function, webServer.
         :param _builtins.float max_pending_requests: Requests held while the function scales up from zero; more are refused with 503. Default: 1000. Allowed: 1–100000.
         :param Sequence[_builtins.str] methods: HTTP methods accepted. Default: ["GET","POST"]. Allowed: each of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS.
-        :param _builtins.str path: Path prefix routed to the function. Default: "/".
+        :param _builtins.str path: Path prefix routed to the function, in normal form (no empty, `.` or `..` segments): request paths are normalised before they are matched against it. Default: "/".
         :param _builtins.float port: webServer: the port the container listens on. Allowed: 1–65535.
         :param _builtins.bool public: Serve without the API token. Endpoints require a token unless declared public. Default: false.
         :param _builtins.float sync_timeout: A request still running after this long is answered 303 with a result URL to poll (Modal: 150 s). Unit: s. Default: 150. Allowed: 1–3600.
@@ -128,7 +128,7 @@ class EndpointArgs:
     @pulumi.getter
     def path(self) -> Optional[_builtins.str]:
         """
-        Path prefix routed to the function. Default: "/".
+        Path prefix routed to the function, in normal form (no empty, `.` or `..` segments): request paths are normalised before they are matched against it. Default: "/".
         """
         return pulumi.get(self, "path")
 
@@ -212,7 +212,7 @@ class Endpoint(pulumi.ComponentResource):
         :param _builtins.str kind: `function`: the request becomes a call and the return value the JSON response. `webServer`: the container listens on `port` and the agent proxies requests, streams and WebSockets to it. Default: "function". Allowed: function, webServer.
         :param _builtins.float max_pending_requests: Requests held while the function scales up from zero; more are refused with 503. Default: 1000. Allowed: 1–100000.
         :param Sequence[_builtins.str] methods: HTTP methods accepted. Default: ["GET","POST"]. Allowed: each of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS.
-        :param _builtins.str path: Path prefix routed to the function. Default: "/".
+        :param _builtins.str path: Path prefix routed to the function, in normal form (no empty, `.` or `..` segments): request paths are normalised before they are matched against it. Default: "/".
         :param _builtins.float port: webServer: the port the container listens on. Allowed: 1–65535.
         :param _builtins.bool public: Serve without the API token. Endpoints require a token unless declared public. Default: false.
         :param _builtins.float sync_timeout: A request still running after this long is answered 303 with a result URL to poll (Modal: 150 s). Unit: s. Default: 150. Allowed: 1–3600.
