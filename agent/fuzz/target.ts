@@ -46,33 +46,55 @@ export interface Target {
   stop(): Promise<void>;
 }
 
-export async function startTarget(plane: "agent" | "haproxy"): Promise<Target> {
+export interface TargetOptions {
+  /** Run under this open-file limit (soft and hard), as `ulimit -n` would. */
+  fdLimit?: number;
+  /** Run under this soft open-file limit only (`ulimit -Sn`). */
+  softFdLimit?: number;
+  /** Leave the connection cap to the agent's default (derived from the fd limit). */
+  defaultCap?: boolean;
+}
+
+export async function startTarget(
+  plane: "agent" | "haproxy",
+  options: TargetOptions = {},
+): Promise<Target> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), `wp-fuzz-${plane}-`));
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [
-      MAIN,
-      "serve",
-      path.join(FUZZ_APP, "app.yaml"),
-      "--port",
-      "0",
-      "--state-dir",
-      stateDir,
-      "--data-plane",
-      plane,
-      "--log-level",
-      "error",
-      "--max-connections",
-      String(LIMITS.maxConnections),
-      "--headers-timeout",
-      String(LIMITS.headersTimeoutS),
-      "--body-timeout",
-      String(LIMITS.bodyTimeoutS),
-      "--body-min-rate",
-      String(LIMITS.bodyMinRate),
-    ],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
+  const args = [
+    MAIN,
+    "serve",
+    path.join(FUZZ_APP, "app.yaml"),
+    "--port",
+    "0",
+    "--state-dir",
+    stateDir,
+    "--data-plane",
+    plane,
+    "--log-level",
+    "error",
+    ...(options.defaultCap === true
+      ? []
+      : ["--max-connections", String(LIMITS.maxConnections)]),
+    "--headers-timeout",
+    String(LIMITS.headersTimeoutS),
+    "--body-timeout",
+    String(LIMITS.bodyTimeoutS),
+    "--body-min-rate",
+    String(LIMITS.bodyMinRate),
+  ];
+  const child: ChildProcess =
+    options.fdLimit === undefined
+      ? spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] })
+      : spawn(
+          "bash",
+          [
+            "-c",
+            `ulimit -n ${options.fdLimit} && exec "$0" "$@"`,
+            process.execPath,
+            ...args,
+          ],
+          { stdio: ["ignore", "pipe", "pipe"] },
+        );
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((resolve) =>

@@ -69,6 +69,8 @@ export class Agent {
   dataPlane: HaproxyDataPlane | null = null;
   url = "";
   ready = false;
+  /** Apps that came from a spec file (`warmpool dev`/`serve`): the file is their source, not the API. */
+  readonly fileApps = new Set<string>();
   /** Unfinished spawned calls whose function is not deployed (yet), by `app/fn`. */
   private readonly orphans = new Map<string, UnfinishedCall[]>();
   private closing: Promise<void> | null = null;
@@ -139,7 +141,10 @@ export class Agent {
         this.log.error({ event: "app.invalid", app: stored.name, error: (err as Error).message }, "stored app no longer validates");
       }
     }
-    for (const app of apps) this.deploy(app, false);
+    for (const app of apps) {
+      this.deploy(app, false);
+      this.fileApps.add(app.app.name);
+    }
     await this.recover();
     this.schedules.start();
     this.autoscaler.start();

@@ -1,7 +1,8 @@
 /**
  * Limits derived from the process's resources. The gateway's connection cap keeps a quarter of the
- * open-file limit (at least 256) for worker processes, log files and the database: with Node's
- * start-up raising the soft limit to the hard one, 1,024 fds allow 768 connections, 65,536 allow 49,152.
+ * open-file limit (at least 256) for worker processes, log files and the database, and halves the rest
+ * (a proxied request holds its client's descriptor and one to the web server): with Node's start-up
+ * raising the soft limit to the hard one, 1,024 fds allow 384 connections, 65,536 allow 24,576.
  */
 import * as fs from "node:fs";
 
@@ -21,14 +22,15 @@ export function openFileLimit(): number | null {
 
 export function defaultMaxConnections(fdLimit: number | null): number {
   if (fdLimit === null) return 10_000;
-  return Math.max(64, fdLimit - Math.max(256, Math.floor(fdLimit / 4)));
+  // Each client connection may hold a second descriptor: its proxied connection to a web server.
+  return Math.max(64, Math.floor((fdLimit - Math.max(256, Math.floor(fdLimit / 4))) / 2));
 }
 
 
 /**
  * HAProxy's cap in front of the agent: the agent's, unless HAProxy's descriptors run out first. It
  * holds two per proxied connection (client and server side) plus 64 it accepts only to refuse: at
- * 1,024 fds that is 320 connections, at 20,000 the agent's own 15,000 → 9,808.
+ * 1,024 fds that is 320 connections, at 20,000 the agent's own 7,500.
  */
 export function haproxyMaxConnections(fdLimit: number | null, agentMax: number): number {
   if (fdLimit === null) return agentMax;

@@ -131,7 +131,7 @@ export function renderConfig(input: ConfigInput): string {
       const be = backendName(app.name, e.name);
       const methods = (e.methods ?? ["GET", "POST"]).join(" ");
       const auth = e.public === true ? "" : " token";
-      uses.push(`  use_backend ${be} if { var(txn.route) -m str ${be} } { method ${methods} }${auth} http11 origin_form normal_path one_host one_connection plain_connection one_auth one_xff { nbsrv(${be}) gt 0 }`);
+      uses.push(`  use_backend ${be} if { var(txn.route) -m str ${be} } { method ${methods} }${auth} http11 origin_form normal_path one_host one_connection plain_connection plain_expect one_auth one_xff { nbsrv(${be}) gt 0 }`);
       backends.push(
         [
           `backend ${be}`,
@@ -205,6 +205,9 @@ export function renderConfig(input: ConfigInput): string {
     "  acl one_host req.fhdr_cnt(host) eq 1",
     // HAProxy forwards headers a client names in Connection; the agent drops them (hop-by-hop).
     "  acl one_connection req.fhdr_cnt(connection) le 1",
+    // An expectation other than 100-continue is refused (417) by the agent; HAProxy would pass it on.
+    "  acl plain_expect req.fhdr_cnt(expect) eq 0",
+    "  acl plain_expect req.fhdr(expect) -i -m str 100-continue",
     "  acl plain_connection req.fhdr_cnt(connection) eq 0",
     "  acl plain_connection req.fhdr(connection) -m reg -i '^\\s*(keep-alive|close)\\s*$'",
     "  acl one_xff req.fhdr_cnt(x-forwarded-for) le 1",

@@ -58,6 +58,7 @@ export function registerApps(app: FastifyInstance, agent: Agent): void {
   });
 
   app.put("/v1/apps/:app", async function putApp(req: AppRequest) {
+    if (agent.fileApps.has(req.params.app)) throw new AgentError("WP_ERR_NOT_STANDALONE", [JSON.stringify(req.params.app), agent.options.appSource]);
     const body = req.body;
     if (body === null || typeof body !== "object" || Array.isArray(body)) throw new AgentError("WP_ERR_BAD_REQUEST", ["body must be an App spec object"]);
     const doc = { ...(body as Record<string, unknown>) };
