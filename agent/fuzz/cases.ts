@@ -133,7 +133,6 @@ function malformed(r: Routes): fc.Arbitrary<Case> {
         steps: [
           { bytes: b(request(m, t.path, ["Host: x", anon, ...h], body, v, e)) },
         ],
-        then: "half-close",
         answers: 1,
         deadlineMs: 15_000,
       },
@@ -182,7 +181,6 @@ function malformed(r: Routes): fc.Arbitrary<Case> {
         name: name as string,
         exchange: {
           steps: [{ bytes: bytes as Buffer }],
-          then: "half-close",
           answers: 1,
           deadlineMs: 15_000,
         },
@@ -198,7 +196,6 @@ function malformed(r: Routes): fc.Arbitrary<Case> {
         name: `random bytes ${Buffer.from(bytes).toString("hex").slice(0, 40)}`,
         exchange: {
           steps: [{ bytes: Buffer.from(bytes) }],
-          then: "half-close",
           answers: 1,
           deadlineMs: 15_000,
         },
@@ -268,7 +265,6 @@ function smuggling(r: Routes): fc.Arbitrary<Case> {
         name: `${shape} ${JSON.stringify(enc)} → ${t}`,
         exchange: {
           steps: [{ bytes: b(bytes) }],
-          then: "half-close",
           answers: 2,
           deadlineMs: 15_000,
         },
@@ -337,7 +333,6 @@ function paths(r: Routes): fc.Arbitrary<Case> {
               ),
             },
           ],
-          then: "half-close",
           answers: 1,
           deadlineMs: 15_000,
         },
@@ -430,7 +425,6 @@ function tokens(r: Routes): fc.Arbitrary<Case> {
           name: `${name}${q && !valid ? " + token in query" : ""} → ${method} ${tg.path}`,
           exchange: {
             steps: [{ bytes: b(request(method, path, hs, "{}")) }],
-            then: "half-close",
             answers: 1,
             deadlineMs: 15_000,
           },
@@ -539,7 +533,6 @@ function api(r: Routes): fc.Arbitrary<Case> {
           steps: [
             { bytes: Buffer.concat([b(request(m, rt, headers)), bytes]) },
           ],
-          then: "half-close",
           answers: 1,
           deadlineMs: 30_000,
         },

@@ -11,6 +11,7 @@ import * as net from "node:net";
 import { request } from "undici";
 import { startTarget, type Target } from "../fuzz/target";
 import { exchange, parseResponses, type Outcome } from "../fuzz/wire";
+import { until } from "./helpers";
 
 jest.setTimeout(60_000);
 
@@ -240,6 +241,46 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (plane) => {
       expect(typeof json(o).error?.code).toBe("string");
   });
 
+  test("a synchronous call whose caller goes away is cancelled, through either data plane", async () => {
+    const metric = async (): Promise<number> => {
+      const res = await request(`${t.url}/metrics`, {
+        headers: { authorization: `Bearer ${t.token}` },
+      });
+      const m =
+        /warmpool_inputs_total\{app="fz",function="slow",outcome="cancelled"\} (\d+)/.exec(
+          await res.body.text(),
+        );
+      return m === null ? 0 : Number(m[1]);
+    };
+    const before = await metric();
+    const abort = new AbortController();
+    const pending = request(`${t.url}/v1/apps/fz/functions/slow/call`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${t.token}`,
+        "content-type": "application/json",
+      },
+      body: JSON.stringify({ args: [60] }),
+      signal: abort.signal,
+    }).catch((e: Error) => e);
+    await until("the call running", async () => {
+      const res = await request(`${t.url}/v1/apps/fz/functions/slow`, {
+        headers: { authorization: `Bearer ${t.token}` },
+      });
+      return (
+        ((await res.body.json()) as { status: { inFlight: number } }).status
+          .inFlight === 1
+      );
+    });
+    abort.abort();
+    await pending;
+    await until(
+      "the call cancelled",
+      async () => (await metric()) === before + 1,
+      10_000,
+    );
+  });
+
   test("(6) the spec file's app cannot be replaced over the API", async () => {
     const doc = JSON.stringify({
       functions: { echo: { handler: "recorder:echo" } },
@@ -255,7 +296,7 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (plane) => {
     });
     expect(
       ((await apps.body.json()) as { functions: string[] }).functions,
-    ).toEqual(["site", "echo", "cold"]);
+    ).toEqual(["site", "echo", "cold", "slow"]);
   });
 });
 

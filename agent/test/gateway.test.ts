@@ -7,6 +7,7 @@ import * as diagnostics from "node:diagnostics_channel";
 import * as fs from "node:fs";
 import { request } from "undici";
 import * as path from "node:path";
+import { ERRORS } from "../src/errors";
 import YAML from "yaml";
 import { ApiError, RemoteFunctionError, WarmpoolClient } from "../src/client/client";
 import { Http, ndjson, startAgent, TOKEN, until, workerStats, type Harness } from "./helpers";
@@ -307,6 +308,11 @@ describe("apps and status", () => {
       expect([route, h.agent.gateway!.hasRoute({ method: method as "GET", url: url.replace(":callId", ":id") })]).toEqual([route, true]);
     }
     expect(documented).toHaveLength(13); // every app.get/post/put/delete of src/gateway
+  });
+
+  test("openapi.yaml's error codes are the catalogue's", () => {
+    const doc = YAML.parse(fs.readFileSync(path.join(__dirname, "..", "openapi.yaml"), "utf8")) as { components: { schemas: { Error: { properties: { error: { properties: { code: { enum: string[] } } } } } } } };
+    expect([...doc.components.schemas.Error.properties.error.properties.code.enum].sort()).toEqual(Object.keys(ERRORS).sort());
   });
 
   test("/metrics in Prometheus format", async () => {

@@ -12,6 +12,7 @@ can check what a handler sees.
 import json
 import os
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 _seen = []
@@ -72,3 +73,8 @@ def serve(port):
 
 def echo(request):
     return {"method": request["method"], "path": request["path"], "headers": request["headers"]}
+
+
+def slow(seconds):
+    time.sleep(seconds)
+    return seconds

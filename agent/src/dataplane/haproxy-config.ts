@@ -179,6 +179,9 @@ export function renderConfig(input: ConfigInput): string {
     `  timeout http-request ${input.headersTimeout}s`,
     "  timeout http-keep-alive 75s",
     "  option http-buffer-request",
+    // A client that goes away aborts its request to the agent too, so a synchronous call is cancelled
+    // (as on the agent's own listener) instead of running to completion for nobody.
+    "  option abortonclose",
     // Event streams and WebSockets are quiet for long stretches.
     "  timeout client 1h",
     "  timeout server 1h",

@@ -57,9 +57,6 @@ export function buildGateway(agent: Agent): FastifyInstance {
     },
   });
   app.server.headersTimeout = o.headersTimeoutMs;
-  // A client that sends its request and then closes its side (shutdown(SHUT_WR), as netcat-style
-  // clients do) still gets its answer, as from HAProxy; node:http would abandon the request.
-  (app.server as unknown as { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
 
   const connections = limitConnections(app.server, o.maxConnections);
   const slow = new SlowBodies({ graceMs: o.bodyTimeoutMs, minRate: o.bodyMinRate });
