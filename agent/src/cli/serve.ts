@@ -21,6 +21,8 @@ export interface ServeFlags {
   logLevel?: AgentOptions["logLevel"];
   python?: string;
   dataPlane?: AgentOptions["dataPlane"];
+  sandbox?: AgentOptions["sandbox"];
+  sandboxUser?: string;
   /** `local` (default) or `kubernetes`. */
   backend?: string;
   kubeconfig?: string;
@@ -39,6 +41,8 @@ function agentOptions(flags: ServeFlags, defaults: AgentOptions): AgentOptions {
     ...(flags.logLevel === undefined ? {} : { logLevel: flags.logLevel }),
     ...(flags.python === undefined ? {} : { python: flags.python }),
     ...(flags.dataPlane === undefined ? {} : { dataPlane: flags.dataPlane }),
+    ...(flags.sandbox === undefined ? {} : { sandbox: flags.sandbox }),
+    ...(flags.sandboxUser === undefined ? {} : { sandboxUser: flags.sandboxUser }),
   };
 }
 

@@ -52,6 +52,15 @@ export interface AgentOptions {
   dataPlane?: "agent" | "haproxy";
   /** The HAProxy binary of `dataPlane: "haproxy"` (2.6 or later). @default "haproxy" */
   haproxy?: string;
+  /**
+   * How the local backend isolates each worker (backends/local/sandbox): "bwrap" runs it under
+   * bubblewrap (its own pid, IPC and UTS namespaces, a closed-world file system, and an unprivileged
+   * user when the agent runs as root); "none" runs it as a plain child process of the agent.
+   * @default "bwrap"
+   */
+  sandbox?: "bwrap" | "none";
+  /** `uid:gid` the sandboxed workers run as when the agent runs as root. @default "65534:65534" (nobody) */
+  sandboxUser?: string;
 }
 
 export type ResolvedOptions = Required<AgentOptions>;
@@ -79,6 +88,8 @@ export interface CompiledOptions {
   runtimesDir: string;
   dataPlane: ResolvedOptions["dataPlane"];
   haproxy: string;
+  sandbox: ResolvedOptions["sandbox"];
+  sandboxUser: { uid: number; gid: number };
 }
 
 export function withDefaults(options: AgentOptions): ResolvedOptions {
@@ -104,6 +115,8 @@ export function withDefaults(options: AgentOptions): ResolvedOptions {
     runtimesDir: process.env.WARMPOOL_RUNTIMES_DIR ?? path.resolve(__dirname, "../../../runtimes"),
     dataPlane: "agent",
     haproxy: "haproxy",
+    sandbox: "bwrap",
+    sandboxUser: "65534:65534",
     ...stripUndefined(options),
   };
 }
@@ -116,6 +129,8 @@ export function compileOptions(options: AgentOptions): CompiledOptions {
   positive("mapWindow", o.mapWindow);
   positive("tickMs", o.tickMs);
   if (o.dataPlane !== "agent" && o.dataPlane !== "haproxy") throw new Error(`dataPlane = ${JSON.stringify(o.dataPlane)}: must be "agent" or "haproxy"`);
+  if (o.sandbox !== "bwrap" && o.sandbox !== "none") throw new Error(`sandbox = ${JSON.stringify(o.sandbox)}: must be "bwrap" or "none"`);
+  const sandboxUser = parseUser(o.sandboxUser);
   if (o.resultTtl < 1) throw new Error(`resultTtl = ${o.resultTtl}: must be at least 1 second`);
   const stateDir = path.resolve(o.stateDir);
   return {
@@ -141,7 +156,18 @@ export function compileOptions(options: AgentOptions): CompiledOptions {
     runtimesDir: o.runtimesDir,
     dataPlane: o.dataPlane,
     haproxy: o.haproxy,
+    sandbox: o.sandbox,
+    sandboxUser,
   };
+}
+
+/** `uid:gid` (or `uid`, the group then the same number); root is refused: it would undo the point. */
+function parseUser(text: string): { uid: number; gid: number } {
+  const m = /^(\d+)(?::(\d+))?$/.exec(text);
+  const uid = Number(m?.[1]);
+  const gid = Number(m?.[2] ?? m?.[1]);
+  if (m === null || uid === 0 || gid === 0) throw new Error(`sandboxUser = ${JSON.stringify(text)}: must be "uid:gid" with numbers other than 0 (root)`);
+  return { uid, gid };
 }
 
 function positive(name: string, value: number): void {
