@@ -186,8 +186,9 @@ export function alive(pid: number): boolean {
   }
 }
 
-export function startProcess(cwd: string): Promise<Running> {
-  const child = spawn(process.execPath, [MAIN, "dev", "app.yaml", "--port", "0", "--log-level", "warn"], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+/** A real agent process (`warmpool dev app.yaml` in `cwd` unless `args` say otherwise); resolves once it is ready. */
+export function startProcess(cwd: string, args = ["dev", "app.yaml", "--port", "0", "--log-level", "warn"], env: NodeJS.ProcessEnv = process.env): Promise<Running> {
+  const child = spawn(process.execPath, [MAIN, ...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   let out = "";
   let err = "";
