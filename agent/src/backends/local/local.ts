@@ -223,7 +223,8 @@ export class LocalBackend implements Backend {
       const pid = Number(fs.readFileSync(pidPath, "utf8"));
       try {
         const environ = fs.readFileSync(`/proc/${pid}/environ`, "utf8");
-        if (environ.split("\0").includes(`WARMPOOL_CONTAINER_ID=${id}`)) process.kill(pid, "SIGKILL");
+        // Through the sandbox: for bwrap that is the sandbox's init, whose end takes every process of it along.
+        if (environ.split("\0").includes(`WARMPOOL_CONTAINER_ID=${id}`)) this.sandbox.signal(pid, "SIGKILL");
       } catch {
         // Gone already, or not ours.
       }
