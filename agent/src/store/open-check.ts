@@ -45,7 +45,8 @@ export function checkLog(file: string): void {
     throw new DatabaseStartError(
       `${file} was not closed cleanly (${marker} is still there), and its write-ahead log ${wal} is missing: the calls accepted since the last checkpoint were in it, ` +
         `and starting without it would lose them without a word. Restore ${wal} from the backup taken with ${file}; or remove ${marker} to start from what ${file} holds ` +
-        `(losing the calls since its last checkpoint); or move ${file} and ${file}-shm aside to start with an empty database, which loses every call in it.`,
+        `(nothing is lost if another SQLite program opened and closed the database since: that folds the log into it and deletes it; otherwise the calls since its last checkpoint are); ` +
+        `or move ${file} and ${file}-shm aside to start with an empty database, which loses every call in it.`,
     );
   }
   const damage = walDamage(inspectWal(wal));
@@ -60,7 +61,8 @@ export function checkLog(file: string): void {
 /** Once open: the database's own structure. */
 export function checkDatabase(db: Database.Database, file: string): void {
   const result = db.pragma("quick_check", { simple: false }) as Array<{ quick_check: string }>;
-  const problems = result.map((r) => r.quick_check).filter((r) => r !== "ok");
+  // One line: quick_check's own answer spans several ("*** in database main ***\nTree 3 page 3: ...").
+  const problems = result.map((r) => r.quick_check.replace(/\s*\n\s*/g, " ")).filter((r) => r !== "ok");
   if (problems.length > 0) throw damagedDatabase(file, `PRAGMA quick_check found ${problems.length} problem(s): ${problems.slice(0, 3).join("; ")}`);
 }
 
