@@ -46,6 +46,19 @@ test("an agent told to keep its state in PostgreSQL refuses to start, without pr
   expect(fs.existsSync(path.join(dir, "state"))).toBe(false);
 });
 
+test("without bwrap on PATH the agent refuses to start, in one line naming the fix, before it opens the database", async () => {
+  const dir = tempDir("cli-nobwrap");
+  fs.copyFileSync(path.join(FIXTURES, "handlers.py"), path.join(dir, "handlers.py"));
+  fs.writeFileSync(path.join(dir, "app.yaml"), ["name: demo", "functions:", "  square:", '    handler: "handlers:square"', ""].join("\n"));
+  const r = await cli(dir, ["dev", "app.yaml", "--port", "0"], { PATH: tempDir("empty-path") });
+  expect(r.code).toBe(2);
+  expect(r.stderr).toBe(
+    "warmpool agent: the local backend runs each worker in a bubblewrap sandbox, and bwrap is not installed (not found on PATH). " +
+      "Install it (Debian/Ubuntu: apt-get install bubblewrap), or run the workers without isolation: --sandbox none\n",
+  );
+  expect(fs.readdirSync(path.join(dir, ".warmpool")).sort()).toEqual(["token"]); // no database, no lock left behind
+});
+
 describe("client commands", () => {
   let dir: string;
   let agent: Running;

@@ -39,6 +39,10 @@ import type { Sandbox, SandboxOptions, Spawnable, WorkerLaunch } from "./sandbox
 
 export const BWRAP = "bwrap";
 
+const MISSING =
+  "warmpool agent: the local backend runs each worker in a bubblewrap sandbox, and bwrap is not installed (not found on PATH). " +
+  "Install it (Debian/Ubuntu: apt-get install bubblewrap), or run the workers without isolation: --sandbox none";
+
 /** System dirs shown read-only when they exist. /opt: vendor installs (CUDA) live there. */
 const SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt"];
 
@@ -64,6 +68,7 @@ export class BwrapSandbox implements Sandbox {
 
   /** A sandbox known to work here: one empty sandbox is run first, so a missing or unusable bwrap refuses the start. */
   static create(options: SandboxOptions): BwrapSandbox {
+    if (onPath(BWRAP) === undefined) throw new Error(MISSING);
     const sandbox = new BwrapSandbox(options);
     sandbox.probe();
     return sandbox;
@@ -90,12 +95,7 @@ export class BwrapSandbox implements Sandbox {
       execFileSync(BWRAP, [...this.baseArgs(), ...mounts, "--", ...this.asUser(["true"])], { stdio: ["ignore", "ignore", "pipe"], timeout: 10_000 });
     } catch (err) {
       const e = err as NodeJS.ErrnoException & { stderr?: Buffer };
-      if (e.code === "ENOENT") {
-        throw new Error(
-          "warmpool agent: the local backend runs each worker in a bubblewrap sandbox, and bwrap is not installed (not found on PATH). " +
-            "Install it (Debian/Ubuntu: apt-get install bubblewrap), or run the workers without isolation: --sandbox none",
-        );
-      }
+      if (e.code === "ENOENT") throw new Error(MISSING);
       const why = e.stderr?.toString().trim() || e.message;
       throw new Error(
         `warmpool agent: bwrap cannot make the workers' sandbox here (${why}). ` +
@@ -188,13 +188,20 @@ function resolvConf(system: MountRequest["system"]): string[] {
   }
 }
 
-/** The real path of `name` on PATH (it runs inside the sandbox, where /usr is the host's). */
-function findTool(name: string, why: string, pkg: string): string {
+/** The real path of `name` on PATH, if there. */
+function onPath(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? "/usr/bin:/bin").split(":")) {
     const candidate = path.join(dir, name);
-    if (fs.existsSync(candidate)) return fs.realpathSync(candidate);
+    if (dir !== "" && fs.existsSync(candidate)) return fs.realpathSync(candidate);
   }
-  throw new Error(`warmpool agent: ${why}, and ${name} is not installed; install ${pkg} (Debian/Ubuntu: apt-get install ${pkg})`);
+  return undefined;
+}
+
+/** A tool run inside the sandbox (where /usr is the host's), by its real path. */
+function findTool(name: string, why: string, pkg: string): string {
+  const found = onPath(name);
+  if (found === undefined) throw new Error(`warmpool agent: ${why}, and ${name} is not installed; install ${pkg} (Debian/Ubuntu: apt-get install ${pkg})`);
+  return found;
 }
 
 function nvidiaDevices(): string[] {
