@@ -22,10 +22,13 @@ export interface Interpreter {
   paths: string[];
 }
 
+// The question runs outside the sandbox, as the agent's user, in the app dir (for pyenv's choice): the
+// first line drops that dir ('' for -c) from sys.path, so an app's json.py or site.py is never imported.
 const ASK = [
-  "import json, site, sys",
+  "import sys; del sys.path[0]",
+  "import json, site",
   "user = site.getusersitepackages() if site.ENABLE_USER_SITE else None",
-  "print(json.dumps({'executable': sys.executable, 'paths': [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, user] + sys.path[1:]}))",
+  "print(json.dumps({'executable': sys.executable, 'paths': [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, user] + sys.path}))",
 ].join("\n");
 
 export class Interpreters {
