@@ -30,7 +30,7 @@ export function requireSetpriv(what: string): void {
   } catch (err) {
     throw new Error(
       `warmpool agent: ${what} is started through setpriv, so that it dies with the agent, and "${SETPRIV} --pdeathsig KILL" does not run here (${(err as Error).message}); ` +
-        "install util-linux (Debian/Ubuntu: apt-get install util-linux)",
+        "install setpriv (Debian/Ubuntu: package util-linux)",
     );
   }
 }
