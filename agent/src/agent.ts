@@ -10,7 +10,8 @@ import * as fs from "node:fs";
 import pino, { type Logger } from "pino";
 import type { FastifyInstance } from "fastify";
 import type { Backend } from "./backends/backend";
-import { LocalBackend } from "./backends/local/local";
+import { inheritedEnv, LocalBackend } from "./backends/local/local";
+import { createSandbox } from "./backends/local/sandbox/sandbox";
 import { freePort } from "./backends/local/ports";
 import { AutoscalerRunner } from "./autoscaler/runner";
 import { compileFunction } from "./config/function";
@@ -30,6 +31,7 @@ import { validateApp, type LoadedApp } from "./spec/load";
 import { SqliteStore } from "./store/sqlite";
 import type { Store, UnfinishedCall } from "./store/store";
 import { lockStateDir } from "./lock";
+import { requireSetpriv } from "./proc/parent-death";
 import { bearerCheck, loadOrCreateToken, type TokenCheck } from "./token";
 
 /** Published for each settled input when something subscribes (free otherwise). */
@@ -94,8 +96,17 @@ export class Agent {
       this.tokenFile = t.file;
     }
     this.checkToken = bearerCheck(this.token);
-    this.store = deps.store ?? new SqliteStore(o.dbPath, { fsync: o.fsync });
-    this.backend = deps.backend ?? new LocalBackend({ stateDir: o.stateDir, logDir: o.logDir, runtimesDir: o.runtimesDir, python: o.python, node: o.node });
+    // The backend first: a sandbox that cannot work refuses the start before the database is opened.
+    let backend: Backend | undefined;
+    try {
+      backend = deps.backend ?? this.localBackend();
+      this.store = deps.store ?? new SqliteStore(o.dbPath, { fsync: o.fsync });
+    } catch (err) {
+      void backend?.close();
+      this.unlock();
+      throw err;
+    }
+    this.backend = backend;
     this.metrics = new Metrics(() => this.functions());
     this.calls = new CallTable(this.store, o.clock, {
       retry: (input) => this.metrics.attempts.inc({ app: input.lane.key.split("/")[0], function: input.lane.key.split("/")[1], outcome: "retried" }),
@@ -110,6 +121,20 @@ export class Agent {
       lookup: (app, fn) => this.apps.get(app)?.functions.get(fn),
       maxPendingSpawns: o.maxPendingSpawns,
     });
+  }
+
+  /** Workers on this machine, sandboxed so that they see nothing of the agent's and of the other apps'. */
+  private localBackend(): LocalBackend {
+    const o = this.options;
+    const sandbox = createSandbox({
+      kind: o.sandbox,
+      user: o.sandboxUser,
+      runtimesDir: o.runtimesDir,
+      privatePaths: [o.stateDir, o.logDir, ...(this.tokenFile === "" ? [] : [this.tokenFile])],
+      appDirs: () => [...this.apps.values()].map((a) => a.loaded.appDir),
+      env: inheritedEnv(),
+    });
+    return new LocalBackend({ stateDir: o.stateDir, logDir: o.logDir, runtimesDir: o.runtimesDir, python: o.python, node: o.node, sandbox });
   }
 
   private settled(input: Input): void {
@@ -257,6 +282,7 @@ export class Agent {
   /** HAProxy on the gateway's address; the agent's own listener moves to a loopback port behind it. */
   private async startDataPlane(gateway: FastifyInstance): Promise<void> {
     const o = this.options;
+    requireSetpriv("HAProxy (--data-plane haproxy)");
     const inner = new URL(await gateway.listen({ host: "127.0.0.1", port: 0 }));
     // HAProxy needs a concrete port when the caller asked for any.
     const port = o.port === 0 ? await freePort(o.host) : o.port;

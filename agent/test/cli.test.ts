@@ -7,7 +7,7 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { FIXTURES, MAIN, startProcess, tempDir, type Running } from "./helpers";
+import { FIXTURES, fixtureVolume, MAIN, startProcess, tempDir, type Running } from "./helpers";
 
 const run = promisify(execFile);
 jest.setTimeout(30_000);
@@ -46,13 +46,29 @@ test("an agent told to keep its state in PostgreSQL refuses to start, without pr
   expect(fs.existsSync(path.join(dir, "state"))).toBe(false);
 });
 
+test("without bwrap on PATH the agent refuses to start, in one line naming the fix, before it opens the database", async () => {
+  const dir = tempDir("cli-nobwrap");
+  fs.copyFileSync(path.join(FIXTURES, "handlers.py"), path.join(dir, "handlers.py"));
+  fs.writeFileSync(path.join(dir, "app.yaml"), ["name: demo", "functions:", "  square:", '    handler: "handlers:square"', ""].join("\n"));
+  const r = await cli(dir, ["dev", "app.yaml", "--port", "0"], { PATH: tempDir("empty-path") });
+  expect(r.code).toBe(2);
+  expect(r.stderr).toBe(
+    "warmpool agent: the local backend runs each worker in a bubblewrap sandbox, and bwrap is not installed (not found on PATH). " +
+      "Install it (Debian/Ubuntu: apt-get install bubblewrap), or run the workers without isolation: --sandbox none\n",
+  );
+  expect(fs.readdirSync(path.join(dir, ".warmpool")).sort()).toEqual(["token"]); // no database, no lock left behind
+});
+
 describe("client commands", () => {
   let dir: string;
   let agent: Running;
   let env: Record<string, string>;
 
+  let gates: ReturnType<typeof fixtureVolume>;
+
   beforeAll(async () => {
     dir = tempDir("cli");
+    gates = fixtureVolume(path.join(dir, ".warmpool"), "demo");
     fs.copyFileSync(path.join(FIXTURES, "handlers.py"), path.join(dir, "handlers.py"));
     fs.copyFileSync(path.join(FIXTURES, "handlers.js"), path.join(dir, "handlers.js"));
     fs.writeFileSync(
@@ -71,7 +87,8 @@ describe("client commands", () => {
         "  wait:",
         '    handler: "handlers:gate"',
         "    autoscaler: {maxContainers: 1}",
-        `    env: {FIXTURE_DIR: "${dir}"}`,
+        `    env: {FIXTURE_DIR: "${gates.dir}"}`,
+        `    volumes: {"${gates.dir}": fixture}`,
         "",
       ].join("\n"),
     );
@@ -102,7 +119,7 @@ describe("client commands", () => {
     const queued = (await cli(dir, ["spawn", "demo/wait", "cli-gate"], env)).stdout.trim();
     const cancel = await cli(dir, ["cancel", queued], env);
     expect(JSON.parse(cancel.stdout)).toMatchObject({ callId: queued, status: "cancelled", cancelled: true });
-    fs.writeFileSync(path.join(dir, "cli-gate"), "");
+    fs.writeFileSync(path.join(gates.dir, "cli-gate"), "");
     expect((await cli(dir, ["get", held], env)).stdout).toBe("cli-gate\n");
     const status = await cli(dir, ["get", queued, "--json"], env);
     expect(JSON.parse(status.stdout)).toMatchObject({ status: "cancelled" });

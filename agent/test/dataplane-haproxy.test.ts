@@ -12,26 +12,25 @@ import * as path from "node:path";
 import { request } from "undici";
 import { Agent } from "../src/agent";
 import { validateApp } from "../src/spec/load";
-import { Http, RUNTIMES, tempDir, TOKEN, until } from "./helpers";
+import { fixtureVolume, Http, RUNTIMES, tempDir, TOKEN, until } from "./helpers";
 
 const FIXTURES = path.resolve(__dirname, "fixtures", "webserver");
 let agent: Agent;
 let anon: Http;
 let stateDir: string;
-let fixture: string;
+let fixture: ReturnType<typeof fixtureVolume>;
 
 const app = (extra: Record<string, unknown> = {}) => ({
   name: "dp",
-  functions: { site: { handler: "server:serve", env: { FIXTURE_DIR: fixture }, autoscaler: { minContainers: 1, maxContainers: 2 } } },
+  functions: { site: { handler: "server:serve", ...fixture.spec, autoscaler: { minContainers: 1, maxContainers: 2 } } },
   endpoints: { site: { function: "site", kind: "webServer", port: 8080, path: "/", public: true }, ...extra },
 });
 
 beforeAll(async () => {
   const dir = tempDir("dataplane");
   stateDir = path.join(dir, "state");
-  fixture = path.join(dir, "fixture");
-  fs.mkdirSync(fixture);
   agent = new Agent({ stateDir, port: 0, token: TOKEN, logLevel: "silent", runtimesDir: RUNTIMES, dataPlane: "haproxy" });
+  fixture = fixtureVolume(stateDir, "dp");
   await agent.run([validateApp(app(), "data plane test app", FIXTURES)]);
   anon = new Http(agent.url, null);
   await until("a ready container in HAProxy", async () => (await sessionsTotal("ep_dp_site")) !== null);
@@ -100,7 +99,7 @@ test("a request in flight in HAProxy counts on its container; draining waits for
   await until("out of rotation", async () => (await sessionsTotal("ep_dp_site")) === null);
   expect(c.phase).toBe("draining");
   expect(c.exit).toBeNull();
-  fs.writeFileSync(path.join(fixture, "drain"), "");
+  fs.writeFileSync(path.join(fixture.dir, "drain"), "");
   for (let r = await it.next(); !r.done; r = await it.next()) seen += String(r.value);
   expect(seen).toBe("data: event 0\n\ndata: event 1\n\ndata: event 2\n\n");
   await until("stopped", () => c.exit !== null);

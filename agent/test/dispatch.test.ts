@@ -157,8 +157,10 @@ test("a worker killed with SIGKILL mid-input fails the attempt, which is retried
   const fn = h.agent.lookup("t", "crash");
   const spawned = await h.http.spawn("t", "crash", ["k1"]);
   const marker = path.join(h.dir, "crash-k1");
-  const pid = await until("input running", () => fs.existsSync(marker) && Number(fs.readFileSync(marker, "utf8")));
-  process.kill(pid, "SIGKILL");
+  await until("input running", () => fs.existsSync(marker));
+  // The worker's own pid is its sandbox's; the container's process (bwrap) is the one to kill from here.
+  const container = fn.containers.find((c) => c.inFlight === 1)!;
+  process.kill(Number(container.handle!.ref.replace("pid ", "")), "SIGKILL");
   await until("attempt 1 failed, retry delayed", () => fn.delayed === 1);
   clock.advance(0);
   const done = await h.http.result(spawned.body.callId);

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { request, WebSocket } from "undici";
 import { Agent } from "../src/agent";
 import { validateApp } from "../src/spec/load";
-import { Http, RUNTIMES, tempDir, TOKEN, until } from "./helpers";
+import { fixtureVolume, Http, RUNTIMES, tempDir, TOKEN, until } from "./helpers";
 
 const FIXTURES = path.resolve(__dirname, "fixtures", "webserver");
 
@@ -23,13 +23,14 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (dataPlane) => {
 
   beforeAll(async () => {
     const dir = tempDir("webserver");
-    fixture = path.join(dir, "fixture");
-    fs.mkdirSync(fixture);
+    agent = new Agent({ stateDir: path.join(dir, "state"), port: 0, token: TOKEN, logLevel: "silent", runtimesDir: RUNTIMES, dataPlane });
+    const fx = fixtureVolume(agent.options.stateDir, "ws");
+    fixture = fx.dir;
     const doc = {
       name: "ws",
       functions: {
-        site: { handler: "server:serve", env: { FIXTURE_DIR: fixture }, autoscaler: { maxContainers: 1 } },
-        cold: { handler: "server:serve", env: { FIXTURE_DIR: fixture }, autoscaler: { maxContainers: 1 } },
+        site: { handler: "server:serve", ...fx.spec, autoscaler: { maxContainers: 1 } },
+        cold: { handler: "server:serve", ...fx.spec, autoscaler: { maxContainers: 1 } },
         routed: { handler: "server:routed" },
       },
       endpoints: {
@@ -40,7 +41,6 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (dataPlane) => {
         routed: { function: "routed", path: "/private/fn", public: true },
       },
     };
-    agent = new Agent({ stateDir: path.join(dir, "state"), port: 0, token: TOKEN, logLevel: "silent", runtimesDir: RUNTIMES, dataPlane });
     await agent.run([validateApp(doc, "webserver test app", FIXTURES)]);
     http = new Http(agent.url, TOKEN);
     anon = new Http(agent.url, null);

@@ -10,7 +10,7 @@ import { request } from "undici";
 import { Agent } from "../src/agent";
 import { ManualClock } from "../src/clock";
 import { validateApp } from "../src/spec/load";
-import { Http, RUNTIMES, tempDir, TOKEN, until } from "./helpers";
+import { fixtureVolume, Http, RUNTIMES, tempDir, TOKEN, until } from "./helpers";
 
 const WEB_FIXTURES = path.resolve(__dirname, "fixtures", "web");
 let agent: Agent;
@@ -21,19 +21,21 @@ const clock = new ManualClock();
 
 beforeAll(async () => {
   const dir = tempDir("web");
-  fixture = path.join(dir, "fixture");
-  fs.mkdirSync(fixture);
-  const env = { FIXTURE_DIR: fixture };
+  agent = new Agent({ stateDir: path.join(dir, "state"), port: 0, token: TOKEN, logLevel: "silent", runtimesDir: RUNTIMES, clock, tickMs: 600_000 });
+  const fx = fixtureVolume(agent.options.stateDir, "w");
+  fixture = fx.dir;
+  const env = fx.spec.env;
+  const volumes = fx.spec.volumes;
   const doc = {
     name: "w",
     functions: {
-      api: { handler: "handlers:api", env, concurrency: { maxInputs: 8 }, autoscaler: { minContainers: 1, maxContainers: 1 } },
+      api: { handler: "handlers:api", env, volumes, concurrency: { maxInputs: 8 }, autoscaler: { minContainers: 1, maxContainers: 1 } },
       jsapi: { handler: "handlers:api", runtime: "node", autoscaler: { minContainers: 1, maxContainers: 1 } },
-      hello: { handler: "handlers:hello", env, concurrency: { maxInputs: 10 }, autoscaler: { maxContainers: 2 } },
-      gated: { handler: "handlers:gated", env, concurrency: { maxInputs: 10 }, autoscaler: { minContainers: 1, maxContainers: 1 } },
-      burst: { handler: "handlers:hello", env, concurrency: { maxInputs: 10 }, autoscaler: { maxContainers: 2 } },
-      held: { handler: "handlers:hello", env, autoscaler: { maxContainers: 1 } },
-      fails: { handler: "handlers:fails", env, autoscaler: { minContainers: 1, maxContainers: 1 } },
+      hello: { handler: "handlers:hello", env, volumes, concurrency: { maxInputs: 10 }, autoscaler: { maxContainers: 2 } },
+      gated: { handler: "handlers:gated", env, volumes, concurrency: { maxInputs: 10 }, autoscaler: { minContainers: 1, maxContainers: 1 } },
+      burst: { handler: "handlers:hello", env, volumes, concurrency: { maxInputs: 10 }, autoscaler: { maxContainers: 2 } },
+      held: { handler: "handlers:hello", env, volumes, autoscaler: { maxContainers: 1 } },
+      fails: { handler: "handlers:fails", env, volumes, autoscaler: { minContainers: 1, maxContainers: 1 } },
     },
     endpoints: {
       api: { function: "api", path: "/api", methods: ["GET", "POST"] },
@@ -46,7 +48,6 @@ beforeAll(async () => {
       domain: { function: "api", domains: ["api.example.com"], public: true },
     },
   };
-  agent = new Agent({ stateDir: path.join(dir, "state"), port: 0, token: TOKEN, logLevel: "silent", runtimesDir: RUNTIMES, clock, tickMs: 600_000 });
   await agent.run([validateApp(doc, "web test app", WEB_FIXTURES)]);
   http = new Http(agent.url, TOKEN);
   anon = new Http(agent.url, null);

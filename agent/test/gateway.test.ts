@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { ERRORS } from "../src/errors";
 import YAML from "yaml";
 import { ApiError, RemoteFunctionError, WarmpoolClient } from "../src/client/client";
-import { Http, ndjson, startAgent, TOKEN, until, workerStats, type Harness } from "./helpers";
+import { fixtureVolume, Http, ndjson, startAgent, TOKEN, until, workerStats, type Harness } from "./helpers";
 
 let h: Harness;
 let client: WarmpoolClient;
@@ -245,8 +245,10 @@ describe("apps and status", () => {
 
   test("a redeploy moves the waiting inputs to the function's new version; removed functions fail theirs", async () => {
     const dir = encodeURIComponent(h.agent.apps.get("t")!.loaded.appDir);
-    const env = { FIXTURE_DIR: h.dir };
-    const v1 = { functions: { f: { handler: "handlers:gate", env, autoscaler: { maxContainers: 1 } }, gone: { handler: "handlers:gate", env, autoscaler: { maxContainers: 0 + 1 } } } };
+    // App "re" has its own volumes: the gates go in its fixture volume.
+    const fx = fixtureVolume(h.agent.options.stateDir, "re");
+    const env = fx.spec;
+    const v1 = { functions: { f: { handler: "handlers:gate", ...env, autoscaler: { maxContainers: 1 } }, gone: { handler: "handlers:gate", ...env, autoscaler: { maxContainers: 0 + 1 } } } };
     expect((await h.http.req("PUT", `/v1/apps/re?dir=${dir}`, v1)).status).toBe(200);
     const oldFn = h.agent.lookup("re", "f");
     const running = h.http.call("re", "f", ["re-1", "one"]);
@@ -257,13 +259,13 @@ describe("apps and status", () => {
     const goneQueued = h.http.call("re", "gone", ["re-gone", "never"]);
     await until("gone queued", () => h.agent.lookup("re", "gone").queued === 1);
 
-    const v2 = { functions: { f: { handler: "handlers:gate", env, concurrency: { maxInputs: 2 }, autoscaler: { maxContainers: 1 } } } };
+    const v2 = { functions: { f: { handler: "handlers:gate", ...env, concurrency: { maxInputs: 2 }, autoscaler: { maxContainers: 1 } } } };
     expect((await h.http.req("PUT", `/v1/apps/re?dir=${dir}`, v2)).body).toEqual({ app: "re", functions: ["f"] });
     const newFn = h.agent.lookup("re", "f");
     expect(newFn).not.toBe(oldFn);
     expect((await goneQueued).body.error).toMatchObject({ type: "FunctionRemoved" });
     await until("moved input running on the new version", () => newFn.inFlight === 1);
-    for (const name of ["re-1", "re-2", "re-gone"]) fs.writeFileSync(path.join(h.dir, name), "");
+    for (const name of ["re-1", "re-2", "re-gone"]) fs.writeFileSync(path.join(fx.dir, name), "");
     expect((await running).body.result).toBe("one"); // the old container drained, not killed
     expect((await goneRunning).body.result).toBe("g");
     expect((await h.http.result(queued.body.callId)).result).toBe("two");

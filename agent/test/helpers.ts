@@ -12,6 +12,7 @@ import { request } from "undici";
 import { Agent, type AgentDeps } from "../src/agent";
 import type { Clock } from "../src/clock";
 import type { AgentOptions } from "../src/config/options";
+import { volumeDir } from "../src/backends/local/volumes";
 import { validateApp } from "../src/spec/load";
 
 // Hooks start and stop real processes: on a loaded 2-core machine that can take longer than jest's 5 s.
@@ -28,8 +29,37 @@ export const TOKEN = "test-token-0123456789";
  */
 export const HAPROXY_BAD_REQUEST = "<html><body><h1>400 Bad request</h1>\nYour browser sent an invalid request.\n</body></html>\n";
 
+/**
+ * A fresh temp dir, readable by everyone: run as root, the agent runs its sandboxed workers as user
+ * 65534, which must be able to read an app dir made here (mkdtemp makes it 0700). The agent's state dir
+ * inside is made 0700 by the agent itself.
+ */
 export function tempDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `wp-${prefix}-`));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `wp-${prefix}-`));
+  fs.chmodSync(dir, 0o755);
+  return dir;
+}
+
+/**
+ * A dir both a test and its workers can use (FIXTURE_DIR): the workers see only their app dir and
+ * volumes, so it is the function's volume `fixture`, shown at its own host path, so the same path works
+ * on both sides. Made by the test now (the agent makes it on the first container start), given to the
+ * workers' user by the agent. Without a sandbox it is a plain dir.
+ */
+export function fixtureVolume(stateDir: string, app: string, sandbox: AgentOptions["sandbox"] = "bwrap"): { dir: string; spec: { volumes?: Record<string, string>; env: { FIXTURE_DIR: string } } } {
+  const dir = volumeDir(stateDir, app, "fixture");
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return { dir, spec: { ...(sandbox === "none" ? {} : { volumes: { [dir]: "fixture" } }), env: { FIXTURE_DIR: dir } } };
+}
+
+/** `functions` with the fixture volume (and FIXTURE_DIR) added to each, keeping their own env. */
+export function withFixture(functions: Record<string, object>, fixture: ReturnType<typeof fixtureVolume>): Record<string, object> {
+  return Object.fromEntries(
+    Object.entries(functions).map(([k, v]) => {
+      const own = v as { env?: object; volumes?: object };
+      return [k, { ...v, volumes: { ...(fixture.spec.volumes ?? {}), ...(own.volumes ?? {}) }, env: { ...fixture.spec.env, ...(own.env ?? {}) } }];
+    }),
+  );
 }
 
 export interface Harness {
@@ -43,11 +73,11 @@ export interface Harness {
 /** Starts an agent on a free port with `functions` (FunctionSpec bodies by name) in app `app`. */
 export async function startAgent(functions: Record<string, object>, options: AgentOptions & { clock?: Clock; app?: string } = {}, deps: AgentDeps = {}): Promise<Harness> {
   const dir = tempDir("agent");
-  const fixtureDir = path.join(dir, "fixture");
-  fs.mkdirSync(fixtureDir);
-  const withEnv = Object.fromEntries(Object.entries(functions).map(([k, v]) => [k, { ...v, env: { FIXTURE_DIR: fixtureDir, ...((v as { env?: object }).env ?? {}) } }]));
-  const loaded = validateApp({ name: options.app ?? "t", functions: withEnv }, "test app", FIXTURES);
+  const app = options.app ?? "t";
   const agent = new Agent({ stateDir: path.join(dir, "state"), port: 0, token: TOKEN, logLevel: "silent", runtimesDir: RUNTIMES, ...options }, deps);
+  const fixture = fixtureVolume(agent.options.stateDir, app, options.sandbox);
+  const fixtureDir = fixture.dir;
+  const loaded = validateApp({ name: app, functions: withFixture(functions, fixture) }, "test app", FIXTURES);
   await agent.run([loaded]);
   const http = new Http(agent.url, TOKEN);
   return {
@@ -163,8 +193,9 @@ export function alive(pid: number): boolean {
   }
 }
 
-export function startProcess(cwd: string): Promise<Running> {
-  const child = spawn(process.execPath, [MAIN, "dev", "app.yaml", "--port", "0", "--log-level", "warn"], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+/** A real agent process (`warmpool dev app.yaml` in `cwd` unless `args` say otherwise); resolves once it is ready. */
+export function startProcess(cwd: string, args = ["dev", "app.yaml", "--port", "0", "--log-level", "warn"], env: NodeJS.ProcessEnv = process.env): Promise<Running> {
+  const child = spawn(process.execPath, [MAIN, ...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   let out = "";
   let err = "";

@@ -4,10 +4,14 @@
  * container that cannot start is retried with backoff and, after repeated failures, fails the inputs
  * waiting for it with the container's output.
  */
+import * as fs from "node:fs";
 import * as path from "node:path";
+import { request } from "undici";
 import { LocalBackend } from "../src/backends/local/local";
 import { GpuAllocator } from "../src/backends/local/gpus";
-import { RUNTIMES, startAgent, tempDir, type Harness } from "./helpers";
+import { compileFunction } from "../src/config/function";
+import { validateApp } from "../src/spec/load";
+import { fixtureVolume, RUNTIMES, startAgent, tempDir, type Harness } from "./helpers";
 
 describe("GpuAllocator", () => {
   test("hands out whole GPUs and takes them back", () => {
@@ -76,4 +80,31 @@ describe("worker environment", () => {
     const status = await h.http.status("t", "broken");
     expect(status.status).toMatchObject({ startFailures: 3, lastStartError: expect.stringContaining("exited with status 3") });
   }, 30_000);
+});
+
+describe("stopping a sandboxed worker", () => {
+  // The agent's child is bwrap, which forwards no signal: the backend signals the worker inside itself.
+  test("stop() reaches the worker with SIGTERM: it runs its exit hooks and exits 0; a stop without grace kills the whole sandbox", async () => {
+    const state = tempDir("stop");
+    const backend = new LocalBackend({ stateDir: state, logDir: path.join(state, "logs"), runtimesDir: RUNTIMES, python: "python3", node: process.execPath, gpus: new GpuAllocator([]) });
+    try {
+      const fx = fixtureVolume(state, "s");
+      const app = validateApp({ name: "s", functions: { c: { handler: "handlers:Counter.increment", ...fx.spec } } }, "stop test", path.join(__dirname, "runtimes", "fixtures", "python"));
+      const fn = compileFunction(app.functions[0]!, app.appDir);
+      const graceful = await backend.start(fn, "c-1");
+      await backend.ready(graceful, 20_000);
+      const res = await request(`http://127.0.0.1:${graceful.port}/invoke`, { method: "POST", body: JSON.stringify({ inputs: [{ id: "i", args: [] }] }) });
+      expect(await res.body.json()).toEqual({ outputs: [{ id: "i", ok: true, value: 1 }] });
+      await backend.stop(graceful, 20_000);
+      expect(await graceful.exited).toBe("exited with status 0");
+      expect(JSON.parse(fs.readFileSync(path.join(fx.dir, "exit-hook"), "utf8"))).toEqual({ count: 1 });
+
+      const killed = await backend.start(fn, "c-2");
+      await backend.ready(killed, 20_000);
+      await backend.stop(killed, 0);
+      expect(await killed.exited).toBe("killed by SIGKILL");
+    } finally {
+      await backend.close();
+    }
+  }, 60_000);
 });

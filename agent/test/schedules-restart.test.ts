@@ -14,7 +14,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import Database from "better-sqlite3";
 import type { Firing } from "../src/schedules/scheduler";
-import { FIXTURES, Http, RUNTIMES, tempDir, TOKEN, until } from "./helpers";
+import { FIXTURES, fixtureVolume, Http, RUNTIMES, tempDir, TOKEN, until } from "./helpers";
 
 const CHILD = path.resolve(__dirname, "fixtures", "clock-agent.js");
 const utc = (s: string): number => Date.parse(s);
@@ -76,10 +76,10 @@ afterAll(async () => {
 test("after kill -9: runOnce makes one catch-up call, skip none; overlap skip does not double the re-queued call, allow does", async () => {
   const dir = tempDir("sched-crash");
   const stateDir = path.join(dir, "state");
-  const gateDir = path.join(dir, "gate");
-  fs.mkdirSync(gateDir);
+  const fx = fixtureVolume(stateDir, "r");
+  const gateDir = fx.dir;
   // One function per schedule, so the calls table counts each schedule's calls by `fn`.
-  const gated = { handler: "handlers:gate", env: { FIXTURE_DIR: gateDir }, timeout: 86_400 }; // stepped hours must not time the held calls out
+  const gated = { handler: "handlers:gate", ...fx.spec, timeout: 86_400 }; // stepped hours must not time the held calls out
   const doc = {
     name: "r",
     functions: { once: { handler: "handlers:echo" }, skipmissed: { handler: "handlers:echo" }, overlap: gated, allow: gated },

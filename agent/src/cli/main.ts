@@ -32,7 +32,13 @@ const serverFlags = (cmd: Command): Command =>
       new Option("--data-plane <name>", "what proxies requests to web-server endpoints: agent (default), or haproxy (HAProxy 2.6+ on PATH in front of the agent, configured by it)")
         .choices(["agent", "haproxy"])
         .env("WARMPOOL_DATA_PLANE"),
-    );
+    )
+    .addOption(
+      new Option("--sandbox <name>", "how local workers are isolated: bwrap (default: bubblewrap, each worker sees only its app, runtime and volumes), or none (plain processes that can read everything the agent can)")
+        .choices(["bwrap", "none"])
+        .env("WARMPOOL_SANDBOX"),
+    )
+    .option("--sandbox-user <uid:gid>", "user the sandboxed workers run as when the agent runs as root (default 65534:65534)");
 
 serverFlags(program.command("agent").description("run the agent standalone: apps are deployed with PUT /v1/apps/{app}, or from warmpool.dev resources with --backend kubernetes"))
   .option("--backend <name>", "where containers run: local (default) or kubernetes (scales the worker Deployments of Function resources)")

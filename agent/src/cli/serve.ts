@@ -25,6 +25,8 @@ export interface ServeFlags {
   headersTimeout?: string;
   bodyTimeout?: string;
   bodyMinRate?: string;
+  sandbox?: AgentOptions["sandbox"];
+  sandboxUser?: string;
   /** `local` (default) or `kubernetes`. */
   backend?: string;
   kubeconfig?: string;
@@ -47,6 +49,8 @@ function agentOptions(flags: ServeFlags, defaults: AgentOptions): AgentOptions {
     ...(flags.headersTimeout === undefined ? {} : { headersTimeout: number("--headers-timeout", flags.headersTimeout) }),
     ...(flags.bodyTimeout === undefined ? {} : { bodyTimeout: number("--body-timeout", flags.bodyTimeout) }),
     ...(flags.bodyMinRate === undefined ? {} : { bodyMinRate: number("--body-min-rate", flags.bodyMinRate) }),
+    ...(flags.sandbox === undefined ? {} : { sandbox: flags.sandbox }),
+    ...(flags.sandboxUser === undefined ? {} : { sandboxUser: flags.sandboxUser }),
   };
 }
 

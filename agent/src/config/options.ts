@@ -55,7 +55,7 @@ export interface AgentOptions {
   haproxy?: string;
   /**
    * Open connections the gateway holds before it answers new ones `503 WP_ERR_OVERLOADED`.
-   * @default the open-file limit less a quarter of it (at least 256) for workers, logs and the database
+   * @default half of what is left of the open-file limit once a quarter of it (at least 256) is kept for workers, logs and the database (config/limits.ts)
    */
   maxConnections?: number;
   /** Seconds a client has to send a request's head (request line and headers); then `408`. @default 10 */
@@ -64,6 +64,15 @@ export interface AgentOptions {
   bodyTimeout?: number;
   /** Bytes per second a request body must average after `bodyTimeout` (each such amount buys 1 s more). @default 500 */
   bodyMinRate?: number;
+  /**
+   * How the local backend isolates each worker (backends/local/sandbox): "bwrap" runs it under
+   * bubblewrap (its own pid, IPC and UTS namespaces, a closed-world file system, and an unprivileged
+   * user when the agent runs as root); "none" runs it as a plain child process of the agent.
+   * @default "bwrap"
+   */
+  sandbox?: "bwrap" | "none";
+  /** `uid:gid` the sandboxed workers run as when the agent runs as root. @default "65534:65534" (nobody) */
+  sandboxUser?: string;
 }
 
 export type ResolvedOptions = Required<AgentOptions>;
@@ -95,6 +104,8 @@ export interface CompiledOptions {
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
   bodyMinRate: number;
+  sandbox: ResolvedOptions["sandbox"];
+  sandboxUser: { uid: number; gid: number };
 }
 
 export function withDefaults(options: AgentOptions): ResolvedOptions {
@@ -124,6 +135,8 @@ export function withDefaults(options: AgentOptions): ResolvedOptions {
     headersTimeout: 10,
     bodyTimeout: 20,
     bodyMinRate: 500,
+    sandbox: "bwrap",
+    sandboxUser: "65534:65534",
     ...stripUndefined(options),
   };
 }
@@ -140,6 +153,8 @@ export function compileOptions(options: AgentOptions): CompiledOptions {
   positive("bodyTimeout", o.bodyTimeout);
   positive("bodyMinRate", o.bodyMinRate);
   if (o.dataPlane !== "agent" && o.dataPlane !== "haproxy") throw new Error(`dataPlane = ${JSON.stringify(o.dataPlane)}: must be "agent" or "haproxy"`);
+  if (o.sandbox !== "bwrap" && o.sandbox !== "none") throw new Error(`sandbox = ${JSON.stringify(o.sandbox)}: must be "bwrap" or "none"`);
+  const sandboxUser = parseUser(o.sandboxUser);
   if (o.resultTtl < 1) throw new Error(`resultTtl = ${o.resultTtl}: must be at least 1 second`);
   const stateDir = path.resolve(o.stateDir);
   return {
@@ -169,7 +184,18 @@ export function compileOptions(options: AgentOptions): CompiledOptions {
     headersTimeoutMs: o.headersTimeout * 1000,
     bodyTimeoutMs: o.bodyTimeout * 1000,
     bodyMinRate: o.bodyMinRate,
+    sandbox: o.sandbox,
+    sandboxUser,
   };
+}
+
+/** `uid:gid` (or `uid`, the group then the same number); root is refused: it would undo the point. */
+function parseUser(text: string): { uid: number; gid: number } {
+  const m = /^(\d+)(?::(\d+))?$/.exec(text);
+  const uid = Number(m?.[1]);
+  const gid = Number(m?.[2] ?? m?.[1]);
+  if (m === null || uid === 0 || gid === 0) throw new Error(`sandboxUser = ${JSON.stringify(text)}: must be "uid:gid" with numbers other than 0 (root)`);
+  return { uid, gid };
 }
 
 function positive(name: string, value: number): void {

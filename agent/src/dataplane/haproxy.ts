@@ -28,6 +28,7 @@ import type { Container } from "../dispatcher/container";
 import type { FunctionRuntime } from "../dispatcher/function";
 import { webPortOf } from "../endpoints/proxy";
 import { alive } from "../lock";
+import { tiedToAgent } from "../proc/parent-death";
 import { backendName, renderConfig, slotCounts, slotName, type DataPlaneApp } from "./haproxy-config";
 
 export interface HaproxyOptions {
@@ -126,7 +127,8 @@ export class HaproxyDataPlane {
 
   /** Runs HAProxy (master-worker) on the written configuration until it answers; an unexpected exit starts it again. */
   private async launch(): Promise<void> {
-    const child = spawn(this.options.binary, ["-W", "-db", "-f", this.configPath], { stdio: ["ignore", "ignore", "pipe"] });
+    // Through setpriv --pdeathsig: HAProxy (master and workers) dies with the agent, kill -9 included, and frees the port.
+    const child = spawn(...tiedToAgent(this.options.binary, ["-W", "-db", "-f", this.configPath]), { stdio: ["ignore", "ignore", "pipe"] });
     this.process = child;
     let stderr = "";
     child.stderr?.setEncoding("utf8").on("data", (d: string) => {

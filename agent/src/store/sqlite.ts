@@ -9,11 +9,15 @@
  *
  * better-sqlite3 is synchronous: reads (payload, get) take microseconds on the indexed primary key and
  * run inline.
+ *
+ * Opening checks the files first (open-check.ts): a missing or damaged write-ahead log, or a damaged
+ * database, refuses the start with the file, what is wrong and what to do, instead of losing calls.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import Database from "better-sqlite3";
 import type { RemoteError } from "../errors";
+import { checkDatabase, checkLog, markerPath, openError } from "./open-check";
 import type { AttemptRecord, NewCall, Store, StoredApp, StoredCall, StoredState, UnfinishedCall } from "./store";
 
 const SCHEMA = `
@@ -59,17 +63,32 @@ export class SqliteStore implements Store {
   private closed = false;
   private readonly stmt: ReturnType<SqliteStore["prepare"]>;
   private readonly commit: (ops: Op[]) => void;
+  private readonly marker: string;
 
   constructor(file: string, options: SqliteStoreOptions = {}) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    this.db = new Database(file);
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma(`synchronous = ${options.fsync === false ? "NORMAL" : "FULL"}`);
-    this.db.pragma("busy_timeout = 5000");
-    this.db.exec(SCHEMA);
-    // Files created before the last_attempt column existed.
-    const columns = this.db.prepare("SELECT name FROM pragma_table_info('calls')").pluck().all() as string[];
-    if (!columns.includes("last_attempt")) this.db.exec("ALTER TABLE calls ADD COLUMN last_attempt TEXT");
+    checkLog(file);
+    try {
+      this.db = new Database(file);
+    } catch (err) {
+      throw openError(err, file);
+    }
+    try {
+      this.db.pragma("journal_mode = WAL");
+      this.db.pragma(`synchronous = ${options.fsync === false ? "NORMAL" : "FULL"}`);
+      this.db.pragma("busy_timeout = 5000");
+      checkDatabase(this.db, file);
+      this.db.exec(SCHEMA);
+      // Files created before the last_attempt column existed.
+      const columns = this.db.prepare("SELECT name FROM pragma_table_info('calls')").pluck().all() as string[];
+      if (!columns.includes("last_attempt")) this.db.exec("ALTER TABLE calls ADD COLUMN last_attempt TEXT");
+    } catch (err) {
+      this.db.close();
+      throw openError(err, file);
+    }
+    // The log exists now (WAL mode, schema read): from here an unclean stop leaves the marker beside it.
+    this.marker = markerPath(file);
+    fs.writeFileSync(this.marker, `${process.pid}\n`);
     this.stmt = this.prepare();
     this.commit = this.db.transaction((ops: Op[]) => {
       for (const op of ops) op();
@@ -235,6 +254,8 @@ export class SqliteStore implements Store {
     if (this.closed) return;
     this.flushNow();
     this.closed = true;
+    // Before the close: a stop between the two then leaves a log and no marker, which is read as usual.
+    fs.rmSync(this.marker, { force: true });
     this.db.close();
   }
 }

@@ -1,10 +1,13 @@
 /**
  * The `local` backend: each container is a worker process on this machine, started with exactly the
- * environment PROTOCOL.md lists (never the agent's own), listening on a free loopback port. Its stdout
- * and stderr go straight to a file per container (the process writes the file itself, so logging costs
- * the agent nothing), which `warmpool logs app/fn` reads back.
+ * environment PROTOCOL.md lists (never the agent's own), listening on a free loopback port, inside a
+ * sandbox (sandbox/: bubblewrap by default) that keeps it from the agent and from the other workers
+ * and kills it when the agent dies. Its stdout and stderr go straight to a file per container (the
+ * agent opens it and passes the descriptor, so the worker writes it without being able to open it,
+ * and logging costs the agent nothing), which `warmpool logs app/fn` reads back.
  *
- * A pid file per container lets the next agent kill workers a killed agent (kill -9) left behind.
+ * A pid file per container lets the next agent kill workers that a dead agent left behind. Both
+ * sandboxes tie workers to the agent's life, so none should be; the pid files are the second line.
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -14,6 +17,8 @@ import type { FunctionConfig } from "../../config/function";
 import type { Backend, ContainerHandle, ContainerInfo } from "../backend";
 import { GpuAllocator } from "./gpus";
 import { freePort } from "./ports";
+import { createSandbox, type Sandbox } from "./sandbox/sandbox";
+import { functionVolumes } from "./volumes";
 
 export interface LocalBackendOptions {
   stateDir: string;
@@ -22,6 +27,18 @@ export interface LocalBackendOptions {
   python: string;
   node: string;
   gpus?: GpuAllocator;
+  /** @default bwrap, hiding the state and log dirs, as the user 65534:65534 when the agent is root */
+  sandbox?: Sandbox;
+}
+
+/** The part of the agent's environment a worker gets (PROTOCOL.md). */
+export function inheritedEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const key of ["PATH", "HOME", "LANG"]) {
+    const value = process.env[key];
+    if (value !== undefined) env[key] = value;
+  }
+  return env;
 }
 
 interface Local {
@@ -37,8 +54,12 @@ export class LocalBackend implements Backend {
   private readonly containers = new Map<string, Local>();
   private readonly runDir: string;
   private readonly gpus: GpuAllocator;
+  readonly sandbox: Sandbox;
 
   constructor(private readonly options: LocalBackendOptions) {
+    this.sandbox =
+      options.sandbox ??
+      createSandbox({ kind: "bwrap", user: { uid: 65534, gid: 65534 }, runtimesDir: options.runtimesDir, privatePaths: [options.stateDir, options.logDir], appDirs: () => [], env: inheritedEnv() });
     this.runDir = path.join(options.stateDir, "run");
     fs.mkdirSync(this.runDir, { recursive: true });
     fs.mkdirSync(options.logDir, { recursive: true });
@@ -55,14 +76,21 @@ export class LocalBackend implements Backend {
   async start(fn: FunctionConfig, id: string): Promise<ContainerHandle> {
     const gpus = this.gpus.take(fn.gpuCount);
     if (gpus === undefined) throw new Error(`${fn.key} needs ${fn.gpuCount} GPU(s) and fewer are free on this machine`);
+    let launch;
+    try {
+      launch = await this.sandbox.prepare({ ...this.command(fn), appDir: fn.appDir, gpus, volumes: functionVolumes(this.options.stateDir, fn.app, fn.spec.volumes, this.volumeOwner()) });
+    } catch (err) {
+      this.gpus.release(gpus);
+      throw err;
+    }
     const port = await freePort();
     const logFile = path.join(this.options.logDir, fn.app, fn.name, `${id}.log`);
     fs.mkdirSync(path.dirname(logFile), { recursive: true });
     const out = fs.openSync(logFile, "a");
-    const [command, args, extraEnv] = this.command(fn);
+    const { command, args, fd3 } = launch;
     const env: Record<string, string> = {
       ...fn.env,
-      ...extraEnv,
+      ...this.runtimeEnv(fn),
       WARMPOOL_PROTOCOL: "1",
       WARMPOOL_HOST: "127.0.0.1",
       WARMPOOL_PORT: String(port),
@@ -71,17 +99,19 @@ export class LocalBackend implements Backend {
       WARMPOOL_MAX_INPUTS: String(fn.maxInputs),
       WARMPOOL_BATCH_SIZE: String(fn.batch?.maxBatchSize ?? 0),
       WARMPOOL_CONTAINER_ID: id,
+      ...inheritedEnv(),
     };
-    for (const key of ["PATH", "HOME", "LANG"]) {
-      const value = process.env[key];
-      if (value !== undefined) env[key] = value;
-    }
     if (gpus.length > 0) env.CUDA_VISIBLE_DEVICES = gpus.join(",");
     let child;
     try {
-      child = spawn(command, args, { cwd: fn.appDir, env, stdio: ["ignore", out, out] });
+      child = spawn(command, args, { cwd: fn.appDir, env, stdio: fd3 === undefined ? ["ignore", out, out] : ["ignore", out, out, "pipe"] });
     } finally {
       fs.closeSync(out);
+    }
+    if (fd3 !== undefined) {
+      const options = child.stdio[3] as NodeJS.WritableStream;
+      options.on("error", () => undefined); // bwrap gone before reading: its exit says why
+      options.end(fd3);
     }
     const startedAt = Date.now();
     const pidFile = path.join(this.runDir, `${id}.pid`);
@@ -93,7 +123,7 @@ export class LocalBackend implements Backend {
       });
       child.once("exit", (code, signal) => {
         if (local !== undefined) local.exitedNow = true;
-        resolve(signal !== null ? `killed by ${signal}` : `exited with status ${code}`);
+        resolve(this.sandbox.describeExit(code, signal));
       });
     }).then((how) => {
       this.containers.delete(id);
@@ -102,17 +132,28 @@ export class LocalBackend implements Backend {
       return how;
     });
     const handle: ContainerHandle = { id, fn: fn.key, host: "127.0.0.1", port, ref: `pid ${child.pid ?? "?"}`, gpus, startedAt, exited };
-    local = { handle, pid: child.pid ?? -1, logFile, exitedNow: false, kill: (signal) => void child.kill(signal) };
+    const pid = child.pid;
+    local = { handle, pid: pid ?? -1, logFile, exitedNow: false, kill: (signal) => (pid === undefined ? void child.kill(signal) : this.sandbox.signal(pid, signal)) };
     if (child.pid !== undefined) fs.writeFileSync(pidFile, String(child.pid));
     this.containers.set(id, local);
     return handle;
   }
 
-  private command(fn: FunctionConfig): [string, string[], Record<string, string>] {
-    if (fn.runtime === "node") return [this.options.node, [path.join(this.options.runtimesDir, "node", "worker.js")], {}];
+  private command(fn: FunctionConfig): { runtime: "python" | "node"; interpreter: string; args: string[] } {
+    if (fn.runtime === "node") return { runtime: "node", interpreter: this.options.node, args: [path.join(this.options.runtimesDir, "node", "worker.js")] };
+    return { runtime: "python", interpreter: this.options.python, args: ["-m", "warmpool.worker"] };
+  }
+
+  private runtimeEnv(fn: FunctionConfig): Record<string, string> {
+    if (fn.runtime === "node") return {};
     const src = path.join(this.options.runtimesDir, "python", "src");
     const pythonPath = fs.existsSync(src) ? src : path.join(this.options.runtimesDir, "python");
-    return [this.options.python, ["-m", "warmpool.worker"], { PYTHONPATH: pythonPath, PYTHONUNBUFFERED: "1" }];
+    return { PYTHONPATH: pythonPath, PYTHONUNBUFFERED: "1" };
+  }
+
+  /** Volume dirs belong to the worker's user where it is not the agent's (bwrap, agent root). */
+  private volumeOwner(): { uid: number; gid: number } | null {
+    return this.sandbox.user;
   }
 
   async ready(handle: ContainerHandle, timeoutMs: number): Promise<void> {
@@ -182,7 +223,8 @@ export class LocalBackend implements Backend {
       const pid = Number(fs.readFileSync(pidPath, "utf8"));
       try {
         const environ = fs.readFileSync(`/proc/${pid}/environ`, "utf8");
-        if (environ.split("\0").includes(`WARMPOOL_CONTAINER_ID=${id}`)) process.kill(pid, "SIGKILL");
+        // Through the sandbox: for bwrap that is the sandbox's init, whose end takes every process of it along.
+        if (environ.split("\0").includes(`WARMPOOL_CONTAINER_ID=${id}`)) this.sandbox.signal(pid, "SIGKILL");
       } catch {
         // Gone already, or not ours.
       }
