@@ -4,8 +4,9 @@
  * `.warmpool/`). Both print the API token once, when it is first created, and stop cleanly on
  * SIGINT/SIGTERM.
  */
+import * as fs from "node:fs";
 import * as path from "node:path";
-import { SpecError } from "@warmpool/schema";
+import { AGENT_ENV, SpecError } from "@warmpool/schema";
 import { Agent } from "../agent";
 import type { AgentOptions } from "../config/options";
 import { loadSpecFile } from "../spec/load";
@@ -13,6 +14,8 @@ import { describeEndpoint } from "../endpoints/describe";
 
 export interface ServeFlags {
   stateDir?: string;
+  /** A file holding the API token (the Runtime mounts its Secret there). */
+  tokenFile?: string;
   host?: string;
   port?: string;
   maxPending?: string;
@@ -27,10 +30,11 @@ export interface ServeFlags {
   workerAddress?: string;
 }
 
-function agentOptions(flags: ServeFlags, defaults: AgentOptions): AgentOptions {
+export function agentOptions(flags: ServeFlags, defaults: AgentOptions): AgentOptions {
   return {
     ...defaults,
     ...(flags.stateDir === undefined ? {} : { stateDir: flags.stateDir }),
+    ...(flags.tokenFile === undefined ? {} : { token: readTokenFile(flags.tokenFile) }),
     ...(flags.host === undefined ? {} : { host: flags.host }),
     ...(flags.port === undefined ? {} : { port: Number(flags.port) }),
     ...(flags.maxPending === undefined ? {} : { maxPendingInputs: Number(flags.maxPending) }),
@@ -42,10 +46,17 @@ function agentOptions(flags: ServeFlags, defaults: AgentOptions): AgentOptions {
   };
 }
 
+/** The token in a file, surrounding white space trimmed (a Secret's value may end in a newline). */
+function readTokenFile(file: string): string {
+  const token = fs.readFileSync(file, "utf8").trim();
+  if (token === "") throw new Error(`${file}: the API token file is empty`);
+  return token;
+}
+
 export async function serve(specFile: string | undefined, flags: ServeFlags): Promise<void> {
   // The Runtime's `state.kind: postgres` sets this; the PostgreSQL store is not written yet. Starting on
   // SQLite in a pod with no volume would lose accepted calls on the next restart, so refuse instead.
-  if (process.env.WARMPOOL_DATABASE_URL !== undefined) {
+  if (process.env[AGENT_ENV.databaseUrl] !== undefined) {
     process.stderr.write(
       "warmpool agent: WARMPOOL_DATABASE_URL is set (Runtime state.kind: postgres), but this agent keeps its state only in SQLite (--state-dir); " +
         "refusing to start rather than keep accepted calls where a restart loses them. Use state.kind: sqlite.\n",
@@ -62,7 +73,7 @@ export async function serve(specFile: string | undefined, flags: ServeFlags): Pr
     }
     throw err;
   }
-  const options = agentOptions(flags, specFile === undefined ? { stateDir: process.env.WARMPOOL_STATE_DIR ?? ".warmpool" } : { stateDir: ".warmpool", appSource: path.resolve(specFile) });
+  const options = agentOptions(flags, specFile === undefined ? { stateDir: process.env[AGENT_ENV.stateDir] ?? ".warmpool" } : { stateDir: ".warmpool", appSource: path.resolve(specFile) });
   const k8s = flags.backend === "kubernetes" ? await kubernetesSetup(flags, options) : undefined;
   if (flags.backend !== undefined && flags.backend !== "local" && k8s === undefined) throw new Error(`--backend ${flags.backend}: must be local or kubernetes`);
   const agent = new Agent(options, k8s === undefined ? {} : { backend: k8s.backend, logger: k8s.log });

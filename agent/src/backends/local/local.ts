@@ -10,6 +10,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
+import { WORKER_ENV as E, WORKER_PROTOCOL } from "@warmpool/schema";
 import type { FunctionConfig } from "../../config/function";
 import type { Backend, ContainerHandle, ContainerInfo } from "../backend";
 import { GpuAllocator } from "./gpus";
@@ -63,14 +64,14 @@ export class LocalBackend implements Backend {
     const env: Record<string, string> = {
       ...fn.env,
       ...extraEnv,
-      WARMPOOL_PROTOCOL: "1",
-      WARMPOOL_HOST: "127.0.0.1",
-      WARMPOOL_PORT: String(port),
-      WARMPOOL_HANDLER: fn.handler,
-      WARMPOOL_APP_DIR: fn.appDir,
-      WARMPOOL_MAX_INPUTS: String(fn.maxInputs),
-      WARMPOOL_BATCH_SIZE: String(fn.batch?.maxBatchSize ?? 0),
-      WARMPOOL_CONTAINER_ID: id,
+      [E.protocol]: WORKER_PROTOCOL,
+      [E.host]: "127.0.0.1",
+      [E.port]: String(port),
+      [E.handler]: fn.handler,
+      [E.appDir]: fn.appDir,
+      [E.maxInputs]: String(fn.maxInputs),
+      [E.batchSize]: String(fn.batch?.maxBatchSize ?? 0),
+      [E.containerId]: id,
     };
     for (const key of ["PATH", "HOME", "LANG"]) {
       const value = process.env[key];
@@ -182,7 +183,7 @@ export class LocalBackend implements Backend {
       const pid = Number(fs.readFileSync(pidPath, "utf8"));
       try {
         const environ = fs.readFileSync(`/proc/${pid}/environ`, "utf8");
-        if (environ.split("\0").includes(`WARMPOOL_CONTAINER_ID=${id}`)) process.kill(pid, "SIGKILL");
+        if (environ.split("\0").includes(`${E.containerId}=${id}`)) process.kill(pid, "SIGKILL");
       } catch {
         // Gone already, or not ours.
       }
