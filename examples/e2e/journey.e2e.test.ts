@@ -223,11 +223,14 @@ describe("pulumi up of the CPU-only ops example on a real node, then calling it"
     expect(Date.parse(status.lastScaleTime) - mapDone).toBeGreaterThanOrEqual(WINDOW * 1000 - 1500);
   }, 180_000);
 
-  it("a function endpoint answers through the agent, by path and by domain", async () => {
+  it("a function endpoint answers through HAProxy and the agent, by path and by domain", async () => {
+    // HAProxy holds the gateway's port: it passes function endpoints (and the API) to the agent behind it.
+    const before = await haproxySessions();
     const byPath = await ok("POST", "/web/chat/v1/chat", { prompt: "by path" });
     expect(byPath.text).toBe("[meta-llama/Llama-3.1-8B-Instruct] by path");
     const byDomain = await postToDomain("chat.example.com", "/v1/chat", { prompt: "by domain" });
     expect(byDomain).toMatchObject({ status: 200, json: { text: "[meta-llama/Llama-3.1-8B-Instruct] by domain" } });
+    expect((await haproxySessions()).agent).toBeGreaterThanOrEqual(before.agent! + 2);
     expect((await api("POST", "/web/chat/v1/chat", { prompt: "x" }, {}, "")).status).toBe(401);
   }, 120_000);
 
