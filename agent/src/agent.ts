@@ -315,12 +315,16 @@ export class Agent {
     this.dataPlane?.update(this.dataPlaneApps(), this.servedEndpoints()).catch((err: Error) => this.log.error({ event: "dataplane.reloadFailed", error: err.message }, "haproxy reload failed"));
   }
 
-  close(): Promise<void> {
-    this.closing ??= this.doClose();
+  /**
+   * Stops the agent. `drainMs`: how long inputs already sent to containers get to finish (and be
+   * recorded) before their containers are let go; queued inputs are never sent, they wait in the store.
+   */
+  close(drainMs = 0): Promise<void> {
+    this.closing ??= this.doClose(drainMs);
     return this.closing;
   }
 
-  private async doClose(): Promise<void> {
+  private async doClose(drainMs: number): Promise<void> {
     this.ready = false;
     this.autoscaler.close();
     this.schedules.close();
@@ -328,7 +332,7 @@ export class Agent {
     await this.dataPlane?.close();
     await this.gateway?.close();
     await this.webDispatcher.destroy();
-    await Promise.all([...this.functions()].map((fn) => fn.close(2000)));
+    await Promise.all([...this.functions()].map((fn) => fn.close(2000, drainMs)));
     await this.backend.close();
     await this.store.close();
     this.unlock();

@@ -1,7 +1,8 @@
 /**
- * The single-file bundle the agent image ships (scripts/bundle.mjs, Dockerfile) runs on its own:
- * copied to an empty directory with only the native SQLite addon beside it, it serves the quickstart
- * app and answers a call through a real Python worker.
+ * The agent image's build context (dist/image, assembled by scripts/bundle.mjs and copied whole by
+ * agent/Dockerfile) runs on its own: copied to an empty directory, the single-file bundle with only the
+ * native SQLite addon and the runtimes beside it serves the quickstart app and answers a call through a
+ * real Python worker.
  */
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -23,13 +24,12 @@ describe("agent bundle", () => {
 
   it("runs from one file plus better-sqlite3 and serves a call", async () => {
     execFileSync(process.execPath, [join(AGENT, "scripts", "bundle.mjs")]);
-    cpSync(join(AGENT, "dist", "bundle", "warmpool.js"), join(dir, "warmpool.js"));
-    for (const pkg of ["better-sqlite3", "bindings", "file-uri-to-path"]) cpSync(join(REPO, "node_modules", pkg), join(dir, "node_modules", pkg), { recursive: true });
+    cpSync(join(AGENT, "dist", "image"), dir, { recursive: true });
 
     const state = join(dir, "state");
     agent = spawn(process.execPath, [join(dir, "warmpool.js"), "dev", join(REPO, "examples", "quickstart", "app.yaml"), "--port", "0", "--state-dir", state, "--log-level", "warn"], {
       cwd: dir,
-      env: { PATH: process.env.PATH, HOME: dir, WARMPOOL_RUNTIMES_DIR: join(AGENT, "runtimes") },
+      env: { PATH: process.env.PATH, HOME: dir, WARMPOOL_RUNTIMES_DIR: join(dir, "runtimes") },
       stdio: ["ignore", "pipe", "inherit"],
     });
     let output = "";

@@ -3,8 +3,8 @@
  * scripts/test-cluster, the real `pulumi` CLI on a local file backend, and kubectl to look at what
  * reached the API server.
  */
-import { execFile, execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -40,11 +40,20 @@ async function exec(file: string, args: string[], options: { cwd?: string; env: 
   }
 }
 
+export interface ClusterOptions {
+  /** Also start the real node (`test-cluster start --real-node`), with these image archives loaded besides the repository's. */
+  realNode?: { images: string[] };
+}
+
 export class Cluster {
   readonly dir = mkdtempSync(join(tmpdir(), "warmpool-e2e-cluster-"));
   readonly kubeconfig = join(this.dir, "kubeconfig");
+  private readonly forwarders: ChildProcess[] = [];
 
-  constructor(readonly bin: string) {}
+  constructor(
+    readonly bin: string,
+    readonly options: ClusterOptions = {},
+  ) {}
 
   get env(): NodeJS.ProcessEnv {
     return { ...process.env, PATH: `${this.bin}:${process.env.PATH}`, KUBECONFIG: this.kubeconfig, WARMPOOL_TOOLCHAIN_BIN: this.bin };
@@ -52,12 +61,14 @@ export class Cluster {
 
   async start(): Promise<void> {
     // The watchdog stops the cluster if this test process dies without running afterAll.
-    const env = { ...this.env, TEST_CLUSTER_WATCH_PID: String(process.pid) };
-    const result = await exec(join(REPO, "scripts", "test-cluster"), ["start", this.dir], { env });
+    const env = { ...this.env, TEST_CLUSTER_WATCH_PID: String(process.pid), TEST_CLUSTER_IMAGES: (this.options.realNode?.images ?? []).join(" ") };
+    const args = this.options.realNode === undefined ? ["start", this.dir] : ["start", "--real-node", this.dir];
+    const result = await exec(join(REPO, "scripts", "test-cluster"), args, { env });
     if (result.code !== 0) throw new Error(`test-cluster start failed:\n${result.stderr}`);
   }
 
   async stop(): Promise<void> {
+    for (const f of this.forwarders) f.kill("SIGKILL");
     await exec(join(REPO, "scripts", "test-cluster"), ["stop", this.dir], { env: this.env });
     rmSync(this.dir, { recursive: true, force: true });
   }
@@ -83,13 +94,50 @@ export class Cluster {
    * A hostPath PersistentVolume (storageClassName "") for one claim: the test cluster has no dynamic
    * provisioner, and Pulumi waits for claims to bind.
    */
-  async addVolume(name: string, size: string): Promise<void> {
+  async addVolume(name: string, size: string, path = `/tmp/${name}`): Promise<void> {
     await this.apply({
       apiVersion: "v1",
       kind: "PersistentVolume",
       metadata: { name },
-      spec: { capacity: { storage: size }, accessModes: ["ReadWriteOnce"], storageClassName: "", hostPath: { path: `/tmp/${name}` } },
+      spec: { capacity: { storage: size }, accessModes: ["ReadWriteOnce"], storageClassName: "", hostPath: { path } },
     });
+  }
+
+  /**
+   * A hostPath volume on the real node, in the cluster directory, writable by the pods' non-root users
+   * (a hostPath volume gets no fsGroup): the test reads what pods wrote there. Returns the directory.
+   */
+  async addNodeVolume(name: string, size: string): Promise<string> {
+    const path = join(this.dir, "volumes", name);
+    mkdirSync(path, { recursive: true });
+    chmodSync(path, 0o777);
+    await this.addVolume(name, size, path);
+    return path;
+  }
+
+  /**
+   * A TCP forwarder from the host to `target` (host:port), which only the real node's network namespace
+   * reaches (a ClusterIP, a pod IP): it runs there and listens on the node's address. Returns
+   * `http://<node address>:<port>`. Stopped with the cluster.
+   */
+  async forward(target: string): Promise<string> {
+    const nodeIp = /^NODE_IP=(.*)$/m.exec(readFileSync(join(this.dir, "node", "net.env"), "utf8"))![1]!;
+    const [host, port] = target.split(":");
+    const script = `
+      const net = require("node:net");
+      const server = net.createServer((c) => {
+        const u = net.connect(Number(process.argv[3]), process.argv[2]);
+        c.pipe(u).pipe(c);
+        c.on("error", () => u.destroy());
+        u.on("error", () => c.destroy());
+      });
+      server.listen(0, process.argv[1], () => console.log(server.address().port));`;
+    const child = spawn(join(REPO, "scripts", "test-cluster"), ["exec", this.dir, process.execPath, "-e", script, nodeIp, host!, port!], { stdio: ["ignore", "pipe", "inherit"] });
+    this.forwarders.push(child);
+    let out = "";
+    child.stdout!.on("data", (d) => (out += d));
+    const listening = await eventually(`a forwarder to ${target}`, async () => /^(\d+)\n/.exec(out)?.[1], 10_000);
+    return `http://${nodeIp}:${listening}`;
   }
 
   async apply(manifest: object): Promise<void> {

@@ -2,13 +2,14 @@
  * The labels every object of an App carries, so that `kubectl get -l warmpool.dev/app=x` finds an App's
  * objects and the agent can select a function's pods.
  */
+import { LABELS } from "@warmpool/schema";
 import type { AppRef } from "./refs";
 
-export const LABEL_APP = "warmpool.dev/app";
-export const LABEL_ENVIRONMENT = "warmpool.dev/environment";
-export const LABEL_FUNCTION = "warmpool.dev/function";
-export const LABEL_POOL = "warmpool.dev/pool";
-export const LABEL_GPU = "warmpool.dev/gpu";
+export const LABEL_APP = LABELS.app;
+export const LABEL_ENVIRONMENT = LABELS.environment;
+export const LABEL_FUNCTION = LABELS.function;
+export const LABEL_POOL = LABELS.pool;
+export const LABEL_GPU = LABELS.gpu;
 export const TAINT_GPU = "nvidia.com/gpu";
 export const RESOURCE_GPU = "nvidia.com/gpu";
 

@@ -8,11 +8,5 @@ export const PACKAGE_VERSION: string = (require("../package.json") as { version:
 /** Built from agent/Dockerfile and published with each release. */
 export const DEFAULT_AGENT_IMAGE = `ghcr.io/warmpool/agent:${PACKAGE_VERSION}`;
 
-/** Port the worker runtime listens on inside a pod. */
-export const WORKER_PORT = 8000;
-
-/** Port the agent's gateway listens on. */
-export const AGENT_PORT = 8080;
-
-/** Where user code lives in a worker image (WARMPOOL_APP_DIR). */
-export const WORKER_APP_DIR = "/app";
+/** Ports and the worker app dir are part of the provider–agent contract (@warmpool/schema contract.ts). */
+export { AGENT_PORT, WORKER_APP_DIR, WORKER_PORT } from "@warmpool/schema";

@@ -88,3 +88,4 @@ function derive<K extends SpecKind>(kind: K, spec: SpecTypes[K]): SpecTypes[K] {
   return spec;
 }
 export { CRD_GROUP, CRD_VERSION, crdManifests } from "./crd";
+export * from "./contract";

@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as readline from "node:readline";
+import { AGENT_ENV, CLIENT_ENV } from "@warmpool/schema";
 import { SingleBar, Presets } from "cli-progress";
 import Table from "cli-table3";
 import { ApiError, RemoteFunctionError, WarmpoolClient, type Invocation } from "../client/client";
@@ -17,11 +18,11 @@ export interface ClientFlags {
 }
 
 export function clientFrom(flags: ClientFlags): WarmpoolClient {
-  return new WarmpoolClient({ url: flags.url ?? process.env.WARMPOOL_URL ?? "http://127.0.0.1:8765", token: flags.token ?? process.env.WARMPOOL_TOKEN ?? readToken() });
+  return new WarmpoolClient({ url: flags.url ?? process.env[CLIENT_ENV.url] ?? "http://127.0.0.1:8765", token: flags.token ?? process.env[CLIENT_ENV.token] ?? readToken() });
 }
 
 function readToken(): string {
-  for (const dir of [process.env.WARMPOOL_STATE_DIR, ".warmpool", path.join(os.homedir(), ".warmpool")]) {
+  for (const dir of [process.env[AGENT_ENV.stateDir], ".warmpool", path.join(os.homedir(), ".warmpool")]) {
     if (dir === undefined) continue;
     try {
       return fs.readFileSync(path.join(dir, "token"), "utf8").trim();

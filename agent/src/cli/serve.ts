@@ -4,15 +4,19 @@
  * `.warmpool/`). Both print the API token once, when it is first created, and stop cleanly on
  * SIGINT/SIGTERM.
  */
+import * as fs from "node:fs";
 import * as path from "node:path";
-import { SpecError } from "@warmpool/schema";
+import { AGENT_ENV, SpecError } from "@warmpool/schema";
 import { Agent } from "../agent";
+import { StateDirLocked } from "../lock";
 import type { AgentOptions } from "../config/options";
 import { loadSpecFile } from "../spec/load";
 import { describeEndpoint } from "../endpoints/describe";
 
 export interface ServeFlags {
   stateDir?: string;
+  /** A file holding the API token (the Runtime mounts its Secret there). */
+  tokenFile?: string;
   host?: string;
   port?: string;
   maxPending?: string;
@@ -33,10 +37,11 @@ export interface ServeFlags {
   workerAddress?: string;
 }
 
-function agentOptions(flags: ServeFlags, defaults: AgentOptions): AgentOptions {
+export function agentOptions(flags: ServeFlags, defaults: AgentOptions): AgentOptions {
   return {
     ...defaults,
     ...(flags.stateDir === undefined ? {} : { stateDir: flags.stateDir }),
+    ...(flags.tokenFile === undefined ? {} : { token: readTokenFile(flags.tokenFile) }),
     ...(flags.host === undefined ? {} : { host: flags.host }),
     ...(flags.port === undefined ? {} : { port: Number(flags.port) }),
     ...(flags.maxPending === undefined ? {} : { maxPendingInputs: Number(flags.maxPending) }),
@@ -61,10 +66,17 @@ function number(flag: string, raw: string): number {
   return n;
 }
 
+/** The token in a file, surrounding white space trimmed (a Secret's value may end in a newline). */
+function readTokenFile(file: string): string {
+  const token = fs.readFileSync(file, "utf8").trim();
+  if (token === "") throw new Error(`${file}: the API token file is empty`);
+  return token;
+}
+
 export async function serve(specFile: string | undefined, flags: ServeFlags): Promise<void> {
   // The Runtime's `state.kind: postgres` sets this; the PostgreSQL store is not written yet. Starting on
   // SQLite in a pod with no volume would lose accepted calls on the next restart, so refuse instead.
-  if (process.env.WARMPOOL_DATABASE_URL !== undefined) {
+  if (process.env[AGENT_ENV.databaseUrl] !== undefined) {
     process.stderr.write(
       "warmpool agent: WARMPOOL_DATABASE_URL is set (Runtime state.kind: postgres), but this agent keeps its state only in SQLite (--state-dir); " +
         "refusing to start rather than keep accepted calls where a restart loses them. Use state.kind: sqlite.\n",
@@ -81,16 +93,16 @@ export async function serve(specFile: string | undefined, flags: ServeFlags): Pr
     }
     throw err;
   }
-  const options = agentOptions(flags, specFile === undefined ? { stateDir: process.env.WARMPOOL_STATE_DIR ?? ".warmpool" } : { stateDir: ".warmpool", appSource: path.resolve(specFile) });
+  const options = agentOptions(flags, specFile === undefined ? { stateDir: process.env[AGENT_ENV.stateDir] ?? ".warmpool" } : { stateDir: ".warmpool", appSource: path.resolve(specFile) });
   const k8s = flags.backend === "kubernetes" ? await kubernetesSetup(flags, options) : undefined;
   if (flags.backend !== undefined && flags.backend !== "local" && k8s === undefined) throw new Error(`--backend ${flags.backend}: must be local or kubernetes`);
-  const agent = new Agent(options, k8s === undefined ? {} : { backend: k8s.backend, logger: k8s.log });
+  const agent = await lockedAgent(() => new Agent(options, k8s === undefined ? {} : { backend: k8s.backend, logger: k8s.log }), k8s?.log);
   if (agent.tokenCreated) {
     process.stdout.write(`API token (saved to ${agent.tokenFile}, shown only this once):\n  ${agent.token}\n`);
   }
   const stop = (): void => {
     k8s?.backend.detach();
-    void (k8s?.controller.stop() ?? Promise.resolve()).then(() => agent.close()).then(() => process.exit(0));
+    void (k8s?.controller.stop() ?? Promise.resolve()).then(() => agent.close(k8s === undefined ? 0 : SHUTDOWN_DRAIN_MS)).then(() => process.exit(0));
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
@@ -103,6 +115,32 @@ export async function serve(specFile: string | undefined, flags: ServeFlags): Pr
     for (const e of app.endpoints) {
       const d = describeEndpoint(agent.url, e);
       process.stdout.write(`  endpoint ${e.name} (${d.kind}${d.public ? ", public" : ", token"}) → ${e.function}: ${d.url}${d.domains.length > 0 ? `  (Host: ${d.domains.join(", ")})` : ""}\n`);
+    }
+  }
+}
+
+/**
+ * In a cluster, how long a stopping agent lets the inputs it already sent finish, so that their results
+ * are its to record: below the pod's default 30 s termination grace period. Queued inputs wait in the
+ * store for the next agent; inputs still running after this are run again by it (at least once).
+ */
+const SHUTDOWN_DRAIN_MS = 25_000;
+
+/**
+ * The agent, once it holds its state directory. In a cluster the replacement of a deleted agent pod
+ * starts while the old one still drains, on the same volume: it waits for the old one to let go
+ * (not ready meanwhile) instead of running the calls the old one is finishing a second time. Locally a
+ * second agent on the same directory is refused at once.
+ */
+async function lockedAgent(make: () => Agent, log: import("pino").Logger | undefined): Promise<Agent> {
+  for (let waiting = false; ; ) {
+    try {
+      return make();
+    } catch (err) {
+      if (!(err instanceof StateDirLocked) || log === undefined) throw err;
+      if (!waiting) log.info({ event: "agent.waitingForStateDir", error: err.message }, "waiting for the previous agent to release the state directory");
+      waiting = true;
+      await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }
 }

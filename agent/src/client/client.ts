@@ -12,10 +12,11 @@
  * ApiError (HTTP status and WP_ERR_* code).
  */
 import { Readable } from "node:stream";
+import { CLIENT_ENV } from "@warmpool/schema";
 import { Agent as HttpAgent, request, type Dispatcher } from "undici";
 
 export interface ClientOptions {
-  /** @default process.env.WARMPOOL_URL ?? "http://127.0.0.1:8765" */
+  /** @default process.env[CLIENT_ENV.url] ?? "http://127.0.0.1:8765" */
   url?: string;
   /** @default process.env.WARMPOOL_TOKEN */
   token?: string;
@@ -69,8 +70,8 @@ export class WarmpoolClient {
   readonly dispatcher: Dispatcher;
 
   constructor(options: ClientOptions = {}) {
-    this.url = (options.url ?? process.env.WARMPOOL_URL ?? "http://127.0.0.1:8765").replace(/\/$/, "");
-    const token = options.token ?? process.env.WARMPOOL_TOKEN ?? "";
+    this.url = (options.url ?? process.env[CLIENT_ENV.url] ?? "http://127.0.0.1:8765").replace(/\/$/, "");
+    const token = options.token ?? process.env[CLIENT_ENV.token] ?? "";
     this.headers = token === "" ? {} : { authorization: `Bearer ${token}` };
     this.dispatcher = new HttpAgent({ keepAliveTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0 });
   }

@@ -5,6 +5,7 @@
  * hot path never re-validates.
  */
 import * as path from "node:path";
+import { AGENT_ENV } from "@warmpool/schema";
 import { realClock, type Clock } from "../clock";
 import { defaultMaxConnections, openFileLimit } from "./limits";
 
@@ -128,7 +129,7 @@ export function withDefaults(options: AgentOptions): ResolvedOptions {
     python: "python3",
     node: process.execPath,
     // The single-file bundle (agent/scripts/bundle.mjs) sits elsewhere than dist/src/config: its image says where.
-    runtimesDir: process.env.WARMPOOL_RUNTIMES_DIR ?? path.resolve(__dirname, "../../../runtimes"),
+    runtimesDir: process.env[AGENT_ENV.runtimesDir] ?? path.resolve(__dirname, "../../../runtimes"),
     dataPlane: "agent",
     haproxy: "haproxy",
     maxConnections: defaultMaxConnections(openFileLimit()),

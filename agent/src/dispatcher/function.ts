@@ -68,6 +68,8 @@ export class FunctionRuntime implements Lane {
   /** Counters of settled inputs: succeeded, failed, cancelled (metrics children, set at deploy). */
   outcomes: Array<{ inc(): void }> = [NOOP, NOOP, NOOP];
   private batchTimer: Timer | null = null;
+  /** close() waiting for the inputs in flight to settle (agent shutdown with a drain). */
+  private settledWaiters: Array<() => void> = [];
   private readonly calls: CallTable;
   private readonly clock: Clock;
 
@@ -233,6 +235,7 @@ export class FunctionRuntime implements Lane {
       c.idleSince = this.clock.now();
       if (c.phase === "draining") this.stopContainer(c, c.stopReason === "timeout" ? 0 : this.config.timeoutMs);
     }
+    if (this.inFlight <= 0 && this.settledWaiters.length > 0) for (const resolve of this.settledWaiters.splice(0)) resolve();
     this.pump();
   }
 
@@ -360,10 +363,23 @@ export class FunctionRuntime implements Lane {
     if (i >= 0) this.containers.splice(i, 1);
   }
 
-  /** Stops every container (agent shutdown or undeploy); waiting inputs stay queued (spawned ones are durable). */
-  async close(graceMs: number): Promise<void> {
+  /**
+   * Stops every container (agent shutdown or undeploy); waiting inputs stay queued (spawned ones are
+   * durable). With `drainMs`, nothing new is sent but the inputs in flight get up to that long to finish
+   * first, so that their results are recorded here: an agent that stops without waiting leaves them
+   * running in their containers and unfinished in its store, and the next agent runs them again.
+   */
+  async close(graceMs: number, drainMs = 0): Promise<void> {
     this.closed = true;
     this.batchTimer?.cancel();
+    if (drainMs > 0 && this.inFlight > 0) {
+      let timer: Timer | null = null;
+      await new Promise<void>((resolve) => {
+        this.settledWaiters.push(resolve);
+        timer = this.clock.setTimeout(resolve, drainMs);
+      });
+      (timer as Timer | null)?.cancel();
+    }
     const all = this.containers.filter((c) => c.handle !== null);
     await Promise.all(
       all.map(async (c) => {

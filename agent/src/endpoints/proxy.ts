@@ -20,7 +20,7 @@
 import * as http from "node:http";
 import type { Duplex } from "node:stream";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { EndpointSpec } from "@warmpool/schema";
+import { WORKER_ENV, type EndpointSpec } from "@warmpool/schema";
 import { Agent as Dispatcher, request as undiciRequest } from "undici";
 import type { Agent } from "../agent";
 import type { FunctionConfig } from "../config/function";
@@ -51,7 +51,7 @@ const SOCKET_ERRORS = new Set(["UND_ERR_SOCKET", "ECONNRESET", "EPIPE"]);
 /** Deploy: a function behind a webServer endpoint is started with `WARMPOOL_WEB_PORT` (local backend: 0, any free port). */
 export function withWebServer(config: FunctionConfig, endpoints: readonly EndpointSpec[]): FunctionConfig {
   const ep = endpoints.find((e) => e.kind === "webServer" && e.function === config.name);
-  if (ep !== undefined) config.env = { ...config.env, WARMPOOL_WEB_PORT: "0" };
+  if (ep !== undefined) config.env = { ...config.env, [WORKER_ENV.webPort]: "0" };
   return config;
 }
 

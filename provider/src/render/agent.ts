@@ -2,18 +2,17 @@
  * The agent's Deployment: one process that serves the gateway, scales workers and keeps state.
  * Pulumi-free, so that it is tested as plain data.
  */
-import type { RuntimeSpec } from "@warmpool/schema";
+import { AGENT_ENV, AGENT_FLAGS, AGENT_PORT, AGENT_STATE_DIR, AGENT_TOKEN_DIR, AGENT_TOKEN_FILE, AGENT_TOKEN_KEY, type RuntimeSpec } from "@warmpool/schema";
 import type * as k8s from "@pulumi/kubernetes";
 import type { Labels } from "../labels";
-import { AGENT_PORT } from "../version";
 import { AGENT_SERVICE_ACCOUNT } from "./rbac";
 
 export const AGENT_NAME = "warmpool-agent";
 export const TOKEN_SECRET = "warmpool-agent-token";
-export const TOKEN_KEY = "token";
+export const TOKEN_KEY = AGENT_TOKEN_KEY;
 export const STATE_CLAIM = "warmpool-agent-state";
-export const STATE_DIR = "/var/lib/warmpool";
-export const TOKEN_DIR = "/var/run/warmpool";
+export const STATE_DIR = AGENT_STATE_DIR;
+export const TOKEN_DIR = AGENT_TOKEN_DIR;
 
 export const SCRAPE_ANNOTATIONS: Labels = {
   "prometheus.io/scrape": "true",
@@ -25,22 +24,23 @@ export function agentDeploymentSpec(spec: RuntimeSpec, image: string, labels: La
   const state = spec.state ?? {};
   const postgres = state.kind === "postgres";
   const limits = spec.limits ?? {};
+  const f = AGENT_FLAGS;
   const args = [
     "agent",
-    "--backend", "kubernetes",
-    "--host", "0.0.0.0",
-    "--port", String(AGENT_PORT),
-    "--state-dir", STATE_DIR,
-    "--token-file", `${TOKEN_DIR}/${TOKEN_KEY}`,
-    "--max-pending", String(limits.maxPendingInputs ?? 2000),
-    "--payload-limit", String(limits.payloadLimit ?? 16),
-    "--result-ttl", String(limits.resultTtl ?? 604800),
-    "--log-level", spec.logLevel ?? "info",
+    f.backend, "kubernetes",
+    f.host, "0.0.0.0",
+    f.port, String(AGENT_PORT),
+    f.stateDir, STATE_DIR,
+    f.tokenFile, AGENT_TOKEN_FILE,
+    f.maxPending, String(limits.maxPendingInputs ?? 2000),
+    f.payloadLimit, String(limits.payloadLimit ?? 16),
+    f.resultTtl, String(limits.resultTtl ?? 604800),
+    f.logLevel, spec.logLevel ?? "info",
   ];
-  const env: k8s.types.input.core.v1.EnvVar[] = [{ name: "WARMPOOL_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } }];
+  const env: k8s.types.input.core.v1.EnvVar[] = [];
   if (postgres) {
     const secret = state.postgresUrlSecret!;
-    env.push({ name: "WARMPOOL_DATABASE_URL", valueFrom: { secretKeyRef: { name: secret.name, key: secret.key } } });
+    env.push({ name: AGENT_ENV.databaseUrl, valueFrom: { secretKeyRef: { name: secret.name, key: secret.key } } });
   }
   // The token arrives as a read-only file, not an environment variable: nothing the agent starts can inherit it.
   const volumes: k8s.types.input.core.v1.Volume[] = [{ name: "token", secret: { secretName: TOKEN_SECRET, defaultMode: 0o400 } }];

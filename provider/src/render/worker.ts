@@ -2,7 +2,7 @@
  * The worker Deployment of a function: the pod that the agent scales, derived from the validated
  * spec and the refs it points at. Pulumi-free, so that it is tested as plain data.
  */
-import { parseGpu, type FunctionSpec } from "@warmpool/schema";
+import { WORKER_COMMANDS, WORKER_ENV, WORKER_PROTOCOL, parseGpu, type FunctionSpec } from "@warmpool/schema";
 import type * as k8s from "@pulumi/kubernetes";
 import { LABEL_GPU, LABEL_POOL, RESOURCE_GPU, TAINT_GPU, componentLabels, functionSelector } from "../labels";
 import type { AppRef, PoolRef, VolumeRef } from "../refs";
@@ -22,11 +22,6 @@ export interface WorkerInputs {
 
 /** Seconds beyond the per-attempt timeout that a draining pod gets to finish its last input and @exit hooks. */
 export const DRAIN_MARGIN_SECONDS = 30;
-
-const RUNTIME_COMMANDS: Record<string, string[]> = {
-  python: ["python", "-m", "warmpool.worker"],
-  node: ["node", `${WORKER_APP_DIR}/node_modules/@warmpool/worker/worker.js`],
-};
 
 export function workerDeploymentSpec(inputs: WorkerInputs): DeploymentSpec {
   const { spec, app } = inputs;
@@ -69,7 +64,7 @@ function workerContainer(inputs: WorkerInputs): Container {
   return {
     name: "worker",
     image: inputs.image,
-    command: RUNTIME_COMMANDS[spec.runtime ?? "python"],
+    command: [...WORKER_COMMANDS[spec.runtime ?? "python"]],
     workingDir: WORKER_APP_DIR,
     ports: [
       { name: "worker", containerPort: WORKER_PORT, protocol: "TCP" },
@@ -94,17 +89,18 @@ function workerContainer(inputs: WorkerInputs): Container {
 
 function workerEnv(spec: FunctionSpec): k8s.types.input.core.v1.EnvVar[] {
   const own = Object.entries(spec.env ?? {}).map(([name, value]) => ({ name, value }));
+  const e = WORKER_ENV;
   return [
-    { name: "WARMPOOL_PROTOCOL", value: "1" },
-    { name: "WARMPOOL_HOST", value: "0.0.0.0" },
-    { name: "WARMPOOL_PORT", value: String(WORKER_PORT) },
-    { name: "WARMPOOL_HANDLER", value: spec.handler },
-    { name: "WARMPOOL_APP_DIR", value: WORKER_APP_DIR },
-    { name: "WARMPOOL_MAX_INPUTS", value: String(spec.concurrency?.maxInputs ?? 1) },
-    { name: "WARMPOOL_BATCH_SIZE", value: String(spec.batching?.maxBatchSize ?? 0) },
-    { name: "WARMPOOL_CONTAINER_ID", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+    { name: e.protocol, value: WORKER_PROTOCOL },
+    { name: e.host, value: "0.0.0.0" },
+    { name: e.port, value: String(WORKER_PORT) },
+    { name: e.handler, value: spec.handler },
+    { name: e.appDir, value: WORKER_APP_DIR },
+    { name: e.maxInputs, value: String(spec.concurrency?.maxInputs ?? 1) },
+    { name: e.batchSize, value: String(spec.batching?.maxBatchSize ?? 0) },
+    { name: e.containerId, valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
     // Set only for a web-server function: the worker starts the handler's server on this port.
-    ...(spec.webPort === undefined ? [] : [{ name: "WARMPOOL_WEB_PORT", value: String(spec.webPort) }]),
+    ...(spec.webPort === undefined ? [] : [{ name: e.webPort, value: String(spec.webPort) }]),
     ...own,
   ];
 }

@@ -5,20 +5,20 @@
  * into the resources' `status` and into Events. No client calls here, so that all of it is unit tested
  * as plain data.
  */
-import type { EndpointSpec } from "@warmpool/schema";
+import { ANNOTATIONS, LABELS, WORKER_APP_DIR as APP_DIR, type EndpointSpec } from "@warmpool/schema";
 import type { FunctionRuntime, ScaleEvent } from "../../dispatcher/function";
 import { describeEndpoint } from "../../endpoints/describe";
 import type { ScheduleStatus as ScheduleView } from "../../schedules/scheduler";
 import { validateApp, type LoadedApp } from "../../spec/load";
 
 /** Where the worker image keeps the app: handlers are loaded from there, never from the agent's disk. */
-export const WORKER_APP_DIR = "/app";
+export const WORKER_APP_DIR = APP_DIR;
 export const GROUP = "warmpool.dev";
 export const VERSION = "v1alpha1";
-export const LABEL_APP = "warmpool.dev/app";
-export const LABEL_FUNCTION = "warmpool.dev/function";
+export const LABEL_APP = LABELS.app;
+export const LABEL_FUNCTION = LABELS.function;
 /** Lowest possible cost: the ReplicaSet removes this Pod first when replicas go down. */
-export const DELETION_COST_ANNOTATION = "controller.kubernetes.io/pod-deletion-cost";
+export const DELETION_COST_ANNOTATION = ANNOTATIONS.deletionCost;
 export const LOWEST_DELETION_COST = String(-(2 ** 31) + 1);
 
 export type Kind = "Function" | "Schedule" | "Endpoint";
@@ -101,7 +101,7 @@ export function groupResources(resources: Record<Kind, readonly SpecResource[]>)
     let group = apps.get(app);
     if (group === undefined) {
       group = { name: app, namespace: ns, doc: { name: app, functions: {}, schedules: {}, endpoints: {} }, targets: [], resources: [] };
-      const env = r.metadata?.labels?.["warmpool.dev/environment"];
+      const env = r.metadata?.labels?.[LABELS.environment];
       if (env !== undefined && ENVIRONMENTS.has(env)) group.doc.environment = env;
       apps.set(app, group);
     }

@@ -15,13 +15,14 @@
  * (provider/src/render/rbac.ts): deployments/scale get+update, pods get/list/watch/patch.
  */
 import { AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
+import { WORKER_PORT } from "@warmpool/schema";
 import type { Logger } from "pino";
 import type { FunctionConfig } from "../../config/function";
 import type { Backend, ContainerHandle, ContainerInfo } from "../backend";
 import { DELETION_COST_ANNOTATION, LABEL_APP, LABEL_FUNCTION, LOWEST_DELETION_COST, type FunctionTarget } from "./apps";
 import { PodWatch, podGone, podReady } from "./pods";
 
-export const WORKER_PORT = 8000;
+export { WORKER_PORT } from "@warmpool/schema";
 
 export interface KubernetesBackendOptions {
   kc: KubeConfig;

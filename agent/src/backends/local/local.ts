@@ -13,6 +13,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
+import { WORKER_ENV as E, WORKER_PROTOCOL } from "@warmpool/schema";
 import type { FunctionConfig } from "../../config/function";
 import type { Backend, ContainerHandle, ContainerInfo } from "../backend";
 import { GpuAllocator } from "./gpus";
@@ -91,14 +92,14 @@ export class LocalBackend implements Backend {
     const env: Record<string, string> = {
       ...fn.env,
       ...this.runtimeEnv(fn),
-      WARMPOOL_PROTOCOL: "1",
-      WARMPOOL_HOST: "127.0.0.1",
-      WARMPOOL_PORT: String(port),
-      WARMPOOL_HANDLER: fn.handler,
-      WARMPOOL_APP_DIR: fn.appDir,
-      WARMPOOL_MAX_INPUTS: String(fn.maxInputs),
-      WARMPOOL_BATCH_SIZE: String(fn.batch?.maxBatchSize ?? 0),
-      WARMPOOL_CONTAINER_ID: id,
+      [E.protocol]: WORKER_PROTOCOL,
+      [E.host]: "127.0.0.1",
+      [E.port]: String(port),
+      [E.handler]: fn.handler,
+      [E.appDir]: fn.appDir,
+      [E.maxInputs]: String(fn.maxInputs),
+      [E.batchSize]: String(fn.batch?.maxBatchSize ?? 0),
+      [E.containerId]: id,
       ...inheritedEnv(),
     };
     if (gpus.length > 0) env.CUDA_VISIBLE_DEVICES = gpus.join(",");
@@ -224,7 +225,7 @@ export class LocalBackend implements Backend {
       try {
         const environ = fs.readFileSync(`/proc/${pid}/environ`, "utf8");
         // Through the sandbox: for bwrap that is the sandbox's init, whose end takes every process of it along.
-        if (environ.split("\0").includes(`WARMPOOL_CONTAINER_ID=${id}`)) this.sandbox.signal(pid, "SIGKILL");
+        if (environ.split("\0").includes(`${E.containerId}=${id}`)) this.sandbox.signal(pid, "SIGKILL");
       } catch {
         // Gone already, or not ours.
       }

@@ -1,0 +1,93 @@
+/**
+ * The contract between what the provider renders and what the agent and the worker runtimes read: the
+ * agent's command-line flags and environment, its token file, ports, the worker's environment, command
+ * and app directory, labels and annotations. Each name is written here once. The provider renders from
+ * these constants, the agent declares its flags and reads its environment through them, and
+ * agent/test/contract.test.ts parses every container command the components render with the agent's own
+ * commander program and with the Python and Node worker runtimes' own config readers, so that a name
+ * changed on one side only fails a test instead of crash-looping a cluster.
+ */
+
+/** Port of the agent's gateway (and metrics) in its pod. */
+export const AGENT_PORT = 8080;
+/** Where the agent keeps SQLite, logs and HAProxy's files in its pod (a volume). */
+export const AGENT_STATE_DIR = "/var/lib/warmpool";
+/** Where the API token Secret is mounted in the agent's pod, and the Secret's key: the file is `AGENT_TOKEN_FILE`. */
+export const AGENT_TOKEN_DIR = "/var/run/warmpool";
+export const AGENT_TOKEN_KEY = "token";
+export const AGENT_TOKEN_FILE = `${AGENT_TOKEN_DIR}/${AGENT_TOKEN_KEY}`;
+
+/** Flags of `warmpool agent`, as commander declares them and the Runtime's Deployment passes them. */
+export const AGENT_FLAGS = {
+  backend: "--backend",
+  host: "--host",
+  port: "--port",
+  stateDir: "--state-dir",
+  tokenFile: "--token-file",
+  maxPending: "--max-pending",
+  payloadLimit: "--payload-limit",
+  resultTtl: "--result-ttl",
+  logLevel: "--log-level",
+  dataPlane: "--data-plane",
+  kubeconfig: "--kubeconfig",
+  workerAddress: "--worker-address",
+} as const;
+
+/** Environment the agent reads (from its Deployment or its image). */
+export const AGENT_ENV = {
+  /** PostgreSQL URL (Runtime `state.kind: postgres`), from a secretKeyRef. */
+  databaseUrl: "WARMPOOL_DATABASE_URL",
+  /** State directory when --state-dir is not given. */
+  stateDir: "WARMPOOL_STATE_DIR",
+  /** Default of --data-plane (the image sets `haproxy`). */
+  dataPlane: "WARMPOOL_DATA_PLANE",
+  /** Directory of the worker runtimes (the image sets where its bundle put them). */
+  runtimesDir: "WARMPOOL_RUNTIMES_DIR",
+} as const;
+
+/** Environment of the `warmpool` client commands. */
+export const CLIENT_ENV = {
+  url: "WARMPOOL_URL",
+  token: "WARMPOOL_TOKEN",
+} as const;
+
+/** Environment of a worker process (agent/runtimes/PROTOCOL.md), set by the provider in pods and by the local backend. */
+export const WORKER_ENV = {
+  protocol: "WARMPOOL_PROTOCOL",
+  host: "WARMPOOL_HOST",
+  port: "WARMPOOL_PORT",
+  handler: "WARMPOOL_HANDLER",
+  appDir: "WARMPOOL_APP_DIR",
+  maxInputs: "WARMPOOL_MAX_INPUTS",
+  batchSize: "WARMPOOL_BATCH_SIZE",
+  containerId: "WARMPOOL_CONTAINER_ID",
+  /** Set only for a function behind a webServer endpoint: the port its web server listens on. */
+  webPort: "WARMPOOL_WEB_PORT",
+} as const;
+
+/** The worker protocol version both runtimes speak. */
+export const WORKER_PROTOCOL = "1";
+/** Port the worker runtime listens on inside a pod. */
+export const WORKER_PORT = 8000;
+/** Where user code lives in a worker image (WARMPOOL_APP_DIR, the container's working directory). */
+export const WORKER_APP_DIR = "/app";
+/** The command of a worker container per runtime: the Python package's module, the Node package's bin. */
+export const WORKER_COMMANDS: { readonly [runtime in "python" | "node"]: readonly string[] } = {
+  python: ["python", "-m", "warmpool.worker"],
+  node: ["node", `${WORKER_APP_DIR}/node_modules/@warmpool/worker/worker.js`],
+};
+
+/** Labels the provider puts on an App's objects and the agent selects worker pods by. */
+export const LABELS = {
+  app: "warmpool.dev/app",
+  environment: "warmpool.dev/environment",
+  function: "warmpool.dev/function",
+  pool: "warmpool.dev/pool",
+  gpu: "warmpool.dev/gpu",
+} as const;
+
+/** Annotations the agent writes. */
+export const ANNOTATIONS = {
+  /** On the idle pod a scale-down should remove (the ReplicaSet deletes the lowest cost first). */
+  deletionCost: "controller.kubernetes.io/pod-deletion-cost",
+} as const;
