@@ -13,28 +13,55 @@ import { lockStateDir, StateDirLocked } from "../src/lock";
 import { startAgent, tempDir, until } from "./helpers";
 
 test("close(drainMs) finishes and records the inputs in flight, and sends none of the queued ones", async () => {
-  const h = await startAgent({ gate: { handler: "handlers:gate", concurrency: { maxInputs: 2 }, autoscaler: { maxContainers: 1 } } });
+  const h = await startAgent({
+    gate: {
+      handler: "handlers:gate",
+      concurrency: { maxInputs: 2 },
+      autoscaler: { maxContainers: 1 },
+    },
+  });
   const ids: string[] = [];
-  for (const name of ["a", "b", "c", "d"]) ids.push((await h.http.spawn("t", "gate", [name])).body.callId);
+  for (const name of ["a", "b", "c", "d"])
+    ids.push((await h.http.spawn("t", "gate", [name])).body.callId);
   const fn = [...(h.agent as any).functions()][0];
-  await until("two inputs in flight, two queued", () => fn.inFlight === 2 && fn.queued === 2);
+  await until(
+    "two inputs in flight, two queued",
+    () => fn.inFlight === 2 && fn.queued === 2,
+  );
 
   const closed = h.agent.close(20_000);
   // Draining: the two in flight are still running after the containers would have been stopped.
   await new Promise((r) => setTimeout(r, 3000)); // longer than the 2 s the containers get to stop
-  for (const name of ["a", "b", "c", "d"]) fs.writeFileSync(path.join(h.dir, name), "");
+  for (const name of ["a", "b", "c", "d"])
+    fs.writeFileSync(path.join(h.dir, name), "");
   await closed;
 
-  const db = new Database(path.join(path.dirname(h.dir), "state", "state.db"), { readonly: true });
-  const states = ids.map((id) => (db.prepare("SELECT state FROM calls WHERE id = ?").pluck().get(id) as string));
+  const db = new Database(h.agent.options.dbPath, { readonly: true });
+  const states = ids.map(
+    (id) =>
+      db
+        .prepare("SELECT state FROM calls WHERE id = ?")
+        .pluck()
+        .get(id) as string,
+  );
   db.close();
   expect(states).toEqual(["completed", "completed", "waiting", "waiting"]);
 }, 60_000);
 
 describe("the state directory lock", () => {
   const holder = (dir: string) => {
-    const child = spawn(process.execPath, ["-e", `require(${JSON.stringify(path.join(__dirname, "..", "dist", "src", "lock.js"))}).lockStateDir(process.argv[1]); console.log("held"); setInterval(() => {}, 1000);`, dir], { stdio: ["ignore", "pipe", "inherit"] });
-    const held = new Promise<void>((resolve) => child.stdout!.once("data", () => resolve()));
+    const child = spawn(
+      process.execPath,
+      [
+        "-e",
+        `globalThis.unlock = require(${JSON.stringify(path.join(__dirname, "..", "dist", "src", "lock.js"))}).lockStateDir(process.argv[1]); console.log("held"); setInterval(() => {}, 1000);`,
+        dir,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    const held = new Promise<void>((resolve) =>
+      child.stdout!.once("data", () => resolve()),
+    );
     return { child, held };
   };
 
@@ -52,7 +79,9 @@ describe("the state directory lock", () => {
     }
     // Killed with SIGKILL: the kernel dropped its lock.
     const unlock = lockStateDir(dir);
-    expect(fs.readFileSync(path.join(dir, "agent.pid"), "utf8")).toBe(String(process.pid));
+    expect(fs.readFileSync(path.join(dir, "agent.pid"), "utf8")).toBe(
+      String(process.pid),
+    );
     unlock();
     expect(fs.existsSync(path.join(dir, "agent.pid"))).toBe(false);
   }, 30_000);

@@ -87,7 +87,7 @@ const cases: Case[] = [
 
   ["web server without port", () => new warmpool.Endpoint("e", { function: fnRef, kind: "webServer" }), `${subject("Endpoint", "e")}port: is required when kind is webServer (the port the container listens on)`],
   ["port on a function endpoint", () => new warmpool.Endpoint("e", { function: fnRef, port: 8080 }), `${subject("Endpoint", "e")}port = 8080: is only allowed when kind is webServer`],
-  ["relative path", () => new warmpool.Endpoint("e", { function: fnRef, path: "v1/chat" }), `${subject("Endpoint", "e")}path = "v1/chat": must be a string matching ^/[A-Za-z0-9._~/-]*$`],
+  ["relative path", () => new warmpool.Endpoint("e", { function: fnRef, path: "v1/chat" }), `${subject("Endpoint", "e")}path = "v1/chat": must be a string matching ^/$|^(/(\\.{3,}|\\.*[A-Za-z0-9_~-][A-Za-z0-9._~-]*))+/?$`],
   ["unknown method", () => new warmpool.Endpoint("e", { function: fnRef, methods: ["FETCH"] }), `${subject("Endpoint", "e")}methods[0] = "FETCH": must be one of "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"`],
   ["malformed domain", () => new warmpool.Endpoint("e", { function: fnRef, domains: ["not a domain"] }), `${subject("Endpoint", "e")}domains[0] = "not a domain": must be a string matching`],
   ["zero sync timeout", () => new warmpool.Endpoint("e", { function: fnRef, syncTimeout: 0 }), `${subject("Endpoint", "e")}syncTimeout = 0: must be an integer from 1 to 3600 s`],

@@ -43,6 +43,8 @@ export const AGENT_ENV = {
   dataPlane: "WARMPOOL_DATA_PLANE",
   /** Directory of the worker runtimes (the image sets where its bundle put them). */
   runtimesDir: "WARMPOOL_RUNTIMES_DIR",
+  /** Default of --sandbox (how local workers are isolated). */
+  sandbox: "WARMPOOL_SANDBOX",
 } as const;
 
 /** Environment of the `warmpool` client commands. */

@@ -39,7 +39,7 @@ const serverFlags = (cmd: Command): Command =>
     .addOption(
       new Option("--sandbox <name>", "how local workers are isolated: bwrap (default: bubblewrap, each worker sees only its app, runtime and volumes), or none (plain processes that can read everything the agent can)")
         .choices(["bwrap", "none"])
-        .env("WARMPOOL_SANDBOX"),
+        .env(AGENT_ENV.sandbox),
     )
     .option("--sandbox-user <uid:gid>", "user the sandboxed workers run as when the agent runs as root (default 65534:65534)");
 
