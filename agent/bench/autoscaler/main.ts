@@ -11,7 +11,7 @@
  * waitMax}]`, seconds), --only trace,burst,failure (default all; only trace when --trace is given),
  * --policies a,b, --seeds N (failure scenarios, default 5), --dt SECONDS (the step, default 0.1: a
  * finer one shows differences of wait below 0.1 s), --out FILE (everything, default
- * agent/bench/results/autoscaler.json).
+ * agent/bench/results/autoscaler.json), --real [--real-runs N] (the burst on a real agent, real.ts).
  *
  * The model, and what it assumes:
  * - One function: cold start 20 s (start decision → ready, paid for: container-seconds run from the
@@ -64,6 +64,8 @@ export interface Options {
   policies: string[];
   seeds: number;
   dtMs: number;
+  real: boolean;
+  realRuns: number;
   quiet: boolean;
 }
 
@@ -75,13 +77,15 @@ export function parseArgs(argv: readonly string[]): Options {
     if (v === undefined || v.startsWith("--")) throw new Error(`--${name} needs a value`);
     return v;
   };
-  const known = new Set(["trace", "json", "out", "only", "policies", "seeds", "dt", "quiet"]);
+  const known = new Set(["trace", "json", "out", "only", "policies", "seeds", "dt", "real", "real-runs", "quiet"]);
   for (const a of argv) if (a.startsWith("--") && !known.has(a.slice(2))) throw new Error(`unknown flag ${a}: known are ${[...known].map((k) => `--${k}`).join(", ")}`);
   const trace = value("trace");
   const only = new Set((value("only") ?? (trace === undefined ? SCENARIOS.join(",") : "trace")).split(","));
   for (const s of only) if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`--only ${s}: scenarios are ${SCENARIOS.join(", ")}`);
   const seeds = Number(value("seeds") ?? 5);
+  const realRuns = Number(value("real-runs") ?? 3);
   if (!Number.isInteger(seeds) || seeds < 1) throw new Error("--seeds must be a whole number ≥ 1");
+  if (!Number.isInteger(realRuns) || realRuns < 1) throw new Error("--real-runs must be a whole number ≥ 1");
   const dtMs = Number(value("dt") ?? MODEL.dtMs / 1000) * 1000;
   if (!(Number.isInteger(dtMs) && dtMs > 0 && 1000 % dtMs === 0)) throw new Error("--dt must divide 1 s into whole milliseconds (e.g. 0.1, 0.05, 0.01)");
   return {
@@ -92,6 +96,8 @@ export function parseArgs(argv: readonly string[]): Options {
     policies: (value("policies") ?? POLICIES.map((p) => p.name).join(",")).split(","),
     seeds,
     dtMs,
+    real: argv.includes("--real"),
+    realRuns,
     quiet: argv.includes("--quiet"),
   };
 }
@@ -154,6 +160,11 @@ export async function main(argv: readonly string[]): Promise<Record<string, unkn
       );
       print(failureTable(byPolicy, BASELINE));
     }
+  }
+
+  if (o.real) {
+    const { realCrossCheck } = await import("./real");
+    results.real = await realCrossCheck({ runs: o.realRuns, print });
   }
 
   results.wallSeconds = Math.round(performance.now() - t0) / 1000;
