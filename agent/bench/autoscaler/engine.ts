@@ -38,6 +38,8 @@ export interface SimParams {
   coldStartMs: number;
   /** Stop this long after the last arrival even if containers are still live (the result says `truncated`). */
   tailLimitMs: number;
+  /** Ticks fall at phase + k × tick (default 0: on the first call's arrival and every tick after). */
+  tickPhaseMs?: number;
 }
 
 /** The per-policy figures of the issue (seconds), then the rest of what the run counted. */
@@ -115,6 +117,8 @@ export function simulate<S>(policy: Policy<S>, config: PolicyConfig, work: Workl
   const guards = policy.guards?.(config) ?? noGuards();
   const tickMs = policy.evaluation.tickMs;
   if (tickMs % dtMs !== 0) throw new Error(`${policy.name}: tick ${tickMs} ms is not a multiple of the step ${dtMs} ms`);
+  const phase = tickMs === 0 ? 0 : (params.tickPhaseMs ?? 0) % tickMs;
+  if (phase % dtMs !== 0) throw new Error(`tick phase ${phase} ms is not a multiple of the step ${dtMs} ms`);
   const n = work.arrivalMs.length;
   const lastArrival = n === 0 ? 0 : (work.arrivalMs[n - 1] as number);
 
@@ -257,7 +261,7 @@ export function simulate<S>(policy: Policy<S>, config: PolicyConfig, work: Workl
     const load = inFlight + queued + delayed.size;
     windows?.push(live > 0 || load > 0 ? load : NaN);
     const ev = policy.evaluation;
-    if ((pressure && ev.onPressure) || (changed && ev.onChange) || (live === 0 && queued > 0 && ev.fromZero) || tickMs === 0 || t % tickMs === 0) {
+    if ((pressure && ev.onPressure) || (changed && ev.onChange) || (live === 0 && queued > 0 && ev.fromZero) || tickMs === 0 || (t + tickMs - phase) % tickMs === 0) {
       const obs = observe(containers, queued + delayed.size, inFlight, coldStarts, serviceEwma, recentArrivals, t, windows, policy.windowsMs);
       const out = policy.decide(config, obs, t, state);
       state = out.state;

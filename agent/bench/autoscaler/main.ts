@@ -178,6 +178,7 @@ function summarizeFailure(policy: Policy, runs: readonly RunResult[]): FailureSu
   const of = (f: (r: RunResult) => number) => spread(runs.map(f));
   return {
     policy: policy.name,
+    guarded: policy.guards !== undefined,
     attemptsPerLogicalMean: of((r) => r.calls.attemptsPerLogicalMean),
     attemptsPerLogicalMax: of((r) => r.calls.attemptsPerLogicalMax),
     attemptsPerFirstAttempt: of((r) => r.calls.attempts / r.calls.firstAttempts),

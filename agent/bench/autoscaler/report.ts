@@ -83,6 +83,8 @@ export function runTable(results: readonly RunResult[], baseline: string): strin
 /** What the failure scenarios report per policy, each a spread over the seeds. */
 export interface FailureSummary {
   policy: string;
+  /** Whether the policy has guards (a breaker can be open); without, "starts while open" is moot. */
+  guarded: boolean;
   attemptsPerLogicalMean: Spread;
   attemptsPerLogicalMax: Spread;
   attemptsPerFirstAttempt: Spread;
@@ -114,7 +116,7 @@ export function failureTable(rows: readonly FailureSummary[], baseline: string):
       spreadText(r.containerSeconds, 0),
       ratio(r.containerSeconds.median, base?.containerSeconds.median),
       spreadText(r.waitP99, 2),
-      spreadText(r.startsWhileOpen),
+      r.guarded ? spreadText(r.startsWhileOpen) : "no breaker",
     ]),
   );
 }
