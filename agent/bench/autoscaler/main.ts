@@ -17,7 +17,8 @@
  * - One function: cold start 20 s (start decision → ready, paid for: container-seconds run from the
  *   start decision to the stop), concurrency maxInputs 8 / targetInputs 6, scaledownWindow 60 s (the
  *   schema's default: the spec goes through @warmpool/schema and compileFunction as a deployed one
- *   does), maxContainers 100 (never binding here), no batching, containers never fail to start.
+ *   does), maxContainers 100 (never reached on the conversation trace; the run prints a NOTE when a
+ *   trace makes a policy reach it), no batching, containers never fail to start.
  * - Discrete time, steps of 0.1 s; everything happens on a step boundary, so a slot freed mid-step is
  *   used at the next step, and a wait is (step of dispatch − exact arrival): up to 0.1 s of every wait
  *   is the step, the same for every policy.
@@ -28,8 +29,9 @@
  *   FIFO; the oldest ready container below targetInputs, else the least busy below maxInputs. Only when
  *   and how many containers start and stop differs between policies.
  * - Policies see the agent's observation (queued incl. retries waiting out their delay, in flight, the
- *   live containers) and are asked when their Evaluation says; a policy stopping a busy container
- *   drains it (no new inputs; stopped when its last input ends).
+ *   live containers) and are asked when their Evaluation says; ticks fall on the first call's arrival
+ *   and every tick after. A policy stopping a busy container drains it (no new inputs; stopped when its
+ *   last input ends).
  * - Failures: an attempt fails at the end of its service time; whether it fails is a hash of the seed
  *   and (call, client retry, attempt), so every policy meets the same failures. The function retries
  *   after 1 s × 2^(n−1) (the schema's defaults); a client whose call failed calls again 1 s later as a
@@ -82,6 +84,7 @@ export function parseArgs(argv: readonly string[]): Options {
   const trace = value("trace");
   const only = new Set((value("only") ?? (trace === undefined ? SCENARIOS.join(",") : "trace")).split(","));
   for (const s of only) if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`--only ${s}: scenarios are ${SCENARIOS.join(", ")}`);
+  if (value("json") !== undefined && !only.has("trace")) throw new Error("--json writes the trace's figures: --only must include trace");
   const seeds = Number(value("seeds") ?? 5);
   const realRuns = Number(value("real-runs") ?? 3);
   if (!Number.isInteger(seeds) || seeds < 1) throw new Error("--seeds must be a whole number ≥ 1");
@@ -133,6 +136,8 @@ export async function main(argv: readonly string[]): Promise<Record<string, unkn
     scenarios.trace = { file: trace.file, start: trace.start, calls: n, spanSeconds: span, serviceSeconds: service, skippedRows: trace.skipped, firstSkipped: trace.firstSkipped, results: runs };
     print(`\nTrace ${path.basename(trace.file)}: ${num(n)} calls over ${num(span)} s from ${trace.start}, ${num(service)} s of service (mean ${(service / n).toFixed(2)} s)${trace.skipped > 0 ? `; ${trace.skipped} rows skipped (${trace.firstSkipped})` : ""}`);
     print(runTable(runs, BASELINE));
+    const capped = runs.filter((r) => r.peakContainers >= MODEL.maxContainers).map((r) => r.policy);
+    if (capped.length > 0) print(`NOTE: ${capped.join(", ")} reached maxContainers ${MODEL.maxContainers}: on this trace the cap, not only the policy, shapes the figures`);
     if (o.json !== null) {
       fs.mkdirSync(path.dirname(o.json), { recursive: true });
       fs.writeFileSync(o.json, `${JSON.stringify(runs.map(figures), null, 2)}\n`);
