@@ -4,6 +4,7 @@
  * object, and the retry policy as a pure delay function. Computed once per deploy, never per input.
  */
 import type { FunctionSpec } from "@warmpool/schema";
+import type { ScaleConfig } from "../autoscaler/decide";
 
 export interface RetryPolicy {
   maxRetries: number;
@@ -67,6 +68,18 @@ export function compileFunction(spec: FunctionSpec, appDir: string): FunctionCon
     targetInputs: Math.min(concurrency.targetInputs ?? concurrency.maxInputs, concurrency.maxInputs),
     batch: spec.batching === undefined ? null : { maxBatchSize: spec.batching.maxBatchSize, waitMs: spec.batching.waitMs },
     spec,
+  };
+}
+
+/** The settings the autoscaler's decide() reads (the dispatcher's `fn.scale`, and the autoscaler benchmark's). */
+export function scaleConfig(config: FunctionConfig): ScaleConfig {
+  return {
+    minContainers: config.minContainers,
+    maxContainers: config.maxContainers,
+    bufferContainers: config.bufferContainers,
+    targetInputs: config.targetInputs,
+    batchSize: config.batch?.maxBatchSize ?? 1,
+    scaledownWindowMs: config.scaledownWindowMs,
   };
 }
 

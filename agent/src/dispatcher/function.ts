@@ -12,7 +12,7 @@ import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { Backend } from "../backends/backend";
 import type { Clock, Timer } from "../clock";
-import { retryDelayMs, type FunctionConfig } from "../config/function";
+import { retryDelayMs, scaleConfig, type FunctionConfig } from "../config/function";
 import { ATTEMPT_ERRORS, type RemoteError } from "../errors";
 import type { ContainerObservation, Decision, Observation, ScaleConfig } from "../autoscaler/decide";
 import { Deque } from "../queue/deque";
@@ -80,14 +80,7 @@ export class FunctionRuntime implements Lane {
     this.key = config.key;
     this.calls = deps.calls;
     this.clock = deps.clock;
-    this.scale = {
-      minContainers: config.minContainers,
-      maxContainers: config.maxContainers,
-      bufferContainers: config.bufferContainers,
-      targetInputs: config.targetInputs,
-      batchSize: config.batch?.maxBatchSize ?? 1,
-      scaledownWindowMs: config.scaledownWindowMs,
-    };
+    this.scale = scaleConfig(config);
   }
 
   maxRetries(): number {
