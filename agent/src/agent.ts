@@ -1,47 +1,46 @@
 /**
- * The agent process in one object: it owns the store, the call table, the backend, the autoscaler and
- * the gateway, deploys apps into FunctionRuntimes, and on start re-queues every spawned call that a
- * previous run accepted but did not finish (see queue/calls.ts for the at-least-once rule).
+ * The composition root: builds the agent's parts and wires them together — store, call table,
+ * backend, autoscaler, schedules, the app registry and its deployer, the gateway and the data plane.
+ * Nothing below imports this module; each part gets the small interfaces it needs (apps/registry.ts,
+ * apps/deployer.ts, gateway/server.ts `GatewayDeps`, endpoints/web.ts `WebDeps`).
  *
- * `run()` starts it; `close()` stops it (safe to call twice: it returns the same promise).
+ * `run()` starts it (recovery first: apps/recovery.ts); `close()` stops it (safe to call twice: it
+ * returns the same promise).
  */
 import * as diagnostics from "node:diagnostics_channel";
 import * as fs from "node:fs";
 import pino, { type Logger } from "pino";
 import type { FastifyInstance } from "fastify";
+import { AppDeployer, type Deployer } from "./apps/deployer";
+import { recover } from "./apps/recovery";
+import { AppRegistry, type Registry } from "./apps/registry";
 import type { Backend } from "./backends/backend";
 import { inheritedEnv, LocalBackend } from "./backends/local/local";
 import { createSandbox } from "./backends/local/sandbox/sandbox";
 import { freePort } from "./backends/local/ports";
 import { AutoscalerRunner } from "./autoscaler/runner";
-import { compileFunction } from "./config/function";
+import type { Timer } from "./clock";
 import { haproxyMaxConnections, openFileLimit } from "./config/limits";
 import { compileOptions, type AgentOptions, type CompiledOptions } from "./config/options";
-import { FunctionRuntime } from "./dispatcher/function";
-import { AgentError } from "./errors";
-import { webDispatcher, withWebServer } from "./endpoints/proxy";
-import { HaproxyDataPlane, type ServedEndpoint } from "./dataplane/haproxy";
-import type { DataPlaneApp } from "./dataplane/haproxy-config";
+import type { FunctionRuntime } from "./dispatcher/function";
+import { webDispatcher } from "./endpoints/proxy";
+import { registerWeb } from "./endpoints/web";
+import { HaproxyDataPlane } from "./dataplane/haproxy";
 import { buildGateway } from "./gateway/server";
 import { Metrics } from "./metrics/metrics";
 import { CallTable, type Input } from "./queue/calls";
 import { Scheduler } from "./schedules/scheduler";
 import { ScheduleStateStore } from "./schedules/state";
-import { validateApp, type LoadedApp } from "./spec/load";
+import type { LoadedApp } from "./spec/load";
 import { SqliteStore } from "./store/sqlite";
-import type { Store, UnfinishedCall } from "./store/store";
+import type { Store } from "./store/store";
+import { startSweeper } from "./store/sweeper";
 import { lockStateDir } from "./lock";
 import { requireSetpriv } from "./proc/parent-death";
 import { bearerCheck, loadOrCreateToken, type TokenCheck } from "./token";
 
 /** Published for each settled input when something subscribes (free otherwise). */
 export const inputChannel = diagnostics.channel("warmpool:input");
-
-export interface DeployedApp {
-  name: string;
-  loaded: LoadedApp;
-  functions: Map<string, FunctionRuntime>;
-}
 
 export interface AgentDeps {
   store?: Store;
@@ -58,7 +57,10 @@ export class Agent {
   readonly autoscaler: AutoscalerRunner;
   readonly metrics: Metrics;
   readonly schedules: Scheduler;
-  readonly apps = new Map<string, DeployedApp>();
+  /** The deployed apps, to look up. */
+  readonly registry: Registry;
+  /** Deploys and removes apps. */
+  readonly deployer: Deployer;
   /** Kept-alive connections to the web servers behind webServer endpoints. */
   readonly webDispatcher = webDispatcher();
   readonly token: string;
@@ -69,15 +71,13 @@ export class Agent {
   gateway: FastifyInstance | null = null;
   /** HAProxy in front of the gateway when `dataPlane: "haproxy"`. */
   dataPlane: HaproxyDataPlane | null = null;
-  url = "";
-  ready = false;
-  /** Apps that came from a spec file (`warmpool dev`/`serve`): the file is their source, not the API. */
-  readonly fileApps = new Set<string>();
-  /** Unfinished spawned calls whose function is not deployed (yet), by `app/fn`. */
-  private readonly orphans = new Map<string, UnfinishedCall[]>();
+  /** What the probes and status pages see. */
+  private readonly state = { ready: false, url: "" };
+  private readonly apps = new AppRegistry();
+  private readonly appDeployer: AppDeployer;
   private closing: Promise<void> | null = null;
   private readonly unlock: () => void;
-  private sweepTimer: { cancel(): void } | null = null;
+  private sweeper: Timer | null = null;
 
   constructor(options: AgentOptions = {}, deps: AgentDeps = {}) {
     this.options = compileOptions(options);
@@ -107,7 +107,8 @@ export class Agent {
       throw err;
     }
     this.backend = backend;
-    this.metrics = new Metrics(() => this.functions());
+    this.registry = this.apps;
+    this.metrics = new Metrics(() => this.apps.functions());
     this.calls = new CallTable(this.store, o.clock, {
       retry: (input) => this.metrics.attempts.inc({ app: input.lane.key.split("/")[0], function: input.lane.key.split("/")[1], outcome: "retried" }),
       settled: (input) => this.settled(input),
@@ -118,9 +119,35 @@ export class Agent {
       log: this.log,
       calls: this.calls,
       state: new ScheduleStateStore(o.dbPath, o.fsync),
-      lookup: (app, fn) => this.apps.get(app)?.functions.get(fn),
+      lookup: (app, fn) => this.apps.find(app, fn),
       maxPendingSpawns: o.maxPendingSpawns,
     });
+    this.appDeployer = new AppDeployer({
+      registry: this.apps,
+      calls: this.calls,
+      backend: this.backend,
+      store: this.store,
+      clock: o.clock,
+      log: this.log,
+      autoscaler: this.autoscaler,
+      schedules: this.schedules,
+      metrics: this.metrics,
+      appSource: o.appSource,
+      events: {
+        deployed: () => this.updateDataPlane(),
+        containersChanged: () => this.dataPlane?.sync(),
+        draining: (fn, c) => this.dataPlane?.draining(fn, c),
+      },
+    });
+    this.deployer = this.appDeployer;
+  }
+
+  get url(): string {
+    return this.state.url;
+  }
+
+  get ready(): boolean {
+    return this.state.ready;
   }
 
   /** Workers on this machine, sandboxed so that they see nothing of the agent's and of the other apps'. */
@@ -131,7 +158,7 @@ export class Agent {
       user: o.sandboxUser,
       runtimesDir: o.runtimesDir,
       privatePaths: [o.stateDir, o.logDir, ...(this.tokenFile === "" ? [] : [this.tokenFile])],
-      appDirs: () => [...this.apps.values()].map((a) => a.loaded.appDir),
+      appDirs: () => [...this.apps.apps()].map((a) => a.loaded.appDir),
       env: inheritedEnv(),
     });
     return new LocalBackend({ stateDir: o.stateDir, logDir: o.logDir, runtimesDir: o.runtimesDir, python: o.python, node: o.node, sandbox });
@@ -143,140 +170,38 @@ export class Agent {
     if (inputChannel.hasSubscribers) inputChannel.publish({ id: input.id, fn: fn.key, state: input.state, attempts: input.attempt });
   }
 
-  *functions(): IterableIterator<FunctionRuntime> {
-    for (const app of this.apps.values()) yield* app.functions.values();
-  }
-
-  /** The function behind a route, or a 404 naming what is missing. */
-  lookup(app: string, fn: string): FunctionRuntime {
-    const deployed = this.apps.get(app);
-    if (deployed === undefined) throw new AgentError("WP_ERR_APP_NOT_FOUND", [JSON.stringify(app)]);
-    const f = deployed.functions.get(fn);
-    if (f === undefined) throw new AgentError("WP_ERR_FUNCTION_NOT_FOUND", [JSON.stringify(app), JSON.stringify(fn)], { functions: [...deployed.functions.keys()] });
-    return f;
-  }
-
-  /** Starts the store recovery, the autoscaler and the gateway. Apps given here are deployed first. */
+  /** Recovers, then starts the schedules, the autoscaler and the gateway. Apps given here (the spec file's) are deployed first. */
   async run(apps: LoadedApp[] = []): Promise<void> {
-    for (const stored of await this.store.apps()) {
-      if (apps.some((a) => a.app.name === stored.name)) continue;
-      try {
-        this.deploy(validateApp(stored.doc, `app "${stored.name}"`, stored.appDir), false);
-      } catch (err) {
-        this.log.error({ event: "app.invalid", app: stored.name, error: (err as Error).message }, "stored app no longer validates");
-      }
-    }
-    for (const app of apps) {
-      this.deploy(app, false);
-      this.fileApps.add(app.app.name);
-    }
-    await this.recover();
+    await recover({ store: this.store, deployer: this.appDeployer, registry: this.apps, log: this.log }, apps);
     this.schedules.start();
     this.autoscaler.start();
-    this.scheduleSweep();
-    this.gateway = buildGateway(this);
-    if (this.options.dataPlane === "haproxy") await this.startDataPlane(this.gateway);
-    else this.url = await this.gateway.listen({ host: this.options.host, port: this.options.port });
-    this.ready = true;
-    this.log.info({ event: "agent.listening", url: this.url, apps: [...this.apps.keys()] }, `warmpool agent listening on ${this.url}`);
-  }
-
-  private async recover(): Promise<void> {
-    const unfinished = await this.store.unfinished();
-    let restored = 0;
-    for (const call of unfinished) {
-      const [app, name] = call.fn.split("/") as [string, string];
-      const fn = this.apps.get(app)?.functions.get(name);
-      if (fn === undefined) {
-        const list = this.orphans.get(call.fn) ?? [];
-        list.push(call);
-        this.orphans.set(call.fn, list);
-        continue;
-      }
-      this.calls.restore(fn, call.id, call.createdAt, call.attempts);
-      restored++;
-    }
-    if (unfinished.length > 0) this.log.info({ event: "agent.recovered", requeued: restored, waitingForDeploy: unfinished.length - restored }, "re-queued unfinished spawned calls");
-    for (const fn of this.functions()) fn.wake();
-  }
-
-  /** Deploys (or replaces) an app; `persist` stores it so a restart deploys it again. */
-  deploy(loaded: LoadedApp, persist: boolean): DeployedApp {
-    const name = loaded.app.name;
-    const previous = this.apps.get(name);
-    const functions = new Map<string, FunctionRuntime>();
-    for (const spec of loaded.functions) {
-      const config = withWebServer(compileFunction(spec, loaded.appDir), loaded.endpoints);
-      const old = previous?.functions.get(spec.name);
-      if (old !== undefined && JSON.stringify(old.config.spec) === JSON.stringify(spec) && old.config.appDir === loaded.appDir) {
-        functions.set(spec.name, old);
-        continue;
-      }
-      const fn = new FunctionRuntime(config, {
-        calls: this.calls,
-        backend: this.backend,
-        clock: this.options.clock,
-        log: this.log,
-        pressure: (f) => this.autoscaler.request(f),
-        changed: (f) => {
-          this.autoscaler.request(f);
-          this.dataPlane?.sync();
-        },
-        draining: (f, c) => this.dataPlane?.draining(f, c),
-      });
-      fn.outcomes = ["succeeded", "failed", "cancelled"].map((outcome) => this.metrics.inputs.labels({ app: config.app, function: config.name, outcome }));
-      if (old !== undefined) this.handOver(old, fn);
-      functions.set(spec.name, fn);
-    }
-    const deployed: DeployedApp = { name, loaded, functions };
-    this.apps.set(name, deployed);
-    for (const [fnName, old] of previous?.functions ?? []) {
-      if (functions.get(fnName) === old) continue;
-      if (!functions.has(fnName)) {
-        const error = { type: "FunctionRemoved", message: `function ${old.key} was removed by a deploy before this input ran` };
-        for (const input of [...old.queue]) this.calls.failWaiting(input, error);
-      }
-      this.autoscaler.detach(old);
-      void old.close(old.config.timeoutMs);
-    }
-    for (const fn of functions.values()) {
-      const orphans = this.orphans.get(fn.key);
-      if (orphans !== undefined) {
-        this.orphans.delete(fn.key);
-        for (const call of orphans) this.calls.restore(fn, call.id, call.createdAt, call.attempts);
-      }
-      this.autoscaler.attach(fn);
-      fn.wake();
-    }
-    this.schedules.sync(name, loaded.schedules);
-    this.updateDataPlane();
-    if (persist) void this.store.saveApp({ name, doc: loaded.app, appDir: loaded.appDir });
-    this.log.info({ event: "app.deployed", app: name, functions: [...functions.keys()] }, `deployed app ${name}`);
-    return deployed;
-  }
-
-  /** A redeployed function takes over the inputs still waiting for the old one. */
-  private handOver(old: FunctionRuntime, fn: FunctionRuntime): void {
-    old.replacedBy = fn;
-    for (;;) {
-      const input = old.queue.shift();
-      if (input === undefined) break;
-      if (input.state !== "waiting") continue;
-      old.queued--;
-      this.calls.moveLane(input, fn);
-    }
-  }
-
-  private scheduleSweep(): void {
-    const sweep = (): void => {
-      const before = this.options.clock.now() - this.options.resultTtlMs;
-      this.store.sweep(before).then(
-        (n) => n > 0 && this.log.info({ event: "store.swept", deleted: n }, "deleted expired results"),
-        (err: Error) => this.log.error({ event: "store.sweepFailed", error: err.message }, "result sweep failed"),
-      );
-      this.sweepTimer = this.options.clock.setTimeout(sweep, this.options.sweepIntervalMs);
-    };
-    sweep();
+    this.sweeper = startSweeper(this.store, this.options.clock, this.options.resultTtlMs, this.options.sweepIntervalMs, this.log);
+    const gateway = buildGateway({
+      options: this.options,
+      registry: this.apps,
+      deployer: this.appDeployer,
+      calls: this.calls,
+      store: this.store,
+      schedules: this.schedules,
+      metrics: this.metrics,
+      checkToken: this.checkToken,
+      state: this.state,
+    });
+    registerWeb(gateway, {
+      options: this.options,
+      registry: this.apps,
+      calls: this.calls,
+      store: this.store,
+      checkToken: this.checkToken,
+      webDispatcher: this.webDispatcher,
+      behindHaproxy: this.options.dataPlane === "haproxy",
+      pressure: (fn: FunctionRuntime) => this.autoscaler.request(fn),
+    });
+    this.gateway = gateway;
+    if (this.options.dataPlane === "haproxy") await this.startDataPlane(gateway);
+    else this.state.url = await gateway.listen({ host: this.options.host, port: this.options.port });
+    this.state.ready = true;
+    this.log.info({ event: "agent.listening", url: this.url, apps: [...this.apps.apps()].map((a) => a.name) }, `warmpool agent listening on ${this.url}`);
   }
 
   /** HAProxy on the gateway's address; the agent's own listener moves to a loopback port behind it. */
@@ -286,33 +211,14 @@ export class Agent {
     const inner = new URL(await gateway.listen({ host: "127.0.0.1", port: 0 }));
     // HAProxy needs a concrete port when the caller asked for any.
     const port = o.port === 0 ? await freePort(o.host) : o.port;
-    const plane = new HaproxyDataPlane({ binary: o.haproxy, dir: o.stateDir, bind: { host: o.host, port }, agent: { host: inner.hostname, port: Number(inner.port) }, token: this.token, log: this.log, maxConnections: haproxyMaxConnections(openFileLimit(), o.maxConnections), headersTimeout: o.headersTimeoutMs / 1000 });
-    await plane.start(this.dataPlaneApps(), this.servedEndpoints());
+    const plane = new HaproxyDataPlane({ registry: this.apps, binary: o.haproxy, dir: o.stateDir, bind: { host: o.host, port }, agent: { host: inner.hostname, port: Number(inner.port) }, token: this.token, log: this.log, maxConnections: haproxyMaxConnections(openFileLimit(), o.maxConnections), headersTimeout: o.headersTimeoutMs / 1000 });
+    await plane.start();
     this.dataPlane = plane;
-    this.url = plane.url;
-  }
-
-  private dataPlaneApps(): DataPlaneApp[] {
-    return [...this.apps.values()].map((a) => ({
-      name: a.name,
-      endpoints: a.loaded.endpoints,
-      slots: Object.fromEntries([...a.functions].map(([name, fn]) => [name, fn.scale.maxContainers])),
-    }));
-  }
-
-  private servedEndpoints(): ServedEndpoint[] {
-    const out: ServedEndpoint[] = [];
-    for (const app of this.apps.values()) {
-      for (const e of app.loaded.endpoints) {
-        const fn = app.functions.get(e.function);
-        if (e.kind === "webServer" && fn !== undefined) out.push({ app: app.name, endpoint: e.name, fn });
-      }
-    }
-    return out;
+    this.state.url = plane.url;
   }
 
   private updateDataPlane(): void {
-    this.dataPlane?.update(this.dataPlaneApps(), this.servedEndpoints()).catch((err: Error) => this.log.error({ event: "dataplane.reloadFailed", error: err.message }, "haproxy reload failed"));
+    this.dataPlane?.update().catch((err: Error) => this.log.error({ event: "dataplane.reloadFailed", error: err.message }, "haproxy reload failed"));
   }
 
   /**
@@ -325,14 +231,14 @@ export class Agent {
   }
 
   private async doClose(drainMs: number): Promise<void> {
-    this.ready = false;
+    this.state.ready = false;
     this.autoscaler.close();
     this.schedules.close();
-    this.sweepTimer?.cancel();
+    this.sweeper?.cancel();
     await this.dataPlane?.close();
     await this.gateway?.close();
     await this.webDispatcher.destroy();
-    await Promise.all([...this.functions()].map((fn) => fn.close(2000, drainMs)));
+    await Promise.all([...this.apps.functions()].map((fn) => fn.close(2000, drainMs)));
     await this.backend.close();
     await this.store.close();
     this.unlock();

@@ -30,7 +30,7 @@ function release(name: string): void {
 }
 
 test("from zero on the first input, without waiting for a tick, and back to zero after the window", async () => {
-  const fn = h.agent.lookup("t", "zero");
+  const fn = h.agent.registry.lookup("t", "zero");
   expect(fn.containers).toHaveLength(0);
   expect((await h.http.call("t", "zero", [3])).body.result).toBe(9);
   expect(fn.events[0]!.reason).toBe("scale up 0 → 1: 0 in flight + 1 queued, ceil(1 / 1) = 1");
@@ -43,7 +43,7 @@ test("from zero on the first input, without waiting for a tick, and back to zero
 });
 
 test("a burst scales 1 → 3 at once, the idle surplus stops after the window, the busy container never", async () => {
-  const fn = h.agent.lookup("t", "burst");
+  const fn = h.agent.registry.lookup("t", "burst");
   await until("minContainers warm", () => fn.containers.filter((c) => c.phase === "ready").length === 1);
   const eventsBefore = fn.events.length;
   let peak = 0;

@@ -79,7 +79,7 @@ test("requests for a ready container go from HAProxy to the web server, not thro
 });
 
 test("a short request between two counts still marks its container as used just now (no scale-down under sparse traffic)", async () => {
-  const c = agent.lookup("dp", "site").containers.find((x) => x.phase === "ready")!;
+  const c = agent.registry.lookup("dp", "site").containers.find((x) => x.phase === "ready")!;
   await until("idle", () => c.inFlight === 0 && c.idleSince !== null);
   const before = Date.now();
   expect((await anon.req("GET", "/web/dp/short")).status).toBe(200);
@@ -87,7 +87,7 @@ test("a short request between two counts still marks its container as used just 
 });
 
 test("a request in flight in HAProxy counts on its container; draining waits for it, then the container stops", async () => {
-  const fn = agent.lookup("dp", "site");
+  const fn = agent.registry.lookup("dp", "site");
   const c = fn.containers.find((x) => x.phase === "ready")!;
   const res = await request(`${agent.url}/web/dp/events?gate=drain`);
   const it = res.body[Symbol.asyncIterator]();
@@ -109,7 +109,7 @@ test("a request in flight in HAProxy counts on its container; draining waits for
 });
 
 test("a deploy that adds an endpoint reloads HAProxy, and both endpoints are served by it", async () => {
-  agent.deploy(validateApp(app({ api: { function: "site", kind: "webServer", port: 8080, path: "/api", public: false } }), "data plane test app", FIXTURES), false);
+  agent.deployer.deploy(validateApp(app({ api: { function: "site", kind: "webServer", port: 8080, path: "/api", public: false } }), "data plane test app", FIXTURES), "file");
   await until("the new backend in rotation", async () => (await sessionsTotal("ep_dp_api")) !== null, 15_000);
   const http = new Http(agent.url, TOKEN);
   expect((await http.req("GET", "/web/dp/api/x")).body).toMatchObject({ path: "/api/x", authorization: null });

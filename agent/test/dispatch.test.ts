@@ -35,7 +35,7 @@ afterAll(async () => {
 });
 
 function port(fn: string): number {
-  const c = h.agent.lookup("t", fn).containers.find((x) => x.phase === "ready");
+  const c = h.agent.registry.lookup("t", fn).containers.find((x) => x.phase === "ready");
   if (c?.handle == null) throw new Error(`no ready container of ${fn}`);
   return c.handle.port;
 }
@@ -51,7 +51,7 @@ describe("batching", () => {
   });
 
   test("a partial batch waits for waitMs of the agent's clock, then goes out as it is", async () => {
-    const fn = h.agent.lookup("t", "wait");
+    const fn = h.agent.registry.lookup("t", "wait");
     await until("warm container", () => fn.containers.some((c) => c.phase === "ready"));
     const before = await workerStats(port("wait"));
     const pending = h.http.req("POST", "/v1/apps/t/functions/wait/map", [{ args: ["a"] }, { args: ["bb"] }, { args: ["ccc"] }]);
@@ -68,7 +68,7 @@ describe("batching", () => {
   });
 
   test("a handler returning a list of another length fails the batch with BatchSizeMismatch, not retried", async () => {
-    const fn = h.agent.lookup("t", "mismatch");
+    const fn = h.agent.registry.lookup("t", "mismatch");
     await until("warm container", () => fn.containers.some((c) => c.phase === "ready"));
     const pending = h.http.req("POST", "/v1/apps/t/functions/mismatch/map", [{ args: [1] }, { args: [2] }]);
     const lines = ndjson((await pending).text).slice(0, -1);
@@ -85,7 +85,7 @@ test("per-container concurrency never exceeds maxInputs (measured by the workers
   const inputs = Array.from({ length: 18 }, () => ({ args: [0.15] }));
   const r = await h.http.req("POST", "/v1/apps/t/functions/conc/map?ordered=false", inputs);
   expect(ndjson(r.text).pop()).toMatchObject({ succeeded: 18 });
-  const fn = h.agent.lookup("t", "conc");
+  const fn = h.agent.registry.lookup("t", "conc");
   const stats = await Promise.all(fn.containers.filter((c) => c.handle !== null).map((c) => workerStats(c.handle!.port)));
   expect(stats.length).toBeGreaterThanOrEqual(1);
   for (const s of stats) expect(s.maxInFlight).toBeLessThanOrEqual(3);
@@ -123,7 +123,7 @@ describe("retries", () => {
   });
 
   test("a synchronous call retries too and reports its attempts (node runtime)", async () => {
-    const fn = h.agent.lookup("t", "jsboom");
+    const fn = h.agent.registry.lookup("t", "jsboom");
     const pending = h.http.call("t", "jsboom", [1]);
     await until("first attempt failed", () => fn.delayed === 1);
     clock.advance(0);
@@ -135,7 +135,7 @@ describe("retries", () => {
 });
 
 test("an attempt over the timeout fails with FunctionTimeoutError and its container is recycled", async () => {
-  const fn = h.agent.lookup("t", "hang");
+  const fn = h.agent.registry.lookup("t", "hang");
   const pending = h.http.call("t", "hang", [30]);
   await until("input running in the worker", async () => fn.containers[0]?.phase === "ready" && (await workerStats(port("hang"))).inFlight === 1);
   const container = fn.containers[0]!;
@@ -154,7 +154,7 @@ test("an attempt over the timeout fails with FunctionTimeoutError and its contai
 });
 
 test("a worker killed with SIGKILL mid-input fails the attempt, which is retried per policy", async () => {
-  const fn = h.agent.lookup("t", "crash");
+  const fn = h.agent.registry.lookup("t", "crash");
   const spawned = await h.http.spawn("t", "crash", ["k1"]);
   const marker = path.join(h.dir, "crash-k1");
   await until("input running", () => fs.existsSync(marker));

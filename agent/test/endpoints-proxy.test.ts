@@ -182,7 +182,7 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (dataPlane) => {
       // Neither upset the container's accounting (HAProxy's sessions are counted every 100 ms).
       await until(
         "the container's count back at 0",
-        () => agent.lookup("cx", "site").containers[0]!.inFlight === 0,
+        () => agent.registry.lookup("cx", "site").containers[0]!.inFlight === 0,
         5000,
       );
     });
@@ -223,7 +223,7 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (dataPlane) => {
       } else await expect(post).rejects.toThrow("other side closed");
       await until(
         "the container's count back at 0",
-        () => agent.lookup("cx", "site").containers[0]!.inFlight === 0,
+        () => agent.registry.lookup("cx", "site").containers[0]!.inFlight === 0,
         5000,
       );
     });
@@ -415,7 +415,7 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (dataPlane) => {
         "POST /web/cx/items HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
       );
       expect(text).not.toContain(" 201 ");
-      expect(agent.lookup("cx", "site").containers[0]!.inFlight).toBe(0);
+      expect(agent.registry.lookup("cx", "site").containers[0]!.inFlight).toBe(0);
     });
   });
 });

@@ -107,7 +107,7 @@ test("a request whose Host is an endpoint's domain is routed to it at any path",
 
 test("past syncTimeout: 303 to the call, which the caller polls for the result", async () => {
   const pending = http.req("GET", "/web/w/slow?gate=g303");
-  const fn = agent.lookup("w", "gated");
+  const fn = agent.registry.lookup("w", "gated");
   await until("running", () => fn.inFlight === 1);
   clock.advance(5000);
   const r = await pending;
@@ -120,7 +120,7 @@ test("past syncTimeout: 303 to the call, which the caller polls for the result",
 });
 
 test("a burst of 50 requests at zero containers: every one answered", async () => {
-  const fn = agent.lookup("w", "burst");
+  const fn = agent.registry.lookup("w", "burst");
   expect(fn.containers).toHaveLength(0);
   const results = await Promise.all(Array.from({ length: 50 }, (_, i) => anon.req("GET", `/web/w/burst?name=n${i}`)));
   expect(results.map((r) => r.status)).toEqual(results.map(() => 200));
@@ -128,7 +128,7 @@ test("a burst of 50 requests at zero containers: every one answered", async () =
 });
 
 test("at zero containers at most maxPendingRequests are held; the rest get a JSON 503", async () => {
-  const fn = agent.lookup("w", "held");
+  const fn = agent.registry.lookup("w", "held");
   expect(fn.containers).toHaveLength(0);
   const results = await Promise.all(Array.from({ length: 5 }, (_, i) => anon.req("GET", `/web/w/held?name=h${i}`)));
   const ok = results.filter((r) => r.status === 200);

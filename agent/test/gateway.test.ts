@@ -127,7 +127,7 @@ describe("cancel", () => {
     expect(again.body).toMatchObject({ status: "cancelled", cancelled: false });
 
     // The container ran only the first input.
-    const port = h.agent.lookup("t", "slow").containers[0]!.handle!.port;
+    const port = h.agent.registry.lookup("t", "slow").containers[0]!.handle!.port;
     await until("first input finished in the worker", async () => (await workerStats(port)).inFlight === 0);
     expect((await workerStats(port)).invocations).toBe(1);
     const stored = await h.agent.store.get(queued.body.callId);
@@ -193,7 +193,7 @@ describe("error matrix", () => {
   });
 
   test("429 with Retry-After once a function has maxPendingInputs pending", async () => {
-    const fn = h.agent.lookup("t", "gate");
+    const fn = h.agent.registry.lookup("t", "gate");
     const first = h.http.call("t", "gate", ["g429-first", "a"]);
     await until("first input running", () => fn.inFlight === 1);
     const queued = [1, 2, 3].map(() => h.http.call("t", "gate", ["g429-queued", "q"]));
@@ -237,31 +237,31 @@ describe("apps and status", () => {
     expect(bad.body.error.code).toBe("WP_ERR_INVALID_SPEC");
     expect(bad.body.error.message).toContain('app "other" has 1 invalid field:');
     expect(bad.body.error.problems[0].path).toBe("functions.hello.autoscaler.minContainers");
-    const ok = await h.http.req("PUT", `/v1/apps/other?dir=${encodeURIComponent(h.agent.apps.get("t")!.loaded.appDir)}`, { functions: { hello: { handler: "handlers:square" } } });
+    const ok = await h.http.req("PUT", `/v1/apps/other?dir=${encodeURIComponent(h.agent.registry.app("t")!.loaded.appDir)}`, { functions: { hello: { handler: "handlers:square" } } });
     expect(ok.status).toBe(200);
     expect((await h.http.call("other", "hello", [5])).body.result).toBe(25);
     expect((await h.agent.store.apps()).map((a) => a.name)).toContain("other");
   });
 
   test("a redeploy moves the waiting inputs to the function's new version; removed functions fail theirs", async () => {
-    const dir = encodeURIComponent(h.agent.apps.get("t")!.loaded.appDir);
+    const dir = encodeURIComponent(h.agent.registry.app("t")!.loaded.appDir);
     // App "re" has its own volumes: the gates go in its fixture volume.
     const fx = fixtureVolume(h.agent.options.stateDir, "re");
     const env = fx.spec;
     const v1 = { functions: { f: { handler: "handlers:gate", ...env, autoscaler: { maxContainers: 1 } }, gone: { handler: "handlers:gate", ...env, autoscaler: { maxContainers: 0 + 1 } } } };
     expect((await h.http.req("PUT", `/v1/apps/re?dir=${dir}`, v1)).status).toBe(200);
-    const oldFn = h.agent.lookup("re", "f");
+    const oldFn = h.agent.registry.lookup("re", "f");
     const running = h.http.call("re", "f", ["re-1", "one"]);
     await until("first input running", () => oldFn.inFlight === 1);
     const queued = await h.http.spawn("re", "f", ["re-2", "two"]);
     const goneRunning = h.http.call("re", "gone", ["re-gone", "g"]);
-    await until("gone running", () => h.agent.lookup("re", "gone").inFlight === 1);
+    await until("gone running", () => h.agent.registry.lookup("re", "gone").inFlight === 1);
     const goneQueued = h.http.call("re", "gone", ["re-gone", "never"]);
-    await until("gone queued", () => h.agent.lookup("re", "gone").queued === 1);
+    await until("gone queued", () => h.agent.registry.lookup("re", "gone").queued === 1);
 
     const v2 = { functions: { f: { handler: "handlers:gate", ...env, concurrency: { maxInputs: 2 }, autoscaler: { maxContainers: 1 } } } };
     expect((await h.http.req("PUT", `/v1/apps/re?dir=${dir}`, v2)).body).toEqual({ app: "re", functions: ["f"] });
-    const newFn = h.agent.lookup("re", "f");
+    const newFn = h.agent.registry.lookup("re", "f");
     expect(newFn).not.toBe(oldFn);
     expect((await goneQueued).body.error).toMatchObject({ type: "FunctionRemoved" });
     await until("moved input running on the new version", () => newFn.inFlight === 1);
@@ -277,7 +277,7 @@ describe("apps and status", () => {
     const listener = (m: unknown): void => void events.push(m as { fn: string; state: string });
     diagnostics.subscribe("warmpool:input", listener);
     try {
-      const fn = h.agent.lookup("t", "gate");
+      const fn = h.agent.registry.lookup("t", "gate");
       const abort = new AbortController();
       const pending = request(`${h.url}/v1/apps/t/functions/gate/call`, {
         method: "POST",

@@ -5,10 +5,9 @@
  */
 import pino from "pino";
 import { SpecError, type EndpointSpec } from "@warmpool/schema";
-import type { Agent } from "../src/agent";
 import { endpointStatus, functionStatus, groupResources, loadGrouped, podSelector, scaleEvent, scheduleStatus, type SpecResource } from "../src/backends/kubernetes/apps";
 import { podGone, podReady } from "../src/backends/kubernetes/pods";
-import { StatusWriter, type StatusApi } from "../src/backends/kubernetes/status";
+import { StatusWriter, type StatusApi, type StatusSource } from "../src/backends/kubernetes/status";
 
 const fn = (ns: string, name: string, spec: Record<string, unknown>, extra: Partial<SpecResource["metadata"]> = {}): SpecResource => ({
   metadata: { name, namespace: ns, uid: `uid-${name}`, generation: 3, ...extra },
@@ -137,11 +136,12 @@ describe("StatusWriter", () => {
 
   let schedule = { app: "chat", name: "nightly", lastRun: null as string | null, nextRun: "2026-01-01T02:30:00.000Z", lastCallId: null as string | null, lastError: "boom" as string | null, consecutiveFailures: 1 };
   let ready = 0;
+  const chat = { name: "chat", loaded: { endpoints: [{ app: "chat", name: "api", function: "llm", path: "/v1" }] }, functions: new Map([["llm", { status: () => ({ readyReplicas: ready }) }]]) };
   const agent = {
     url: "http://127.0.0.1:9000",
     schedules: { list: () => [schedule] },
-    apps: new Map([["chat", { loaded: { endpoints: [{ app: "chat", name: "api", function: "llm", path: "/v1" }] }, functions: new Map([["llm", { status: () => ({ readyReplicas: ready }) }]]) }]]),
-  } as unknown as Agent;
+    registry: { app: (name: string) => (name === "chat" ? chat : undefined), find: (app: string, fn: string) => (app === "chat" ? chat.functions.get(fn) : undefined) },
+  } as unknown as StatusSource;
   const resources = [
     { kind: "Schedule" as const, key: "chat/nightly", namespace: "chat-dev", resource: "nightly", uid: "u1" },
     { kind: "Endpoint" as const, key: "chat/api", namespace: "chat-dev", resource: "api", uid: "u2" },

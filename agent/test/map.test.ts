@@ -30,7 +30,7 @@ afterAll(async () => {
 });
 
 test("10,000 streamed inputs never have more than mapWindow outstanding in the agent", async () => {
-  const fn = h.agent.lookup("t", "double");
+  const fn = h.agent.registry.lookup("t", "double");
   let peak = 0;
   const watch = setInterval(() => (peak = Math.max(peak, fn.queued + fn.inFlight)), 1);
   let n = 0;
@@ -52,7 +52,7 @@ test("10,000 streamed inputs never have more than mapWindow outstanding in the a
 }, 60_000);
 
 test("ordered: a slow first input holds the stream at the window, and the client's input is not drained", async () => {
-  const fn = h.agent.lookup("t", "gate");
+  const fn = h.agent.registry.lookup("t", "gate");
   const port = fn.containers[0]!.handle!.port;
   const before = (await workerStats(port)).invocations;
   const total = 5000;

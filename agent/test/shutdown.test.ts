@@ -23,7 +23,7 @@ test("close(drainMs) finishes and records the inputs in flight, and sends none o
   const ids: string[] = [];
   for (const name of ["a", "b", "c", "d"])
     ids.push((await h.http.spawn("t", "gate", [name])).body.callId);
-  const fn = [...(h.agent as any).functions()][0];
+  const fn = h.agent.registry.lookup("t", "gate");
   await until(
     "two inputs in flight, two queued",
     () => fn.inFlight === 2 && fn.queued === 2,

@@ -3,7 +3,7 @@
  * dispatcher and autoscaler use: milliseconds instead of seconds, the batch settings as one nullable
  * object, and the retry policy as a pure delay function. Computed once per deploy, never per input.
  */
-import type { FunctionSpec } from "@warmpool/schema";
+import { WORKER_ENV, type EndpointSpec, type FunctionSpec } from "@warmpool/schema";
 import type { ScaleConfig } from "../autoscaler/decide";
 
 export interface RetryPolicy {
@@ -38,11 +38,16 @@ export interface FunctionConfig {
   spec: FunctionSpec;
 }
 
-export function compileFunction(spec: FunctionSpec, appDir: string): FunctionConfig {
+/**
+ * `endpoints`: the app's; a function behind a webServer endpoint is started with `WARMPOOL_WEB_PORT`
+ * (0: the worker picks a free port and names it in `/ready`; a pod listens on its Function's webPort).
+ */
+export function compileFunction(spec: FunctionSpec, appDir: string, endpoints: readonly EndpointSpec[] = []): FunctionConfig {
   const retries = spec.retries ?? { maxRetries: 0 };
   const autoscaler = spec.autoscaler ?? {};
   const concurrency = spec.concurrency ?? { maxInputs: 1 };
   const timeout = spec.timeout ?? 300;
+  const webServer = endpoints.some((e) => e.kind === "webServer" && e.function === spec.name);
   return {
     key: `${spec.app}/${spec.name}`,
     app: spec.app,
@@ -50,7 +55,7 @@ export function compileFunction(spec: FunctionSpec, appDir: string): FunctionCon
     handler: spec.handler,
     runtime: spec.runtime ?? "python",
     appDir,
-    env: Object.fromEntries(Object.entries(spec.env ?? {}).filter((e): e is [string, string] => e[1] !== undefined)),
+    env: { ...Object.fromEntries(Object.entries(spec.env ?? {}).filter((e): e is [string, string] => e[1] !== undefined)), ...(webServer ? { [WORKER_ENV.webPort]: "0" } : {}) },
     gpuCount: gpuCount(spec.gpu),
     timeoutMs: timeout * 1000,
     startupTimeoutMs: (spec.startupTimeout ?? timeout) * 1000,

@@ -24,6 +24,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import type { Logger } from "pino";
+import type { Registry } from "../apps/registry";
 import type { Container } from "../dispatcher/container";
 import type { FunctionRuntime } from "../dispatcher/function";
 import { webPortOf } from "../endpoints/proxy";
@@ -32,6 +33,8 @@ import { tiedToAgent } from "../proc/parent-death";
 import { backendName, renderConfig, slotCounts, slotName, type DataPlaneApp } from "./haproxy-config";
 
 export interface HaproxyOptions {
+  /** The deployed apps: the configuration is rendered from their endpoints, the rotation from their containers. */
+  registry: Registry;
   binary: string;
   /** Where the configuration and the runtime API socket live (the agent's state dir). */
   dir: string;
@@ -104,9 +107,10 @@ export class HaproxyDataPlane {
     return `http://${this.options.bind.host}:${this.options.bind.port}`;
   }
 
-  /** Starts HAProxy with the configuration of `apps`; resolves once it answers on its runtime API. */
-  async start(apps: readonly DataPlaneApp[], served: ServedEndpoint[]): Promise<void> {
-    this.served = served;
+  /** Starts HAProxy with the configuration of the deployed apps; resolves once it answers on its runtime API. */
+  async start(): Promise<void> {
+    const apps = this.apps();
+    this.served = this.servedEndpoints();
     const config = this.render(apps);
     fs.writeFileSync(this.configPath, config, { mode: 0o600 });
     fs.chmodSync(this.configPath, 0o600);
@@ -174,8 +178,28 @@ export class HaproxyDataPlane {
   }
 
   /** A deploy changed the endpoints: rewrite the configuration and reload when it differs; servers are put in rotation again. */
-  update(apps: readonly DataPlaneApp[], served: ServedEndpoint[]): Promise<void> {
-    return this.enqueue(() => this.reload(apps, served));
+  update(): Promise<void> {
+    return this.enqueue(() => this.reload(this.apps(), this.servedEndpoints()));
+  }
+
+  private apps(): DataPlaneApp[] {
+    return [...this.options.registry.apps()].map((a) => ({
+      name: a.name,
+      endpoints: a.loaded.endpoints,
+      slots: Object.fromEntries([...a.functions].map(([name, fn]) => [name, fn.scale.maxContainers])),
+    }));
+  }
+
+  /** The webServer endpoints, each with the function whose ready containers serve it. */
+  private servedEndpoints(): ServedEndpoint[] {
+    const out: ServedEndpoint[] = [];
+    for (const app of this.options.registry.apps()) {
+      for (const e of app.loaded.endpoints) {
+        const fn = app.functions.get(e.function);
+        if (e.kind === "webServer" && fn !== undefined) out.push({ app: app.name, endpoint: e.name, fn });
+      }
+    }
+    return out;
   }
 
   /** Brings HAProxy's rotation in line with the ready containers (coalesced). */

@@ -385,6 +385,11 @@ export class FunctionRuntime implements Lane {
     );
   }
 
+  /** The captured output of this function's containers, at most `tailLines` lines each. */
+  logs(tailLines: number): Promise<Array<{ container: string; lines: string[] }>> {
+    return this.deps.backend.logs(this.key, tailLines);
+  }
+
   status(): Record<string, unknown> {
     let ready = 0;
     for (const c of this.containers) if (c.phase === "ready") ready++;

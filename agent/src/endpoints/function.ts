@@ -15,12 +15,12 @@
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { EndpointSpec } from "@warmpool/schema";
-import type { Agent } from "../agent";
 import type { FunctionRuntime } from "../dispatcher/function";
 import type { Input } from "../queue/calls";
 import { PEER_HEADER } from "../dataplane/haproxy-config";
 import { AgentError } from "../errors";
 import { jsonTooDeep, tooDeep } from "../gateway/body";
+import type { WebDeps } from "./deps";
 
 export const RESPONSE_MARKER = "response";
 
@@ -38,11 +38,11 @@ export function readyContainers(fn: FunctionRuntime): number {
  * `Authorization`, which a non-public endpoint requires) and what HAProxy tells the agent about the
  * client. A handler's output lands in logs and, past syncTimeout, in the state database.
  */
-export function handlerHeaders(agent: Agent, headers: FastifyRequest["headers"]): Record<string, string | string[] | undefined> {
+export function handlerHeaders(checkToken: WebDeps["checkToken"], headers: FastifyRequest["headers"]): Record<string, string | string[] | undefined> {
   const out: Record<string, string | string[] | undefined> = {};
   for (const [k, v] of Object.entries(headers)) {
     if (k === PEER_HEADER || k === "proxy-authorization") continue;
-    if (k === "authorization" && agent.checkToken(v as string) === "ok") continue;
+    if (k === "authorization" && checkToken(v as string) === "ok") continue;
     out[k] = v;
   }
   return out;
@@ -75,12 +75,13 @@ function parseBody(raw: Buffer, type: string | undefined): unknown {
   return text;
 }
 
-export async function serveFunction(agent: Agent, spec: EndpointSpec, fn: FunctionRuntime, subPath: string, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+export async function serveFunction(deps: WebDeps, spec: EndpointSpec, fn: FunctionRuntime, subPath: string, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   let raw: Buffer;
+  const options = deps.options;
   try {
-    raw = await readBody(req, agent.options.payloadLimitBytes);
+    raw = await readBody(req, options.payloadLimitBytes);
   } catch (err) {
-    if ((err as { tooLarge?: boolean }).tooLarge) throw new AgentError("WP_ERR_PAYLOAD_TOO_LARGE", [agent.options.payloadLimitBytes]);
+    if ((err as { tooLarge?: boolean }).tooLarge) throw new AgentError("WP_ERR_PAYLOAD_TOO_LARGE", [options.payloadLimitBytes]);
     throw err;
   }
   const q = req.url.indexOf("?");
@@ -88,7 +89,7 @@ export async function serveFunction(agent: Agent, spec: EndpointSpec, fn: Functi
     method: req.method,
     path: subPath,
     query: Object.fromEntries(new URLSearchParams(q < 0 ? "" : req.url.slice(q + 1))),
-    headers: handlerHeaders(agent, req.headers),
+    headers: handlerHeaders(deps.checkToken, req.headers),
     body: parseBody(raw, req.headers["content-type"]),
   };
   const key = `${spec.app}/${spec.name}`;
@@ -97,12 +98,12 @@ export async function serveFunction(agent: Agent, spec: EndpointSpec, fn: Functi
   if (cold) {
     const held = heldAtZero.get(key) ?? 0;
     if (held >= maxHeld) throw new AgentError("WP_ERR_ENDPOINT_OVERLOADED", [`endpoint ${key} already holds ${held} requests while ${fn.key} starts (maxPendingRequests ${maxHeld}); retry later`], { pending: held, limit: maxHeld, retryAfter: 1 });
-    if (fn.queued + fn.delayed >= agent.options.maxPendingInputs) throw new AgentError("WP_ERR_ENDPOINT_OVERLOADED", [`function ${fn.key} already has ${fn.queued + fn.delayed} pending inputs`], { retryAfter: 1 });
-  } else if (fn.queued + fn.delayed >= agent.options.maxPendingInputs) {
-    throw new AgentError("WP_ERR_TOO_MANY_PENDING", [JSON.stringify(fn.key), fn.queued + fn.delayed, agent.options.maxPendingInputs], { retryAfter: 1 });
+    if (fn.queued + fn.delayed >= options.maxPendingInputs) throw new AgentError("WP_ERR_ENDPOINT_OVERLOADED", [`function ${fn.key} already has ${fn.queued + fn.delayed} pending inputs`], { retryAfter: 1 });
+  } else if (fn.queued + fn.delayed >= options.maxPendingInputs) {
+    throw new AgentError("WP_ERR_TOO_MANY_PENDING", [JSON.stringify(fn.key), fn.queued + fn.delayed, options.maxPendingInputs], { retryAfter: 1 });
   }
-  const input = agent.calls.enqueueSync(fn, JSON.stringify({ args: [request], kwargs: {} }));
-  const clock = agent.options.clock;
+  const input = deps.calls.enqueueSync(fn, JSON.stringify({ args: [request], kwargs: {} }));
+  const clock = options.clock;
   let released = false;
   const release = (): void => {
     if (cold && !released) {
@@ -121,7 +122,7 @@ export async function serveFunction(agent: Agent, spec: EndpointSpec, fn: Functi
     };
     const onSettle = (): void => done("settled");
     const onClose = (): void => {
-      if (!input.final && !reply.raw.writableFinished) agent.calls.cancel(input);
+      if (!input.final && !reply.raw.writableFinished) deps.calls.cancel(input);
     };
     reply.raw.once("close", onClose);
     input.onSettle(onSettle);
@@ -138,18 +139,18 @@ export async function serveFunction(agent: Agent, spec: EndpointSpec, fn: Functi
   });
   release();
   if (outcome === "startup-timeout") {
-    agent.calls.cancel(input);
+    deps.calls.cancel(input);
     throw new AgentError("WP_ERR_COLD_START_TIMEOUT", [fn.key, fn.config.startupTimeoutMs / 1000], fn.lastStartError === null ? {} : { lastStartError: fn.lastStartError });
   }
-  if (outcome === "sync-timeout") return redirectToResult(agent, fn, input, reply);
+  if (outcome === "sync-timeout") return redirectToResult(deps, fn, input, reply);
   return sendResult(input, reply);
 }
 
 /** Past syncTimeout: the call goes into the store (pending, then its result) and the caller polls it. */
-async function redirectToResult(agent: Agent, fn: FunctionRuntime, input: Input, reply: FastifyReply): Promise<FastifyReply> {
-  await agent.store.enqueue([{ id: input.id, fn: fn.key, createdAt: input.createdAt, payload: input.payload ?? JSON.stringify({ args: [], kwargs: {} }) }]);
+async function redirectToResult(deps: WebDeps, fn: FunctionRuntime, input: Input, reply: FastifyReply): Promise<FastifyReply> {
+  await deps.store.enqueue([{ id: input.id, fn: fn.key, createdAt: input.createdAt, payload: input.payload ?? JSON.stringify({ args: [], kwargs: {} }) }]);
   input.onSettle((done) => {
-    void agent.store.finish(done.id, done.state as "completed" | "failed" | "cancelled", done.result, done.error, done.finishedAt ?? agent.options.clock.now()).catch(() => undefined);
+    void deps.store.finish(done.id, done.state as "completed" | "failed" | "cancelled", done.result, done.error, done.finishedAt ?? deps.options.clock.now()).catch(() => undefined);
   });
   const location = `/v1/calls/${input.id}`;
   return reply.code(303).header("location", location).type("application/json").send(JSON.stringify({ callId: input.id, status: input.status, result: location }));

@@ -20,14 +20,13 @@
 import * as http from "node:http";
 import type { Duplex } from "node:stream";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { WORKER_ENV, type EndpointSpec } from "@warmpool/schema";
+import type { EndpointSpec } from "@warmpool/schema";
 import { Agent as Dispatcher, request as undiciRequest } from "undici";
-import type { Agent } from "../agent";
-import type { FunctionConfig } from "../config/function";
 import type { Container } from "../dispatcher/container";
 import type { FunctionRuntime } from "../dispatcher/function";
 import { PEER_HEADER } from "../dataplane/haproxy-config";
 import { AgentError, rawResponse } from "../errors";
+import type { WebDeps } from "./deps";
 
 const webPorts = new WeakMap<Container, number>();
 const held = new Map<string, number>();
@@ -47,13 +46,6 @@ export function webDispatcher(): Dispatcher {
 /** Sent once more on a new connection when a kept-alive one fails before any answer (as nginx does). */
 const RETRIED = new Set(["GET", "HEAD", "OPTIONS"]);
 const SOCKET_ERRORS = new Set(["UND_ERR_SOCKET", "ECONNRESET", "EPIPE"]);
-
-/** Deploy: a function behind a webServer endpoint is started with `WARMPOOL_WEB_PORT` (local backend: 0, any free port). */
-export function withWebServer(config: FunctionConfig, endpoints: readonly EndpointSpec[]): FunctionConfig {
-  const ep = endpoints.find((e) => e.kind === "webServer" && e.function === config.name);
-  if (ep !== undefined) config.env = { ...config.env, [WORKER_ENV.webPort]: "0" };
-  return config;
-}
 
 /** A container to send a request to, and its web server's address. */
 export interface Target {
@@ -79,8 +71,8 @@ export function readyTarget(fn: FunctionRuntime): Target | null {
  * A ready container (least busy) with its web port, holding the caller while the function starts.
  * `gone` says the caller left: the wait ends (and stops counting as load) as soon as it does.
  */
-export async function acquire(agent: Agent, spec: EndpointSpec, fn: FunctionRuntime, gone: () => boolean): Promise<Target> {
-  const clock = agent.options.clock;
+export async function acquire(deps: WebDeps, spec: EndpointSpec, fn: FunctionRuntime, gone: () => boolean): Promise<Target> {
+  const clock = deps.options.clock;
   const key = `${spec.app}/${spec.name}`;
   let c = leastBusy(fn);
   if (c === null) {
@@ -89,7 +81,7 @@ export async function acquire(agent: Agent, spec: EndpointSpec, fn: FunctionRunt
     if (n >= max) throw new AgentError("WP_ERR_ENDPOINT_OVERLOADED", [`endpoint ${key} already holds ${n} requests while ${fn.key} starts (maxPendingRequests ${max}); retry later`], { pending: n, limit: max });
     held.set(key, n + 1);
     fn.inFlight++; // seen by the autoscaler: scale up from zero for this request
-    agent.autoscaler.request(fn);
+    deps.pressure(fn);
     const deadline = clock.now() + fn.config.startupTimeoutMs;
     try {
       while ((c = leastBusy(fn)) === null) {
@@ -137,7 +129,7 @@ export function begin(fn: FunctionRuntime, c: Container): () => void {
  * set by this hop (a client's own are dropped: they would be taken for ours), and the client's address
  * appended to `X-Forwarded-For` (a load balancer in front keeps its entries).
  */
-export function forwardHeaders(agent: Agent, raw: readonly string[], remoteAddress: string | undefined): string[] {
+export function forwardHeaders(deps: Pick<WebDeps, "checkToken" | "behindHaproxy">, raw: readonly string[], remoteAddress: string | undefined): string[] {
   const out: string[] = [];
   let client = remoteAddress;
   let host: string | undefined;
@@ -155,7 +147,7 @@ export function forwardHeaders(agent: Agent, raw: readonly string[], remoteAddre
     // The first, as node:http reads it: one Host goes on.
     else if (lower === "host") host ??= raw[i + 1];
     // Behind the HAProxy data plane the peer is HAProxy; it names the client (and overwrites any such header a client sent).
-    else if (lower === PEER_HEADER && agent.dataPlane !== null) client = raw[i + 1];
+    else if (lower === PEER_HEADER && deps.behindHaproxy) client = raw[i + 1];
     else if (lower === "x-forwarded-for") forwardedFor = forwardedFor === undefined ? raw[i + 1] : `${forwardedFor}, ${raw[i + 1]}`;
   }
   for (let i = 0; i < raw.length; i += 2) {
@@ -163,7 +155,7 @@ export function forwardHeaders(agent: Agent, raw: readonly string[], remoteAddre
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || lower === "host" || lower.startsWith("x-forwarded-") || lower === PEER_HEADER || (named.length > 0 && named.includes(lower))) continue;
     // The agent's own credentials stay here; any other Authorization is the app's business.
-    if (lower === "authorization" && agent.checkToken(raw[i + 1]) === "ok") continue;
+    if (lower === "authorization" && deps.checkToken(raw[i + 1]) === "ok") continue;
     out.push(name, raw[i + 1] as string);
   }
   if (host !== undefined) out.push("host", host, "x-forwarded-host", host);
@@ -184,9 +176,9 @@ function backHeaders(headers: Record<string, string | string[] | undefined>): Re
 }
 
 /** Proxies one request (fastify's web route): held while the function starts, then streamed both ways. */
-export async function proxyHttp(agent: Agent, spec: EndpointSpec, fn: FunctionRuntime, path: string, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+export async function proxyHttp(deps: WebDeps, spec: EndpointSpec, fn: FunctionRuntime, path: string, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const raw = req.raw;
-  const target = readyTarget(fn) ?? (await acquire(agent, spec, fn, () => raw.destroyed || reply.raw.destroyed));
+  const target = readyTarget(fn) ?? (await acquire(deps, spec, fn, () => raw.destroyed || reply.raw.destroyed));
   const end = begin(fn, target.c);
   const abort = new AbortController();
   reply.raw.once("close", () => {
@@ -199,18 +191,18 @@ export async function proxyHttp(agent: Agent, spec: EndpointSpec, fn: FunctionRu
     origin: `http://${target.host}:${target.port}`,
     path,
     method: method as "GET",
-    headers: forwardHeaders(agent, raw.rawHeaders, raw.socket.remoteAddress),
+    headers: forwardHeaders(deps, raw.rawHeaders, raw.socket.remoteAddress),
     body: hasBody ? raw : null,
     signal: abort.signal,
   };
   let res;
   try {
     try {
-      res = await agent.webDispatcher.request(options);
+      res = await deps.webDispatcher.request(options);
     } catch (err) {
       // A kept-alive connection the server closed just as it was reused: nothing reached it.
       if (hasBody || !RETRIED.has(method) || !SOCKET_ERRORS.has((err as { code?: string }).code ?? "") || abort.signal.aborted) throw err;
-      res = await agent.webDispatcher.request(options);
+      res = await deps.webDispatcher.request(options);
     }
   } catch (err) {
     end();
@@ -226,10 +218,10 @@ export async function proxyHttp(agent: Agent, spec: EndpointSpec, fn: FunctionRu
  * are piped. Every error on either socket, at any point, ends both: a client that resets its
  * connection while its upgrade waits for a container is just gone, never an unhandled 'error'.
  */
-export async function proxyUpgrade(agent: Agent, spec: EndpointSpec, fn: FunctionRuntime, path: string, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+export async function proxyUpgrade(deps: WebDeps, spec: EndpointSpec, fn: FunctionRuntime, path: string, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
   let target: Target;
   try {
-    target = readyTarget(fn) ?? (await acquire(agent, spec, fn, () => socket.destroyed));
+    target = readyTarget(fn) ?? (await acquire(deps, spec, fn, () => socket.destroyed));
   } catch (err) {
     const e = err instanceof AgentError ? err : new AgentError("WP_ERR_UPSTREAM", [(err as Error).message]);
     if (!socket.destroyed) socket.end(rawResponse(e));
@@ -237,7 +229,7 @@ export async function proxyUpgrade(agent: Agent, spec: EndpointSpec, fn: Functio
   }
   if (socket.destroyed) return;
   const end = begin(fn, target.c);
-  const headers = forwardHeaders(agent, req.rawHeaders, req.socket.remoteAddress);
+  const headers = forwardHeaders(deps, req.rawHeaders, req.socket.remoteAddress);
   headers.push("connection", "Upgrade");
   if (req.headers.upgrade !== undefined) headers.push("upgrade", req.headers.upgrade);
   const upstream = http.request({ host: target.host, port: target.port, path, method: req.method, headers });

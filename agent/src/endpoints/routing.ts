@@ -6,7 +6,7 @@
  * prefix wins; a prefix matches at a segment boundary (`/api` matches `/api` and `/api/x`, not `/apix`).
  */
 import type { EndpointSpec } from "@warmpool/schema";
-import type { Agent } from "../agent";
+import type { Registry } from "../apps/registry";
 import { normalizeTarget } from "../gateway/target";
 
 export const WEB_PREFIX = "/web";
@@ -33,8 +33,8 @@ function prefixMatches(prefix: string, path: string): boolean {
 }
 
 /** The endpoint of `app` for `path` (the part after `/web/<app>`), restricted to `host` when the request came by domain. */
-export function route(agent: Agent, app: string, p: string, host: string | undefined, byDomain: boolean): EndpointSpec | undefined {
-  const endpoints = agent.apps.get(app)?.loaded.endpoints;
+export function route(registry: Registry, app: string, p: string, host: string | undefined, byDomain: boolean): EndpointSpec | undefined {
+  const endpoints = registry.app(app)?.loaded.endpoints;
   if (endpoints === undefined) return undefined;
   const h = hostOf(host);
   let best: EndpointSpec | undefined;
@@ -58,7 +58,7 @@ export const BAD_TARGET = Symbol("warmpool.badTarget");
  * under `/web/<app>`. A target with no normal form is marked with BAD_TARGET and routed to `/`, where
  * the gateway's first hook answers it 400.
  */
-export function gatewayUrl(agent: Agent, req: { url?: string; headers: { host?: string } }): string {
+export function gatewayUrl(registry: Registry, req: { url?: string; headers: { host?: string } }): string {
   const target = normalizeTarget(req.url ?? "/");
   if (!target.ok) {
     (req as Record<symbol, unknown>)[BAD_TARGET] = target.reason;
@@ -67,7 +67,7 @@ export function gatewayUrl(agent: Agent, req: { url?: string; headers: { host?: 
   const url = target.path + target.query;
   const h = hostOf(req.headers.host);
   if (h === "" || h === "127.0.0.1" || h === "localhost") return url;
-  for (const app of agent.apps.values()) {
+  for (const app of registry.apps()) {
     for (const e of app.loaded.endpoints) {
       if ((e.domains ?? []).includes(h)) {
         (req as Record<symbol, unknown>)[BY_DOMAIN] = true;

@@ -12,9 +12,9 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { EndpointSpec } from "@warmpool/schema";
-import type { Agent } from "../agent";
 import type { FunctionRuntime } from "../dispatcher/function";
 import { AgentError, rawResponse } from "../errors";
+import type { WebDeps } from "./deps";
 import { serveFunction } from "./function";
 import { proxyHttp, proxyUpgrade } from "./proxy";
 import { BAD_TARGET, BY_DOMAIN, gatewayUrl, route, WEB_PREFIX } from "./routing";
@@ -28,7 +28,7 @@ export interface WebTarget {
 }
 
 /** The endpoint and function a web request (URL already through `gatewayUrl`) is for, or the error that refuses it. */
-export function resolveWeb(agent: Agent, method: string, url: string, host: string | undefined, byDomain: boolean, authorization: string | undefined): WebTarget | AgentError {
+export function resolveWeb(deps: WebDeps, method: string, url: string, host: string | undefined, byDomain: boolean, authorization: string | undefined): WebTarget | AgentError {
   const q = url.indexOf("?");
   const pathname = q < 0 ? url : url.slice(0, q);
   const rest = pathname.slice(WEB_PREFIX.length + 1);
@@ -40,18 +40,18 @@ export function resolveWeb(agent: Agent, method: string, url: string, host: stri
     return new AgentError("WP_ERR_BAD_PATH", [JSON.stringify(pathname.slice(0, 200)), "the app name is not valid percent-encoding"]);
   }
   const sub = slash < 0 ? "/" : rest.slice(slash);
-  const spec = route(agent, appName, sub, host, byDomain);
+  const spec = route(deps.registry, appName, sub, host, byDomain);
   if (spec === undefined) return new AgentError("WP_ERR_ENDPOINT_NOT_FOUND", [`${method} ${pathname.slice(0, 200)}`]);
   const methods = spec.methods ?? ["GET", "POST"];
   if (!methods.includes(method as (typeof methods)[number])) {
     return new AgentError("WP_ERR_METHOD_NOT_ALLOWED", [`endpoint ${spec.app}/${spec.name} accepts ${methods.join(", ")}, not ${method}`], { allow: methods.join(", ") });
   }
   if (spec.public !== true) {
-    const auth = agent.checkToken(authorization);
+    const auth = deps.checkToken(authorization);
     if (auth === "missing") return new AgentError("WP_ERR_UNAUTHORIZED");
     if (auth === "wrong") return new AgentError("WP_ERR_FORBIDDEN");
   }
-  const fn = agent.apps.get(spec.app)?.functions.get(spec.function);
+  const fn = deps.registry.find(spec.app, spec.function);
   if (fn === undefined) return new AgentError("WP_ERR_FUNCTION_NOT_FOUND", [JSON.stringify(spec.app), JSON.stringify(spec.function)]);
   return { spec, fn, sub, query: q < 0 ? "" : url.slice(q) };
 }
@@ -61,22 +61,22 @@ export function resolveWeb(agent: Agent, method: string, url: string, host: stri
  * The socket is node's to hand over and nobody else's from here on, so it gets its error listener
  * first: a client that resets it at any point is just gone.
  */
-function onUpgrade(agent: Agent, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+function onUpgrade(deps: WebDeps, req: IncomingMessage, socket: Duplex, head: Buffer): void {
   socket.on("error", () => socket.destroy());
   const fail = (err: AgentError): void => void socket.end(rawResponse(err));
-  const url = gatewayUrl(agent, req);
+  const url = gatewayUrl(deps.registry, req);
   const bad = (req as unknown as Record<symbol, unknown>)[BAD_TARGET];
   if (typeof bad === "string") return fail(new AgentError("WP_ERR_BAD_PATH", [JSON.stringify((req.url ?? "").slice(0, 200)), bad]));
   if (!url.startsWith(`${WEB_PREFIX}/`)) return fail(new AgentError("WP_ERR_ROUTE_NOT_FOUND", [`${req.method} ${url.split("?")[0]?.slice(0, 200)} (upgrades are served only for web-server endpoints)`]));
   const byDomain = (req as unknown as Record<symbol, unknown>)[BY_DOMAIN] === true;
-  const found = resolveWeb(agent, req.method ?? "GET", url, req.headers.host, byDomain, req.headers.authorization);
+  const found = resolveWeb(deps, req.method ?? "GET", url, req.headers.host, byDomain, req.headers.authorization);
   if (found instanceof AgentError) return fail(found);
   if (found.spec.kind !== "webServer") return fail(new AgentError("WP_ERR_ENDPOINT_NOT_FOUND", [`an upgrade of ${found.sub} (only web-server endpoints take upgrades)`]));
-  void proxyUpgrade(agent, found.spec, found.fn, found.sub + found.query, req, socket, head);
+  void proxyUpgrade(deps, found.spec, found.fn, found.sub + found.query, req, socket, head);
 }
 
-export function registerWeb(app: FastifyInstance, agent: Agent): void {
-  app.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => onUpgrade(agent, req, socket, head));
+export function registerWeb(app: FastifyInstance, deps: WebDeps): void {
+  app.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => onUpgrade(deps, req, socket, head));
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser("*", (_req, payload, done) => done(null, payload));
@@ -86,11 +86,11 @@ export function registerWeb(app: FastifyInstance, agent: Agent): void {
       config: { public: true },
       handler: async function web(req: FastifyRequest, reply: FastifyReply) {
         const byDomain = (req.raw as unknown as Record<symbol, unknown>)[BY_DOMAIN] === true;
-        const found = resolveWeb(agent, req.method, req.url, req.headers.host, byDomain, req.headers.authorization);
+        const found = resolveWeb(deps, req.method, req.url, req.headers.host, byDomain, req.headers.authorization);
         if (found instanceof AgentError) throw found;
         const { spec, fn, sub, query } = found;
-        if (spec.kind === "webServer") return proxyHttp(agent, spec, fn, sub + query, req, reply);
-        return serveFunction(agent, spec, fn, sub, req, reply);
+        if (spec.kind === "webServer") return proxyHttp(deps, spec, fn, sub + query, req, reply);
+        return serveFunction(deps, spec, fn, sub, req, reply);
       },
     });
   });

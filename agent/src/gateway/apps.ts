@@ -4,18 +4,19 @@
  */
 import * as path from "node:path";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import type { Agent } from "../agent";
 import { AgentError } from "../errors";
 import { validateApp } from "../spec/load";
 import { describeEndpoint } from "../endpoints/describe";
+import type { GatewayDeps } from "./deps";
 
 type FnRequest = FastifyRequest<{ Params: { app: string; fn: string }; Querystring: { tail?: string } }>;
 type AppRequest = FastifyRequest<{ Params: { app: string }; Querystring: { dir?: string }; Body: unknown }>;
 
-export function registerApps(app: FastifyInstance, agent: Agent): void {
+export function registerApps(app: FastifyInstance, deps: GatewayDeps): void {
+  const { registry, deployer, schedules, state } = deps;
   app.get("/v1/apps", async function listApps() {
     return {
-      apps: [...agent.apps.values()].map((a) => ({
+      apps: [...registry.apps()].map((a) => ({
         name: a.name,
         environment: a.loaded.app.environment,
         functions: [...a.functions.values()].map((fn) => ({
@@ -25,19 +26,19 @@ export function registerApps(app: FastifyInstance, agent: Agent): void {
           containers: fn.liveContainers(),
           ...fn.status(),
         })),
-        endpoints: a.loaded.endpoints.map((e) => describeEndpoint(agent.url, e)),
+        endpoints: a.loaded.endpoints.map((e) => describeEndpoint(state.url, e)),
       })),
     };
   });
 
   app.get("/v1/apps/:app", async function getApp(req: FastifyRequest<{ Params: { app: string } }>) {
-    const deployed = agent.apps.get(req.params.app);
+    const deployed = registry.app(req.params.app);
     if (deployed === undefined) throw new AgentError("WP_ERR_APP_NOT_FOUND", [JSON.stringify(req.params.app)]);
-    return { name: deployed.name, spec: deployed.loaded.app, appDir: deployed.loaded.appDir, functions: [...deployed.functions.keys()], schedules: agent.schedules.list(deployed.name) };
+    return { name: deployed.name, spec: deployed.loaded.app, appDir: deployed.loaded.appDir, functions: [...deployed.functions.keys()], schedules: schedules.list(deployed.name) };
   });
 
   app.get("/v1/apps/:app/functions/:fn", async function getFunction(req: FnRequest) {
-    const fn = agent.lookup(req.params.app, req.params.fn);
+    const fn = registry.lookup(req.params.app, req.params.fn);
     return {
       app: fn.config.app,
       name: fn.config.name,
@@ -45,20 +46,19 @@ export function registerApps(app: FastifyInstance, agent: Agent): void {
       status: fn.status(),
       containers: fn.containers.map((c) => c.describe()),
       events: fn.events,
-      schedules: agent.schedules.list(fn.config.app).filter((s) => s.function === fn.config.name),
-      endpoints: (agent.apps.get(fn.config.app)?.loaded.endpoints ?? []).filter((e) => e.function === fn.config.name).map((e) => describeEndpoint(agent.url, e)),
+      schedules: schedules.list(fn.config.app).filter((s) => s.function === fn.config.name),
+      endpoints: (registry.app(fn.config.app)?.loaded.endpoints ?? []).filter((e) => e.function === fn.config.name).map((e) => describeEndpoint(state.url, e)),
     };
   });
 
   app.get("/v1/apps/:app/functions/:fn/logs", async function getLogs(req: FnRequest) {
-    const fn = agent.lookup(req.params.app, req.params.fn);
+    const fn = registry.lookup(req.params.app, req.params.fn);
     const tail = req.query.tail === undefined ? 200 : Number(req.query.tail);
     if (!Number.isInteger(tail) || tail < 1) throw new AgentError("WP_ERR_BAD_REQUEST", [`tail = ${JSON.stringify(req.query.tail)}: must be a positive integer`]);
-    return { containers: await agent.backend.logs(fn.key, tail) };
+    return { containers: await fn.logs(tail) };
   });
 
   app.put("/v1/apps/:app", async function putApp(req: AppRequest) {
-    if (agent.fileApps.has(req.params.app)) throw new AgentError("WP_ERR_NOT_STANDALONE", [JSON.stringify(req.params.app), agent.options.appSource]);
     const body = req.body;
     if (body === null || typeof body !== "object" || Array.isArray(body)) throw new AgentError("WP_ERR_BAD_REQUEST", ["body must be an App spec object"]);
     const doc = { ...(body as Record<string, unknown>) };
@@ -66,7 +66,7 @@ export function registerApps(app: FastifyInstance, agent: Agent): void {
     if (doc.name !== req.params.app) throw new AgentError("WP_ERR_BAD_REQUEST", [`body.name ${JSON.stringify(doc.name)} differs from the app in the path ${JSON.stringify(req.params.app)}`]);
     const dir = path.resolve(req.query.dir ?? process.cwd());
     const loaded = validateApp(doc, `app "${req.params.app}"`, dir);
-    const deployed = agent.deploy(loaded, true);
+    const deployed = deployer.deploy(loaded, "api");
     return { app: deployed.name, functions: [...deployed.functions.keys()] };
   });
 }

@@ -6,12 +6,12 @@
  * allocated per request beyond the input itself and the promise that waits for it.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { Agent } from "../agent";
 import type { FunctionRuntime } from "../dispatcher/function";
 import { AgentError } from "../errors";
 import type { Input } from "../queue/calls";
 import { invocationPayload, waitSeconds } from "./body";
 import { describeInput, describeStored } from "./describe";
+import type { GatewayDeps } from "./deps";
 
 type FnRequest = FastifyRequest<{ Params: { app: string; fn: string }; Body: unknown }>;
 type CallRequest = FastifyRequest<{ Params: { id: string }; Querystring: { wait?: string } }>;
@@ -20,23 +20,23 @@ export function tooMany(fn: FunctionRuntime, pending: number, limit: number): Ag
   return new AgentError("WP_ERR_TOO_MANY_PENDING", [JSON.stringify(fn.key), pending, limit], { retryAfter: 1, pending, limit });
 }
 
-export function checkPending(agent: Agent, fn: FunctionRuntime): void {
+export function checkPending(fn: FunctionRuntime, limit: number): void {
   const pending = fn.queued + fn.delayed;
-  if (pending >= agent.options.maxPendingInputs) throw tooMany(fn, pending, agent.options.maxPendingInputs);
+  if (pending >= limit) throw tooMany(fn, pending, limit);
 }
 
 function settled(input: Input): Promise<Input> {
   return new Promise((resolve) => input.onSettle(resolve));
 }
 
-export function registerCalls(app: FastifyInstance, agent: Agent): void {
-  const calls = agent.calls;
-  const clock = agent.options.clock;
+export function registerCalls(app: FastifyInstance, deps: GatewayDeps): void {
+  const { calls, registry, store, options } = deps;
+  const clock = options.clock;
 
   app.post("/v1/apps/:app/functions/:fn/call", async function call(req: FnRequest, reply: FastifyReply) {
-    const fn = agent.lookup(req.params.app, req.params.fn);
+    const fn = registry.lookup(req.params.app, req.params.fn);
     const payload = invocationPayload(req.body);
-    checkPending(agent, fn);
+    checkPending(fn, options.maxPendingInputs);
     const input = calls.enqueueSync(fn, payload);
     // A call is not durable: if the caller goes away, its input is cancelled.
     const onClose = (): void => {
@@ -49,9 +49,9 @@ export function registerCalls(app: FastifyInstance, agent: Agent): void {
   });
 
   app.post("/v1/apps/:app/functions/:fn/spawn", async function spawn(req: FnRequest, reply: FastifyReply) {
-    const fn = agent.lookup(req.params.app, req.params.fn);
+    const fn = registry.lookup(req.params.app, req.params.fn);
     const payload = invocationPayload(req.body);
-    if (fn.pendingSpawns >= agent.options.maxPendingSpawns) throw tooMany(fn, fn.pendingSpawns, agent.options.maxPendingSpawns);
+    if (fn.pendingSpawns >= options.maxPendingSpawns) throw tooMany(fn, fn.pendingSpawns, options.maxPendingSpawns);
     const [input] = await calls.enqueueDurable(fn, [payload]);
     return reply.code(202).type("application/json").send(`{"callId":"${(input as Input).id}"}`);
   });
@@ -75,7 +75,7 @@ export function registerCalls(app: FastifyInstance, agent: Agent): void {
       }
       return reply.type("application/json").send(describeInput(input, true));
     }
-    const stored = await agent.store.get(req.params.id);
+    const stored = await store.get(req.params.id);
     if (stored === undefined) throw new AgentError("WP_ERR_CALL_NOT_FOUND", [JSON.stringify(req.params.id)]);
     return reply.type("application/json").send(describeStored(stored));
   });
@@ -86,7 +86,7 @@ export function registerCalls(app: FastifyInstance, agent: Agent): void {
       const cancelled = calls.cancel(input);
       return reply.send({ callId: input.id, status: input.status, cancelled });
     }
-    const stored = await agent.store.get(req.params.id);
+    const stored = await store.get(req.params.id);
     if (stored === undefined) throw new AgentError("WP_ERR_CALL_NOT_FOUND", [JSON.stringify(req.params.id)]);
     return reply.send({ callId: stored.id, status: stored.state === "completed" ? "succeeded" : stored.state, cancelled: false });
   });

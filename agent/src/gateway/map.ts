@@ -14,31 +14,32 @@
  */
 import type { Readable } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { Agent } from "../agent";
 import { AgentError } from "../errors";
 import type { Input } from "../queue/calls";
 import { invocationPayload, jsonTooDeep, tooDeep } from "./body";
 import { checkPending } from "./calls";
 import { describeInput } from "./describe";
+import type { GatewayDeps } from "./deps";
 
 type MapRequest = FastifyRequest<{ Params: { app: string; fn: string }; Querystring: { ordered?: string }; Body: unknown }>;
 
-export function registerMap(app: FastifyInstance, agent: Agent): void {
+export function registerMap(app: FastifyInstance, deps: GatewayDeps): void {
+  const { registry, options } = deps;
   app.post("/v1/apps/:app/functions/:fn/map", async function map(req: MapRequest, reply: FastifyReply) {
-    const fn = agent.lookup(req.params.app, req.params.fn);
+    const fn = registry.lookup(req.params.app, req.params.fn);
     const ordered = req.query.ordered !== "false" && req.query.ordered !== "0";
     const body = req.body;
     let source: Iterable<unknown> | AsyncIterable<unknown>;
     if (Array.isArray(body)) source = body;
-    else if (body !== null && typeof body === "object" && typeof (body as Readable).pipe === "function") source = ndjson(body as Readable, agent.options.payloadLimitBytes);
+    else if (body !== null && typeof body === "object" && typeof (body as Readable).pipe === "function") source = ndjson(body as Readable, options.payloadLimitBytes);
     else throw new AgentError("WP_ERR_BAD_REQUEST", ["map body must be a JSON array of inputs or an NDJSON stream (Content-Type: application/x-ndjson)"]);
-    checkPending(agent, fn);
+    checkPending(fn, options.maxPendingInputs);
 
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
-    const window = agent.options.mapWindow;
-    const calls = agent.calls;
+    const window = options.mapWindow;
+    const calls = deps.calls;
     const outstanding = new Set<Input>();
     const held = new Map<number, string>();
     let admitted = 0;

@@ -17,7 +17,6 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { SpecError } from "@warmpool/schema";
-import type { Agent } from "../agent";
 import { AgentError, rawResponse } from "../errors";
 import { registerApps } from "./apps";
 import { jsonTooDeep, tooDeep } from "./body";
@@ -25,9 +24,9 @@ import { registerCalls } from "./calls";
 import { limitConnections } from "./connections";
 import { registerMap } from "./map";
 import { SlowBodies } from "./slow-bodies";
-import { registerSchedules } from "../schedules/routes";
+import type { GatewayDeps } from "./deps";
+import { registerSchedules } from "./schedules";
 import { BAD_TARGET, gatewayUrl } from "../endpoints/routing";
-import { registerWeb } from "../endpoints/web";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -38,8 +37,9 @@ declare module "fastify" {
 /** How often node:http checks heads against headersTimeout (its default, 30 s, would let a slow head run 40 s). */
 const CHECK_INTERVAL_MS = 1000;
 
-export function buildGateway(agent: Agent): FastifyInstance {
-  const o = agent.options;
+/** The gateway with the API's routes; the web endpoints' routes are added by endpoints/web.ts. */
+export function buildGateway(deps: GatewayDeps): FastifyInstance {
+  const o = deps.options;
   const app = Fastify({
     logger: false,
     bodyLimit: o.payloadLimitBytes,
@@ -50,7 +50,7 @@ export function buildGateway(agent: Agent): FastifyInstance {
     // Bodies have their own rule (slow-bodies.ts), not one total deadline.
     requestTimeout: 0,
     // Requests for an endpoint's custom domain are routed to its `/web/<app>` path (endpoints/routing.ts).
-    rewriteUrl: (req) => gatewayUrl(agent, req),
+    rewriteUrl: (req) => gatewayUrl(deps.registry, req),
     clientErrorHandler: (err: NodeJS.ErrnoException & { bytesParsed?: number }, socket: Duplex) => clientError(err, socket, o.headersTimeoutMs),
     frameworkErrors: (err, _req, reply) => {
       void (reply as FastifyReply).code(400).type("application/json").send(JSON.stringify(new AgentError("WP_ERR_BAD_REQUEST", [err.message]).toJSON()));
@@ -87,7 +87,7 @@ export function buildGateway(agent: Agent): FastifyInstance {
     if (closing) return done(new AgentError("WP_ERR_SHUTTING_DOWN"));
     slow.watch(req.raw, reply.raw);
     if (req.routeOptions.config.public === true) return done();
-    const auth = agent.checkToken(req.headers.authorization);
+    const auth = deps.checkToken(req.headers.authorization);
     if (auth === "missing") return done(new AgentError("WP_ERR_UNAUTHORIZED"));
     if (auth === "wrong") return done(new AgentError("WP_ERR_FORBIDDEN"));
     done();
@@ -116,23 +116,22 @@ export function buildGateway(agent: Agent): FastifyInstance {
 
   app.get("/healthz", { config: { public: true } }, async () => ({ ok: true }));
   app.get("/readyz", { config: { public: true } }, async (_req, reply) => {
-    if (!agent.ready) return reply.code(503).send({ ready: false });
+    if (!deps.state.ready) return reply.code(503).send({ ready: false });
     return { ready: true };
   });
   app.get("/metrics", async (_req, reply) => {
-    const text = await agent.metrics.registry.metrics();
-    return reply.type(agent.metrics.registry.contentType).send(text);
+    const text = await deps.metrics.registry.metrics();
+    return reply.type(deps.metrics.registry.contentType).send(text);
   });
 
-  registerCalls(app, agent);
+  registerCalls(app, deps);
   // NDJSON bodies only where they mean something: the map route reads them as a stream.
   void app.register(async (scope) => {
     scope.addContentTypeParser("application/x-ndjson", (_req, payload, done) => done(null, payload));
-    registerMap(scope, agent);
+    registerMap(scope, deps);
   });
-  registerApps(app, agent);
-  registerSchedules(app, agent);
-  registerWeb(app, agent);
+  registerApps(app, deps);
+  registerSchedules(app, deps.schedules);
   return app;
 }
 

@@ -9,10 +9,10 @@
  */
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, makeInformer, setHeaderOptions, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import type { Agent } from "../../agent";
+import type { Deployer } from "../../apps/deployer";
 import { groupResources, loadGrouped, GROUP, VERSION, type FunctionTarget, type Kind, type ResourceTarget, type SpecResource } from "./apps";
 import type { KubernetesBackend } from "./backend";
-import { StatusWriter, type StatusApi } from "./status";
+import { StatusWriter, type StatusApi, type StatusSource } from "./status";
 
 const PLURALS: Record<Kind, string> = { Function: "functions", Schedule: "schedules", Endpoint: "endpoints" };
 
@@ -22,6 +22,11 @@ export interface ControllerOptions {
   log: Logger;
   /** How often status is written back (only what changed). @default 1000 */
   statusIntervalMs?: number;
+}
+
+/** The agent as the controller sees it: where it deploys Apps, and what their status is made of. */
+export interface ControlledAgent extends StatusSource {
+  readonly deployer: Deployer;
 }
 
 interface Informer {
@@ -34,7 +39,7 @@ export class ResourceController {
   private readonly informers = new Map<Kind, Informer>();
   private readonly custom: CustomObjectsApi;
   private readonly status: StatusWriter;
-  private agent: Agent | null = null;
+  private agent: ControlledAgent | null = null;
   /** The App document last deployed, per app, to redeploy only what changed. */
   private readonly deployed = new Map<string, string>();
   private targets = new Map<string, FunctionTarget>();
@@ -51,7 +56,7 @@ export class ResourceController {
   }
 
   /** Starts the watches; resolves once every kind was listed and the Apps deployed. */
-  async start(agent: Agent): Promise<void> {
+  async start(agent: ControlledAgent): Promise<void> {
     this.agent = agent;
     const log = this.options.log;
     for (const kind of ["Function", "Schedule", "Endpoint"] as const) {
@@ -119,16 +124,12 @@ export class ResourceController {
         continue;
       }
       for (const t of group.targets) this.options.backend.bind(t);
-      agent.deploy(loaded, false);
+      agent.deployer.deploy(loaded, "cluster");
       this.deployed.set(group.name, text);
     }
     for (const name of [...this.deployed.keys()]) {
       if (apps.has(name)) continue;
-      const current = agent.apps.get(name);
-      if (current !== undefined) {
-        agent.deploy({ ...current.loaded, app: { name } as typeof current.loaded.app, functions: [], schedules: [], endpoints: [] }, false);
-        agent.apps.delete(name);
-      }
+      agent.deployer.remove(name);
       this.deployed.delete(name);
       log.info({ event: "kubernetes.appRemoved", app: name }, `app ${name} removed: its resources are gone`);
     }

@@ -6,7 +6,7 @@
  * so that the API server being away never takes the agent down.
  */
 import type { Logger } from "pino";
-import type { Agent } from "../../agent";
+import type { Registry } from "../../apps/registry";
 import type { FunctionRuntime, ScaleEvent } from "../../dispatcher/function";
 import type { ScheduleStatus as ScheduleView } from "../../schedules/scheduler";
 import { endpointStatus, functionStatus, scaleEvent, scheduleStatus, type FunctionTarget, type ResourceTarget } from "./apps";
@@ -19,6 +19,13 @@ export interface StatusApi {
   /** A JSON merge patch of `{ status }` on the status subresource of a warmpool.dev resource. */
   patchStatus(plural: string, namespace: string, name: string, status: object): Promise<unknown>;
   createEvent(namespace: string, event: Record<string, unknown>): Promise<unknown>;
+}
+
+/** What the status is made of: the deployed apps, the schedules, and the agent's URL (endpoints' `url`). */
+export interface StatusSource {
+  readonly registry: Registry;
+  readonly schedules: { list(): ScheduleView[] };
+  readonly url: string;
 }
 
 const COMPONENT = "warmpool-agent";
@@ -44,7 +51,7 @@ export class StatusWriter {
   ) {}
 
   /** One pass over the resources the controller found; skips those the agent does not run (an App that failed to validate). */
-  async write(agent: Agent, functions: Iterable<FunctionTarget>, resources: Iterable<ResourceTarget>): Promise<void> {
+  async write(agent: StatusSource, functions: Iterable<FunctionTarget>, resources: Iterable<ResourceTarget>): Promise<void> {
     const work: Array<Promise<void>> = [];
     const live = new Set<string>();
     const patch = (d: Destination, status: object): void => {
@@ -53,7 +60,8 @@ export class StatusWriter {
       work.push(this.patch(id, d, status));
     };
     for (const t of functions) {
-      const fn = this.runtime(agent, t.key);
+      const [app, name] = t.key.split("/") as [string, string];
+      const fn = agent.registry.find(app, name);
       if (fn === undefined) continue;
       work.push(this.events(t, fn));
       patch({ kind: "Function", ...t }, functionStatus(fn, t.generation));
@@ -66,18 +74,12 @@ export class StatusWriter {
         const s = schedules.get(r.key);
         if (s !== undefined) patch(r, scheduleStatus(s));
       } else {
-        const deployed = agent.apps.get(app);
-        const spec = deployed?.loaded.endpoints.find((e) => e.name === name);
-        if (spec !== undefined) patch(r, endpointStatus(agent.url, spec, deployed?.functions.get(spec.function)));
+        const spec = agent.registry.app(app)?.loaded.endpoints.find((e) => e.name === name);
+        if (spec !== undefined) patch(r, endpointStatus(agent.url, spec, agent.registry.find(app, spec.function)));
       }
     }
     await Promise.all(work);
     for (const id of [...this.written.keys()]) if (!live.has(id)) this.written.delete(id);
-  }
-
-  private runtime(agent: Agent, key: string): FunctionRuntime | undefined {
-    const [app, name] = key.split("/") as [string, string];
-    return agent.apps.get(app)?.functions.get(name);
   }
 
   private async events(t: FunctionTarget, fn: FunctionRuntime): Promise<void> {

@@ -1,0 +1,174 @@
+/**
+ * Deploys, replaces and removes apps. A deploy builds a FunctionRuntime per function whose spec (or
+ * app dir) changed and keeps the others as they run; a replaced function hands its waiting inputs to
+ * its new version (and inputs coming back from a retry delay follow), a removed one fails them. Spawned
+ * calls that recovery found for a function not deployed yet wait here until a deploy brings it.
+ *
+ * Where an app came from decides two things: an app of the spec file (`warmpool dev`/`serve`) cannot
+ * be replaced over the API (409 WP_ERR_NOT_STANDALONE), and an app deployed over the API is stored, so
+ * that the next start deploys it again.
+ */
+import type { Logger } from "pino";
+import type { AutoscalerRunner } from "../autoscaler/runner";
+import type { Backend } from "../backends/backend";
+import type { Clock } from "../clock";
+import { compileFunction } from "../config/function";
+import type { Container } from "../dispatcher/container";
+import { FunctionRuntime } from "../dispatcher/function";
+import { AgentError } from "../errors";
+import type { Metrics } from "../metrics/metrics";
+import type { CallTable } from "../queue/calls";
+import type { Scheduler } from "../schedules/scheduler";
+import type { LoadedApp } from "../spec/load";
+import type { Store, UnfinishedCall } from "../store/store";
+import type { AppRegistry, DeployedApp } from "./registry";
+
+/** `file`: the spec file the agent was started with; `api`: `PUT /v1/apps/{app}`; `store`: stored by an earlier run; `cluster`: warmpool.dev resources. */
+export type AppOrigin = "file" | "api" | "store" | "cluster";
+
+export interface Deployer {
+  /** Deploys (or replaces) an app; one from the API is stored so that a restart deploys it again. */
+  deploy(loaded: LoadedApp, origin: AppOrigin): DeployedApp;
+  /** Removes an app: its functions stop, their waiting inputs fail, its schedules stop. */
+  remove(name: string): void;
+}
+
+/** What the rest of the agent hears of deploys and containers (the data plane). */
+export interface DeployEvents {
+  /** Apps or endpoints changed. */
+  deployed?(): void;
+  /** A container of `fn` became ready or stopped. */
+  containersChanged?(fn: FunctionRuntime): void;
+  /** A container starts draining, before its inFlight is read to decide whether it may stop now. */
+  draining?(fn: FunctionRuntime, c: Container): void;
+}
+
+export interface DeployerDeps {
+  registry: AppRegistry;
+  calls: CallTable;
+  backend: Backend;
+  store: Store;
+  clock: Clock;
+  log: Logger;
+  autoscaler: AutoscalerRunner;
+  schedules: Scheduler;
+  metrics: Metrics;
+  /** Where the spec file's apps come from, for the 409 that refuses to replace them. */
+  appSource: string;
+  events: DeployEvents;
+}
+
+export class AppDeployer implements Deployer {
+  /** Apps that came from the spec file: the file is their source, not the API. */
+  private readonly fileApps = new Set<string>();
+  /** Unfinished spawned calls whose function is not deployed (yet), by `app/fn`. */
+  private readonly orphans = new Map<string, UnfinishedCall[]>();
+
+  constructor(private readonly deps: DeployerDeps) {}
+
+  deploy(loaded: LoadedApp, origin: AppOrigin): DeployedApp {
+    const d = this.deps;
+    const name = loaded.app.name;
+    if (origin === "api" && this.fileApps.has(name)) throw new AgentError("WP_ERR_NOT_STANDALONE", [JSON.stringify(name), d.appSource]);
+    if (origin === "file") this.fileApps.add(name);
+    const previous = d.registry.app(name);
+    const functions = new Map<string, FunctionRuntime>();
+    for (const spec of loaded.functions) {
+      const old = previous?.functions.get(spec.name);
+      if (old !== undefined && JSON.stringify(old.config.spec) === JSON.stringify(spec) && old.config.appDir === loaded.appDir) {
+        functions.set(spec.name, old);
+        continue;
+      }
+      const fn = this.build(loaded, spec);
+      if (old !== undefined) this.handOver(old, fn);
+      functions.set(spec.name, fn);
+    }
+    const deployed: DeployedApp = { name, loaded, functions };
+    d.registry.set(deployed);
+    for (const [fnName, old] of previous?.functions ?? []) {
+      if (functions.get(fnName) === old) continue;
+      if (!functions.has(fnName)) this.failWaiting(old);
+      d.autoscaler.detach(old);
+      void old.close(old.config.timeoutMs);
+    }
+    for (const fn of functions.values()) {
+      const orphans = this.orphans.get(fn.key);
+      if (orphans !== undefined) {
+        this.orphans.delete(fn.key);
+        for (const call of orphans) d.calls.restore(fn, call.id, call.createdAt, call.attempts);
+      }
+      d.autoscaler.attach(fn);
+      fn.wake();
+    }
+    d.schedules.sync(name, loaded.schedules);
+    d.events.deployed?.();
+    if (origin === "api") void d.store.saveApp({ name, doc: loaded.app, appDir: loaded.appDir });
+    d.log.info({ event: "app.deployed", app: name, functions: [...functions.keys()] }, `deployed app ${name}`);
+    return deployed;
+  }
+
+  remove(name: string): void {
+    const current = this.deps.registry.app(name);
+    if (current === undefined) return;
+    this.deploy({ ...current.loaded, app: { name } as typeof current.loaded.app, functions: [], schedules: [], endpoints: [] }, "cluster");
+    this.deps.registry.delete(name);
+    this.deps.events.deployed?.();
+  }
+
+  /**
+   * Recovery: each unfinished spawned call is queued again on its function, or kept until a deploy
+   * brings that function. Returns how many were queued now.
+   */
+  restore(unfinished: readonly UnfinishedCall[]): number {
+    let restored = 0;
+    for (const call of unfinished) {
+      const [app, name] = call.fn.split("/") as [string, string];
+      const fn = this.deps.registry.find(app, name);
+      if (fn === undefined) {
+        const list = this.orphans.get(call.fn) ?? [];
+        list.push(call);
+        this.orphans.set(call.fn, list);
+        continue;
+      }
+      this.deps.calls.restore(fn, call.id, call.createdAt, call.attempts);
+      restored++;
+    }
+    return restored;
+  }
+
+  private build(loaded: LoadedApp, spec: LoadedApp["functions"][number]): FunctionRuntime {
+    const d = this.deps;
+    const config = compileFunction(spec, loaded.appDir, loaded.endpoints);
+    const fn = new FunctionRuntime(config, {
+      calls: d.calls,
+      backend: d.backend,
+      clock: d.clock,
+      log: d.log,
+      pressure: (f) => d.autoscaler.request(f),
+      changed: (f) => {
+        d.autoscaler.request(f);
+        d.events.containersChanged?.(f);
+      },
+      draining: (f, c) => d.events.draining?.(f, c),
+    });
+    fn.outcomes = ["succeeded", "failed", "cancelled"].map((outcome) => d.metrics.inputs.labels({ app: config.app, function: config.name, outcome }));
+    return fn;
+  }
+
+  /** A redeployed function takes over the inputs still waiting for the old one. */
+  private handOver(old: FunctionRuntime, fn: FunctionRuntime): void {
+    old.replacedBy = fn;
+    for (;;) {
+      const input = old.queue.shift();
+      if (input === undefined) break;
+      if (input.state !== "waiting") continue;
+      old.queued--;
+      this.deps.calls.moveLane(input, fn);
+    }
+  }
+
+  private failWaiting(old: FunctionRuntime): void {
+    const error = { type: "FunctionRemoved", message: `function ${old.key} was removed by a deploy before this input ran` };
+    for (const input of [...old.queue]) this.deps.calls.failWaiting(input, error);
+  }
+}
