@@ -4,7 +4,7 @@
  * decision; and the StatusWriter against a fake API client (what it sends, when, and on failures).
  */
 import pino from "pino";
-import { SpecError, type EndpointSpec } from "@warmpool/schema";
+import { parseSpec, SpecError } from "@warmpool/schema";
 import { endpointStatus, functionStatus, groupResources, loadGrouped, podSelector, scaleEvent, scheduleStatus, type SpecResource } from "../src/backends/kubernetes/apps";
 import { podGone, podReady } from "../src/backends/kubernetes/pods";
 import { StatusWriter, type StatusApi, type StatusSource } from "../src/backends/kubernetes/status";
@@ -90,11 +90,12 @@ describe("status and events", () => {
   });
 
   it("builds the Endpoint status: the route's URL on the agent and whether its function has a ready container", () => {
-    const spec = { app: "chat", name: "api", function: "llm", path: "/v1/chat" } as EndpointSpec;
+    const spec = parseSpec("Endpoint", { app: "chat", name: "api", function: "llm", path: "/v1/chat" }, "endpoint");
     const runtime = (ready: number) => ({ status: () => ({ replicas: 2, readyReplicas: ready }) });
     expect(endpointStatus("http://10.0.0.5:8080", spec, runtime(1))).toEqual({ url: "http://10.0.0.5:8080/web/chat/v1/chat", ready: true });
     expect(endpointStatus("http://10.0.0.5:8080", spec, runtime(0))).toEqual({ url: "http://10.0.0.5:8080/web/chat/v1/chat", ready: false });
-    expect(endpointStatus("http://a", { ...spec, path: undefined } as EndpointSpec, undefined)).toEqual({ url: "http://a/web/chat/", ready: false });
+    // No path: the schema's default "/".
+    expect(endpointStatus("http://a", parseSpec("Endpoint", { app: "chat", name: "api", function: "llm" }, "endpoint"), undefined)).toEqual({ url: "http://a/web/chat/", ready: false });
   });
 
   it("makes one Event on the Function per scale decision", () => {

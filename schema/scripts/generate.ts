@@ -1,6 +1,6 @@
 /**
  * Generates everything derived from schema/specs, or with --check fails when a committed copy has
- * drifted: spec types, CRD manifests, the Pulumi Args interfaces and the README components reference.
+ * drifted: spec types and their resolved forms (defaults filled), CRD manifests, the Pulumi Args interfaces and the README components reference.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -10,6 +10,7 @@ import { crdManifests } from "../src/crd";
 import { SPEC_FILES, SPEC_KINDS } from "../src/specs";
 import { pulumiArgs } from "./pulumi-args";
 import { REFERENCE_END, REFERENCE_START, reference } from "./reference";
+import { resolvedTypes } from "./resolved";
 
 const schemaDir = join(__dirname, "..", "..");
 const repo = join(schemaDir, "..");
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
   const readmePath = join(repo, "README.md");
   const outputs: [string, string][] = [
     [join(schemaDir, "src", "generated", "specs.ts"), await specTypes()],
+    [join(schemaDir, "src", "generated", "resolved.ts"), resolvedTypes()],
     [join(schemaDir, "crds", "warmpool.dev.yaml"), crdYaml()],
     [join(repo, "provider", "src", "generated", "args.ts"), pulumiArgs()],
     [readmePath, withReference(readFileSync(readmePath, "utf8"))],

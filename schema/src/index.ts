@@ -10,14 +10,18 @@ import { scheduleProblems } from "./rules/schedule";
 import { secretProblems } from "./rules/secret";
 import { volumeProblems } from "./rules/volume";
 import { SpecError, type Problem } from "./problems";
+import { deriveDefaults } from "./derived";
 import { schemaProblems } from "./validate";
 import type { SpecKind } from "./specs";
 import type * as Specs from "./generated/specs";
+import type * as Resolved from "./generated/resolved";
 
 export * from "./problems";
 export * from "./specs";
 export * from "./gpu";
 export type * from "./generated/specs";
+export type * from "./generated/resolved";
+export { DERIVED_DEFAULTS, type DerivedDefault } from "./derived";
 export { isTimezone } from "./rules/schedule";
 
 export interface SpecTypes {
@@ -29,6 +33,18 @@ export interface SpecTypes {
   Secret: Specs.SecretSpec;
   Schedule: Specs.ScheduleSpec;
   Endpoint: Specs.EndpointSpec;
+}
+
+/** Each kind as checkSpec returns it: every field with a default (in the schema or DERIVED_DEFAULTS) present. */
+export interface ResolvedSpecTypes extends SpecTypes {
+  Runtime: Resolved.ResolvedRuntimeSpec;
+  App: Resolved.ResolvedAppSpec;
+  Function: Resolved.ResolvedFunctionSpec;
+  GpuPool: Resolved.ResolvedGpuPoolSpec;
+  Volume: Resolved.ResolvedVolumeSpec;
+  Secret: Resolved.ResolvedSecretSpec;
+  Schedule: Resolved.ResolvedScheduleSpec;
+  Endpoint: Resolved.ResolvedEndpointSpec;
 }
 
 type Rules = { [K in SpecKind]: (spec: SpecTypes[K]) => Problem[] };
@@ -44,7 +60,7 @@ const RULES: Rules = {
   Endpoint: endpointProblems,
 };
 
-export type CheckResult<K extends SpecKind> = { ok: true; spec: SpecTypes[K] } | { ok: false; problems: Problem[] };
+export type CheckResult<K extends SpecKind> = { ok: true; spec: ResolvedSpecTypes[K] } | { ok: false; problems: Problem[] };
 
 /**
  * Validates `input` as a spec of `kind`: the JSON Schema first, then the consistency rules. Returns the
@@ -68,24 +84,17 @@ export function checkSpec<K extends SpecKind>(kind: K, input: unknown): CheckRes
     if (!isBad(problem.path) && !(related ?? []).some(isBad)) problems.push(problem);
   }
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, spec: derive(kind, spec) };
+  deriveDefaults(kind, spec);
+  // The schema's defaults (ajv's useDefaults) and the derived ones are in: the resolved type holds.
+  return { ok: true, spec: spec as ResolvedSpecTypes[K] };
 }
 
 /** Like checkSpec, but throws one SpecError naming `subject` with every problem. */
-export function parseSpec<K extends SpecKind>(kind: K, input: unknown, subject: string): SpecTypes[K] {
+export function parseSpec<K extends SpecKind>(kind: K, input: unknown, subject: string): ResolvedSpecTypes[K] {
   const result = checkSpec(kind, input);
   if (!result.ok) throw new SpecError(subject, result.problems);
   return result.spec;
 }
 
-/** Defaults that depend on other fields, which JSON Schema cannot state. */
-function derive<K extends SpecKind>(kind: K, spec: SpecTypes[K]): SpecTypes[K] {
-  if (kind === "Function") {
-    const fn = spec as Specs.FunctionSpec;
-    fn.startupTimeout ??= fn.timeout;
-    if (fn.concurrency !== undefined) fn.concurrency.targetInputs ??= fn.concurrency.maxInputs;
-  }
-  return spec;
-}
 export { CRD_GROUP, CRD_VERSION, crdManifests } from "./crd";
 export * from "./contract";

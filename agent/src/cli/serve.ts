@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { AGENT_ENV, SpecError } from "@warmpool/schema";
 import { Agent } from "../agent";
 import { StateDirLocked } from "../lock";
-import type { AgentOptions } from "../config/options";
+import { withDefaults, type AgentOptions } from "../config/options";
 import { loadSpecFile } from "../spec/load";
 import { describeEndpoint } from "../endpoints/describe";
 
@@ -111,7 +111,7 @@ export async function serve(specFile: string | undefined, flags: ServeFlags): Pr
   const plane = agent.dataPlane === null ? "" : "; web-server endpoints through HAProxy";
   process.stdout.write(`warmpool agent ready on ${agent.url} (state: ${agent.options.stateDir}${plane})\n`);
   for (const app of apps) {
-    for (const fn of app.functions) process.stdout.write(`  ${app.app.name}/${fn.name}  ${fn.runtime ?? "python"}  ${fn.handler}\n`);
+    for (const fn of app.functions) process.stdout.write(`  ${app.app.name}/${fn.name}  ${fn.runtime}  ${fn.handler}\n`);
     for (const e of app.endpoints) {
       const d = describeEndpoint(agent.url, e);
       process.stdout.write(`  endpoint ${e.name} (${d.kind}${d.public ? ", public" : ", token"}) → ${e.function}: ${d.url}${d.domains.length > 0 ? `  (Host: ${d.domains.join(", ")})` : ""}\n`);
@@ -149,6 +149,6 @@ async function lockedAgent(make: () => Agent, log: import("pino").Logger | undef
 async function kubernetesSetup(flags: ServeFlags, options: AgentOptions) {
   const { createKubernetes } = await import("../backends/kubernetes");
   const pino = (await import("pino")).default;
-  const log = pino({ level: options.logLevel ?? "info", base: { component: "warmpool-agent" } }, pino.destination(2));
+  const log = pino({ level: withDefaults(options).logLevel, base: { component: "warmpool-agent" } }, pino.destination(2));
   return { log, ...createKubernetes({ log, ...(flags.kubeconfig === undefined ? {} : { kubeconfig: flags.kubeconfig }), ...(flags.workerAddress === undefined ? {} : { workerAddress: flags.workerAddress }) }) };
 }

@@ -1,9 +1,10 @@
 /**
- * A FunctionSpec (already validated and defaulted by @warmpool/schema) compiled into the numbers the
- * dispatcher and autoscaler use: milliseconds instead of seconds, the batch settings as one nullable
- * object, and the retry policy as a pure delay function. Computed once per deploy, never per input.
+ * A FunctionSpec, as @warmpool/schema returns it with every default filled (ResolvedFunctionSpec),
+ * compiled into the numbers the dispatcher and autoscaler use: milliseconds instead of seconds, the
+ * batch settings as one nullable object, and the retry policy as a pure delay function. Computed once
+ * per deploy, never per input.
  */
-import { WORKER_ENV, type EndpointSpec, type FunctionSpec } from "@warmpool/schema";
+import { WORKER_ENV, type ResolvedEndpointSpec, type ResolvedFunctionSpec } from "@warmpool/schema";
 import type { ScaleConfig } from "../autoscaler/decide";
 
 export interface RetryPolicy {
@@ -35,42 +36,39 @@ export interface FunctionConfig {
   targetInputs: number;
   /** null for a plain handler. */
   batch: { maxBatchSize: number; waitMs: number } | null;
-  spec: FunctionSpec;
+  spec: ResolvedFunctionSpec;
 }
 
 /**
  * `endpoints`: the app's; a function behind a webServer endpoint is started with `WARMPOOL_WEB_PORT`
  * (0: the worker picks a free port and names it in `/ready`; a pod listens on its Function's webPort).
  */
-export function compileFunction(spec: FunctionSpec, appDir: string, endpoints: readonly EndpointSpec[] = []): FunctionConfig {
-  const retries = spec.retries ?? { maxRetries: 0 };
-  const autoscaler = spec.autoscaler ?? {};
-  const concurrency = spec.concurrency ?? { maxInputs: 1 };
-  const timeout = spec.timeout ?? 300;
+export function compileFunction(spec: ResolvedFunctionSpec, appDir: string, endpoints: readonly ResolvedEndpointSpec[] = []): FunctionConfig {
+  const { retries, autoscaler, concurrency } = spec;
   const webServer = endpoints.some((e) => e.kind === "webServer" && e.function === spec.name);
   return {
     key: `${spec.app}/${spec.name}`,
     app: spec.app,
     name: spec.name,
     handler: spec.handler,
-    runtime: spec.runtime ?? "python",
+    runtime: spec.runtime,
     appDir,
-    env: { ...Object.fromEntries(Object.entries(spec.env ?? {}).filter((e): e is [string, string] => e[1] !== undefined)), ...(webServer ? { [WORKER_ENV.webPort]: "0" } : {}) },
+    env: { ...spec.env, ...(webServer ? { [WORKER_ENV.webPort]: "0" } : {}) },
     gpuCount: gpuCount(spec.gpu),
-    timeoutMs: timeout * 1000,
-    startupTimeoutMs: (spec.startupTimeout ?? timeout) * 1000,
+    timeoutMs: spec.timeout * 1000,
+    startupTimeoutMs: spec.startupTimeout * 1000,
     retries: {
       maxRetries: retries.maxRetries,
-      initialDelayMs: (retries.initialDelay ?? 1) * 1000,
-      backoffCoefficient: retries.backoffCoefficient ?? 2,
-      maxDelayMs: (retries.maxDelay ?? 60) * 1000,
+      initialDelayMs: retries.initialDelay * 1000,
+      backoffCoefficient: retries.backoffCoefficient,
+      maxDelayMs: retries.maxDelay * 1000,
     },
-    minContainers: autoscaler.minContainers ?? 0,
-    maxContainers: autoscaler.maxContainers ?? 10,
-    bufferContainers: autoscaler.bufferContainers ?? 0,
-    scaledownWindowMs: (autoscaler.scaledownWindow ?? 60) * 1000,
+    minContainers: autoscaler.minContainers,
+    maxContainers: autoscaler.maxContainers,
+    bufferContainers: autoscaler.bufferContainers,
+    scaledownWindowMs: autoscaler.scaledownWindow * 1000,
     maxInputs: concurrency.maxInputs,
-    targetInputs: Math.min(concurrency.targetInputs ?? concurrency.maxInputs, concurrency.maxInputs),
+    targetInputs: Math.min(concurrency.targetInputs, concurrency.maxInputs),
     batch: spec.batching === undefined ? null : { maxBatchSize: spec.batching.maxBatchSize, waitMs: spec.batching.waitMs },
     spec,
   };

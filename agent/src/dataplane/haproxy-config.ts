@@ -14,14 +14,14 @@
  * The token is compared as a SHA-256 digest, so the configuration file never holds it.
  */
 import { createHash } from "node:crypto";
-import type { EndpointSpec } from "@warmpool/schema";
+import type { ResolvedEndpointSpec } from "@warmpool/schema";
 import { WEB_PREFIX } from "../endpoints/routing";
 import { AgentError } from "../errors";
 import { FAST_PATH } from "../gateway/target";
 
 export interface DataPlaneApp {
   name: string;
-  endpoints: readonly EndpointSpec[];
+  endpoints: readonly ResolvedEndpointSpec[];
   /** Server slots of each function's backends: its maxContainers. */
   slots: Readonly<Record<string, number>>;
 }
@@ -103,7 +103,7 @@ export function renderConfig(input: ConfigInput): string {
   // Every domain takes its requests off the gateway paths (as rewriteForDomain does); HAProxy serves a
   // domain itself only when one app has it (the agent picks among several).
   const owners = new Map<string, Set<string>>();
-  for (const app of input.apps) for (const e of app.endpoints) for (const d of e.domains ?? []) (owners.get(d) ?? owners.set(d, new Set()).get(d))?.add(app.name);
+  for (const app of input.apps) for (const e of app.endpoints) for (const d of e.domains) (owners.get(d) ?? owners.set(d, new Set()).get(d))?.add(app.name);
   const allDomains = [...owners.keys()].sort();
   const domains = allDomains.filter((d) => owners.get(d)?.size === 1);
   // The Host without a trailing `:<digits>`, lowercased: routing.ts `hostOf`.
@@ -117,19 +117,19 @@ export function renderConfig(input: ConfigInput): string {
   const notDomain = allDomains.length > 0 ? ` !${hostIs(allDomains)}` : "";
   for (const app of input.apps) {
     // Longest prefix first, as routing.ts picks it; a function endpoint claims its prefix for the agent.
-    const byLength = [...app.endpoints].sort((a, b) => (b.path ?? "/").length - (a.path ?? "/").length);
+    const byLength = [...app.endpoints].sort((a, b) => b.path.length - a.path.length);
     for (const e of byLength) {
       const target = e.kind === "webServer" ? backendName(app.name, e.name) : "agent";
-      const gateway = prefixConditions(`${WEB_PREFIX}/${app.name}`, e.path ?? "/").map((c) => `${unset}${notDomain} ${c}`);
+      const gateway = prefixConditions(`${WEB_PREFIX}/${app.name}`, e.path).map((c) => `${unset}${notDomain} ${c}`);
       front.push(`  http-request set-var(txn.route) str(${target}) if ${gateway.join(" || ")}`);
-      const own = (e.domains ?? []).filter((d) => domains.includes(d));
+      const own = e.domains.filter((d) => domains.includes(d));
       if (own.length > 0) {
-        const byHost = prefixConditions("", e.path ?? "/").map((c) => `${unset} ${hostIs(own)} ${c === "TRUE" ? "" : c}`.trimEnd());
+        const byHost = prefixConditions("", e.path).map((c) => `${unset} ${hostIs(own)} ${c === "TRUE" ? "" : c}`.trimEnd());
         front.push(`  http-request set-var(txn.route) str(${target}) if ${byHost.join(" || ")}`);
       }
       if (e.kind !== "webServer") continue;
       const be = backendName(app.name, e.name);
-      const methods = (e.methods ?? ["GET", "POST"]).join(" ");
+      const methods = e.methods.join(" ");
       const auth = e.public === true ? "" : " token";
       uses.push(`  use_backend ${be} if { var(txn.route) -m str ${be} } { method ${methods} }${auth} http11 origin_form normal_path one_host one_connection plain_connection plain_expect one_auth one_xff { nbsrv(${be}) gt 0 }`);
       backends.push(

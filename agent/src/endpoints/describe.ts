@@ -1,5 +1,5 @@
 /** How endpoints appear in `GET /v1/apps`, function status, `warmpool apps` and `warmpool serve`. */
-import type { EndpointSpec } from "@warmpool/schema";
+import type { ResolvedEndpointSpec } from "@warmpool/schema";
 import { gatewayPath } from "./routing";
 
 export interface EndpointInfo {
@@ -18,19 +18,19 @@ export interface EndpointInfo {
   port?: number;
 }
 
-export function describeEndpoint(baseUrl: string, e: EndpointSpec): EndpointInfo {
+export function describeEndpoint(baseUrl: string, e: ResolvedEndpointSpec): EndpointInfo {
   const p = gatewayPath(e);
   return {
     name: e.name,
     function: e.function,
-    kind: e.kind ?? "function",
+    kind: e.kind,
     gatewayPath: p,
     url: `${baseUrl}${p}`,
-    public: e.public ?? false,
-    methods: e.methods ?? ["GET", "POST"],
-    domains: e.domains ?? [],
-    syncTimeout: e.syncTimeout ?? 150,
-    maxPendingRequests: e.maxPendingRequests ?? 1000,
+    public: e.public,
+    methods: e.methods,
+    domains: e.domains,
+    syncTimeout: e.syncTimeout,
+    maxPendingRequests: e.maxPendingRequests,
     ...(e.port === undefined ? {} : { port: e.port }),
   };
 }

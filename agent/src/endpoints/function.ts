@@ -14,7 +14,7 @@
  * caller polls with the API token; from then on the call is in the store like a spawned one.
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { EndpointSpec } from "@warmpool/schema";
+import type { ResolvedEndpointSpec } from "@warmpool/schema";
 import type { FunctionRuntime } from "../dispatcher/function";
 import type { Input } from "../queue/calls";
 import { PEER_HEADER } from "../dataplane/haproxy-config";
@@ -75,7 +75,7 @@ function parseBody(raw: Buffer, type: string | undefined): unknown {
   return text;
 }
 
-export async function serveFunction(deps: WebDeps, spec: EndpointSpec, fn: FunctionRuntime, subPath: string, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+export async function serveFunction(deps: WebDeps, spec: ResolvedEndpointSpec, fn: FunctionRuntime, subPath: string, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   let raw: Buffer;
   const options = deps.options;
   try {
@@ -94,7 +94,7 @@ export async function serveFunction(deps: WebDeps, spec: EndpointSpec, fn: Funct
   };
   const key = `${spec.app}/${spec.name}`;
   const cold = readyContainers(fn) === 0;
-  const maxHeld = spec.maxPendingRequests ?? 1000;
+  const maxHeld = spec.maxPendingRequests;
   if (cold) {
     const held = heldAtZero.get(key) ?? 0;
     if (held >= maxHeld) throw new AgentError("WP_ERR_ENDPOINT_OVERLOADED", [`endpoint ${key} already holds ${held} requests while ${fn.key} starts (maxPendingRequests ${maxHeld}); retry later`], { pending: held, limit: maxHeld, retryAfter: 1 });
@@ -127,7 +127,7 @@ export async function serveFunction(deps: WebDeps, spec: EndpointSpec, fn: Funct
     reply.raw.once("close", onClose);
     input.onSettle(onSettle);
     if (input.final) return;
-    timers.push(clock.setTimeout(() => done("sync-timeout"), (spec.syncTimeout ?? 150) * 1000));
+    timers.push(clock.setTimeout(() => done("sync-timeout"), spec.syncTimeout * 1000));
     if (cold) {
       timers.push(
         clock.setTimeout(() => {

@@ -20,7 +20,7 @@
 import * as http from "node:http";
 import type { Duplex } from "node:stream";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { EndpointSpec } from "@warmpool/schema";
+import type { ResolvedEndpointSpec } from "@warmpool/schema";
 import { Agent as Dispatcher, request as undiciRequest } from "undici";
 import type { Container } from "../dispatcher/container";
 import type { FunctionRuntime } from "../dispatcher/function";
@@ -71,13 +71,13 @@ export function readyTarget(fn: FunctionRuntime): Target | null {
  * A ready container (least busy) with its web port, holding the caller while the function starts.
  * `gone` says the caller left: the wait ends (and stops counting as load) as soon as it does.
  */
-export async function acquire(deps: WebDeps, spec: EndpointSpec, fn: FunctionRuntime, gone: () => boolean): Promise<Target> {
+export async function acquire(deps: WebDeps, spec: ResolvedEndpointSpec, fn: FunctionRuntime, gone: () => boolean): Promise<Target> {
   const clock = deps.options.clock;
   const key = `${spec.app}/${spec.name}`;
   let c = leastBusy(fn);
   if (c === null) {
     const n = held.get(key) ?? 0;
-    const max = spec.maxPendingRequests ?? 1000;
+    const max = spec.maxPendingRequests;
     if (n >= max) throw new AgentError("WP_ERR_ENDPOINT_OVERLOADED", [`endpoint ${key} already holds ${n} requests while ${fn.key} starts (maxPendingRequests ${max}); retry later`], { pending: n, limit: max });
     held.set(key, n + 1);
     fn.inFlight++; // seen by the autoscaler: scale up from zero for this request
@@ -176,7 +176,7 @@ function backHeaders(headers: Record<string, string | string[] | undefined>): Re
 }
 
 /** Proxies one request (fastify's web route): held while the function starts, then streamed both ways. */
-export async function proxyHttp(deps: WebDeps, spec: EndpointSpec, fn: FunctionRuntime, path: string, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+export async function proxyHttp(deps: WebDeps, spec: ResolvedEndpointSpec, fn: FunctionRuntime, path: string, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const raw = req.raw;
   const target = readyTarget(fn) ?? (await acquire(deps, spec, fn, () => raw.destroyed || reply.raw.destroyed));
   const end = begin(fn, target.c);
@@ -218,7 +218,7 @@ export async function proxyHttp(deps: WebDeps, spec: EndpointSpec, fn: FunctionR
  * are piped. Every error on either socket, at any point, ends both: a client that resets its
  * connection while its upgrade waits for a container is just gone, never an unhandled 'error'.
  */
-export async function proxyUpgrade(deps: WebDeps, spec: EndpointSpec, fn: FunctionRuntime, path: string, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+export async function proxyUpgrade(deps: WebDeps, spec: ResolvedEndpointSpec, fn: FunctionRuntime, path: string, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
   let target: Target;
   try {
     target = readyTarget(fn) ?? (await acquire(deps, spec, fn, () => socket.destroyed));

@@ -5,14 +5,14 @@
  * URL to `/web/<app><path>` first, see `rewriteForDomain`). Within an app the longest matching path
  * prefix wins; a prefix matches at a segment boundary (`/api` matches `/api` and `/api/x`, not `/apix`).
  */
-import type { EndpointSpec } from "@warmpool/schema";
+import type { ResolvedEndpointSpec } from "@warmpool/schema";
 import type { Registry } from "../apps/registry";
 import { normalizeTarget } from "../gateway/target";
 
 export const WEB_PREFIX = "/web";
 
-export function gatewayPath(spec: Pick<EndpointSpec, "app" | "path">): string {
-  const p = spec.path ?? "/";
+export function gatewayPath(spec: Pick<ResolvedEndpointSpec, "app" | "path">): string {
+  const p = spec.path;
   return `${WEB_PREFIX}/${spec.app}${p === "/" ? "/" : p}`;
 }
 
@@ -33,15 +33,15 @@ function prefixMatches(prefix: string, path: string): boolean {
 }
 
 /** The endpoint of `app` for `path` (the part after `/web/<app>`), restricted to `host` when the request came by domain. */
-export function route(registry: Registry, app: string, p: string, host: string | undefined, byDomain: boolean): EndpointSpec | undefined {
+export function route(registry: Registry, app: string, p: string, host: string | undefined, byDomain: boolean): ResolvedEndpointSpec | undefined {
   const endpoints = registry.app(app)?.loaded.endpoints;
   if (endpoints === undefined) return undefined;
   const h = hostOf(host);
-  let best: EndpointSpec | undefined;
+  let best: ResolvedEndpointSpec | undefined;
   for (const e of endpoints) {
-    if (byDomain && !(e.domains ?? []).includes(h)) continue;
-    if (!prefixMatches(e.path ?? "/", p)) continue;
-    if (best === undefined || (e.path ?? "/").length > (best.path ?? "/").length) best = e;
+    if (byDomain && !e.domains.includes(h)) continue;
+    if (!prefixMatches(e.path, p)) continue;
+    if (best === undefined || e.path.length > best.path.length) best = e;
   }
   return best;
 }
@@ -69,7 +69,7 @@ export function gatewayUrl(registry: Registry, req: { url?: string; headers: { h
   if (h === "" || h === "127.0.0.1" || h === "localhost") return url;
   for (const app of registry.apps()) {
     for (const e of app.loaded.endpoints) {
-      if ((e.domains ?? []).includes(h)) {
+      if (e.domains.includes(h)) {
         (req as Record<symbol, unknown>)[BY_DOMAIN] = true;
         return `${WEB_PREFIX}/${app.name}${url}`;
       }

@@ -11,7 +11,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { EndpointSpec } from "@warmpool/schema";
+import type { ResolvedEndpointSpec } from "@warmpool/schema";
 import type { FunctionRuntime } from "../dispatcher/function";
 import { AgentError, rawResponse } from "../errors";
 import type { WebDeps } from "./deps";
@@ -20,7 +20,7 @@ import { proxyHttp, proxyUpgrade } from "./proxy";
 import { BAD_TARGET, BY_DOMAIN, gatewayUrl, route, WEB_PREFIX } from "./routing";
 
 export interface WebTarget {
-  spec: EndpointSpec;
+  spec: ResolvedEndpointSpec;
   fn: FunctionRuntime;
   /** The path after `/web/<app>`, and the query with its `?` (or ""). */
   sub: string;
@@ -42,7 +42,7 @@ export function resolveWeb(deps: WebDeps, method: string, url: string, host: str
   const sub = slash < 0 ? "/" : rest.slice(slash);
   const spec = route(deps.registry, appName, sub, host, byDomain);
   if (spec === undefined) return new AgentError("WP_ERR_ENDPOINT_NOT_FOUND", [`${method} ${pathname.slice(0, 200)}`]);
-  const methods = spec.methods ?? ["GET", "POST"];
+  const methods = spec.methods;
   if (!methods.includes(method as (typeof methods)[number])) {
     return new AgentError("WP_ERR_METHOD_NOT_ALLOWED", [`endpoint ${spec.app}/${spec.name} accepts ${methods.join(", ")}, not ${method}`], { allow: methods.join(", ") });
   }

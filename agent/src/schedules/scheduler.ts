@@ -18,7 +18,7 @@
  * Time comes from the agent's Clock, so tests step a ManualClock across days and DST changes.
  */
 import type { Logger } from "pino";
-import type { ScheduleSpec } from "@warmpool/schema";
+import type { ResolvedScheduleSpec } from "@warmpool/schema";
 import type { Clock, Timer } from "../clock";
 import type { FunctionRuntime } from "../dispatcher/function";
 import type { CallTable, Input } from "../queue/calls";
@@ -52,7 +52,7 @@ export interface Firing {
 
 interface Entry {
   key: string;
-  spec: ScheduleSpec;
+  spec: ResolvedScheduleSpec;
   timing: Timing;
   state: ScheduleState;
   timer: Timer | null;
@@ -87,7 +87,7 @@ export class Scheduler {
   constructor(private readonly deps: SchedulerDeps) {}
 
   /** The schedules of `app` after a deploy: new ones are added, changed ones re-armed, removed ones stopped. */
-  sync(app: string, specs: readonly ScheduleSpec[]): void {
+  sync(app: string, specs: readonly ResolvedScheduleSpec[]): void {
     const keep = new Set<string>();
     for (const spec of specs) {
       const key = `${app}/${spec.name}`;
@@ -130,9 +130,9 @@ export class Scheduler {
         name: e.spec.name,
         function: e.spec.function,
         timing: e.timing.describe,
-        suspended: e.spec.suspended ?? false,
-        missed: e.spec.missed ?? "runOnce",
-        overlap: e.spec.overlap ?? "skip",
+        suspended: e.spec.suspended,
+        missed: e.spec.missed,
+        overlap: e.spec.overlap,
         nextRun: iso(s.nextRun),
         lastRun: iso(s.lastRun),
         lastCallId: s.lastCallId,
@@ -213,7 +213,7 @@ export class Scheduler {
     };
     if (fn === undefined) return failed(`function ${spec.app}/${spec.function} is not deployed`);
     if (fn.pendingSpawns >= this.deps.maxPendingSpawns) return failed(`function ${fn.key} already has ${fn.pendingSpawns} pending spawned calls`);
-    const payload = JSON.stringify({ args: spec.args ?? [], kwargs: spec.kwargs ?? {} });
+    const payload = JSON.stringify({ args: spec.args, kwargs: spec.kwargs });
     if (entry.current === null) entry.current = "enqueueing";
     this.deps.calls.enqueueDurable(fn, [payload]).then(
       ([input]) => {

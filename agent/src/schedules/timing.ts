@@ -7,7 +7,7 @@
  * the same after a restart.
  */
 import { Cron } from "croner";
-import type { ScheduleSpec } from "@warmpool/schema";
+import type { ResolvedScheduleSpec } from "@warmpool/schema";
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -25,10 +25,10 @@ export interface Timing {
   readonly describe: string;
 }
 
-export function timingOf(spec: Pick<ScheduleSpec, "cron" | "every" | "timezone">): Timing {
+export function timingOf(spec: Pick<ResolvedScheduleSpec, "cron" | "every" | "timezone">): Timing {
   if (spec.cron !== undefined && spec.every !== undefined) throw new Error("a schedule has exactly one of cron and every");
   if (spec.cron !== undefined) {
-    const timezone = spec.timezone ?? "UTC";
+    const timezone = spec.timezone;
     const cron = new Cron(spec.cron, { timezone, paused: true, mode: "5-part" });
     return {
       describe: `cron "${spec.cron}" (${timezone})`,

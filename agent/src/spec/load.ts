@@ -7,15 +7,15 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { checkSpec, joinPath, SpecError, type AppSpec, type EndpointSpec, type FunctionSpec, type Problem, type ScheduleSpec } from "@warmpool/schema";
+import { checkSpec, joinPath, SpecError, type ResolvedAppSpec, type ResolvedEndpointSpec, type ResolvedFunctionSpec, type Problem, type ResolvedScheduleSpec } from "@warmpool/schema";
 import YAML from "yaml";
 
 export interface LoadedApp {
-  app: AppSpec;
-  functions: FunctionSpec[];
+  app: ResolvedAppSpec;
+  functions: ResolvedFunctionSpec[];
   /** Validated and defaulted, completed with `app` and `name`. */
-  schedules: ScheduleSpec[];
-  endpoints: EndpointSpec[];
+  schedules: ResolvedScheduleSpec[];
+  endpoints: ResolvedEndpointSpec[];
   /** Directory handler modules are loaded from. */
   appDir: string;
 }
@@ -44,9 +44,9 @@ export function validateApp(doc: unknown, subject: string, appDir: string): Load
     throw new SpecError(subject, problems);
   }
   const app = appResult.spec;
-  const functions: FunctionSpec[] = [];
-  const schedules: ScheduleSpec[] = [];
-  const endpoints: EndpointSpec[] = [];
+  const functions: ResolvedFunctionSpec[] = [];
+  const schedules: ResolvedScheduleSpec[] = [];
+  const endpoints: ResolvedEndpointSpec[] = [];
   for (const [name, body] of Object.entries(app.functions ?? {})) {
     const input = { ...(body as object), app: app.name, name };
     const result = checkSpec("Function", input);
@@ -59,8 +59,8 @@ export function validateApp(doc: unknown, subject: string, appDir: string): Load
       if (!result.ok) problems.push(...result.problems.map((p) => ({ ...p, path: joinPath(`${key}.${name}`, p.path) })));
       else if (app.functions?.[result.spec.function] === undefined) {
         problems.push({ path: `${key}.${name}.function`, value: result.spec.function, message: `must name a function of this app (${Object.keys(app.functions ?? {}).join(", ") || "none"})` });
-      } else if (kind === "Schedule") schedules.push(result.spec as ScheduleSpec);
-      else endpoints.push(result.spec as EndpointSpec);
+      } else if (kind === "Schedule") schedules.push(result.spec as ResolvedScheduleSpec);
+      else endpoints.push(result.spec as ResolvedEndpointSpec);
     }
   }
   if (problems.length > 0) throw new SpecError(subject, problems);

@@ -5,7 +5,7 @@
  * into the resources' `status` and into Events. No client calls here, so that all of it is unit tested
  * as plain data.
  */
-import { ANNOTATIONS, LABELS, WORKER_APP_DIR as APP_DIR, type EndpointSpec } from "@warmpool/schema";
+import { ANNOTATIONS, LABELS, WORKER_APP_DIR as APP_DIR, type ResolvedEndpointSpec } from "@warmpool/schema";
 import type { FunctionRuntime, ScaleEvent } from "../../dispatcher/function";
 import { describeEndpoint } from "../../endpoints/describe";
 import type { ScheduleStatus as ScheduleView } from "../../schedules/scheduler";
@@ -172,7 +172,7 @@ export interface EndpointStatus {
   ready: boolean;
 }
 
-export function endpointStatus(agentUrl: string, spec: EndpointSpec, fn: Pick<FunctionRuntime, "status"> | undefined): EndpointStatus {
+export function endpointStatus(agentUrl: string, spec: ResolvedEndpointSpec, fn: Pick<FunctionRuntime, "status"> | undefined): EndpointStatus {
   const ready = fn !== undefined && Number((fn.status() as Record<string, unknown>).readyReplicas ?? 0) > 0;
   return { url: describeEndpoint(agentUrl, spec).url, ready };
 }

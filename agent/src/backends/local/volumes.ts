@@ -16,8 +16,8 @@ export function volumeDir(stateDir: string, app: string, name: string): string {
 }
 
 /** The volumes of a function's spec, their dirs made (and, as root, given to `owner`). */
-export function functionVolumes(stateDir: string, app: string, volumes: Record<string, string> | undefined, owner: User | null): Array<{ source: string; path: string }> {
-  return Object.entries(volumes ?? {}).map(([mountPath, name]) => {
+export function functionVolumes(stateDir: string, app: string, volumes: Readonly<Record<string, string>>, owner: User | null): Array<{ source: string; path: string }> {
+  return Object.entries(volumes).map(([mountPath, name]) => {
     const source = volumeDir(stateDir, app, name);
     fs.mkdirSync(source, { recursive: true, mode: 0o700 });
     if (owner !== null) fs.chownSync(source, owner.uid, owner.gid);
