@@ -1,5 +1,5 @@
 /**
- * The one normal form of request paths (src/gateway/target.ts): a table of the bypasses an attacker
+ * The one normal form of request paths (src/routes/target.ts): a table of the bypasses an attacker
  * tried (doubled slashes, dot segments, encoded letters, encoded slashes), and properties over
  * generated paths: normalisation is idempotent, and every path HAProxy forwards as it is (FAST_PATH)
  * is one normalisation leaves unchanged — so both data planes send a web server the same path.
@@ -9,7 +9,7 @@ import {
   FAST_PATH,
   normalizePath,
   normalizeTarget,
-} from "../src/gateway/target";
+} from "../src/routes/target";
 
 const ok = (path: string) => ({ ok: true, path });
 

@@ -11,7 +11,7 @@ import { Agent } from "../agent";
 import { StateDirLocked } from "../lock";
 import { withDefaults, type AgentOptions } from "../config/options";
 import { loadSpecFile } from "../spec/load";
-import { describeEndpoint } from "../endpoints/describe";
+import { describeEndpoint } from "../routes/describe";
 
 export interface ServeFlags {
   stateDir?: string;

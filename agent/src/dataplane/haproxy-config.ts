@@ -2,7 +2,7 @@
  * The HAProxy configuration of the data plane (haproxy.ts), rendered from the deployed apps' endpoints.
  *
  * HAProxy takes only requests it can answer exactly as the agent would: a webServer endpoint matched by
- * the agent's own routing rules (routing.ts: `/web/<app><path>` or an endpoint domain, longest prefix
+ * the agent's own routing rules (routes/routing.ts: `/web/<app><path>` or an endpoint domain, longest prefix
  * at a segment boundary), with an allowed method, the agent's token unless the endpoint is public, one
  * Authorization and one X-Forwarded-For header, and at least one ready container. Everything else goes
  * to the agent's node:http listener, which answers it as before: the API, function endpoints, errors
@@ -15,9 +15,9 @@
  */
 import { createHash } from "node:crypto";
 import type { ResolvedEndpointSpec } from "@warmpool/schema";
-import { WEB_PREFIX } from "../endpoints/routing";
+import { WEB_PREFIX } from "../routes/routing";
 import { AgentError } from "../errors";
-import { FAST_PATH } from "../gateway/target";
+import { FAST_PATH } from "../routes/target";
 
 export interface DataPlaneApp {
   name: string;
@@ -198,7 +198,7 @@ export function renderConfig(input: ConfigInput): string {
     `  acl token req.fhdr(authorization),digest(sha256),hex -m str ${tokenDigest}`,
     // Headers the agent would read differently (it takes the first Authorization and merges X-Forwarded-For).
     // A path not in normal form (and an absolute-form target) is the agent's to normalise or refuse
-    // (gateway/target.ts): HAProxy forwards only paths that normalisation leaves as they are.
+    // (routes/target.ts): HAProxy forwards only paths that normalisation leaves as they are.
     `  acl normal_path path_reg '${FAST_PATH}'`,
     "  acl origin_form url_beg /",
     // HAProxy passes other versions (HTTP/0.9, 1.0) on as they are; the agent answers them.

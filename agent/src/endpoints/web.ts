@@ -1,10 +1,10 @@
 /**
  * The gateway's web routes: `/web/<app>/*` (and any URL of a request whose Host is an endpoint's
- * domain, routed to it by `gatewayUrl`). Each request is matched to an endpoint (routing.ts), checked
+ * domain, routed to it by `gatewayUrl`). Each request is matched to an endpoint (routes/routing.ts), checked
  * (method: 405; token unless the endpoint is `public`: 401/403, the same Bearer token as the API),
  * then served by its kind: `function` (function.ts) or `webServer` (proxy.ts). Bodies reach these
  * routes unparsed, so a web server behind an endpoint sees them byte for byte. Paths are in normal form
- * before any of this (gateway/target.ts), so the path checked is the path served.
+ * before any of this (routes/target.ts), so the path checked is the path served.
  *
  * Errors are JSON `{"error": {"code", "message"}}` like the rest of the gateway.
  */
@@ -17,7 +17,7 @@ import { AgentError, rawResponse } from "../errors";
 import type { WebDeps } from "./deps";
 import { serveFunction } from "./function";
 import { proxyHttp, proxyUpgrade } from "./proxy";
-import { BAD_TARGET, BY_DOMAIN, gatewayUrl, route, WEB_PREFIX } from "./routing";
+import { BAD_TARGET, BY_DOMAIN, gatewayUrl, route, WEB_PREFIX } from "../routes/routing";
 
 export interface WebTarget {
   spec: ResolvedEndpointSpec;

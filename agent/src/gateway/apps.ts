@@ -6,7 +6,7 @@ import * as path from "node:path";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { AgentError } from "../errors";
 import { validateApp } from "../spec/load";
-import { describeEndpoint } from "../endpoints/describe";
+import { describeEndpoint } from "../routes/describe";
 import type { GatewayDeps } from "./deps";
 
 type FnRequest = FastifyRequest<{ Params: { app: string; fn: string }; Querystring: { tail?: string } }>;

@@ -26,7 +26,7 @@ import { registerMap } from "./map";
 import { SlowBodies } from "./slow-bodies";
 import type { GatewayDeps } from "./deps";
 import { registerSchedules } from "./schedules";
-import { BAD_TARGET, gatewayUrl } from "../endpoints/routing";
+import { BAD_TARGET, gatewayUrl } from "../routes/routing";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -49,7 +49,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     http: { connectionsCheckingInterval: CHECK_INTERVAL_MS, headersTimeout: o.headersTimeoutMs, requireHostHeader: false },
     // Bodies have their own rule (slow-bodies.ts), not one total deadline.
     requestTimeout: 0,
-    // Requests for an endpoint's custom domain are routed to its `/web/<app>` path (endpoints/routing.ts).
+    // Requests for an endpoint's custom domain are routed to its `/web/<app>` path (routes/routing.ts).
     rewriteUrl: (req) => gatewayUrl(deps.registry, req),
     clientErrorHandler: (err: NodeJS.ErrnoException & { bytesParsed?: number }, socket: Duplex) => clientError(err, socket, o.headersTimeoutMs),
     frameworkErrors: (err, _req, reply) => {

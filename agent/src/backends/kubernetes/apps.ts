@@ -7,7 +7,7 @@
  */
 import { ANNOTATIONS, LABELS, WORKER_APP_DIR as APP_DIR, type ResolvedEndpointSpec } from "@warmpool/schema";
 import type { FunctionRuntime, ScaleEvent } from "../../dispatcher/function";
-import { describeEndpoint } from "../../endpoints/describe";
+import { describeEndpoint } from "../../routes/describe";
 import type { ScheduleStatus as ScheduleView } from "../../schedules/scheduler";
 import { validateApp, type LoadedApp } from "../../spec/load";
 

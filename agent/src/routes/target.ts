@@ -22,7 +22,7 @@ export type Normalized = { ok: true; path: string } | { ok: false; reason: strin
 /**
  * Paths HAProxy may forward as they are: already in normal form. A PCRE, written single-quoted into
  * haproxy.cfg (hence no `'` in it: a path with one goes to the agent). No `;` either: path parameters
- * change which endpoint a path is for (endpoints/routing.ts), which the agent decides.
+ * change which endpoint a path is for (routes/routing.ts), which the agent decides.
  */
 export const FAST_PATH = "^(?=/)(?:/(?!\\.\\.?(?:/|$))[-A-Za-z0-9._~!$&()*+,=:@]+)*/?$";
 

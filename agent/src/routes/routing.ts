@@ -7,7 +7,7 @@
  */
 import type { ResolvedEndpointSpec } from "@warmpool/schema";
 import type { Registry } from "../apps/registry";
-import { normalizeTarget } from "../gateway/target";
+import { normalizeTarget } from "./target";
 
 export const WEB_PREFIX = "/web";
 
@@ -49,12 +49,12 @@ export function route(registry: Registry, app: string, p: string, host: string |
 /** Set on a raw request that `gatewayUrl` routed by its Host header. */
 export const BY_DOMAIN = Symbol("warmpool.byDomain");
 
-/** Set on a raw request whose target has no normal form (gateway/target.ts): why. */
+/** Set on a raw request whose target has no normal form (routes/target.ts): why. */
 export const BAD_TARGET = Symbol("warmpool.badTarget");
 
 /**
  * The URL the gateway routes a request by (fastify's `rewriteUrl`, and the upgrade handler): the
- * target in normal form (gateway/target.ts), and for a request whose Host is an endpoint's domain,
+ * target in normal form (routes/target.ts), and for a request whose Host is an endpoint's domain,
  * under `/web/<app>`. A target with no normal form is marked with BAD_TARGET and routed to `/`, where
  * the gateway's first hook answers it 400.
  */
