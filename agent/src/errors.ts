@@ -63,13 +63,18 @@ export class AgentError extends Error {
   }
 }
 
+/** The JSON text of an error's body: how every error the agent (or HAProxy for it) answers is written. */
+export function errorBody(err: AgentError): string {
+  return JSON.stringify(err.toJSON());
+}
+
 /**
  * An error as a whole HTTP/1.1 response, for sockets no framework owns (refused connections, upgrades,
  * parse errors): the same JSON body, and `Connection: close`, since the rest of the request may still
  * be on its way.
  */
 export function rawResponse(err: AgentError, headers: Record<string, string> = {}): string {
-  const body = JSON.stringify(err.toJSON());
+  const body = errorBody(err);
   let head = `HTTP/1.1 ${err.status} ${STATUS_TEXT[err.status] ?? "Error"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n`;
   for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`;
   return `${head}\r\n${body}`;

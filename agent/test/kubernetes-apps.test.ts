@@ -8,6 +8,7 @@ import { parseSpec, SpecError } from "@warmpool/schema";
 import { endpointStatus, functionStatus, groupResources, loadGrouped, podSelector, scaleEvent, scheduleStatus, type SpecResource } from "../src/backends/kubernetes/apps";
 import { podGone, podReady } from "../src/backends/kubernetes/pods";
 import { StatusWriter, type StatusApi, type StatusSource } from "../src/backends/kubernetes/status";
+import { RouteTable } from "../src/routes/table";
 
 const fn = (ns: string, name: string, spec: Record<string, unknown>, extra: Partial<SpecResource["metadata"]> = {}): SpecResource => ({
   metadata: { name, namespace: ns, uid: `uid-${name}`, generation: 3, ...extra },
@@ -90,12 +91,13 @@ describe("status and events", () => {
   });
 
   it("builds the Endpoint status: the route's URL on the agent and whether its function has a ready container", () => {
-    const spec = parseSpec("Endpoint", { app: "chat", name: "api", function: "llm", path: "/v1/chat" }, "endpoint");
+    const route = (spec: object) => new RouteTable([{ name: "chat", endpoints: [parseSpec("Endpoint", { app: "chat", name: "api", function: "llm", ...spec }, "endpoint")] }]).get("chat", "api")!;
+    const spec = route({ path: "/v1/chat" });
     const runtime = (ready: number) => ({ status: () => ({ replicas: 2, readyReplicas: ready }) });
     expect(endpointStatus("http://10.0.0.5:8080", spec, runtime(1))).toEqual({ url: "http://10.0.0.5:8080/web/chat/v1/chat", ready: true });
     expect(endpointStatus("http://10.0.0.5:8080", spec, runtime(0))).toEqual({ url: "http://10.0.0.5:8080/web/chat/v1/chat", ready: false });
     // No path: the schema's default "/".
-    expect(endpointStatus("http://a", parseSpec("Endpoint", { app: "chat", name: "api", function: "llm" }, "endpoint"), undefined)).toEqual({ url: "http://a/web/chat/", ready: false });
+    expect(endpointStatus("http://a", route({}), undefined)).toEqual({ url: "http://a/web/chat/", ready: false });
   });
 
   it("makes one Event on the Function per scale decision", () => {
@@ -137,11 +139,12 @@ describe("StatusWriter", () => {
 
   let schedule = { app: "chat", name: "nightly", lastRun: null as string | null, nextRun: "2026-01-01T02:30:00.000Z", lastCallId: null as string | null, lastError: "boom" as string | null, consecutiveFailures: 1 };
   let ready = 0;
-  const chat = { name: "chat", loaded: { endpoints: [{ app: "chat", name: "api", function: "llm", path: "/v1" }] }, functions: new Map([["llm", { status: () => ({ readyReplicas: ready }) }]]) };
+  const functions = new Map([["llm", { status: () => ({ readyReplicas: ready }) }]]);
+  const routes = new RouteTable([{ name: "chat", endpoints: [parseSpec("Endpoint", { app: "chat", name: "api", function: "llm", path: "/v1" }, "endpoint")] }]);
   const agent = {
     url: "http://127.0.0.1:9000",
     schedules: { list: () => [schedule] },
-    registry: { app: (name: string) => (name === "chat" ? chat : undefined), find: (app: string, fn: string) => (app === "chat" ? chat.functions.get(fn) : undefined) },
+    registry: { routes, find: (app: string, fn: string) => (app === "chat" ? functions.get(fn) : undefined) },
   } as unknown as StatusSource;
   const resources = [
     { kind: "Schedule" as const, key: "chat/nightly", namespace: "chat-dev", resource: "nightly", uid: "u1" },

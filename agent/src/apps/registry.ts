@@ -1,10 +1,12 @@
 /**
- * The deployed apps, to look things up in. HTTP handlers, the data plane, the schedules and the
- * kubernetes status writer get a `Registry` (read-only); only the deployer (deployer.ts) holds the
- * `AppRegistry` that changes it.
+ * The deployed apps, to look things up in, and their route table (routes/table.ts), compiled whenever
+ * an app is deployed or removed. HTTP handlers, the data plane, the schedules and the kubernetes
+ * status writer get a `Registry` (read-only); only the deployer (deployer.ts) holds the `AppRegistry`
+ * that changes it.
  */
 import { AgentError } from "../errors";
 import type { FunctionRuntime } from "../dispatcher/function";
+import { RouteTable } from "../routes/table";
 import type { LoadedApp } from "../spec/load";
 
 export interface DeployedApp {
@@ -14,6 +16,8 @@ export interface DeployedApp {
 }
 
 export interface Registry {
+  /** The endpoints of every deployed app, compiled at each deploy. */
+  readonly routes: RouteTable;
   /** The function behind a route, or the 404 that names what is missing (with the app's functions). */
   lookup(app: string, fn: string): FunctionRuntime;
   /** The function, or undefined. */
@@ -26,6 +30,11 @@ export interface Registry {
 
 export class AppRegistry implements Registry {
   private readonly byName = new Map<string, DeployedApp>();
+  private table = new RouteTable([]);
+
+  get routes(): RouteTable {
+    return this.table;
+  }
 
   lookup(app: string, fn: string): FunctionRuntime {
     const deployed = this.byName.get(app);
@@ -51,13 +60,19 @@ export class AppRegistry implements Registry {
     for (const app of this.byName.values()) yield* app.functions.values();
   }
 
-  /** @internal The deployer's: a redeployed app keeps its place in the order. */
+  /** @internal The deployer's: a redeployed app keeps its place in the order. The routes are compiled again. */
   set(app: DeployedApp): void {
     this.byName.set(app.name, app);
+    this.compileRoutes();
   }
 
   /** @internal The deployer's. */
   delete(name: string): void {
     this.byName.delete(name);
+    this.compileRoutes();
+  }
+
+  private compileRoutes(): void {
+    this.table = new RouteTable([...this.byName.values()].map((a) => ({ name: a.name, endpoints: a.loaded.endpoints })), this.table);
   }
 }

@@ -11,7 +11,7 @@ import { Agent } from "../agent";
 import { StateDirLocked } from "../lock";
 import { withDefaults, type AgentOptions } from "../config/options";
 import { loadSpecFile } from "../spec/load";
-import { describeEndpoint } from "../routes/describe";
+import { describeRoute } from "../routes/describe";
 
 export interface ServeFlags {
   stateDir?: string;
@@ -112,9 +112,9 @@ export async function serve(specFile: string | undefined, flags: ServeFlags): Pr
   process.stdout.write(`warmpool agent ready on ${agent.url} (state: ${agent.options.stateDir}${plane})\n`);
   for (const app of apps) {
     for (const fn of app.functions) process.stdout.write(`  ${app.app.name}/${fn.name}  ${fn.runtime}  ${fn.handler}\n`);
-    for (const e of app.endpoints) {
-      const d = describeEndpoint(agent.url, e);
-      process.stdout.write(`  endpoint ${e.name} (${d.kind}${d.public ? ", public" : ", token"}) → ${e.function}: ${d.url}${d.domains.length > 0 ? `  (Host: ${d.domains.join(", ")})` : ""}\n`);
+    for (const r of agent.registry.routes.routes(app.app.name)) {
+      const d = describeRoute(agent.url, r);
+      process.stdout.write(`  endpoint ${d.name} (${d.kind}${d.public ? ", public" : ", token"}) → ${d.function}: ${d.url}${d.domains.length > 0 ? `  (Host: ${d.domains.join(", ")})` : ""}\n`);
     }
   }
 }

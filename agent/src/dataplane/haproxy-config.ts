@@ -2,7 +2,7 @@
  * The HAProxy configuration of the data plane (haproxy.ts), rendered from the deployed apps' endpoints.
  *
  * HAProxy takes only requests it can answer exactly as the agent would: a webServer endpoint matched by
- * the agent's own routing rules (routes/routing.ts: `/web/<app><path>` or an endpoint domain, longest prefix
+ * the agent's own route table (routes/table.ts: `/web/<app><path>` or an endpoint domain, longest prefix
  * at a segment boundary), with an allowed method, the agent's token unless the endpoint is public, one
  * Authorization and one X-Forwarded-For header, and at least one ready container. Everything else goes
  * to the agent's node:http listener, which answers it as before: the API, function endpoints, errors
@@ -14,20 +14,16 @@
  * The token is compared as a SHA-256 digest, so the configuration file never holds it.
  */
 import { createHash } from "node:crypto";
-import type { ResolvedEndpointSpec } from "@warmpool/schema";
-import { WEB_PREFIX } from "../routes/routing";
-import { AgentError } from "../errors";
+import { AgentError, errorBody } from "../errors";
+import { PEER_HEADER } from "../routes/routing";
+import { WEB_PREFIX, type RouteTable } from "../routes/table";
 import { FAST_PATH } from "../routes/target";
 
-export interface DataPlaneApp {
-  name: string;
-  endpoints: readonly ResolvedEndpointSpec[];
-  /** Server slots of each function's backends: its maxContainers. */
-  slots: Readonly<Record<string, number>>;
-}
-
 export interface ConfigInput {
-  apps: readonly DataPlaneApp[];
+  /** The deployed endpoints: HAProxy routes by the agent's own table. */
+  routes: RouteTable;
+  /** Server slots of each webServer endpoint's backend (slotCounts). */
+  slots: ReadonlyMap<string, number>;
   /** Where HAProxy listens: the gateway's public address. */
   bind: { host: string; port: number };
   /** The agent's own listener, for everything HAProxy does not serve itself. */
@@ -48,16 +44,13 @@ export function backendName(app: string, endpoint: string): string {
 
 const SLOT_PREFIX = "c";
 
-/** Set by HAProxy on every request it passes to the agent: the client's address (HAProxy's own peer is loopback). */
-export const PEER_HEADER = "x-warmpool-peer";
-
 /** Server slot `i` (from 1) of a backend. */
 export const slotName = (i: number): string => `${SLOT_PREFIX}${i}`;
 
-/** The server slots of each webServer endpoint's backend: its function's maxContainers. */
-export function slotCounts(apps: readonly DataPlaneApp[]): Map<string, number> {
+/** The server slots of each webServer endpoint's backend: its function's maxContainers (1 while it is not deployed). */
+export function slotCounts(routes: RouteTable, maxContainers: (app: string, fn: string) => number | undefined): Map<string, number> {
   const out = new Map<string, number>();
-  for (const app of apps) for (const e of app.endpoints) if (e.kind === "webServer") out.set(backendName(app.name, e.name), Math.max(1, app.slots[e.function] ?? 1));
+  for (const [app, list] of routes.apps()) for (const r of list) if (r.spec.kind === "webServer") out.set(backendName(app, r.name), Math.max(1, maxContainers(app, r.spec.function) ?? 1));
   return out;
 }
 
@@ -89,48 +82,46 @@ const HAPROXY_ERRORS: ReadonlyArray<[number, AgentError]> = [
   [504, new AgentError("WP_ERR_UPSTREAM_TIMEOUT", ["the web server did not answer in time"])],
 ];
 
-const jsonAnswer = (err: AgentError): string => `content-type application/json string ${quote(JSON.stringify(err.toJSON()))}`;
+const jsonAnswer = (err: AgentError): string => `content-type application/json string ${quote(errorBody(err))}`;
 
-/** Path conditions (HAProxy ACL alternatives) for a prefix under `base` at a segment boundary. */
+/** Path conditions (HAProxy ACL alternatives) for a route's prefix (routes/table.ts: "" for `/`) under `base`, at a segment boundary. */
 function prefixConditions(base: string, prefix: string): string[] {
-  const p = prefix === "/" ? "" : prefix.replace(/\/$/, "");
-  const whole = `${base}${p}`;
+  const whole = `${base}${prefix}`;
   return whole === "" ? ["TRUE"] : [`{ path ${whole} }`, `{ path_beg ${whole}/ }`];
 }
 
 export function renderConfig(input: ConfigInput): string {
   const tokenDigest = createHash("sha256").update(`Bearer ${input.token}`).digest("hex").toUpperCase();
-  // Every domain takes its requests off the gateway paths (as rewriteForDomain does); HAProxy serves a
-  // domain itself only when one app has it (the agent picks among several).
-  const owners = new Map<string, Set<string>>();
-  for (const app of input.apps) for (const e of app.endpoints) for (const d of e.domains) (owners.get(d) ?? owners.set(d, new Set()).get(d))?.add(app.name);
+  // Every domain takes its requests off the gateway paths (as gatewayUrl does); HAProxy serves a
+  // domain itself only when one app has it (the agent picks the first deployed among several).
+  const owners = new Map(input.routes.domains());
   const allDomains = [...owners.keys()].sort();
-  const domains = allDomains.filter((d) => owners.get(d)?.size === 1);
-  // The Host without a trailing `:<digits>`, lowercased: routing.ts `hostOf`.
+  const domains = allDomains.filter((d) => owners.get(d)?.length === 1);
+  // The Host without a trailing `:<digits>`, lowercased: routes/routing.ts `hostOf`.
   const hostIs = (list: readonly string[]): string => `{ hdr(host),lower,regsub(:[0-9]+$,) -m str ${list.join(" ")} }`;
 
-  const slots = slotCounts(input.apps);
+  const slots = input.slots;
   const front: string[] = [];
   const uses: string[] = [];
   const backends: string[] = [];
   const unset = "!{ var(txn.route) -m found }";
   const notDomain = allDomains.length > 0 ? ` !${hostIs(allDomains)}` : "";
-  for (const app of input.apps) {
-    // Longest prefix first, as routing.ts picks it; a function endpoint claims its prefix for the agent.
-    const byLength = [...app.endpoints].sort((a, b) => b.path.length - a.path.length);
-    for (const e of byLength) {
-      const target = e.kind === "webServer" ? backendName(app.name, e.name) : "agent";
-      const gateway = prefixConditions(`${WEB_PREFIX}/${app.name}`, e.path).map((c) => `${unset}${notDomain} ${c}`);
+  for (const [appName, routes] of input.routes.apps()) {
+    // In the table's order, longest prefix first, as the agent tries them; a function endpoint claims its prefix for the agent.
+    for (const r of routes) {
+      const e = r.spec;
+      const target = e.kind === "webServer" ? backendName(appName, e.name) : "agent";
+      const gateway = prefixConditions(`${WEB_PREFIX}/${appName}`, r.prefix).map((c) => `${unset}${notDomain} ${c}`);
       front.push(`  http-request set-var(txn.route) str(${target}) if ${gateway.join(" || ")}`);
       const own = e.domains.filter((d) => domains.includes(d));
       if (own.length > 0) {
-        const byHost = prefixConditions("", e.path).map((c) => `${unset} ${hostIs(own)} ${c === "TRUE" ? "" : c}`.trimEnd());
+        const byHost = prefixConditions("", r.prefix).map((c) => `${unset} ${hostIs(own)} ${c === "TRUE" ? "" : c}`.trimEnd());
         front.push(`  http-request set-var(txn.route) str(${target}) if ${byHost.join(" || ")}`);
       }
       if (e.kind !== "webServer") continue;
-      const be = backendName(app.name, e.name);
+      const be = backendName(appName, e.name);
       const methods = e.methods.join(" ");
-      const auth = e.public === true ? "" : " token";
+      const auth = e.public ? "" : " token";
       uses.push(`  use_backend ${be} if { var(txn.route) -m str ${be} } { method ${methods} }${auth} http11 origin_form normal_path one_host one_connection plain_connection plain_expect one_auth one_xff { nbsrv(${be}) gt 0 }`);
       backends.push(
         [
@@ -143,8 +134,8 @@ export function renderConfig(input: ConfigInput): string {
           "  http-request disable-l7-retry unless { method GET HEAD OPTIONS } !{ req.body_size gt 0 }",
           // Slots, not servers added at run time: HAProxy 2.6 keeps no idle connections to those (a new one per request).
           `  server-template ${SLOT_PREFIX} 1-${slots.get(be) as number} 127.0.0.1:1 disabled`,
-          `  http-request set-path / if${notDomain} { path ${WEB_PREFIX}/${app.name} }`,
-          `  http-request replace-path ^${WEB_PREFIX}/${app.name}(/.*)$ \\1 if${notDomain} { path_beg ${WEB_PREFIX}/${app.name}/ }`,
+          `  http-request set-path / if${notDomain} { path ${WEB_PREFIX}/${appName} }`,
+          `  http-request replace-path ^${WEB_PREFIX}/${appName}(/.*)$ \\1 if${notDomain} { path_beg ${WEB_PREFIX}/${appName}/ }`,
           "  http-request del-header ^x-forwarded-(?!for$) -m reg",
           `  http-request del-header ${PEER_HEADER}`,
           // Credentials for a proxy, not the app (as the agent's own proxy drops them).

@@ -30,7 +30,8 @@ import type { FunctionRuntime } from "../dispatcher/function";
 import { webPortOf } from "../endpoints/proxy";
 import { alive } from "../lock";
 import { tiedToAgent } from "../proc/parent-death";
-import { backendName, renderConfig, slotCounts, slotName, type DataPlaneApp } from "./haproxy-config";
+import type { RouteTable } from "../routes/table";
+import { backendName, renderConfig, slotCounts, slotName } from "./haproxy-config";
 
 export interface HaproxyOptions {
   /** The deployed apps: the configuration is rendered from their endpoints, the rotation from their containers. */
@@ -109,13 +110,14 @@ export class HaproxyDataPlane {
 
   /** Starts HAProxy with the configuration of the deployed apps; resolves once it answers on its runtime API. */
   async start(): Promise<void> {
-    const apps = this.apps();
+    const routes = this.options.registry.routes;
     this.served = this.servedEndpoints();
-    const config = this.render(apps);
+    const slots = this.slotCounts(routes);
+    const config = this.render(routes, slots);
     fs.writeFileSync(this.configPath, config, { mode: 0o600 });
     fs.chmodSync(this.configPath, 0o600);
     this.config = config;
-    this.slots = slotCounts(apps);
+    this.slots = slots;
     try {
       await this.launch();
     } catch (err) {
@@ -179,24 +181,22 @@ export class HaproxyDataPlane {
 
   /** A deploy changed the endpoints: rewrite the configuration and reload when it differs; servers are put in rotation again. */
   update(): Promise<void> {
-    return this.enqueue(() => this.reload(this.apps(), this.servedEndpoints()));
+    return this.enqueue(() => this.reload(this.options.registry.routes, this.servedEndpoints()));
   }
 
-  private apps(): DataPlaneApp[] {
-    return [...this.options.registry.apps()].map((a) => ({
-      name: a.name,
-      endpoints: a.loaded.endpoints,
-      slots: Object.fromEntries([...a.functions].map(([name, fn]) => [name, fn.scale.maxContainers])),
-    }));
+  /** Each webServer backend gets as many server slots as its function may have containers. */
+  private slotCounts(routes: RouteTable): Map<string, number> {
+    return slotCounts(routes, (app, fn) => this.options.registry.find(app, fn)?.config.maxContainers);
   }
 
   /** The webServer endpoints, each with the function whose ready containers serve it. */
   private servedEndpoints(): ServedEndpoint[] {
     const out: ServedEndpoint[] = [];
-    for (const app of this.options.registry.apps()) {
-      for (const e of app.loaded.endpoints) {
-        const fn = app.functions.get(e.function);
-        if (e.kind === "webServer" && fn !== undefined) out.push({ app: app.name, endpoint: e.name, fn });
+    const table = this.options.registry.routes;
+    for (const [app] of table.apps()) {
+      for (const r of table.routes(app)) {
+        const fn = this.options.registry.find(app, r.spec.function);
+        if (r.spec.kind === "webServer" && fn !== undefined) out.push({ app, endpoint: r.name, fn });
       }
     }
     return out;
@@ -241,14 +241,15 @@ export class HaproxyDataPlane {
     return next;
   }
 
-  private render(apps: readonly DataPlaneApp[]): string {
+  private render(routes: RouteTable, slots: ReadonlyMap<string, number>): string {
     const o = this.options;
-    return renderConfig({ apps, bind: o.bind, agent: o.agent, token: o.token, socket: this.socketPath, maxConnections: o.maxConnections, headersTimeout: o.headersTimeout });
+    return renderConfig({ routes, slots, bind: o.bind, agent: o.agent, token: o.token, socket: this.socketPath, maxConnections: o.maxConnections, headersTimeout: o.headersTimeout });
   }
 
-  private async reload(apps: readonly DataPlaneApp[], served: ServedEndpoint[]): Promise<void> {
+  private async reload(routes: RouteTable, served: ServedEndpoint[]): Promise<void> {
     this.served = served;
-    const config = this.render(apps);
+    const slots = this.slotCounts(routes);
+    const config = this.render(routes, slots);
     if (config !== this.config) {
       fs.writeFileSync(this.configPath, config, { mode: 0o600 });
       const before = await this.workerPid();
@@ -256,7 +257,7 @@ export class HaproxyDataPlane {
       await this.waitForWorker(before);
       // Only now: a reload that failed is tried again by the next deploy.
       this.config = config;
-      this.slots = slotCounts(apps);
+      this.slots = slots;
       this.previousWorker = before === null ? null : Number(before);
       // The new process starts with every slot in maintenance and none of the old one's sessions.
       for (const m of this.members.values()) {

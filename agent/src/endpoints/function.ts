@@ -14,18 +14,15 @@
  * caller polls with the API token; from then on the call is in the store like a spawned one.
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { ResolvedEndpointSpec } from "@warmpool/schema";
 import type { FunctionRuntime } from "../dispatcher/function";
 import type { Input } from "../queue/calls";
-import { PEER_HEADER } from "../dataplane/haproxy-config";
+import { PEER_HEADER } from "../routes/routing";
+import type { Route } from "../routes/table";
 import { AgentError } from "../errors";
 import { jsonTooDeep, tooDeep } from "../gateway/body";
 import type { WebDeps } from "./deps";
 
 export const RESPONSE_MARKER = "response";
-
-/** Requests of each endpoint waiting while its function has no ready container. */
-const heldAtZero = new Map<string, number>();
 
 export function readyContainers(fn: FunctionRuntime): number {
   let n = 0;
@@ -75,7 +72,7 @@ function parseBody(raw: Buffer, type: string | undefined): unknown {
   return text;
 }
 
-export async function serveFunction(deps: WebDeps, spec: ResolvedEndpointSpec, fn: FunctionRuntime, subPath: string, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+export async function serveFunction(deps: WebDeps, route: Route, fn: FunctionRuntime, subPath: string, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   let raw: Buffer;
   const options = deps.options;
   try {
@@ -92,13 +89,15 @@ export async function serveFunction(deps: WebDeps, spec: ResolvedEndpointSpec, f
     headers: handlerHeaders(deps.checkToken, req.headers),
     body: parseBody(raw, req.headers["content-type"]),
   };
-  const key = `${spec.app}/${spec.name}`;
+  const spec = route.spec;
   const cold = readyContainers(fn) === 0;
-  const maxHeld = spec.maxPendingRequests;
   if (cold) {
-    const held = heldAtZero.get(key) ?? 0;
-    if (held >= maxHeld) throw new AgentError("WP_ERR_ENDPOINT_OVERLOADED", [`endpoint ${key} already holds ${held} requests while ${fn.key} starts (maxPendingRequests ${maxHeld}); retry later`], { pending: held, limit: maxHeld, retryAfter: 1 });
-    if (fn.queued + fn.delayed >= options.maxPendingInputs) throw new AgentError("WP_ERR_ENDPOINT_OVERLOADED", [`function ${fn.key} already has ${fn.queued + fn.delayed} pending inputs`], { retryAfter: 1 });
+    // Held while the function starts: counted on the route, at most maxPendingRequests (503 past it).
+    route.held.enter(fn.key);
+    if (fn.queued + fn.delayed >= options.maxPendingInputs) {
+      route.held.leave();
+      throw new AgentError("WP_ERR_ENDPOINT_OVERLOADED", [`function ${fn.key} already has ${fn.queued + fn.delayed} pending inputs`], { retryAfter: 1 });
+    }
   } else if (fn.queued + fn.delayed >= options.maxPendingInputs) {
     throw new AgentError("WP_ERR_TOO_MANY_PENDING", [JSON.stringify(fn.key), fn.queued + fn.delayed, options.maxPendingInputs], { retryAfter: 1 });
   }
@@ -108,10 +107,9 @@ export async function serveFunction(deps: WebDeps, spec: ResolvedEndpointSpec, f
   const release = (): void => {
     if (cold && !released) {
       released = true;
-      heldAtZero.set(key, (heldAtZero.get(key) ?? 1) - 1);
+      route.held.leave();
     }
   };
-  if (cold) heldAtZero.set(key, (heldAtZero.get(key) ?? 0) + 1);
   type Outcome = "settled" | "sync-timeout" | "startup-timeout";
   const outcome = await new Promise<Outcome>((resolve) => {
     const timers: Array<{ cancel(): void }> = [];

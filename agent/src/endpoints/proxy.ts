@@ -20,16 +20,15 @@
 import * as http from "node:http";
 import type { Duplex } from "node:stream";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { ResolvedEndpointSpec } from "@warmpool/schema";
 import { Agent as Dispatcher, request as undiciRequest } from "undici";
 import type { Container } from "../dispatcher/container";
 import type { FunctionRuntime } from "../dispatcher/function";
-import { PEER_HEADER } from "../dataplane/haproxy-config";
+import { PEER_HEADER } from "../routes/routing";
+import type { Route } from "../routes/table";
 import { AgentError, rawResponse } from "../errors";
 import type { WebDeps } from "./deps";
 
 const webPorts = new WeakMap<Container, number>();
-const held = new Map<string, number>();
 
 /** Never forwarded in either direction: hop-by-hop (RFC 9110 §7.6.1), or framing the proxy sets itself. */
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "expect"]);
@@ -71,15 +70,12 @@ export function readyTarget(fn: FunctionRuntime): Target | null {
  * A ready container (least busy) with its web port, holding the caller while the function starts.
  * `gone` says the caller left: the wait ends (and stops counting as load) as soon as it does.
  */
-export async function acquire(deps: WebDeps, spec: ResolvedEndpointSpec, fn: FunctionRuntime, gone: () => boolean): Promise<Target> {
+export async function acquire(deps: WebDeps, route: Route, fn: FunctionRuntime, gone: () => boolean): Promise<Target> {
   const clock = deps.options.clock;
-  const key = `${spec.app}/${spec.name}`;
   let c = leastBusy(fn);
   if (c === null) {
-    const n = held.get(key) ?? 0;
-    const max = spec.maxPendingRequests;
-    if (n >= max) throw new AgentError("WP_ERR_ENDPOINT_OVERLOADED", [`endpoint ${key} already holds ${n} requests while ${fn.key} starts (maxPendingRequests ${max}); retry later`], { pending: n, limit: max });
-    held.set(key, n + 1);
+    // Held while the function starts: counted on the route, at most maxPendingRequests (503 past it).
+    route.held.enter(fn.key);
     fn.inFlight++; // seen by the autoscaler: scale up from zero for this request
     deps.pressure(fn);
     const deadline = clock.now() + fn.config.startupTimeoutMs;
@@ -91,7 +87,7 @@ export async function acquire(deps: WebDeps, spec: ResolvedEndpointSpec, fn: Fun
       }
     } finally {
       fn.inFlight--;
-      held.set(key, (held.get(key) ?? 1) - 1);
+      route.held.leave();
     }
   }
   const handle = c.handle as NonNullable<Container["handle"]>;
@@ -176,9 +172,9 @@ function backHeaders(headers: Record<string, string | string[] | undefined>): Re
 }
 
 /** Proxies one request (fastify's web route): held while the function starts, then streamed both ways. */
-export async function proxyHttp(deps: WebDeps, spec: ResolvedEndpointSpec, fn: FunctionRuntime, path: string, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+export async function proxyHttp(deps: WebDeps, route: Route, fn: FunctionRuntime, path: string, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const raw = req.raw;
-  const target = readyTarget(fn) ?? (await acquire(deps, spec, fn, () => raw.destroyed || reply.raw.destroyed));
+  const target = readyTarget(fn) ?? (await acquire(deps, route, fn, () => raw.destroyed || reply.raw.destroyed));
   const end = begin(fn, target.c);
   const abort = new AbortController();
   reply.raw.once("close", () => {
@@ -218,10 +214,10 @@ export async function proxyHttp(deps: WebDeps, spec: ResolvedEndpointSpec, fn: F
  * are piped. Every error on either socket, at any point, ends both: a client that resets its
  * connection while its upgrade waits for a container is just gone, never an unhandled 'error'.
  */
-export async function proxyUpgrade(deps: WebDeps, spec: ResolvedEndpointSpec, fn: FunctionRuntime, path: string, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+export async function proxyUpgrade(deps: WebDeps, route: Route, fn: FunctionRuntime, path: string, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
   let target: Target;
   try {
-    target = readyTarget(fn) ?? (await acquire(deps, spec, fn, () => socket.destroyed));
+    target = readyTarget(fn) ?? (await acquire(deps, route, fn, () => socket.destroyed));
   } catch (err) {
     const e = err instanceof AgentError ? err : new AgentError("WP_ERR_UPSTREAM", [(err as Error).message]);
     if (!socket.destroyed) socket.end(rawResponse(e));

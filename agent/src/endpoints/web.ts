@@ -1,6 +1,6 @@
 /**
  * The gateway's web routes: `/web/<app>/*` (and any URL of a request whose Host is an endpoint's
- * domain, routed to it by `gatewayUrl`). Each request is matched to an endpoint (routes/routing.ts), checked
+ * domain, routed to it by `gatewayUrl`). Each request is matched to an endpoint (routes/table.ts), checked
  * (method: 405; token unless the endpoint is `public`: 401/403, the same Bearer token as the API),
  * then served by its kind: `function` (function.ts) or `webServer` (proxy.ts). Bodies reach these
  * routes unparsed, so a web server behind an endpoint sees them byte for byte. Paths are in normal form
@@ -11,16 +11,16 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { ResolvedEndpointSpec } from "@warmpool/schema";
 import type { FunctionRuntime } from "../dispatcher/function";
 import { AgentError, rawResponse } from "../errors";
 import type { WebDeps } from "./deps";
 import { serveFunction } from "./function";
 import { proxyHttp, proxyUpgrade } from "./proxy";
-import { BAD_TARGET, BY_DOMAIN, gatewayUrl, route, WEB_PREFIX } from "../routes/routing";
+import { BAD_TARGET, BY_DOMAIN, gatewayUrl, hostOf } from "../routes/routing";
+import { WEB_PREFIX, type Route } from "../routes/table";
 
 export interface WebTarget {
-  spec: ResolvedEndpointSpec;
+  route: Route;
   fn: FunctionRuntime;
   /** The path after `/web/<app>`, and the query with its `?` (or ""). */
   sub: string;
@@ -40,20 +40,20 @@ export function resolveWeb(deps: WebDeps, method: string, url: string, host: str
     return new AgentError("WP_ERR_BAD_PATH", [JSON.stringify(pathname.slice(0, 200)), "the app name is not valid percent-encoding"]);
   }
   const sub = slash < 0 ? "/" : rest.slice(slash);
-  const spec = route(deps.registry, appName, sub, host, byDomain);
-  if (spec === undefined) return new AgentError("WP_ERR_ENDPOINT_NOT_FOUND", [`${method} ${pathname.slice(0, 200)}`]);
-  const methods = spec.methods;
-  if (!methods.includes(method as (typeof methods)[number])) {
-    return new AgentError("WP_ERR_METHOD_NOT_ALLOWED", [`endpoint ${spec.app}/${spec.name} accepts ${methods.join(", ")}, not ${method}`], { allow: methods.join(", ") });
+  const route = deps.registry.routes.match(appName, sub, hostOf(host), byDomain);
+  if (route === undefined) return new AgentError("WP_ERR_ENDPOINT_NOT_FOUND", [`${method} ${pathname.slice(0, 200)}`]);
+  const spec = route.spec;
+  if (!spec.methods.includes(method as (typeof spec.methods)[number])) {
+    return new AgentError("WP_ERR_METHOD_NOT_ALLOWED", [`endpoint ${route.key} accepts ${route.allow}, not ${method}`], { allow: route.allow });
   }
-  if (spec.public !== true) {
+  if (!spec.public) {
     const auth = deps.checkToken(authorization);
     if (auth === "missing") return new AgentError("WP_ERR_UNAUTHORIZED");
     if (auth === "wrong") return new AgentError("WP_ERR_FORBIDDEN");
   }
   const fn = deps.registry.find(spec.app, spec.function);
   if (fn === undefined) return new AgentError("WP_ERR_FUNCTION_NOT_FOUND", [JSON.stringify(spec.app), JSON.stringify(spec.function)]);
-  return { spec, fn, sub, query: q < 0 ? "" : url.slice(q) };
+  return { route, fn, sub, query: q < 0 ? "" : url.slice(q) };
 }
 
 /**
@@ -64,15 +64,15 @@ export function resolveWeb(deps: WebDeps, method: string, url: string, host: str
 function onUpgrade(deps: WebDeps, req: IncomingMessage, socket: Duplex, head: Buffer): void {
   socket.on("error", () => socket.destroy());
   const fail = (err: AgentError): void => void socket.end(rawResponse(err));
-  const url = gatewayUrl(deps.registry, req);
+  const url = gatewayUrl(deps.registry.routes, req);
   const bad = (req as unknown as Record<symbol, unknown>)[BAD_TARGET];
   if (typeof bad === "string") return fail(new AgentError("WP_ERR_BAD_PATH", [JSON.stringify((req.url ?? "").slice(0, 200)), bad]));
   if (!url.startsWith(`${WEB_PREFIX}/`)) return fail(new AgentError("WP_ERR_ROUTE_NOT_FOUND", [`${req.method} ${url.split("?")[0]?.slice(0, 200)} (upgrades are served only for web-server endpoints)`]));
   const byDomain = (req as unknown as Record<symbol, unknown>)[BY_DOMAIN] === true;
   const found = resolveWeb(deps, req.method ?? "GET", url, req.headers.host, byDomain, req.headers.authorization);
   if (found instanceof AgentError) return fail(found);
-  if (found.spec.kind !== "webServer") return fail(new AgentError("WP_ERR_ENDPOINT_NOT_FOUND", [`an upgrade of ${found.sub} (only web-server endpoints take upgrades)`]));
-  void proxyUpgrade(deps, found.spec, found.fn, found.sub + found.query, req, socket, head);
+  if (found.route.spec.kind !== "webServer") return fail(new AgentError("WP_ERR_ENDPOINT_NOT_FOUND", [`an upgrade of ${found.sub} (only web-server endpoints take upgrades)`]));
+  void proxyUpgrade(deps, found.route, found.fn, found.sub + found.query, req, socket, head);
 }
 
 export function registerWeb(app: FastifyInstance, deps: WebDeps): void {
@@ -88,9 +88,9 @@ export function registerWeb(app: FastifyInstance, deps: WebDeps): void {
         const byDomain = (req.raw as unknown as Record<symbol, unknown>)[BY_DOMAIN] === true;
         const found = resolveWeb(deps, req.method, req.url, req.headers.host, byDomain, req.headers.authorization);
         if (found instanceof AgentError) throw found;
-        const { spec, fn, sub, query } = found;
-        if (spec.kind === "webServer") return proxyHttp(deps, spec, fn, sub + query, req, reply);
-        return serveFunction(deps, spec, fn, sub, req, reply);
+        const { route, fn, sub, query } = found;
+        if (route.spec.kind === "webServer") return proxyHttp(deps, route, fn, sub + query, req, reply);
+        return serveFunction(deps, route, fn, sub, req, reply);
       },
     });
   });

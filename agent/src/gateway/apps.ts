@@ -6,7 +6,7 @@ import * as path from "node:path";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { AgentError } from "../errors";
 import { validateApp } from "../spec/load";
-import { describeEndpoint } from "../routes/describe";
+import { describeRoute } from "../routes/describe";
 import type { GatewayDeps } from "./deps";
 
 type FnRequest = FastifyRequest<{ Params: { app: string; fn: string }; Querystring: { tail?: string } }>;
@@ -26,7 +26,7 @@ export function registerApps(app: FastifyInstance, deps: GatewayDeps): void {
           containers: fn.liveContainers(),
           ...fn.status(),
         })),
-        endpoints: a.loaded.endpoints.map((e) => describeEndpoint(state.url, e)),
+        endpoints: registry.routes.routes(a.name).map((r) => describeRoute(state.url, r)),
       })),
     };
   });
@@ -47,7 +47,10 @@ export function registerApps(app: FastifyInstance, deps: GatewayDeps): void {
       containers: fn.containers.map((c) => c.describe()),
       events: fn.events,
       schedules: schedules.list(fn.config.app).filter((s) => s.function === fn.config.name),
-      endpoints: (registry.app(fn.config.app)?.loaded.endpoints ?? []).filter((e) => e.function === fn.config.name).map((e) => describeEndpoint(state.url, e)),
+      endpoints: registry.routes
+        .routes(fn.config.app)
+        .filter((r) => r.spec.function === fn.config.name)
+        .map((r) => describeRoute(state.url, r)),
     };
   });
 

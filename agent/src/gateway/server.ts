@@ -50,7 +50,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     // Bodies have their own rule (slow-bodies.ts), not one total deadline.
     requestTimeout: 0,
     // Requests for an endpoint's custom domain are routed to its `/web/<app>` path (routes/routing.ts).
-    rewriteUrl: (req) => gatewayUrl(deps.registry, req),
+    rewriteUrl: (req) => gatewayUrl(deps.registry.routes, req),
     clientErrorHandler: (err: NodeJS.ErrnoException & { bytesParsed?: number }, socket: Duplex) => clientError(err, socket, o.headersTimeoutMs),
     frameworkErrors: (err, _req, reply) => {
       void (reply as FastifyReply).code(400).type("application/json").send(JSON.stringify(new AgentError("WP_ERR_BAD_REQUEST", [err.message]).toJSON()));

@@ -1,6 +1,5 @@
-/** How endpoints appear in `GET /v1/apps`, function status, `warmpool apps` and `warmpool serve`. */
-import type { ResolvedEndpointSpec } from "@warmpool/schema";
-import { gatewayPath } from "./routing";
+/** How endpoints appear in `GET /v1/apps`, function status, `warmpool apps`, `warmpool serve` and an Endpoint resource's status. */
+import type { Route } from "./table";
 
 export interface EndpointInfo {
   name: string;
@@ -18,14 +17,14 @@ export interface EndpointInfo {
   port?: number;
 }
 
-export function describeEndpoint(baseUrl: string, e: ResolvedEndpointSpec): EndpointInfo {
-  const p = gatewayPath(e);
+export function describeRoute(baseUrl: string, r: Route): EndpointInfo {
+  const e = r.spec;
   return {
     name: e.name,
     function: e.function,
     kind: e.kind,
-    gatewayPath: p,
-    url: `${baseUrl}${p}`,
+    gatewayPath: r.gatewayPath,
+    url: `${baseUrl}${r.gatewayPath}`,
     public: e.public,
     methods: e.methods,
     domains: e.domains,

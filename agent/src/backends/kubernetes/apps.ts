@@ -5,9 +5,9 @@
  * into the resources' `status` and into Events. No client calls here, so that all of it is unit tested
  * as plain data.
  */
-import { ANNOTATIONS, LABELS, WORKER_APP_DIR as APP_DIR, type ResolvedEndpointSpec } from "@warmpool/schema";
+import { ANNOTATIONS, LABELS, WORKER_APP_DIR as APP_DIR } from "@warmpool/schema";
 import type { FunctionRuntime, ScaleEvent } from "../../dispatcher/function";
-import { describeEndpoint } from "../../routes/describe";
+import type { Route } from "../../routes/table";
 import type { ScheduleStatus as ScheduleView } from "../../schedules/scheduler";
 import { validateApp, type LoadedApp } from "../../spec/load";
 
@@ -172,9 +172,9 @@ export interface EndpointStatus {
   ready: boolean;
 }
 
-export function endpointStatus(agentUrl: string, spec: ResolvedEndpointSpec, fn: Pick<FunctionRuntime, "status"> | undefined): EndpointStatus {
+export function endpointStatus(agentUrl: string, route: Route, fn: Pick<FunctionRuntime, "status"> | undefined): EndpointStatus {
   const ready = fn !== undefined && Number((fn.status() as Record<string, unknown>).readyReplicas ?? 0) > 0;
-  return { url: describeEndpoint(agentUrl, spec).url, ready };
+  return { url: `${agentUrl}${route.gatewayPath}`, ready };
 }
 
 /** A core/v1 Event on the Function for one scale decision. */

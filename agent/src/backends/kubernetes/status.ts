@@ -74,8 +74,8 @@ export class StatusWriter {
         const s = schedules.get(r.key);
         if (s !== undefined) patch(r, scheduleStatus(s));
       } else {
-        const spec = agent.registry.app(app)?.loaded.endpoints.find((e) => e.name === name);
-        if (spec !== undefined) patch(r, endpointStatus(agent.url, spec, agent.registry.find(app, spec.function)));
+        const route = agent.registry.routes.get(app, name);
+        if (route !== undefined) patch(r, endpointStatus(agent.url, route, agent.registry.find(app, route.spec.function)));
       }
     }
     await Promise.all(work);
