@@ -17,7 +17,7 @@ import { TOKEN_KEY, TOKEN_SECRET, agentDeploymentSpec } from "warmpool/dist/rend
 import { workerDeploymentSpec } from "warmpool/dist/render/worker";
 import { program } from "../src/cli/main";
 import { agentOptions, type ServeFlags } from "../src/cli/serve";
-import { podSelector } from "../src/backends/kubernetes/apps";
+import { podSelector } from "../src/backends/kubernetes/resources";
 
 const AGENT = join(__dirname, "..");
 const REPO = join(AGENT, "..");

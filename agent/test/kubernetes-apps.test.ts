@@ -5,7 +5,7 @@
  */
 import pino from "pino";
 import { parseSpec, SpecError } from "@warmpool/schema";
-import { endpointStatus, functionStatus, groupResources, loadGrouped, podSelector, scaleEvent, scheduleStatus, type SpecResource } from "../src/backends/kubernetes/apps";
+import { endpointStatus, functionStatus, groupResources, loadGrouped, podSelector, scaleEvent, scheduleStatus, type SpecResource } from "../src/backends/kubernetes/resources";
 import { podGone, podReady } from "../src/backends/kubernetes/pods";
 import { StatusWriter, type StatusApi, type StatusSource } from "../src/backends/kubernetes/status";
 import { RouteTable } from "../src/routes/table";

@@ -2,7 +2,7 @@
  * What a starting agent does before it serves: it deploys the apps stored by earlier runs (those the
  * API deployed; the spec file's apps replace stored ones of the same name), then the spec file's, and
  * queues again every spawned call a previous run accepted but did not finish (see
- * queue/calls.ts for the at-least-once rule). A stored app that no longer validates is logged and left out.
+ * queue/call-table.ts for the at-least-once rule). A stored app that no longer validates is logged and left out.
  */
 import type { Logger } from "pino";
 import { validateApp, type LoadedApp } from "../spec/load";

@@ -5,7 +5,7 @@
  * that changes it.
  */
 import { AgentError } from "../errors";
-import type { FunctionRuntime } from "../dispatcher/function";
+import type { FunctionRuntime } from "../dispatcher/dispatch";
 import { RouteTable } from "../routes/table";
 import type { LoadedApp } from "../spec/load";
 

@@ -9,7 +9,7 @@
  */
 import type { Logger } from "pino";
 import type { Clock, Timer } from "../clock";
-import type { FunctionRuntime } from "../dispatcher/function";
+import type { FunctionRuntime } from "../dispatcher/dispatch";
 import { decide } from "./decide";
 
 export class AutoscalerRunner {

@@ -6,7 +6,7 @@
  */
 import { AGENT_ENV, AGENT_FLAGS as F } from "@warmpool/schema";
 import { Command, Option } from "commander";
-import { schedulesCommand } from "./web";
+import { schedulesCommand } from "./schedules";
 import { appsCommand, callCommand, cancelCommand, getCommand, guard, logsCommand, mapCommand, spawnCommand, statusCommand } from "./commands";
 
 // The agent's modules (fastify, SQLite, ...) load only for `agent` and `dev`: client commands start fast.

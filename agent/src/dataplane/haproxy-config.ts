@@ -8,7 +8,7 @@
  * to the agent's node:http listener, which answers it as before: the API, function endpoints, errors
  * (404/405/401/403 with their JSON bodies), and requests held while a function starts from zero.
  *
- * What the web server receives is what the agent's own proxy sends (proxy.ts `forwardHeaders`): the
+ * What the web server receives is what the agent's own proxy sends (endpoints/proxy.ts `forwardHeaders`): the
  * path without `/web/<app>`, the client's Host, `X-Forwarded-Host`/`-Proto` set by this hop, the
  * client's address appended to `X-Forwarded-For`, other `X-Forwarded-*` and the agent's token removed.
  * The token is compared as a SHA-256 digest, so the configuration file never holds it.
@@ -210,7 +210,7 @@ export function renderConfig(input: ConfigInput): string {
     "  default_backend agent",
     ...backends,
     "backend agent",
-    // The client's address, for the agent's own proxy to append to X-Forwarded-For (proxy.ts `forwardHeaders`).
+    // The client's address, for the agent's own proxy to append to X-Forwarded-For (endpoints/proxy.ts `forwardHeaders`).
     `  http-request set-header ${PEER_HEADER} %[src]`,
     `  server agent ${input.agent.host}:${input.agent.port}`,
   ].join("\n")}\n`;

@@ -5,9 +5,9 @@
  */
 import type { Timer } from "../clock";
 import { ATTEMPT_ERRORS, type RemoteError } from "../errors";
-import type { Input } from "../queue/calls";
-import type { Container } from "./container";
-import type { FunctionRuntime } from "./function";
+import type { Input } from "../queue/call-table";
+import type { Container } from "../containers/container";
+import type { FunctionRuntime } from "./dispatch";
 import { invoke, invokeBody, ProtocolError, type WorkerOutput } from "./invoke";
 
 /** One request to one container: settles exactly once, by response, error or timeout. */

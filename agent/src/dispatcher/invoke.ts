@@ -4,7 +4,7 @@
  * `{"args":[1],"kwargs":{}}` becomes the input `{"id":"fc-…","args":[1],"kwargs":{}}`.
  */
 import { Pool } from "undici";
-import type { Input } from "../queue/calls";
+import type { Input } from "../queue/call-table";
 
 export interface WorkerOutput {
   id: string;

@@ -2,8 +2,8 @@
 import type { Dispatcher } from "undici";
 import type { Registry } from "../apps/registry";
 import type { CompiledOptions } from "../config/options";
-import type { FunctionRuntime } from "../dispatcher/function";
-import type { CallTable } from "../queue/calls";
+import type { FunctionRuntime } from "../dispatcher/dispatch";
+import type { CallTable } from "../queue/call-table";
 import type { Store } from "../store/store";
 import type { TokenCheck } from "../token";
 

@@ -2,7 +2,7 @@
  * The gateway's web routes: `/web/<app>/*` (and any URL of a request whose Host is an endpoint's
  * domain, routed to it by `gatewayUrl`). Each request is matched to an endpoint (routes/table.ts), checked
  * (method: 405; token unless the endpoint is `public`: 401/403, the same Bearer token as the API),
- * then served by its kind: `function` (function.ts) or `webServer` (proxy.ts). Bodies reach these
+ * then served by its kind: `function` (function-endpoint.ts) or `webServer` (proxy.ts). Bodies reach these
  * routes unparsed, so a web server behind an endpoint sees them byte for byte. Paths are in normal form
  * before any of this (routes/target.ts), so the path checked is the path served.
  *
@@ -11,10 +11,10 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { FunctionRuntime } from "../dispatcher/function";
+import type { FunctionRuntime } from "../dispatcher/dispatch";
 import { AgentError, rawResponse } from "../errors";
 import type { WebDeps } from "./deps";
-import { serveFunction } from "./function";
+import { serveFunction } from "./function-endpoint";
 import { proxyHttp, proxyUpgrade } from "./proxy";
 import { BAD_TARGET, BY_DOMAIN, gatewayUrl, hostOf } from "../routes/routing";
 import { WEB_PREFIX, type Route } from "../routes/table";

@@ -6,11 +6,11 @@
  * allocated per request beyond the input itself and the promise that waits for it.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { FunctionRuntime } from "../dispatcher/function";
+import type { FunctionRuntime } from "../dispatcher/dispatch";
 import { AgentError } from "../errors";
-import type { Input } from "../queue/calls";
+import type { Input } from "../queue/call-table";
 import { invocationPayload, waitSeconds } from "./body";
-import { describeInput, describeStored } from "./describe";
+import { describeInput, describeStored } from "./call-bodies";
 import type { GatewayDeps } from "./deps";
 
 type FnRequest = FastifyRequest<{ Params: { app: string; fn: string }; Body: unknown }>;

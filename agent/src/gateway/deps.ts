@@ -3,7 +3,7 @@ import type { Deployer } from "../apps/deployer";
 import type { Registry } from "../apps/registry";
 import type { CompiledOptions } from "../config/options";
 import type { Metrics } from "../metrics/metrics";
-import type { CallTable } from "../queue/calls";
+import type { CallTable } from "../queue/call-table";
 import type { Store } from "../store/store";
 import type { TokenCheck } from "../token";
 import type { ScheduleList } from "./schedules";

@@ -15,10 +15,10 @@
 import type { Readable } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AgentError } from "../errors";
-import type { Input } from "../queue/calls";
+import type { Input } from "../queue/call-table";
 import { invocationPayload, jsonTooDeep, tooDeep } from "./body";
 import { checkPending } from "./calls";
-import { describeInput } from "./describe";
+import { describeInput } from "./call-bodies";
 import type { GatewayDeps } from "./deps";
 
 type MapRequest = FastifyRequest<{ Params: { app: string; fn: string }; Querystring: { ordered?: string }; Body: unknown }>;

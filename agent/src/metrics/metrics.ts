@@ -4,7 +4,7 @@
  * computed when /metrics is scraped, so they cost nothing between scrapes.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
-import type { FunctionRuntime } from "../dispatcher/function";
+import type { FunctionRuntime } from "../dispatcher/dispatch";
 
 export class Metrics {
   readonly registry = new Registry();

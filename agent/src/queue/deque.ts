@@ -1,7 +1,7 @@
 /**
  * A FIFO of pending inputs: an array with a moving head, compacted when the dead prefix outgrows the
  * live part, so push and shift are O(1) amortised and 100,000 queued ids cost one pointer each.
- * Cancelled inputs stay in place as tombstones and are skipped by the consumer (see queue/calls.ts),
+ * Cancelled inputs stay in place as tombstones and are skipped by the consumer (see queue/call-table.ts),
  * which keeps cancel O(1).
  */
 export class Deque<T> {

@@ -20,8 +20,8 @@
 import type { Logger } from "pino";
 import type { ResolvedScheduleSpec } from "@warmpool/schema";
 import type { Clock, Timer } from "../clock";
-import type { FunctionRuntime } from "../dispatcher/function";
-import type { CallTable, Input } from "../queue/calls";
+import type { FunctionRuntime } from "../dispatcher/dispatch";
+import type { CallTable, Input } from "../queue/call-table";
 import { ScheduleStateStore, type ScheduleState } from "./state";
 import { timingOf, type Timing } from "./timing";
 

@@ -5,7 +5,7 @@
  *
  * What is durable: a spawned call from the moment `enqueue` resolves (the gateway answers 202 only
  * then), each attempt, and the final result. Synchronous `call`/`map` inputs never reach the store: the
- * caller holds the connection and sees a failure if the agent dies (see queue/calls.ts).
+ * caller holds the connection and sees a failure if the agent dies (see queue/call-table.ts).
  */
 import type { RemoteError } from "../errors";
 

@@ -10,8 +10,8 @@
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, makeInformer, setHeaderOptions, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { Deployer } from "../../apps/deployer";
-import { groupResources, loadGrouped, GROUP, VERSION, type FunctionTarget, type Kind, type ResourceTarget, type SpecResource } from "./apps";
-import type { KubernetesBackend } from "./backend";
+import { groupResources, loadGrouped, GROUP, VERSION, type FunctionTarget, type Kind, type ResourceTarget, type SpecResource } from "./resources";
+import type { KubernetesBackend } from "./kubernetes";
 import { StatusWriter, type StatusApi, type StatusSource } from "./status";
 
 const PLURALS: Record<Kind, string> = { Function: "functions", Schedule: "schedules", Endpoint: "endpoints" };

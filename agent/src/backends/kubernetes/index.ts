@@ -5,10 +5,10 @@
  */
 import { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import { KubernetesBackend } from "./backend";
+import { KubernetesBackend } from "./kubernetes";
 import { ResourceController } from "./controller";
 
-export { KubernetesBackend } from "./backend";
+export { KubernetesBackend } from "./kubernetes";
 export { ResourceController } from "./controller";
 
 export interface KubernetesSetup {

@@ -6,7 +6,7 @@
  */
 import type { KubeConfig, V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import { LABEL_FUNCTION } from "./apps";
+import { LABEL_FUNCTION } from "./resources";
 
 type Listener = () => void;
 

@@ -7,9 +7,9 @@
  */
 import type { Logger } from "pino";
 import type { Registry } from "../../apps/registry";
-import type { FunctionRuntime, ScaleEvent } from "../../dispatcher/function";
+import type { FunctionRuntime, ScaleEvent } from "../../dispatcher/dispatch";
 import type { ScheduleStatus as ScheduleView } from "../../schedules/scheduler";
-import { endpointStatus, functionStatus, scaleEvent, scheduleStatus, type FunctionTarget, type ResourceTarget } from "./apps";
+import { endpointStatus, functionStatus, scaleEvent, scheduleStatus, type FunctionTarget, type ResourceTarget } from "./resources";
 
 /**
  * The two API calls it makes, so that this module does not load the (ESM-only) client and is tested

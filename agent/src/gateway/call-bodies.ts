@@ -3,8 +3,8 @@
  * `{"callId", "status", "result"}` on success, `{"callId", "status", "error": {type, message,
  * traceback}}` on failure. The result is spliced in as the JSON text the worker produced.
  */
-import type { Input } from "../queue/calls";
-import { apiStatus } from "../queue/calls";
+import type { Input } from "../queue/call-table";
+import { apiStatus } from "../queue/call-table";
 import type { StoredCall } from "../store/store";
 
 export function describeInput(input: Input, withAttempts: boolean): string {

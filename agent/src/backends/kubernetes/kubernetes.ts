@@ -19,7 +19,7 @@ import { WORKER_PORT } from "@warmpool/schema";
 import type { Logger } from "pino";
 import type { FunctionConfig } from "../../config/function";
 import type { Backend, ContainerHandle, ContainerInfo } from "../backend";
-import { DELETION_COST_ANNOTATION, LABEL_APP, LABEL_FUNCTION, LOWEST_DELETION_COST, type FunctionTarget } from "./apps";
+import { DELETION_COST_ANNOTATION, LABEL_APP, LABEL_FUNCTION, LOWEST_DELETION_COST, type FunctionTarget } from "./resources";
 import { PodWatch, podGone, podReady } from "./pods";
 
 export { WORKER_PORT } from "@warmpool/schema";

@@ -14,8 +14,8 @@
  * caller polls with the API token; from then on the call is in the store like a spawned one.
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { FunctionRuntime } from "../dispatcher/function";
-import type { Input } from "../queue/calls";
+import type { FunctionRuntime } from "../dispatcher/dispatch";
+import type { Input } from "../queue/call-table";
 import { PEER_HEADER } from "../routes/routing";
 import type { Route } from "../routes/table";
 import { AgentError } from "../errors";

@@ -6,7 +6,7 @@
  * as plain data.
  */
 import { ANNOTATIONS, LABELS, WORKER_APP_DIR as APP_DIR } from "@warmpool/schema";
-import type { FunctionRuntime, ScaleEvent } from "../../dispatcher/function";
+import type { FunctionRuntime, ScaleEvent } from "../../dispatcher/dispatch";
 import type { Route } from "../../routes/table";
 import type { ScheduleStatus as ScheduleView } from "../../schedules/scheduler";
 import { validateApp, type LoadedApp } from "../../spec/load";

@@ -16,8 +16,8 @@ import { retryDelayMs, scaleConfig, type FunctionConfig } from "../config/functi
 import { ATTEMPT_ERRORS, type RemoteError } from "../errors";
 import type { ContainerObservation, Decision, Observation, ScaleConfig } from "../autoscaler/decide";
 import { Deque } from "../queue/deque";
-import type { CallTable, Input, Lane } from "../queue/calls";
-import { Container } from "./container";
+import type { CallTable, Input, Lane } from "../queue/call-table";
+import { Container } from "../containers/container";
 import { Attempt } from "./attempt";
 import { newPool, type WorkerOutput } from "./invoke";
 
