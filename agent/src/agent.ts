@@ -22,13 +22,13 @@ import { AutoscalerRunner } from "./autoscaler/runner";
 import type { Timer } from "./clock";
 import { haproxyMaxConnections, openFileLimit } from "./config/limits";
 import { compileOptions, type AgentOptions, type CompiledOptions } from "./config/options";
-import type { FunctionRuntime } from "./dispatcher/dispatch";
+import type { DeployedFunction } from "./apps/deployed-function";
 import { webDispatcher } from "./endpoints/proxy";
 import { registerWeb } from "./endpoints/web";
 import { HaproxyDataPlane } from "./dataplane/haproxy";
 import { buildGateway } from "./gateway/server";
 import { Metrics } from "./metrics/metrics";
-import { CallTable, type Input } from "./queue/call-table";
+import { CallTable } from "./queue/call-table";
 import { Scheduler } from "./schedules/scheduler";
 import { ScheduleStateStore } from "./schedules/state";
 import type { LoadedApp } from "./spec/load";
@@ -108,10 +108,13 @@ export class Agent {
     }
     this.backend = backend;
     this.registry = this.apps;
-    this.metrics = new Metrics(() => this.apps.functions());
+    this.metrics = new Metrics(() => [...this.apps.functions()].map((fn) => fn.gauges()));
     this.calls = new CallTable(this.store, o.clock, {
       retry: (input) => this.metrics.attempts.inc({ app: input.lane.key.split("/")[0], function: input.lane.key.split("/")[1], outcome: "retried" }),
-      settled: (input) => this.settled(input),
+      // The outcome counters are the lane's (apps/deployed-function.ts); this is for subscribers only.
+      settled: (input) => {
+        if (inputChannel.hasSubscribers) inputChannel.publish({ id: input.id, fn: input.lane.key, state: input.state, attempts: input.attempt });
+      },
     });
     this.autoscaler = new AutoscalerRunner(o.clock, o.tickMs, this.log);
     this.schedules = new Scheduler({
@@ -119,7 +122,7 @@ export class Agent {
       log: this.log,
       calls: this.calls,
       state: new ScheduleStateStore(o.dbPath, o.fsync),
-      lookup: (app, fn) => this.apps.find(app, fn),
+      lookup: (app, fn) => this.apps.find(app, fn)?.lane,
       maxPendingSpawns: o.maxPendingSpawns,
     });
     this.appDeployer = new AppDeployer({
@@ -164,12 +167,6 @@ export class Agent {
     return new LocalBackend({ stateDir: o.stateDir, logDir: o.logDir, runtimesDir: o.runtimesDir, python: o.python, node: o.node, sandbox });
   }
 
-  private settled(input: Input): void {
-    const fn = input.lane as FunctionRuntime;
-    fn.outcomes[input.state === "completed" ? 0 : input.state === "failed" ? 1 : 2].inc();
-    if (inputChannel.hasSubscribers) inputChannel.publish({ id: input.id, fn: fn.key, state: input.state, attempts: input.attempt });
-  }
-
   /** Recovers, then starts the schedules, the autoscaler and the gateway. Apps given here (the spec file's) are deployed first. */
   async run(apps: LoadedApp[] = []): Promise<void> {
     await recover({ store: this.store, deployer: this.appDeployer, registry: this.apps, log: this.log }, apps);
@@ -191,11 +188,10 @@ export class Agent {
       options: this.options,
       registry: this.apps,
       calls: this.calls,
-      store: this.store,
       checkToken: this.checkToken,
       webDispatcher: this.webDispatcher,
       behindHaproxy: this.options.dataPlane === "haproxy",
-      pressure: (fn: FunctionRuntime) => this.autoscaler.request(fn),
+      pressure: (fn: DeployedFunction) => this.autoscaler.request(fn),
     });
     this.gateway = gateway;
     if (this.options.dataPlane === "haproxy") await this.startDataPlane(gateway);

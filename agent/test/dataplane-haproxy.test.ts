@@ -79,21 +79,22 @@ test("requests for a ready container go from HAProxy to the web server, not thro
 });
 
 test("a short request between two counts still marks its container as used just now (no scale-down under sparse traffic)", async () => {
-  const c = agent.registry.lookup("dp", "site").containers.find((x) => x.phase === "ready")!;
-  await until("idle", () => c.inFlight === 0 && c.idleSince !== null);
+  const fn = agent.registry.lookup("dp", "site");
+  const c = fn.pool.containers.find((x) => x.phase === "ready")!;
+  await until("idle", () => fn.load.inFlightOn(c) === 0 && fn.load.idleSince(c) !== null);
   const before = Date.now();
   expect((await anon.req("GET", "/web/dp/short")).status).toBe(200);
-  await until("marked as used", () => c.idleSince !== null && c.idleSince >= before);
+  await until("marked as used", () => (fn.load.idleSince(c) ?? 0) >= before);
 });
 
 test("a request in flight in HAProxy counts on its container; draining waits for it, then the container stops", async () => {
   const fn = agent.registry.lookup("dp", "site");
-  const c = fn.containers.find((x) => x.phase === "ready")!;
+  const c = fn.pool.containers.find((x) => x.phase === "ready")!;
   const res = await request(`${agent.url}/web/dp/events?gate=drain`);
   const it = res.body[Symbol.asyncIterator]();
   let seen = "";
   while (!seen.includes("event 1")) seen += String((await it.next()).value);
-  await until("counted", () => c.inFlight === 1 && fn.inFlight === 1);
+  await until("counted", () => fn.load.inFlightOn(c) === 1 && fn.load.inFlight === 1);
   expect(fn.drain(c.id, "test")).toBe(true);
   // Out of rotation (a new request would go to the agent), and still serving the stream it has.
   await until("out of rotation", async () => (await sessionsTotal("ep_dp_site")) === null);

@@ -3,7 +3,7 @@
  * with fast-check (bounds, never stopping a busy or recently used container).
  */
 import fc from "fast-check";
-import { decide, type ContainerObservation, type Decision, type ScaleConfig } from "../src/autoscaler/decide";
+import { decide, type ContainerObservation, type Decision, type Observation, type ScaleConfig } from "../src/autoscaler/decide";
 import { retryDelayMs } from "../src/config/function";
 
 const base: ScaleConfig = { minContainers: 0, maxContainers: 10, bufferContainers: 0, targetInputs: 1, batchSize: 1, scaledownWindowMs: 60_000 };
@@ -20,7 +20,7 @@ function expectDecision(d: Decision, want: Partial<Decision>): void {
 }
 
 describe("decide", () => {
-  const table: Array<[string, Partial<ScaleConfig>, { queued: number; inFlight: number; containers: ContainerObservation[] }, Partial<Decision>]> = [
+  const table: Array<[string, Partial<ScaleConfig>, Observation, Partial<Decision>]> = [
     ["idle at zero stays at zero", {}, { queued: 0, inFlight: 0, containers: [] }, { desired: 0, start: 0, stop: [] }],
     ["first input scales from zero", {}, { queued: 1, inFlight: 0, containers: [] }, { desired: 1, start: 1 }],
     ["minContainers kept warm without inputs", { minContainers: 2 }, { queued: 0, inFlight: 0, containers: [] }, { desired: 2, start: 2 }],
@@ -35,6 +35,9 @@ describe("decide", () => {
     ["busy containers are never stopped", { maxContainers: 1 }, { queued: 0, inFlight: 2, containers: [ready("a", 1, null), ready("b", 1, null), ready("c", 0, 120_000)] }, { desired: 1, stop: ["c"] }],
     ["longest idle first, only the surplus", {}, { queued: 0, inFlight: 1, containers: [ready("a", 1, null), ready("b", 0, 70_000), ready("c", 0, 90_000)] }, { desired: 1, stop: ["c", "b"] }],
     ["minContainers floor on scale-down", { minContainers: 1 }, { queued: 0, inFlight: 0, containers: [ready("a", 0, 90_000), ready("b", 0, 80_000)] }, { desired: 1, stop: ["a"] }],
+    ["a start back-off holds the starts, desired still says what is wanted", {}, { queued: 3, inFlight: 0, containers: [], startBackoff: { until: NOW + 1, failures: 1 } }, { desired: 3, start: 0, stop: [] }],
+    ["a back-off that has passed holds nothing", {}, { queued: 3, inFlight: 0, containers: [], startBackoff: { until: NOW, failures: 2 } }, { desired: 3, start: 3 }],
+    ["a back-off never holds a scale-down", {}, { queued: 0, inFlight: 0, containers: [ready("a", 0, 60_000)], startBackoff: { until: NOW + 30_000, failures: 5 } }, { desired: 0, stop: ["a"] }],
   ];
   test.each(table)("%s", (_label, config, obs, want) => {
     expectDecision(decide({ ...base, ...config }, obs, NOW), want);
@@ -45,6 +48,8 @@ describe("decide", () => {
     expect(d.reason).toBe("scale up 0 → 5: 3 in flight + 10 queued, ceil(13 / 4) + buffer 1 = 5");
     const down = decide(base, { queued: 0, inFlight: 0, containers: [ready("a", 0, 60_000)] }, NOW);
     expect(down.reason).toContain("stopping a idle ≥ 60s");
+    const held = decide(base, { queued: 2, inFlight: 0, containers: [], startBackoff: { until: NOW + 4000, failures: 3 } }, NOW);
+    expect(held.reason).toBe("scale up 0 → 2: 0 in flight + 2 queued, ceil(2 / 1) = 2; start held back 4000ms after 3 failed start(s)");
   });
 
   test("scenario: burst, drain, then scale down only after the window", () => {

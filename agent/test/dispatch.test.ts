@@ -35,7 +35,7 @@ afterAll(async () => {
 });
 
 function port(fn: string): number {
-  const c = h.agent.registry.lookup("t", fn).containers.find((x) => x.phase === "ready");
+  const c = h.agent.registry.lookup("t", fn).pool.containers.find((x) => x.phase === "ready");
   if (c?.handle == null) throw new Error(`no ready container of ${fn}`);
   return c.handle.port;
 }
@@ -52,15 +52,15 @@ describe("batching", () => {
 
   test("a partial batch waits for waitMs of the agent's clock, then goes out as it is", async () => {
     const fn = h.agent.registry.lookup("t", "wait");
-    await until("warm container", () => fn.containers.some((c) => c.phase === "ready"));
+    await until("warm container", () => fn.pool.containers.some((c) => c.phase === "ready"));
     const before = await workerStats(port("wait"));
     const pending = h.http.req("POST", "/v1/apps/t/functions/wait/map", [{ args: ["a"] }, { args: ["bb"] }, { args: ["ccc"] }]);
-    await until("three inputs queued", () => fn.queued === 3);
+    await until("three inputs queued", () => fn.lane.queued === 3);
     clock.advance(249);
-    expect(fn.queued).toBe(3);
-    expect(fn.inFlight).toBe(0);
+    expect(fn.lane.queued).toBe(3);
+    expect(fn.load.inFlight).toBe(0);
     clock.advance(1);
-    expect(fn.inFlight).toBe(3);
+    expect(fn.load.inFlight).toBe(3);
     expect(ndjson((await pending).text).slice(0, -1).map((l) => l.result)).toEqual([1, 2, 3]);
     const after = await workerStats(port("wait"));
     expect(after.batches - before.batches).toBe(1);
@@ -69,7 +69,7 @@ describe("batching", () => {
 
   test("a handler returning a list of another length fails the batch with BatchSizeMismatch, not retried", async () => {
     const fn = h.agent.registry.lookup("t", "mismatch");
-    await until("warm container", () => fn.containers.some((c) => c.phase === "ready"));
+    await until("warm container", () => fn.pool.containers.some((c) => c.phase === "ready"));
     const pending = h.http.req("POST", "/v1/apps/t/functions/mismatch/map", [{ args: [1] }, { args: [2] }]);
     const lines = ndjson((await pending).text).slice(0, -1);
     for (const l of lines) {
@@ -86,7 +86,7 @@ test("per-container concurrency never exceeds maxInputs (measured by the workers
   const r = await h.http.req("POST", "/v1/apps/t/functions/conc/map?ordered=false", inputs);
   expect(ndjson(r.text).pop()).toMatchObject({ succeeded: 18 });
   const fn = h.agent.registry.lookup("t", "conc");
-  const stats = await Promise.all(fn.containers.filter((c) => c.handle !== null).map((c) => workerStats(c.handle!.port)));
+  const stats = await Promise.all(fn.pool.containers.filter((c) => c.handle !== null).map((c) => workerStats(c.handle!.port)));
   expect(stats.length).toBeGreaterThanOrEqual(1);
   for (const s of stats) expect(s.maxInFlight).toBeLessThanOrEqual(3);
   expect(Math.max(...stats.map((s) => s.maxInFlight))).toBe(3);
@@ -125,7 +125,7 @@ describe("retries", () => {
   test("a synchronous call retries too and reports its attempts (node runtime)", async () => {
     const fn = h.agent.registry.lookup("t", "jsboom");
     const pending = h.http.call("t", "jsboom", [1]);
-    await until("first attempt failed", () => fn.delayed === 1);
+    await until("first attempt failed", () => fn.lane.delayed === 1);
     clock.advance(0);
     const r = await pending;
     expect(r.body.status).toBe("failed");
@@ -137,16 +137,16 @@ describe("retries", () => {
 test("an attempt over the timeout fails with FunctionTimeoutError and its container is recycled", async () => {
   const fn = h.agent.registry.lookup("t", "hang");
   const pending = h.http.call("t", "hang", [30]);
-  await until("input running in the worker", async () => fn.containers[0]?.phase === "ready" && (await workerStats(port("hang"))).inFlight === 1);
-  const container = fn.containers[0]!;
+  await until("input running in the worker", async () => fn.pool.containers[0]?.phase === "ready" && (await workerStats(port("hang"))).inFlight === 1);
+  const container = fn.pool.containers[0]!;
   const pid = Number(container.handle!.ref.replace("pid ", ""));
   clock.advance(999);
-  expect(fn.inFlight).toBe(1);
+  expect(fn.load.inFlight).toBe(1);
   clock.advance(1);
   const r = await pending;
   expect(r.body.status).toBe("failed");
   expect(r.body.error).toMatchObject({ type: "FunctionTimeoutError", message: expect.stringContaining("timeout of 1s") });
-  await until("timed-out container gone", () => !fn.containers.includes(container));
+  await until("timed-out container gone", () => !fn.pool.containers.includes(container));
   expect(container.exit).toBe("killed by SIGKILL");
   expect(() => process.kill(pid, 0)).toThrow();
   // The next input gets a fresh container.
@@ -159,9 +159,9 @@ test("a worker killed with SIGKILL mid-input fails the attempt, which is retried
   const marker = path.join(h.dir, "crash-k1");
   await until("input running", () => fs.existsSync(marker));
   // The worker's own pid is its sandbox's; the container's process (bwrap) is the one to kill from here.
-  const container = fn.containers.find((c) => c.inFlight === 1)!;
+  const container = fn.pool.containers.find((c) => fn.load.inFlightOn(c) === 1)!;
   process.kill(Number(container.handle!.ref.replace("pid ", "")), "SIGKILL");
-  await until("attempt 1 failed, retry delayed", () => fn.delayed === 1);
+  await until("attempt 1 failed, retry delayed", () => fn.lane.delayed === 1);
   clock.advance(0);
   const done = await h.http.result(spawned.body.callId);
   expect(done).toMatchObject({ status: "succeeded", result: "survived k1", attempt: 2 });

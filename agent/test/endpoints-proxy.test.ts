@@ -28,6 +28,11 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (dataPlane) => {
   let fast: Client;
   /** …and ones that began with an API request. */
   let viaHttp: Client;
+  /** What is in flight on the first container of `app/fn`, by its Load. */
+  const inFlightOnFirst = (app: string, name: string): number => {
+    const fn = agent.registry.lookup(app, name);
+    return fn.load.inFlightOn(fn.pool.containers[0]!);
+  };
 
   beforeAll(async () => {
     const dir = tempDir("connection");
@@ -182,7 +187,7 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (dataPlane) => {
       // Neither upset the container's accounting (HAProxy's sessions are counted every 100 ms).
       await until(
         "the container's count back at 0",
-        () => agent.registry.lookup("cx", "site").containers[0]!.inFlight === 0,
+        () => inFlightOnFirst("cx", "site") === 0,
         5000,
       );
     });
@@ -223,7 +228,7 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (dataPlane) => {
       } else await expect(post).rejects.toThrow("other side closed");
       await until(
         "the container's count back at 0",
-        () => agent.registry.lookup("cx", "site").containers[0]!.inFlight === 0,
+        () => inFlightOnFirst("cx", "site") === 0,
         5000,
       );
     });
@@ -415,7 +420,7 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (dataPlane) => {
         "POST /web/cx/items HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
       );
       expect(text).not.toContain(" 201 ");
-      expect(agent.registry.lookup("cx", "site").containers[0]!.inFlight).toBe(0);
+      expect(inFlightOnFirst("cx", "site")).toBe(0);
     });
   });
 });

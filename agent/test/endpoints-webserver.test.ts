@@ -51,7 +51,7 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (dataPlane) => {
   });
 
   test("the first request starts the container from zero and is proxied with path and query", async () => {
-    expect(agent.registry.lookup("ws", "site").containers).toHaveLength(0);
+    expect(agent.registry.lookup("ws", "site").pool.containers).toHaveLength(0);
     const r = await anon.req("GET", "/web/ws/hello?x=1");
     expect(r.status).toBe(200);
     expect(r.headers["x-served-by"]).toBe("stdlib");
@@ -125,19 +125,19 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (dataPlane) => {
     expect(messages).toEqual(["hello", "x".repeat(300)]);
     const fn = agent.registry.lookup("ws", "site");
     // An open WebSocket keeps its container busy (HAProxy's sessions are counted within its poll interval).
-    await until("counted", () => fn.containers[0]!.inFlight === 1);
+    await until("counted", () => fn.load.inFlightOn(fn.pool.containers[0]!) === 1);
     const closed = new Promise<void>((resolve) => ws.addEventListener("close", () => resolve()));
     ws.close();
     await closed;
-    await until("released", () => fn.containers[0]!.inFlight === 0);
+    await until("released", () => fn.load.inFlightOn(fn.pool.containers[0]!) === 0);
   });
 
   test("a burst of 50 requests at zero containers is held until the server is up: every one answered", async () => {
-    expect(agent.registry.lookup("ws", "cold").containers).toHaveLength(0);
+    expect(agent.registry.lookup("ws", "cold").pool.containers).toHaveLength(0);
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => anon.req("GET", `/web/ws/cold/n${i}`)));
     expect(results.map((r) => r.status)).toEqual(results.map(() => 200));
     expect(results.map((r) => r.body.path)).toEqual(results.map((_, i) => `/cold/n${i}`));
-    expect(agent.registry.lookup("ws", "cold").containers).toHaveLength(1);
+    expect(agent.registry.lookup("ws", "cold").pool.containers).toHaveLength(1);
     // Methods are checked for web-server endpoints too.
     expect((await anon.req("POST", "/web/ws/cold/x", "{}")).status).toBe(405);
   });

@@ -108,7 +108,7 @@ test("a request whose Host is an endpoint's domain is routed to it at any path",
 test("past syncTimeout: 303 to the call, which the caller polls for the result", async () => {
   const pending = http.req("GET", "/web/w/slow?gate=g303");
   const fn = agent.registry.lookup("w", "gated");
-  await until("running", () => fn.inFlight === 1);
+  await until("running", () => fn.load.inFlight === 1);
   clock.advance(5000);
   const r = await pending;
   expect(r.status).toBe(303);
@@ -121,7 +121,7 @@ test("past syncTimeout: 303 to the call, which the caller polls for the result",
 
 test("a burst of 50 requests at zero containers: every one answered", async () => {
   const fn = agent.registry.lookup("w", "burst");
-  expect(fn.containers).toHaveLength(0);
+  expect(fn.pool.containers).toHaveLength(0);
   const results = await Promise.all(Array.from({ length: 50 }, (_, i) => anon.req("GET", `/web/w/burst?name=n${i}`)));
   expect(results.map((r) => r.status)).toEqual(results.map(() => 200));
   expect(results.map((r) => r.body.hello)).toEqual(results.map((_, i) => `n${i}`));
@@ -129,7 +129,7 @@ test("a burst of 50 requests at zero containers: every one answered", async () =
 
 test("at zero containers at most maxPendingRequests are held; the rest get a JSON 503", async () => {
   const fn = agent.registry.lookup("w", "held");
-  expect(fn.containers).toHaveLength(0);
+  expect(fn.pool.containers).toHaveLength(0);
   const results = await Promise.all(Array.from({ length: 5 }, (_, i) => anon.req("GET", `/web/w/held?name=h${i}`)));
   const ok = results.filter((r) => r.status === 200);
   const refused = results.filter((r) => r.status === 503);

@@ -127,7 +127,7 @@ describe("cancel", () => {
     expect(again.body).toMatchObject({ status: "cancelled", cancelled: false });
 
     // The container ran only the first input.
-    const port = h.agent.registry.lookup("t", "slow").containers[0]!.handle!.port;
+    const port = h.agent.registry.lookup("t", "slow").pool.containers[0]!.handle!.port;
     await until("first input finished in the worker", async () => (await workerStats(port)).inFlight === 0);
     expect((await workerStats(port)).invocations).toBe(1);
     const stored = await h.agent.store.get(queued.body.callId);
@@ -195,9 +195,9 @@ describe("error matrix", () => {
   test("429 with Retry-After once a function has maxPendingInputs pending", async () => {
     const fn = h.agent.registry.lookup("t", "gate");
     const first = h.http.call("t", "gate", ["g429-first", "a"]);
-    await until("first input running", () => fn.inFlight === 1);
+    await until("first input running", () => fn.load.inFlight === 1);
     const queued = [1, 2, 3].map(() => h.http.call("t", "gate", ["g429-queued", "q"]));
-    await until("three inputs queued", () => fn.queued === 3);
+    await until("three inputs queued", () => fn.lane.queued === 3);
     const r = await h.http.call("t", "gate", ["g429-other"]);
     expect(r.status).toBe(429);
     expect(r.headers["retry-after"]).toBe("1");
@@ -252,19 +252,19 @@ describe("apps and status", () => {
     expect((await h.http.req("PUT", `/v1/apps/re?dir=${dir}`, v1)).status).toBe(200);
     const oldFn = h.agent.registry.lookup("re", "f");
     const running = h.http.call("re", "f", ["re-1", "one"]);
-    await until("first input running", () => oldFn.inFlight === 1);
+    await until("first input running", () => oldFn.load.inFlight === 1);
     const queued = await h.http.spawn("re", "f", ["re-2", "two"]);
     const goneRunning = h.http.call("re", "gone", ["re-gone", "g"]);
-    await until("gone running", () => h.agent.registry.lookup("re", "gone").inFlight === 1);
+    await until("gone running", () => h.agent.registry.lookup("re", "gone").load.inFlight === 1);
     const goneQueued = h.http.call("re", "gone", ["re-gone", "never"]);
-    await until("gone queued", () => h.agent.registry.lookup("re", "gone").queued === 1);
+    await until("gone queued", () => h.agent.registry.lookup("re", "gone").lane.queued === 1);
 
     const v2 = { functions: { f: { handler: "handlers:gate", ...env, concurrency: { maxInputs: 2 }, autoscaler: { maxContainers: 1 } } } };
     expect((await h.http.req("PUT", `/v1/apps/re?dir=${dir}`, v2)).body).toEqual({ app: "re", functions: ["f"] });
     const newFn = h.agent.registry.lookup("re", "f");
     expect(newFn).not.toBe(oldFn);
     expect((await goneQueued).body.error).toMatchObject({ type: "FunctionRemoved" });
-    await until("moved input running on the new version", () => newFn.inFlight === 1);
+    await until("moved input running on the new version", () => newFn.load.inFlight === 1);
     for (const name of ["re-1", "re-2", "re-gone"]) fs.writeFileSync(path.join(fx.dir, name), "");
     expect((await running).body.result).toBe("one"); // the old container drained, not killed
     expect((await goneRunning).body.result).toBe("g");
@@ -285,7 +285,7 @@ describe("apps and status", () => {
         body: JSON.stringify({ args: ["never-released"] }),
         signal: abort.signal,
       }).catch((err: Error) => err);
-      await until("input running", () => fn.inFlight === 1);
+      await until("input running", () => fn.load.inFlight === 1);
       abort.abort();
       expect(await pending).toMatchObject({ name: "AbortError" });
       await until("cancelled", () => events.some((e) => e.fn === "t/gate" && e.state === "cancelled"));

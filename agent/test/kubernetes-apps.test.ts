@@ -70,10 +70,10 @@ describe("groupResources", () => {
 });
 
 describe("status and events", () => {
-  it("builds the Function status from the runtime's status (queue includes delayed retries)", () => {
-    const runtime = { status: () => ({ replicas: 2, readyReplicas: 1, queueDepth: 3, delayed: 1, inFlight: 4, pendingSpawns: 7, lastScaleReason: "scale up 1 → 2: ...", lastScaleTime: "2026-01-01T00:00:00.000Z" }) };
-    expect(functionStatus(runtime, 5)).toEqual({ replicas: 2, readyReplicas: 1, queueDepth: 4, inFlight: 4, lastScaleReason: "scale up 1 → 2: ...", lastScaleTime: "2026-01-01T00:00:00.000Z", observedGeneration: 5 });
-    expect(functionStatus({ status: () => ({ replicas: 0, readyReplicas: 0, queueDepth: 0, inFlight: 0 }) }, 1)).toEqual({ replicas: 0, readyReplicas: 0, queueDepth: 0, inFlight: 0, observedGeneration: 1 });
+  it("builds the Function status from the function's state (queue includes delayed retries)", () => {
+    const state = { replicas: 2, readyReplicas: 1, queueDepth: 3, delayed: 1, inFlight: 4, pendingSpawns: 7, lastScaleReason: "scale up 1 → 2: ...", lastScaleTime: "2026-01-01T00:00:00.000Z" };
+    expect(functionStatus(state, 5)).toEqual({ replicas: 2, readyReplicas: 1, queueDepth: 4, inFlight: 4, lastScaleReason: "scale up 1 → 2: ...", lastScaleTime: "2026-01-01T00:00:00.000Z", observedGeneration: 5 });
+    expect(functionStatus({ replicas: 0, readyReplicas: 0, queueDepth: 0, delayed: 0, inFlight: 0, pendingSpawns: 0 }, 1)).toEqual({ replicas: 0, readyReplicas: 0, queueDepth: 0, inFlight: 0, observedGeneration: 1 });
   });
 
   it("builds the Schedule status from the scheduler's view, with null to clear what no longer holds", () => {
@@ -93,9 +93,9 @@ describe("status and events", () => {
   it("builds the Endpoint status: the route's URL on the agent and whether its function has a ready container", () => {
     const route = (spec: object) => new RouteTable([{ name: "chat", endpoints: [parseSpec("Endpoint", { app: "chat", name: "api", function: "llm", ...spec }, "endpoint")] }]).get("chat", "api")!;
     const spec = route({ path: "/v1/chat" });
-    const runtime = (ready: number) => ({ status: () => ({ replicas: 2, readyReplicas: ready }) });
-    expect(endpointStatus("http://10.0.0.5:8080", spec, runtime(1))).toEqual({ url: "http://10.0.0.5:8080/web/chat/v1/chat", ready: true });
-    expect(endpointStatus("http://10.0.0.5:8080", spec, runtime(0))).toEqual({ url: "http://10.0.0.5:8080/web/chat/v1/chat", ready: false });
+    const fn = (ready: number) => ({ status: () => ({ replicas: 2, readyReplicas: ready }) });
+    expect(endpointStatus("http://10.0.0.5:8080", spec, fn(1))).toEqual({ url: "http://10.0.0.5:8080/web/chat/v1/chat", ready: true });
+    expect(endpointStatus("http://10.0.0.5:8080", spec, fn(0))).toEqual({ url: "http://10.0.0.5:8080/web/chat/v1/chat", ready: false });
     // No path: the schema's default "/".
     expect(endpointStatus("http://a", route({}), undefined)).toEqual({ url: "http://a/web/chat/", ready: false });
   });

@@ -32,7 +32,7 @@ afterAll(async () => {
 test("10,000 streamed inputs never have more than mapWindow outstanding in the agent", async () => {
   const fn = h.agent.registry.lookup("t", "double");
   let peak = 0;
-  const watch = setInterval(() => (peak = Math.max(peak, fn.queued + fn.inFlight)), 1);
+  const watch = setInterval(() => (peak = Math.max(peak, fn.lane.queued + fn.load.inFlight)), 1);
   let n = 0;
   let sum = 0;
   for await (const r of client.fn("t", "double").map(
@@ -53,7 +53,7 @@ test("10,000 streamed inputs never have more than mapWindow outstanding in the a
 
 test("ordered: a slow first input holds the stream at the window, and the client's input is not drained", async () => {
   const fn = h.agent.registry.lookup("t", "gate");
-  const port = fn.containers[0]!.handle!.port;
+  const port = fn.pool.containers[0]!.handle!.port;
   const before = (await workerStats(port)).invocations;
   const total = 5000;
   const pad = "x".repeat(4096); // 20 MB of inputs: more than TCP buffers can hold
@@ -72,10 +72,10 @@ test("ordered: a slow first input holds the stream at the window, and the client
     for await (const line of client.fn("t", "gate").mapLines(inputs())) results.push(line.result as { i: number });
   })();
   // Everything in the window behind the head has run; nothing can be written before the head's result.
-  await until("window full", async () => fn.inFlight === 1 && fn.queued === 0 && (await workerStats(port)).invocations - before === WINDOW);
+  await until("window full", async () => fn.load.inFlight === 1 && fn.lane.queued === 0 && (await workerStats(port)).invocations - before === WINDOW);
   for (let i = 0; i < 3; i++) expect((await h.http.req("GET", "/healthz")).status).toBe(200); // let pending I/O reach the agent
   expect((await workerStats(port)).invocations - before).toBe(WINDOW);
-  expect(fn.queued).toBe(0);
+  expect(fn.lane.queued).toBe(0);
   expect(results).toEqual([]);
   expect(produced).toBeLessThan(total);
   fs.writeFileSync(path.join(h.dir, "map-head"), "");

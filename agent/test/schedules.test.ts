@@ -72,7 +72,7 @@ describe("an agent on a manual clock", () => {
     ));
     // Container starts run on real time, but a failed start's backoff is on the agent's clock: let both
     // containers be up before the test steps the manual clock, so no start races the first firings.
-    await until("containers ready", () => ["echo", "boom"].every((f) => agent.registry.lookup("s", f).containers.some((c) => c.phase === "ready")), 45_000);
+    await until("containers ready", () => ["echo", "boom"].every((f) => agent.registry.lookup("s", f).pool.containers.some((c) => c.phase === "ready")), 45_000);
   }, 60_000);
 
   afterAll(async () => {

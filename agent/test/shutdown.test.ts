@@ -26,7 +26,7 @@ test("close(drainMs) finishes and records the inputs in flight, and sends none o
   const fn = h.agent.registry.lookup("t", "gate");
   await until(
     "two inputs in flight, two queued",
-    () => fn.inFlight === 2 && fn.queued === 2,
+    () => fn.load.inFlight === 2 && fn.lane.queued === 2,
   );
 
   const closed = h.agent.close(20_000);

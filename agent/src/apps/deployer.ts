@@ -1,5 +1,5 @@
 /**
- * Deploys, replaces and removes apps. A deploy builds a FunctionRuntime per function whose spec (or
+ * Deploys, replaces and removes apps. A deploy builds a DeployedFunction per function whose spec (or
  * app dir) changed and keeps the others as they run; a replaced function hands its waiting inputs to
  * its new version (and inputs coming back from a retry delay follow), a removed one fails them. Spawned
  * calls that recovery found for a function not deployed yet wait here until a deploy brings it.
@@ -14,13 +14,13 @@ import type { Backend } from "../backends/backend";
 import type { Clock } from "../clock";
 import { compileFunction } from "../config/function";
 import type { Container } from "../containers/container";
-import { FunctionRuntime } from "../dispatcher/dispatch";
 import { AgentError } from "../errors";
 import type { Metrics } from "../metrics/metrics";
 import type { CallTable } from "../queue/call-table";
 import type { Scheduler } from "../schedules/scheduler";
 import type { LoadedApp } from "../spec/load";
 import type { Store, UnfinishedCall } from "../store/store";
+import { DeployedFunction } from "./deployed-function";
 import type { AppRegistry, DeployedApp } from "./registry";
 
 /** `file`: the spec file the agent was started with; `api`: `PUT /v1/apps/{app}`; `store`: stored by an earlier run; `cluster`: warmpool.dev resources. */
@@ -38,9 +38,9 @@ export interface DeployEvents {
   /** Apps or endpoints changed. */
   deployed?(): void;
   /** A container of `fn` became ready or stopped. */
-  containersChanged?(fn: FunctionRuntime): void;
+  containersChanged?(fn: DeployedFunction): void;
   /** A container starts draining, before its inFlight is read to decide whether it may stop now. */
-  draining?(fn: FunctionRuntime, c: Container): void;
+  draining?(fn: DeployedFunction, c: Container): void;
 }
 
 export interface DeployerDeps {
@@ -72,7 +72,7 @@ export class AppDeployer implements Deployer {
     if (origin === "api" && this.fileApps.has(name)) throw new AgentError("WP_ERR_NOT_STANDALONE", [JSON.stringify(name), d.appSource]);
     if (origin === "file") this.fileApps.add(name);
     const previous = d.registry.app(name);
-    const functions = new Map<string, FunctionRuntime>();
+    const functions = new Map<string, DeployedFunction>();
     for (const spec of loaded.functions) {
       const old = previous?.functions.get(spec.name);
       if (old !== undefined && JSON.stringify(old.config.spec) === JSON.stringify(spec) && old.config.appDir === loaded.appDir) {
@@ -95,10 +95,10 @@ export class AppDeployer implements Deployer {
       const orphans = this.orphans.get(fn.key);
       if (orphans !== undefined) {
         this.orphans.delete(fn.key);
-        for (const call of orphans) d.calls.restore(fn, call.id, call.createdAt, call.attempts);
+        for (const call of orphans) d.calls.restore(fn.lane, call.id, call.createdAt, call.attempts);
       }
       d.autoscaler.attach(fn);
-      fn.wake();
+      fn.dispatch.pump();
     }
     d.schedules.sync(name, loaded.schedules);
     d.events.deployed?.();
@@ -130,20 +130,21 @@ export class AppDeployer implements Deployer {
         this.orphans.set(call.fn, list);
         continue;
       }
-      this.deps.calls.restore(fn, call.id, call.createdAt, call.attempts);
+      this.deps.calls.restore(fn.lane, call.id, call.createdAt, call.attempts);
       restored++;
     }
     return restored;
   }
 
-  private build(loaded: LoadedApp, spec: LoadedApp["functions"][number]): FunctionRuntime {
+  private build(loaded: LoadedApp, spec: LoadedApp["functions"][number]): DeployedFunction {
     const d = this.deps;
     const config = compileFunction(spec, loaded.appDir, loaded.endpoints);
-    const fn = new FunctionRuntime(config, {
+    return new DeployedFunction(config, {
       calls: d.calls,
       backend: d.backend,
       clock: d.clock,
       log: d.log,
+      outcomes: d.metrics.outcomes(config.app, config.name),
       pressure: (f) => d.autoscaler.request(f),
       changed: (f) => {
         d.autoscaler.request(f);
@@ -151,24 +152,14 @@ export class AppDeployer implements Deployer {
       },
       draining: (f, c) => d.events.draining?.(f, c),
     });
-    fn.outcomes = ["succeeded", "failed", "cancelled"].map((outcome) => d.metrics.inputs.labels({ app: config.app, function: config.name, outcome }));
-    return fn;
   }
 
   /** A redeployed function takes over the inputs still waiting for the old one. */
-  private handOver(old: FunctionRuntime, fn: FunctionRuntime): void {
-    old.replacedBy = fn;
-    for (;;) {
-      const input = old.queue.shift();
-      if (input === undefined) break;
-      if (input.state !== "waiting") continue;
-      old.queued--;
-      this.deps.calls.moveLane(input, fn);
-    }
+  private handOver(old: DeployedFunction, fn: DeployedFunction): void {
+    this.deps.calls.handOver(old.lane, fn.lane);
   }
 
-  private failWaiting(old: FunctionRuntime): void {
-    const error = { type: "FunctionRemoved", message: `function ${old.key} was removed by a deploy before this input ran` };
-    for (const input of [...old.queue]) this.deps.calls.failWaiting(input, error);
+  private failWaiting(old: DeployedFunction): void {
+    this.deps.calls.failWaiting(old.lane, { type: "FunctionRemoved", message: `function ${old.key} was removed by a deploy before this input ran` });
   }
 }

@@ -31,5 +31,5 @@ export async function recover(deps: RecoveryDeps, fileApps: readonly LoadedApp[]
   const unfinished = await store.unfinished();
   const restored = deployer.restore(unfinished);
   if (unfinished.length > 0) log.info({ event: "agent.recovered", requeued: restored, waitingForDeploy: unfinished.length - restored }, "re-queued unfinished spawned calls");
-  for (const fn of registry.functions()) fn.wake();
+  for (const fn of registry.functions()) fn.dispatch.pump();
 }

@@ -5,27 +5,27 @@
  * that changes it.
  */
 import { AgentError } from "../errors";
-import type { FunctionRuntime } from "../dispatcher/dispatch";
+import type { DeployedFunction } from "./deployed-function";
 import { RouteTable } from "../routes/table";
 import type { LoadedApp } from "../spec/load";
 
 export interface DeployedApp {
   readonly name: string;
   readonly loaded: LoadedApp;
-  readonly functions: ReadonlyMap<string, FunctionRuntime>;
+  readonly functions: ReadonlyMap<string, DeployedFunction>;
 }
 
 export interface Registry {
   /** The endpoints of every deployed app, compiled at each deploy. */
   readonly routes: RouteTable;
   /** The function behind a route, or the 404 that names what is missing (with the app's functions). */
-  lookup(app: string, fn: string): FunctionRuntime;
+  lookup(app: string, fn: string): DeployedFunction;
   /** The function, or undefined. */
-  find(app: string, fn: string): FunctionRuntime | undefined;
+  find(app: string, fn: string): DeployedFunction | undefined;
   app(name: string): DeployedApp | undefined;
   /** In the order they were first deployed. */
   apps(): IterableIterator<DeployedApp>;
-  functions(): IterableIterator<FunctionRuntime>;
+  functions(): IterableIterator<DeployedFunction>;
 }
 
 export class AppRegistry implements Registry {
@@ -36,7 +36,7 @@ export class AppRegistry implements Registry {
     return this.table;
   }
 
-  lookup(app: string, fn: string): FunctionRuntime {
+  lookup(app: string, fn: string): DeployedFunction {
     const deployed = this.byName.get(app);
     if (deployed === undefined) throw new AgentError("WP_ERR_APP_NOT_FOUND", [JSON.stringify(app)]);
     const f = deployed.functions.get(fn);
@@ -44,7 +44,7 @@ export class AppRegistry implements Registry {
     return f;
   }
 
-  find(app: string, fn: string): FunctionRuntime | undefined {
+  find(app: string, fn: string): DeployedFunction | undefined {
     return this.byName.get(app)?.functions.get(fn);
   }
 
@@ -56,7 +56,7 @@ export class AppRegistry implements Registry {
     return this.byName.values();
   }
 
-  *functions(): IterableIterator<FunctionRuntime> {
+  *functions(): IterableIterator<DeployedFunction> {
     for (const app of this.byName.values()) yield* app.functions.values();
   }
 

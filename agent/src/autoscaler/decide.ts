@@ -9,9 +9,12 @@
  * queued or running. E.g. targetInputs 4, 3 in flight + 10 queued, buffer 1, max 5:
  * ceil(13 / 4) + 1 = 5 → 5 containers.
  *
- * Scale-up starts the missing containers at once. Scale-down never stops a container with an input in
- * flight and stops only containers idle for at least scaledownWindow, longest idle first; containers
- * still starting are never stopped (they count towards `desired`).
+ * Scale-up starts the missing containers at once, unless a start back-off holds (the pool's, after
+ * failed starts: 1 s after one failure, 2 s after two, 4 s after three … at most 30 s), and then starts
+ * none: `desired` still says what is wanted, and the reason says why nothing starts. Scale-down never
+ * stops a container with an input in flight and stops only containers idle for at least
+ * scaledownWindow, longest idle first; containers still starting are never stopped (they count
+ * towards `desired`).
  */
 
 export interface ScaleConfig {
@@ -37,6 +40,8 @@ export interface Observation {
   inFlight: number;
   /** Live containers (starting or ready; draining ones are already on their way out). */
   containers: readonly ContainerObservation[];
+  /** After failed starts: no container starts before `until` (epoch ms). Absent: none failed. */
+  startBackoff?: { until: number; failures: number };
 }
 
 export interface Decision {
@@ -63,7 +68,10 @@ export function decide(config: ScaleConfig, obs: Observation, now: number): Deci
   const formula = `ceil(${obs.inFlight + obs.queued} / ${config.targetInputs * config.batchSize})${obs.inFlight + obs.queued > 0 && config.bufferContainers > 0 ? ` + buffer ${config.bufferContainers}` : ""} = ${raw}`;
   const clamp = raw !== desired ? `, clamped to [${config.minContainers}, ${config.maxContainers}] = ${desired}` : "";
   if (desired > live) {
-    return { desired, start: desired - live, stop: [], reason: `scale up ${live} → ${desired}: ${load}, ${formula}${clamp}` };
+    const reason = `scale up ${live} → ${desired}: ${load}, ${formula}${clamp}`;
+    const backoff = obs.startBackoff;
+    if (backoff !== undefined && now < backoff.until) return { desired, start: 0, stop: [], reason: `${reason}; start held back ${backoff.until - now}ms after ${backoff.failures} failed start(s)` };
+    return { desired, start: desired - live, stop: [], reason };
   }
   if (desired < live) {
     const idle = obs.containers

@@ -9,12 +9,26 @@
  */
 import type { Logger } from "pino";
 import type { Clock, Timer } from "../clock";
-import type { FunctionRuntime } from "../dispatcher/dispatch";
-import { decide } from "./decide";
+import { decide, type Observation, type ScaleConfig } from "./decide";
+import type { ScaleRecord } from "./record";
+
+/** A function as the autoscaler sees it: what to decide on, and how to carry the decision out. */
+export interface Scaled {
+  readonly key: string;
+  readonly scale: ScaleConfig;
+  /** Undeployed or stopping: no more decisions. */
+  readonly closed: boolean;
+  /** Its containers, load, queue and start back-off, now. */
+  observe(): Observation;
+  /** Where the decisions are kept (this runner is its only writer). */
+  readonly scaling: ScaleRecord;
+  startContainer(): Promise<void>;
+  drain(id: string, reason: string): boolean;
+}
 
 export class AutoscalerRunner {
-  private readonly functions = new Set<FunctionRuntime>();
-  private readonly pending = new Set<FunctionRuntime>();
+  private readonly functions = new Set<Scaled>();
+  private readonly pending = new Set<Scaled>();
   private flushQueued = false;
   private timer: Timer | null = null;
   private closed = false;
@@ -25,12 +39,12 @@ export class AutoscalerRunner {
     private readonly log: Logger,
   ) {}
 
-  attach(fn: FunctionRuntime): void {
+  attach(fn: Scaled): void {
     this.functions.add(fn);
     this.evaluate(fn);
   }
 
-  detach(fn: FunctionRuntime): void {
+  detach(fn: Scaled): void {
     this.functions.delete(fn);
     this.pending.delete(fn);
   }
@@ -49,7 +63,7 @@ export class AutoscalerRunner {
   }
 
   /** Evaluates `fn` before the current turn of the event loop ends (once, however often asked). */
-  request(fn: FunctionRuntime): void {
+  request(fn: Scaled): void {
     if (this.closed) return;
     this.pending.add(fn);
     if (this.flushQueued) return;
@@ -62,21 +76,15 @@ export class AutoscalerRunner {
     });
   }
 
-  evaluate(fn: FunctionRuntime): void {
+  evaluate(fn: Scaled): void {
     if (fn.closed || this.closed) return;
     const now = this.clock.now();
     const d = decide(fn.scale, fn.observe(), now);
-    let start = d.start;
-    if (start > 0 && now < fn.startBlockedUntil) {
-      d.reason += `; start held back ${fn.startBlockedUntil - now}ms after ${fn.startFailures} failed start(s)`;
-      start = 0;
-      d.start = 0;
-    }
-    const acted = start > 0 || d.stop.length > 0;
-    fn.recordDecision(d, acted);
+    const acted = d.start > 0 || d.stop.length > 0;
+    fn.scaling.record(d, acted, now);
     if (!acted) return;
     this.log.info({ event: "autoscaler.decision", fn: fn.key, desired: d.desired, start: d.start, stop: d.stop, reason: d.reason }, d.reason);
-    for (let i = 0; i < start; i++) void fn.startContainer();
+    for (let i = 0; i < d.start; i++) void fn.startContainer();
     for (const id of d.stop) fn.drain(id, "scale-down");
   }
 

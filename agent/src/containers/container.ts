@@ -1,6 +1,8 @@
 /**
- * The dispatcher's view of one container: its phase, the inputs it runs now, and the keep-alive pool
- * to its worker. The backend's handle says where it is; this object says what it is doing.
+ * One container as the agent sees it: its phase, the backend's handle (where it is), the keep-alive
+ * connection to its worker and its web server's port. The pool (pool.ts) is the only writer of these;
+ * the dispatcher writes the two slot counts it decides by. What is in flight on it is the function's
+ * Load's (load/load.ts), not the container's.
  */
 import type { Pool } from "undici";
 import type { ContainerHandle, ContainerPhase } from "../backends/backend";
@@ -8,19 +10,19 @@ import type { ContainerHandle, ContainerPhase } from "../backends/backend";
 export class Container {
   phase: ContainerPhase = "starting";
   handle: ContainerHandle | null = null;
-  pool: Pool | null = null;
-  /** Inputs in flight (a batch counts each of its inputs). */
-  inFlight = 0;
-  /** Requests in flight (a batch counts once): bounded by maxInputs. */
+  /** Keep-alive connections to its worker (`POST /invoke`), once it is ready. */
+  connection: Pool | null = null;
+  /** Its web server's port, as its worker's `/ready` names it (asked once, for webServer endpoints). */
+  webPort: number | null = null;
+  /** Requests the dispatcher has in flight on it (a batch counts once): bounded by maxInputs. */
   requests = 0;
-  /** When it last became idle; null while busy or starting. */
-  idleSince: number | null = null;
+  /** Inputs it has run (the dispatcher's count). */
+  served = 0;
   readyAt: number | null = null;
   /** How it ended, once it has. */
   exit: string | null = null;
   /** Why it is being stopped (scale-down, timeout, ...). */
   stopReason: string | null = null;
-  served = 0;
 
   constructor(
     readonly id: string,
@@ -30,21 +32,22 @@ export class Container {
   get live(): boolean {
     return this.phase === "starting" || this.phase === "ready";
   }
+}
 
-  describe(): Record<string, unknown> {
-    return {
-      id: this.id,
-      state: this.phase,
-      inFlight: this.inFlight,
-      served: this.served,
-      createdAt: new Date(this.createdAt).toISOString(),
-      readyAt: this.readyAt === null ? null : new Date(this.readyAt).toISOString(),
-      idleSince: this.idleSince === null ? null : new Date(this.idleSince).toISOString(),
-      ref: this.handle?.ref ?? null,
-      port: this.handle?.port ?? null,
-      gpus: this.handle?.gpus ?? [],
-      ...(this.stopReason === null ? {} : { stopReason: this.stopReason }),
-      ...(this.exit === null ? {} : { exit: this.exit }),
-    };
-  }
+/** How a container appears in a function's status: `inFlight` and `idleSince` are its Load's. */
+export function describeContainer(c: Container, inFlight: number, idleSince: number | null): Record<string, unknown> {
+  return {
+    id: c.id,
+    state: c.phase,
+    inFlight,
+    served: c.served,
+    createdAt: new Date(c.createdAt).toISOString(),
+    readyAt: c.readyAt === null ? null : new Date(c.readyAt).toISOString(),
+    idleSince: idleSince === null ? null : new Date(idleSince).toISOString(),
+    ref: c.handle?.ref ?? null,
+    port: c.handle?.port ?? null,
+    gpus: c.handle?.gpus ?? [],
+    ...(c.stopReason === null ? {} : { stopReason: c.stopReason }),
+    ...(c.exit === null ? {} : { exit: c.exit }),
+  };
 }

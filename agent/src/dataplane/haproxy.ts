@@ -7,8 +7,9 @@
  * HAProxy adds what nginx adds, and it can be reconfigured at run time. The agent keeps the decisions:
  * - The configuration is rendered from the deployed endpoints and reloaded (seamlessly, master-worker) when they change.
  * - Ready containers are added as servers through the runtime API, and removed when they stop or drain.
- * - Requests in flight in HAProxy (each server's current sessions, polled) count as inputs in flight on
- *   their container and function, so the autoscaler scales on them and never stops a container under them.
+ * - Requests in flight in HAProxy (each server's current sessions, polled) are reported to the
+ *   function's Load (load/load.ts) as its container's sessions, so the autoscaler scales on them and
+ *   never stops a container under them.
  * - A draining container is first taken out of HAProxy; its count is read again after that before it
  *   may stop (a request routed just before is still counted).
  * - A request that came and went between two counts (seen in a server's total) still marks its
@@ -26,8 +27,7 @@ import * as path from "node:path";
 import type { Logger } from "pino";
 import type { Registry } from "../apps/registry";
 import type { Container } from "../containers/container";
-import type { FunctionRuntime } from "../dispatcher/dispatch";
-import { webPortOf } from "../endpoints/proxy";
+import type { DeployedFunction } from "../apps/deployed-function";
 import { alive } from "../lock";
 import { tiedToAgent } from "../proc/parent-death";
 import type { RouteTable } from "../routes/table";
@@ -56,11 +56,11 @@ const POLL_MS = 100;
 export interface ServedEndpoint {
   app: string;
   endpoint: string;
-  fn: FunctionRuntime;
+  fn: DeployedFunction;
 }
 
 interface Member {
-  fn: FunctionRuntime;
+  fn: DeployedFunction;
   c: Container;
   host: string;
   port: number;
@@ -68,14 +68,14 @@ interface Member {
   slots: Map<string, string>;
   /** Backends whose slot is in rotation. */
   live: Set<string>;
-  /** Sessions last counted on it in the current HAProxy process, as applied to its inFlight. */
+  /** Sessions last counted on it in the current HAProxy process (with `legacy`: what its Load has from HAProxy). */
   counted: number;
   /** Requests its slots have served in the current process (HAProxy's `stot`). */
   served: number;
   /** Sessions the previous process (after a reload) had on it, kept until that process exits. */
   legacy: number;
-  /** Draining: it is held busy until a count taken after it left rotation is applied. */
-  hold: boolean;
+  /** Draining: it is held busy (its Load's hold, released by this) until a count taken after it left rotation is applied. */
+  hold: (() => void) | null;
 }
 
 /** How long one runtime API command, or a container's `/ready`, may take. */
@@ -213,13 +213,10 @@ export class HaproxyDataPlane {
   }
 
   /** A container is draining: hold it busy until HAProxy no longer routes to it and its sessions are counted. */
-  draining(fn: FunctionRuntime, c: Container): void {
+  draining(fn: DeployedFunction, c: Container): void {
     const m = this.members.get(c.id);
-    if (m !== undefined && !m.hold) {
-      m.hold = true;
-      // The container only: the function's load is what HAProxy counts, not this hold.
-      fn.hold(c, 1);
-    }
+    // The container only: the function's load is what HAProxy counts, not this hold.
+    if (m !== undefined && m.hold === null) m.hold = fn.load.hold(c);
     this.sync();
   }
 
@@ -272,10 +269,10 @@ export class HaproxyDataPlane {
   }
 
   private async reconcile(): Promise<void> {
-    const want = new Map<string, { fn: FunctionRuntime; c: Container; backends: Set<string> }>();
+    const want = new Map<string, { fn: DeployedFunction; c: Container; backends: Set<string> }>();
     for (const s of this.served) {
       const be = backendName(s.app, s.endpoint);
-      for (const c of s.fn.containers) {
+      for (const c of s.fn.pool.containers) {
         if (c.phase !== "ready") continue;
         const w = want.get(c.id) ?? { fn: s.fn, c, backends: new Set<string>() };
         w.backends.add(be);
@@ -292,13 +289,13 @@ export class HaproxyDataPlane {
           await this.command(`set server ${be}/${m.slots.get(be) as string} state maint`);
         }
         // Counted after it left every rotation: what is left on it finishes, nothing new comes.
-        if (keep.size === 0 && m.hold) await this.poll();
+        if (keep.size === 0 && m.hold !== null) await this.poll();
       } catch (err) {
         this.options.log.warn({ event: "dataplane.rotationFailed", container: id, error: (err as Error).message }, "could not take a container out of HAProxy's rotation");
       } finally {
-        if (keep.size === 0 && m.hold) {
-          m.hold = false;
-          m.fn.hold(m.c, -1);
+        if (keep.size === 0 && m.hold !== null) {
+          m.hold();
+          m.hold = null;
         }
       }
       if (keep.size === 0 && m.counted === 0 && m.legacy === 0) this.members.delete(id);
@@ -319,12 +316,12 @@ export class HaproxyDataPlane {
   }
 
   /** Puts a ready container in rotation in each of `backends`. */
-  private async enter(id: string, fn: FunctionRuntime, c: Container, backends: Set<string>): Promise<void> {
+  private async enter(id: string, fn: DeployedFunction, c: Container, backends: Set<string>): Promise<void> {
     let m = this.members.get(id);
     if (m === undefined) {
       const handle = c.handle as NonNullable<Container["handle"]>;
-      const port = await webPortOf(fn, c, COMMAND_TIMEOUT_MS);
-      m = { fn, c, host: handle.host, port, slots: new Map(), live: new Set(), counted: 0, served: 0, legacy: 0, hold: false };
+      const port = await fn.pool.webPort(c, COMMAND_TIMEOUT_MS);
+      m = { fn, c, host: handle.host, port, slots: new Map(), live: new Set(), counted: 0, served: 0, legacy: 0, hold: null };
       this.members.set(id, m);
     }
     for (const be of backends) {
@@ -357,13 +354,12 @@ export class HaproxyDataPlane {
 
   /** Gives back what a member holds on its container's counts. */
   private release(m: Member): void {
-    const held = m.counted + m.legacy;
-    if (held > 0) m.fn.proxied(m.c, -held);
     m.counted = 0;
     m.legacy = 0;
-    if (m.hold) {
-      m.hold = false;
-      m.fn.hold(m.c, -1);
+    m.fn.load.sessions(m.c, 0);
+    if (m.hold !== null) {
+      m.hold();
+      m.hold = null;
     }
   }
 
@@ -400,18 +396,14 @@ export class HaproxyDataPlane {
     for (const m of this.members.values()) {
       const now = sessions.get(m) ?? 0;
       const total = totals.get(m) ?? m.served;
-      let delta = now - m.counted;
-      if (previousGone && m.legacy > 0) {
-        delta -= m.legacy;
-        m.legacy = 0;
-      }
-      if (delta !== 0) m.fn.proxied(m.c, delta);
+      const before = m.counted + m.legacy;
+      if (previousGone) m.legacy = 0;
+      m.counted = now;
+      if (now + m.legacy !== before) m.fn.load.sessions(m.c, now + m.legacy);
       // Requests that came and went since the last count: used just now, though nothing is in flight.
       else if (total > m.served && now === 0 && m.c.phase === "ready") {
-        m.fn.proxied(m.c, 1);
-        m.fn.proxied(m.c, -1);
+        m.fn.load.touched(m.c);
       }
-      m.counted = now;
       m.served = total;
     }
   }

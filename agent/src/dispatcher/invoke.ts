@@ -1,9 +1,10 @@
 /**
- * One request to a worker (`POST /invoke`, PROTOCOL.md) over a keep-alive undici Pool per container.
+ * One request to a worker (`POST /invoke`, PROTOCOL.md) over its container's keep-alive connection
+ * (an undici Pool, made by containers/pool.ts).
  * The body is assembled from the inputs' stored JSON text without re-parsing it: a payload
  * `{"args":[1],"kwargs":{}}` becomes the input `{"id":"fc-…","args":[1],"kwargs":{}}`.
  */
-import { Pool } from "undici";
+import type { Pool } from "undici";
 import type { Input } from "../queue/call-table";
 
 export interface WorkerOutput {
@@ -15,17 +16,6 @@ export interface WorkerOutput {
 
 /** Thrown when the worker answered something PROTOCOL.md does not allow: not retried. */
 export class ProtocolError extends Error {}
-
-export function newPool(host: string, port: number, connections: number): Pool {
-  return new Pool(`http://${host}:${port}`, {
-    connections,
-    pipelining: 1,
-    keepAliveTimeout: 60_000,
-    // Timeouts are the dispatcher's job (per attempt, on the injected clock).
-    headersTimeout: 0,
-    bodyTimeout: 0,
-  });
-}
 
 export function invokeBody(inputs: readonly Input[], payloads: readonly string[]): string {
   let body = '{"inputs":[';

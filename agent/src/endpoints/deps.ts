@@ -2,9 +2,8 @@
 import type { Dispatcher } from "undici";
 import type { Registry } from "../apps/registry";
 import type { CompiledOptions } from "../config/options";
-import type { FunctionRuntime } from "../dispatcher/dispatch";
+import type { DeployedFunction } from "../apps/deployed-function";
 import type { CallTable } from "../queue/call-table";
-import type { Store } from "../store/store";
 import type { TokenCheck } from "../token";
 
 /** What serving web endpoints takes. */
@@ -12,12 +11,11 @@ export interface WebDeps {
   options: CompiledOptions;
   registry: Registry;
   calls: CallTable;
-  store: Store;
   checkToken: TokenCheck;
   /** Kept-alive connections to the web servers behind webServer endpoints. */
   webDispatcher: Dispatcher;
   /** Behind HAProxy the peer is HAProxy, which names the client in PEER_HEADER. */
   behindHaproxy: boolean;
   /** `fn` needs a container now: a request is held while it has none. */
-  pressure(fn: FunctionRuntime): void;
+  pressure(fn: DeployedFunction): void;
 }

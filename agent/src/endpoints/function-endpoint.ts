@@ -14,7 +14,7 @@
  * caller polls with the API token; from then on the call is in the store like a spawned one.
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { FunctionRuntime } from "../dispatcher/dispatch";
+import type { DeployedFunction } from "../apps/deployed-function";
 import type { Input } from "../queue/call-table";
 import { PEER_HEADER } from "../routes/routing";
 import type { Route } from "../routes/table";
@@ -23,12 +23,6 @@ import { jsonTooDeep, tooDeep } from "../gateway/body";
 import type { WebDeps } from "./deps";
 
 export const RESPONSE_MARKER = "response";
-
-export function readyContainers(fn: FunctionRuntime): number {
-  let n = 0;
-  for (const c of fn.containers) if (c.phase === "ready") n++;
-  return n;
-}
 
 /**
  * The request headers a handler sees: the client's, less the agent's own credentials (its token in
@@ -72,7 +66,7 @@ function parseBody(raw: Buffer, type: string | undefined): unknown {
   return text;
 }
 
-export async function serveFunction(deps: WebDeps, route: Route, fn: FunctionRuntime, subPath: string, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+export async function serveFunction(deps: WebDeps, route: Route, fn: DeployedFunction, subPath: string, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   let raw: Buffer;
   const options = deps.options;
   try {
@@ -90,18 +84,19 @@ export async function serveFunction(deps: WebDeps, route: Route, fn: FunctionRun
     body: parseBody(raw, req.headers["content-type"]),
   };
   const spec = route.spec;
-  const cold = readyContainers(fn) === 0;
+  const cold = fn.pool.readyCount() === 0;
+  const lane = fn.lane;
   if (cold) {
     // Held while the function starts: counted on the route, at most maxPendingRequests (503 past it).
     route.held.enter(fn.key);
-    if (fn.queued + fn.delayed >= options.maxPendingInputs) {
+    if (lane.queued + lane.delayed >= options.maxPendingInputs) {
       route.held.leave();
-      throw new AgentError("WP_ERR_ENDPOINT_OVERLOADED", [`function ${fn.key} already has ${fn.queued + fn.delayed} pending inputs`], { retryAfter: 1 });
+      throw new AgentError("WP_ERR_ENDPOINT_OVERLOADED", [`function ${fn.key} already has ${lane.queued + lane.delayed} pending inputs`], { retryAfter: 1 });
     }
-  } else if (fn.queued + fn.delayed >= options.maxPendingInputs) {
-    throw new AgentError("WP_ERR_TOO_MANY_PENDING", [JSON.stringify(fn.key), fn.queued + fn.delayed, options.maxPendingInputs], { retryAfter: 1 });
+  } else if (lane.queued + lane.delayed >= options.maxPendingInputs) {
+    throw new AgentError("WP_ERR_TOO_MANY_PENDING", [JSON.stringify(fn.key), lane.queued + lane.delayed, options.maxPendingInputs], { retryAfter: 1 });
   }
-  const input = deps.calls.enqueueSync(fn, JSON.stringify({ args: [request], kwargs: {} }));
+  const input = deps.calls.enqueueSync(lane, JSON.stringify({ args: [request], kwargs: {} }));
   const clock = options.clock;
   let released = false;
   const release = (): void => {
@@ -138,18 +133,15 @@ export async function serveFunction(deps: WebDeps, route: Route, fn: FunctionRun
   release();
   if (outcome === "startup-timeout") {
     deps.calls.cancel(input);
-    throw new AgentError("WP_ERR_COLD_START_TIMEOUT", [fn.key, fn.config.startupTimeoutMs / 1000], fn.lastStartError === null ? {} : { lastStartError: fn.lastStartError });
+    throw new AgentError("WP_ERR_COLD_START_TIMEOUT", [fn.key, fn.config.startupTimeoutMs / 1000], fn.pool.lastStartError === null ? {} : { lastStartError: fn.pool.lastStartError });
   }
-  if (outcome === "sync-timeout") return redirectToResult(deps, fn, input, reply);
+  if (outcome === "sync-timeout") return redirectToResult(deps, input, reply);
   return sendResult(input, reply);
 }
 
 /** Past syncTimeout: the call goes into the store (pending, then its result) and the caller polls it. */
-async function redirectToResult(deps: WebDeps, fn: FunctionRuntime, input: Input, reply: FastifyReply): Promise<FastifyReply> {
-  await deps.store.enqueue([{ id: input.id, fn: fn.key, createdAt: input.createdAt, payload: input.payload ?? JSON.stringify({ args: [], kwargs: {} }) }]);
-  input.onSettle((done) => {
-    void deps.store.finish(done.id, done.state as "completed" | "failed" | "cancelled", done.result, done.error, done.finishedAt ?? deps.options.clock.now()).catch(() => undefined);
-  });
+async function redirectToResult(deps: WebDeps, input: Input, reply: FastifyReply): Promise<FastifyReply> {
+  await deps.calls.keep(input);
   const location = `/v1/calls/${input.id}`;
   return reply.code(303).header("location", location).type("application/json").send(JSON.stringify({ callId: input.id, status: input.status, result: location }));
 }

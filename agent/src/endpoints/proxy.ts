@@ -7,28 +7,26 @@
  * clusters HAProxy serves these requests (dataplane/haproxy.ts) and this proxy only sees those HAProxy
  * hands to the agent (no ready container yet, or a path that is not in normal form).
  *
- * A proxied request counts as an input in flight on the function and on its container while it lasts
- * (the autoscaler then starts a container from zero for it, and never scales down a container with an
- * open stream or WebSocket). While no container is ready the request is held, at most
- * `maxPendingRequests` per endpoint (`503` beyond), until one is ready or the function's startup
- * timeout passes (`503`).
+ * A proxied request is reported to the function's Load (load/load.ts) while it lasts, as in flight on
+ * the function and on its container (the autoscaler then never scales down a container with an open
+ * stream or WebSocket). While no container is ready the request is held, counted on its route
+ * (routes/table.ts) against `maxPendingRequests` (`503` beyond) and as waiting on the Load (so a
+ * container starts from zero for it), until one is ready or the function's startup timeout passes (`503`).
  *
  * Locally every container gets its own port (`WARMPOOL_WEB_PORT=0`: the worker picks a free one and
  * names it in `/ready`); in a pod it listens on its Function's `webPort` (rendered by the provider).
- * Either way the port is learnt from `/ready`.
+ * Either way the port is learnt from `/ready` (containers/pool.ts `webPort`).
  */
 import * as http from "node:http";
 import type { Duplex } from "node:stream";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { Agent as Dispatcher, request as undiciRequest } from "undici";
+import { Agent as Dispatcher } from "undici";
 import type { Container } from "../containers/container";
-import type { FunctionRuntime } from "../dispatcher/dispatch";
+import type { DeployedFunction } from "../apps/deployed-function";
 import { PEER_HEADER } from "../routes/routing";
 import type { Route } from "../routes/table";
 import { AgentError, rawResponse } from "../errors";
 import type { WebDeps } from "./deps";
-
-const webPorts = new WeakMap<Container, number>();
 
 /** Never forwarded in either direction: hop-by-hop (RFC 9110 §7.6.1), or framing the proxy sets itself. */
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "expect"]);
@@ -53,70 +51,39 @@ export interface Target {
   port: number;
 }
 
-function leastBusy(fn: FunctionRuntime): Container | null {
-  let best: Container | null = null;
-  for (const c of fn.containers) if (c.phase === "ready" && (best === null || c.inFlight < best.inFlight)) best = c;
-  return best;
-}
-
 /** The least busy ready container, when its web port is already known: the no-wait path. */
-export function readyTarget(fn: FunctionRuntime): Target | null {
-  const c = leastBusy(fn);
-  const port = c === null ? undefined : webPorts.get(c);
-  return c === null || port === undefined ? null : { c, host: (c.handle as NonNullable<Container["handle"]>).host, port };
+export function readyTarget(fn: DeployedFunction): Target | null {
+  const c = fn.pool.leastBusy();
+  return c === null || c.webPort === null ? null : { c, host: (c.handle as NonNullable<Container["handle"]>).host, port: c.webPort };
 }
 
 /**
  * A ready container (least busy) with its web port, holding the caller while the function starts.
  * `gone` says the caller left: the wait ends (and stops counting as load) as soon as it does.
  */
-export async function acquire(deps: WebDeps, route: Route, fn: FunctionRuntime, gone: () => boolean): Promise<Target> {
+export async function acquire(deps: WebDeps, route: Route, fn: DeployedFunction, gone: () => boolean): Promise<Target> {
   const clock = deps.options.clock;
-  let c = leastBusy(fn);
+  let c = fn.pool.leastBusy();
   if (c === null) {
     // Held while the function starts: counted on the route, at most maxPendingRequests (503 past it).
     route.held.enter(fn.key);
-    fn.inFlight++; // seen by the autoscaler: scale up from zero for this request
+    // Load on the function while it waits: the autoscaler starts a container from zero for it.
+    const stopWaiting = fn.load.waiting();
     deps.pressure(fn);
     const deadline = clock.now() + fn.config.startupTimeoutMs;
     try {
-      while ((c = leastBusy(fn)) === null) {
+      while ((c = fn.pool.leastBusy()) === null) {
         if (gone()) throw new AgentError("WP_ERR_BAD_REQUEST", ["the client closed the connection while the request was held"]);
         if (clock.now() >= deadline || fn.closed) throw new AgentError("WP_ERR_COLD_START_TIMEOUT", [fn.key, fn.config.startupTimeoutMs / 1000]);
         await new Promise<void>((resolve) => clock.setTimeout(resolve, 10));
       }
     } finally {
-      fn.inFlight--;
+      stopWaiting();
       route.held.leave();
     }
   }
   const handle = c.handle as NonNullable<Container["handle"]>;
-  return { c, host: handle.host, port: await webPortOf(fn, c) };
-}
-
-/** The port `c`'s web server listens on, as its worker's `/ready` names it (asked once per container). */
-export async function webPortOf(fn: FunctionRuntime, c: Container, timeoutMs = 5000): Promise<number> {
-  const known = webPorts.get(c);
-  if (known !== undefined) return known;
-  const handle = c.handle as NonNullable<Container["handle"]>;
-  const res = await undiciRequest(`http://${handle.host}:${handle.port}/ready`, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
-  const body = (await res.body.json()) as { webPort?: number };
-  if (!Number.isInteger(body.webPort) || (body.webPort as number) < 1 || (body.webPort as number) > 65535) {
-    throw new AgentError("WP_ERR_NOT_A_WEB_SERVER", [`container ${c.id} of ${fn.key} does not serve a web server (its /ready names no valid webPort: ${JSON.stringify(body.webPort ?? null)})`]);
-  }
-  webPorts.set(c, body.webPort as number);
-  return body.webPort as number;
-}
-
-/** Counts a proxied request as an input in flight on the function and the container; returns its end (idempotent). */
-export function begin(fn: FunctionRuntime, c: Container): () => void {
-  fn.proxied(c, 1);
-  let ended = false;
-  return () => {
-    if (ended) return;
-    ended = true;
-    fn.proxied(c, -1);
-  };
+  return { c, host: handle.host, port: await fn.pool.webPort(c) };
 }
 
 /**
@@ -172,10 +139,10 @@ function backHeaders(headers: Record<string, string | string[] | undefined>): Re
 }
 
 /** Proxies one request (fastify's web route): held while the function starts, then streamed both ways. */
-export async function proxyHttp(deps: WebDeps, route: Route, fn: FunctionRuntime, path: string, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+export async function proxyHttp(deps: WebDeps, route: Route, fn: DeployedFunction, path: string, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const raw = req.raw;
   const target = readyTarget(fn) ?? (await acquire(deps, route, fn, () => raw.destroyed || reply.raw.destroyed));
-  const end = begin(fn, target.c);
+  const end = fn.load.request(target.c);
   const abort = new AbortController();
   reply.raw.once("close", () => {
     if (!reply.raw.writableFinished) abort.abort();
@@ -214,7 +181,7 @@ export async function proxyHttp(deps: WebDeps, route: Route, fn: FunctionRuntime
  * are piped. Every error on either socket, at any point, ends both: a client that resets its
  * connection while its upgrade waits for a container is just gone, never an unhandled 'error'.
  */
-export async function proxyUpgrade(deps: WebDeps, route: Route, fn: FunctionRuntime, path: string, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+export async function proxyUpgrade(deps: WebDeps, route: Route, fn: DeployedFunction, path: string, req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
   let target: Target;
   try {
     target = readyTarget(fn) ?? (await acquire(deps, route, fn, () => socket.destroyed));
@@ -224,7 +191,7 @@ export async function proxyUpgrade(deps: WebDeps, route: Route, fn: FunctionRunt
     return;
   }
   if (socket.destroyed) return;
-  const end = begin(fn, target.c);
+  const end = fn.load.request(target.c);
   const headers = forwardHeaders(deps, req.rawHeaders, req.socket.remoteAddress);
   headers.push("connection", "Upgrade");
   if (req.headers.upgrade !== undefined) headers.push("upgrade", req.headers.upgrade);

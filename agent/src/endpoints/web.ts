@@ -11,7 +11,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { FunctionRuntime } from "../dispatcher/dispatch";
+import type { DeployedFunction } from "../apps/deployed-function";
 import { AgentError, rawResponse } from "../errors";
 import type { WebDeps } from "./deps";
 import { serveFunction } from "./function-endpoint";
@@ -21,7 +21,7 @@ import { WEB_PREFIX, type Route } from "../routes/table";
 
 export interface WebTarget {
   route: Route;
-  fn: FunctionRuntime;
+  fn: DeployedFunction;
   /** The path after `/web/<app>`, and the query with its `?` (or ""). */
   sub: string;
   query: string;

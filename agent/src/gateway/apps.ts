@@ -23,7 +23,7 @@ export function registerApps(app: FastifyInstance, deps: GatewayDeps): void {
           name: fn.config.name,
           runtime: fn.config.runtime,
           handler: fn.config.handler,
-          containers: fn.liveContainers(),
+          containers: fn.pool.live(),
           ...fn.status(),
         })),
         endpoints: registry.routes.routes(a.name).map((r) => describeRoute(state.url, r)),
@@ -44,8 +44,8 @@ export function registerApps(app: FastifyInstance, deps: GatewayDeps): void {
       name: fn.config.name,
       spec: fn.config.spec,
       status: fn.status(),
-      containers: fn.containers.map((c) => c.describe()),
-      events: fn.events,
+      containers: fn.containers(),
+      events: fn.scaling.events,
       schedules: schedules.list(fn.config.app).filter((s) => s.function === fn.config.name),
       endpoints: registry.routes
         .routes(fn.config.app)
@@ -58,7 +58,7 @@ export function registerApps(app: FastifyInstance, deps: GatewayDeps): void {
     const fn = registry.lookup(req.params.app, req.params.fn);
     const tail = req.query.tail === undefined ? 200 : Number(req.query.tail);
     if (!Number.isInteger(tail) || tail < 1) throw new AgentError("WP_ERR_BAD_REQUEST", [`tail = ${JSON.stringify(req.query.tail)}: must be a positive integer`]);
-    return { containers: await fn.logs(tail) };
+    return { containers: await fn.pool.logs(tail) };
   });
 
   app.put("/v1/apps/:app", async function putApp(req: AppRequest) {

@@ -6,7 +6,7 @@
  * allocated per request beyond the input itself and the promise that waits for it.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { FunctionRuntime } from "../dispatcher/dispatch";
+import type { Lane } from "../queue/call-table";
 import { AgentError } from "../errors";
 import type { Input } from "../queue/call-table";
 import { invocationPayload, waitSeconds } from "./body";
@@ -16,13 +16,14 @@ import type { GatewayDeps } from "./deps";
 type FnRequest = FastifyRequest<{ Params: { app: string; fn: string }; Body: unknown }>;
 type CallRequest = FastifyRequest<{ Params: { id: string }; Querystring: { wait?: string } }>;
 
-export function tooMany(fn: FunctionRuntime, pending: number, limit: number): AgentError {
-  return new AgentError("WP_ERR_TOO_MANY_PENDING", [JSON.stringify(fn.key), pending, limit], { retryAfter: 1, pending, limit });
+export function tooMany(lane: Lane, pending: number, limit: number): AgentError {
+  return new AgentError("WP_ERR_TOO_MANY_PENDING", [JSON.stringify(lane.key), pending, limit], { retryAfter: 1, pending, limit });
 }
 
-export function checkPending(fn: FunctionRuntime, limit: number): void {
-  const pending = fn.queued + fn.delayed;
-  if (pending >= limit) throw tooMany(fn, pending, limit);
+/** 429 when the function already has `limit` inputs waiting (queued or in a retry delay). */
+export function checkPending(lane: Lane, limit: number): void {
+  const pending = lane.queued + lane.delayed;
+  if (pending >= limit) throw tooMany(lane, pending, limit);
 }
 
 function settled(input: Input): Promise<Input> {
@@ -34,10 +35,10 @@ export function registerCalls(app: FastifyInstance, deps: GatewayDeps): void {
   const clock = options.clock;
 
   app.post("/v1/apps/:app/functions/:fn/call", async function call(req: FnRequest, reply: FastifyReply) {
-    const fn = registry.lookup(req.params.app, req.params.fn);
+    const lane = registry.lookup(req.params.app, req.params.fn).lane;
     const payload = invocationPayload(req.body);
-    checkPending(fn, options.maxPendingInputs);
-    const input = calls.enqueueSync(fn, payload);
+    checkPending(lane, options.maxPendingInputs);
+    const input = calls.enqueueSync(lane, payload);
     // A call is not durable: if the caller goes away, its input is cancelled.
     const onClose = (): void => {
       if (!input.final && !reply.raw.writableFinished) calls.cancel(input);
@@ -49,10 +50,10 @@ export function registerCalls(app: FastifyInstance, deps: GatewayDeps): void {
   });
 
   app.post("/v1/apps/:app/functions/:fn/spawn", async function spawn(req: FnRequest, reply: FastifyReply) {
-    const fn = registry.lookup(req.params.app, req.params.fn);
+    const lane = registry.lookup(req.params.app, req.params.fn).lane;
     const payload = invocationPayload(req.body);
-    if (fn.pendingSpawns >= options.maxPendingSpawns) throw tooMany(fn, fn.pendingSpawns, options.maxPendingSpawns);
-    const [input] = await calls.enqueueDurable(fn, [payload]);
+    if (lane.pendingSpawns >= options.maxPendingSpawns) throw tooMany(lane, lane.pendingSpawns, options.maxPendingSpawns);
+    const [input] = await calls.enqueueDurable(lane, [payload]);
     return reply.code(202).type("application/json").send(`{"callId":"${(input as Input).id}"}`);
   });
 

@@ -26,14 +26,14 @@ type MapRequest = FastifyRequest<{ Params: { app: string; fn: string }; Querystr
 export function registerMap(app: FastifyInstance, deps: GatewayDeps): void {
   const { registry, options } = deps;
   app.post("/v1/apps/:app/functions/:fn/map", async function map(req: MapRequest, reply: FastifyReply) {
-    const fn = registry.lookup(req.params.app, req.params.fn);
+    const lane = registry.lookup(req.params.app, req.params.fn).lane;
     const ordered = req.query.ordered !== "false" && req.query.ordered !== "0";
     const body = req.body;
     let source: Iterable<unknown> | AsyncIterable<unknown>;
     if (Array.isArray(body)) source = body;
     else if (body !== null && typeof body === "object" && typeof (body as Readable).pipe === "function") source = ndjson(body as Readable, options.payloadLimitBytes);
     else throw new AgentError("WP_ERR_BAD_REQUEST", ["map body must be a JSON array of inputs or an NDJSON stream (Content-Type: application/x-ndjson)"]);
-    checkPending(fn, options.maxPendingInputs);
+    checkPending(lane, options.maxPendingInputs);
 
     reply.hijack();
     const res = reply.raw;
@@ -94,7 +94,7 @@ export function registerMap(app: FastifyInstance, deps: GatewayDeps): void {
         if (aborted) break;
         const payload = invocationPayload(item, `input ${admitted}`);
         const index = admitted++;
-        const input = calls.enqueueSync(fn, payload);
+        const input = calls.enqueueSync(lane, payload);
         outstanding.add(input);
         input.onSettle((i) => onDone(index, i));
       }

@@ -4,20 +4,36 @@
  * computed when /metrics is scraped, so they cost nothing between scrapes.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
-import type { FunctionRuntime } from "../dispatcher/dispatch";
+
+/** One function's gauges, read at each scrape. */
+export interface FunctionGauges {
+  app: string;
+  function: string;
+  /** Inputs waiting for a container, including retry delays. */
+  queueDepth: number;
+  inFlight: number;
+  /** Starting or ready. */
+  containers: number;
+  desired: number;
+}
+
+/** The counters of one function's settled inputs, by outcome. */
+export interface OutcomeCounters {
+  succeeded: { inc(): void };
+  failed: { inc(): void };
+  cancelled: { inc(): void };
+}
 
 export class Metrics {
   readonly registry = new Registry();
   readonly inputs: Counter<"app" | "function" | "outcome">;
   readonly attempts: Counter<"app" | "function" | "outcome">;
-  readonly decisions: Counter<"app" | "function">;
 
-  constructor(functions: () => Iterable<FunctionRuntime>) {
+  constructor(functions: () => Iterable<FunctionGauges>) {
     collectDefaultMetrics({ register: this.registry, prefix: "warmpool_agent_" });
     this.inputs = new Counter({ name: "warmpool_inputs_total", help: "Inputs that reached a final state", labelNames: ["app", "function", "outcome"], registers: [this.registry] });
     this.attempts = new Counter({ name: "warmpool_retries_total", help: "Failed attempts that were retried", labelNames: ["app", "function", "outcome"], registers: [this.registry] });
-    this.decisions = new Counter({ name: "warmpool_scale_decisions_total", help: "Autoscaler decisions that started or stopped containers", labelNames: ["app", "function"], registers: [this.registry] });
-    const gauge = (name: string, help: string, value: (fn: FunctionRuntime) => number): void => {
+    const gauge = (name: string, help: string, value: (fn: FunctionGauges) => number): void => {
       new Gauge({
         name,
         help,
@@ -25,13 +41,19 @@ export class Metrics {
         registers: [this.registry],
         collect() {
           this.reset();
-          for (const fn of functions()) this.set({ app: fn.config.app, function: fn.config.name }, value(fn));
+          for (const fn of functions()) this.set({ app: fn.app, function: fn.function }, value(fn));
         },
       });
     };
-    gauge("warmpool_queue_depth", "Inputs waiting for a container (including retry delays)", (fn) => fn.queued + fn.delayed);
+    gauge("warmpool_queue_depth", "Inputs waiting for a container (including retry delays)", (fn) => fn.queueDepth);
     gauge("warmpool_inputs_in_flight", "Inputs running in containers", (fn) => fn.inFlight);
-    gauge("warmpool_containers", "Live containers (starting or ready)", (fn) => fn.liveContainers());
+    gauge("warmpool_containers", "Live containers (starting or ready)", (fn) => fn.containers);
     gauge("warmpool_containers_desired", "Containers the autoscaler wants", (fn) => fn.desired);
+  }
+
+  /** The outcome counters of one function, made once at deploy. */
+  outcomes(app: string, fn: string): OutcomeCounters {
+    const child = (outcome: string) => this.inputs.labels({ app, function: fn, outcome });
+    return { succeeded: child("succeeded"), failed: child("failed"), cancelled: child("cancelled") };
   }
 }

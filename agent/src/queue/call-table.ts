@@ -23,111 +23,42 @@
  * without reading the store); behind a longer queue it is an object of a few fields (its payload stays
  * in SQLite and is read when it is about to run), so 100,000 of them take tens of MB.
  */
-import { randomBytes } from "node:crypto";
-import type { Clock, Timer } from "../clock";
+import type { Clock } from "../clock";
 import type { RemoteError } from "../errors";
-import type { AttemptOutcome, AttemptRecord, Store, StoredCall } from "../store/store";
-import type { Deque } from "./deque";
+import type { AttemptOutcome, AttemptRecord, Store } from "../store/store";
+import { Deque } from "./deque";
+import { Input, newCallId, type Lane } from "./input";
 
-export type InputState = "waiting" | "active" | "delayed" | "completed" | "failed" | "cancelled";
-export type ApiStatus = "pending" | "running" | "succeeded" | "failed" | "cancelled";
+export { apiStatus, Input, newCallId, type ApiStatus, type InputState, type Lane, type SettleListener } from "./input";
 
-/** The per-function queue an input belongs to (implemented by the dispatcher's FunctionRuntime). */
-export interface Lane {
-  readonly key: string;
-  readonly queue: Deque<Input>;
-  /** Inputs waiting in `queue` (tombstones excluded). */
-  queued: number;
-  /** Inputs waiting out a retry delay. */
-  delayed: number;
-  /** Spawned calls not yet final. */
-  pendingSpawns: number;
-  maxRetries(): number;
+/** What a lane is told of its function when it is opened. */
+export interface LanePolicy {
+  maxRetries: number;
+  /** Delay before retry `n` (from 1), in ms. */
   retryDelay(n: number): number;
   /** New work arrived: dispatch it. */
   wake(): void;
-  /** The lane of the function's new version after a redeploy; inputs coming back from a retry delay go there. */
-  replacedBy: Lane | null;
+  /** An input of this lane reached a final state. */
+  settled?(input: Input): void;
 }
 
-export type SettleListener = (input: Input) => void;
-
-export class Input {
-  state: InputState = "waiting";
-  /** Attempts started so far. */
-  attempt = 0;
-  attempts: AttemptRecord[] | null = null;
-  /** Result as JSON text. */
-  result: string | null = null;
-  error: RemoteError | null = null;
-  timer: Timer | null = null;
-  /** When it entered the queue last (for batching's waitMs). */
-  enqueuedAt: number;
-  finishedAt: number | null = null;
-  private listeners: SettleListener[] | null = null;
-
-  constructor(
-    readonly id: string,
-    public lane: Lane,
-    readonly durable: boolean,
-    /** `{"args":...,"kwargs":...}` JSON text; null while it rests in the store. */
-    public payload: string | null,
-    readonly createdAt: number,
-  ) {
-    this.enqueuedAt = createdAt;
-  }
-
-  get final(): boolean {
-    return this.state === "completed" || this.state === "failed" || this.state === "cancelled";
-  }
-
-  get status(): ApiStatus {
-    return apiStatus(this.state);
-  }
-
-  onSettle(listener: SettleListener): void {
-    if (this.final) listener(this);
-    else (this.listeners ??= []).push(listener);
-  }
-
-  offSettle(listener: SettleListener): void {
-    if (this.listeners === null) return;
-    const i = this.listeners.indexOf(listener);
-    if (i >= 0) this.listeners.splice(i, 1);
-  }
-
-  /** @internal */
-  notify(): void {
-    const listeners = this.listeners;
-    this.listeners = null;
-    if (listeners !== null) for (const l of listeners) l(this);
-  }
+/** A lane as the call table writes it. */
+interface LaneState {
+  key: string;
+  /** FIFO; cancelled inputs stay as tombstones until they reach the head (cancel is O(1)). */
+  queue: Deque<Input>;
+  queued: number;
+  delayed: number;
+  pendingSpawns: number;
+  replacedBy: LaneState | null;
+  policy: LanePolicy;
 }
 
-export function apiStatus(state: InputState | StoredCall["state"]): ApiStatus {
-  switch (state) {
-    case "waiting":
-    case "delayed":
-      return "pending";
-    case "active":
-      return "running";
-    case "completed":
-      return "succeeded";
-    default:
-      return state;
-  }
-}
+/** Every Lane is a LaneState this table opened: its view with the counts it alone writes. */
+const mutable = (lane: Lane): LaneState => lane as LaneState;
 
-/**
- * Call ids: `fc-` + 64 random bits drawn once per process + a counter. Unique across restarts (the
- * random part differs) and cheap on the hot path (no random draw per call). Ids are not secrets: every
- * route that takes one requires the API token.
- */
-const BOOT = randomBytes(8).toString("hex");
-let sequence = 0;
-export function newCallId(): string {
-  return `fc-${BOOT}${(sequence++).toString(36).padStart(6, "0")}`;
-}
+/** The payload of an invocation without arguments. */
+const EMPTY_PAYLOAD = '{"args":[],"kwargs":{}}';
 
 /** Spawned calls enqueued behind fewer waiting inputs than this keep their payload in memory. */
 export const PAYLOAD_CACHE_QUEUE = 10_000;
@@ -156,66 +87,101 @@ export class CallTable {
     return this.live.get(id);
   }
 
+  /** A new, empty lane for a deployed function. */
+  openLane(key: string, policy: LanePolicy): Lane {
+    const lane: LaneState = { key, queue: new Deque<Input>(), queued: 0, delayed: 0, pendingSpawns: 0, replacedBy: null, policy };
+    return lane;
+  }
+
   /** A synchronous input (`call`, `map`): in memory only, queued at once. */
   enqueueSync(lane: Lane, payload: string): Input {
     const input = new Input(newCallId(), lane, false, payload, this.clock.now());
     this.live.set(input.id, input);
     this.pushWaiting(input);
-    lane.wake();
+    mutable(lane).policy.wake();
     return input;
   }
 
   /** Spawned calls: durable first, then queued. Resolves with the inputs once the store has them. */
   async enqueueDurable(lane: Lane, payloads: readonly string[]): Promise<Input[]> {
+    const l = mutable(lane);
     const now = this.clock.now();
     // A short queue: keep the payloads so that dispatch need not read them back from the store.
     const keep = lane.queued + payloads.length < PAYLOAD_CACHE_QUEUE;
     const inputs = payloads.map((p) => new Input(newCallId(), lane, true, keep ? p : null, now));
-    lane.pendingSpawns += inputs.length;
+    l.pendingSpawns += inputs.length;
     try {
       await this.store.enqueue(inputs.map((input, i) => ({ id: input.id, fn: lane.key, createdAt: now, payload: payloads[i] as string })));
     } catch (err) {
-      lane.pendingSpawns -= inputs.length;
+      l.pendingSpawns -= inputs.length;
       throw err;
     }
     for (const input of inputs) {
       this.live.set(input.id, input);
       this.pushWaiting(input);
     }
-    lane.wake();
+    l.policy.wake();
     return inputs;
+  }
+
+  /**
+   * A synchronous input whose caller was sent to poll for it (a function endpoint past its syncTimeout:
+   * 303 to `/v1/calls/{id}`): stored now, as pending, and its outcome stored when it settles.
+   */
+  async keep(input: Input): Promise<void> {
+    await this.store.enqueue([{ id: input.id, fn: input.lane.key, createdAt: input.createdAt, payload: input.payload ?? EMPTY_PAYLOAD }]);
+    input.onSettle((done) => {
+      void this.store.finish(done.id, done.state as "completed" | "failed" | "cancelled", done.result, done.error, done.finishedAt ?? this.clock.now()).catch(() => undefined);
+    });
   }
 
   /** Recovery after a restart: a stored call that was not final is queued again. */
   restore(lane: Lane, id: string, createdAt: number, attempts: number): Input {
     const input = new Input(id, lane, true, null, createdAt);
     input.attempt = attempts;
-    lane.pendingSpawns++;
+    mutable(lane).pendingSpawns++;
     this.live.set(id, input);
     this.pushWaiting(input);
     return input;
   }
 
-  /** A waiting input moves to the lane of a redeployed function (the caller took it off the old queue). */
-  moveLane(input: Input, lane: Lane): void {
-    if (input.durable) {
-      input.lane.pendingSpawns--;
-      lane.pendingSpawns++;
+  /**
+   * A redeployed function's lane takes over the inputs still waiting in the old one, in order; inputs
+   * of the old lane coming back from a retry delay later go to the new one too.
+   */
+  handOver(from: Lane, to: Lane): void {
+    const old = mutable(from);
+    old.replacedBy = mutable(to);
+    for (;;) {
+      const input = old.queue.shift();
+      if (input === undefined) break;
+      if (input.state !== "waiting") continue;
+      old.queued--;
+      this.moveLane(input, to);
     }
-    input.lane = lane;
-    this.pushWaiting(input);
   }
 
   /** Takes the next waiting input of `lane` (FIFO), skipping cancelled ones, and makes it active. */
   lease(lane: Lane): Input | undefined {
+    const l = mutable(lane);
     for (;;) {
-      const input = lane.queue.shift();
+      const input = l.queue.shift();
       if (input === undefined) return undefined;
       if (input.state !== "waiting") continue; // tombstone of a cancelled input
-      lane.queued--;
+      l.queued--;
       input.state = "active";
       input.attempt++;
       return input;
+    }
+  }
+
+  /** The input that has waited longest in `lane` (batching's waitMs is counted from it), dropping cancelled ones off the head. */
+  oldestWaiting(lane: Lane): Input | undefined {
+    const l = mutable(lane);
+    for (;;) {
+      const head = l.queue.peek();
+      if (head === undefined || head.state === "waiting") return head;
+      l.queue.shift();
     }
   }
 
@@ -243,10 +209,10 @@ export class CallTable {
   fail(input: Input, error: RemoteError, outcome: AttemptOutcome, container: string, startedAt: number, retryable = true): void {
     if (input.state !== "active") return;
     const now = this.clock.now();
-    const lane = input.lane;
+    const lane = mutable(input.lane);
     const retriesUsed = input.attempt - 1;
-    const retry = retryable && retriesUsed < lane.maxRetries();
-    const delay = retry ? lane.retryDelay(retriesUsed + 1) : undefined;
+    const retry = retryable && retriesUsed < lane.policy.maxRetries;
+    const delay = retry ? lane.policy.retryDelay(retriesUsed + 1) : undefined;
     const attempt: AttemptRecord = {
       n: input.attempt,
       container,
@@ -269,26 +235,28 @@ export class CallTable {
       input.timer = null;
       if (input.state !== "delayed") return;
       lane.delayed--;
-      let target: Lane = lane;
+      let target: LaneState = lane;
       while (target.replacedBy !== null) target = target.replacedBy;
       if (target !== lane) this.moveLane(input, target);
       else this.pushWaiting(input);
-      target.wake();
+      target.policy.wake();
     }, delay);
   }
 
-  /** Fails a waiting input without running it (e.g. its containers cannot start). */
-  failWaiting(input: Input, error: RemoteError): void {
-    if (input.state !== "waiting") return;
-    input.lane.queued--;
-    input.error = error;
-    this.settle(input, "failed", this.clock.now());
+  /** Fails every input waiting in `lane` without running it (its containers cannot start, its function was removed). */
+  failWaiting(lane: Lane, error: RemoteError): void {
+    for (const input of [...mutable(lane).queue]) {
+      if (input.state !== "waiting") continue;
+      mutable(input.lane).queued--;
+      input.error = error;
+      this.settle(input, "failed", this.clock.now());
+    }
   }
 
   /** Cancels an input that is not final. Returns false when it already was. */
   cancel(input: Input): boolean {
     if (input.final) return false;
-    const lane = input.lane;
+    const lane = mutable(input.lane);
     if (input.state === "waiting") lane.queued--;
     else if (input.state === "delayed") {
       lane.delayed--;
@@ -301,11 +269,22 @@ export class CallTable {
     return true;
   }
 
+  /** A waiting input moves to the lane of a redeployed function (taken off the old queue by the caller). */
+  private moveLane(input: Input, lane: Lane): void {
+    if (input.durable) {
+      mutable(input.lane).pendingSpawns--;
+      mutable(lane).pendingSpawns++;
+    }
+    input.lane = lane;
+    this.pushWaiting(input);
+  }
+
   private pushWaiting(input: Input): void {
+    const lane = mutable(input.lane);
     input.state = "waiting";
     input.enqueuedAt = this.clock.now();
-    input.lane.queue.push(input);
-    input.lane.queued++;
+    lane.queue.push(input);
+    lane.queued++;
   }
 
   /** `last`: the call settles with this attempt, whose record then goes to the store with the call's finish. */
@@ -322,16 +301,19 @@ export class CallTable {
   private settle(input: Input, state: "completed" | "failed" | "cancelled", now: number, attempt: AttemptRecord | null = null): void {
     input.state = state;
     input.finishedAt = now;
+    const lane = mutable(input.lane);
     if (!input.durable) {
       input.payload = null;
       this.live.delete(input.id);
       input.notify();
+      lane.policy.settled?.(input);
       this.events.settled?.(input);
       return;
     }
-    input.lane.pendingSpawns--;
+    lane.pendingSpawns--;
     input.payload = null;
     input.notify();
+    lane.policy.settled?.(input);
     this.events.settled?.(input);
     // Keep it findable until the store has the result, so GET never sees a gap.
     this.store.finish(input.id, state, input.result, input.error, now, attempt).then(

@@ -20,8 +20,7 @@
 import type { Logger } from "pino";
 import type { ResolvedScheduleSpec } from "@warmpool/schema";
 import type { Clock, Timer } from "../clock";
-import type { FunctionRuntime } from "../dispatcher/dispatch";
-import type { CallTable, Input } from "../queue/call-table";
+import type { CallTable, Input, Lane } from "../queue/call-table";
 import { ScheduleStateStore, type ScheduleState } from "./state";
 import { timingOf, type Timing } from "./timing";
 
@@ -33,8 +32,8 @@ export interface SchedulerDeps {
   log: Logger;
   calls: CallTable;
   state: ScheduleStateStore;
-  /** The deployed function, or undefined. */
-  lookup(app: string, fn: string): FunctionRuntime | undefined;
+  /** The lane of the deployed function, or undefined. */
+  lookup(app: string, fn: string): Lane | undefined;
   maxPendingSpawns: number;
 }
 

@@ -6,7 +6,8 @@
  * as plain data.
  */
 import { ANNOTATIONS, LABELS, WORKER_APP_DIR as APP_DIR } from "@warmpool/schema";
-import type { FunctionRuntime, ScaleEvent } from "../../dispatcher/dispatch";
+import type { DeployedFunction, FunctionState } from "../../apps/deployed-function";
+import type { ScaleEvent } from "../../autoscaler/record";
 import type { Route } from "../../routes/table";
 import type { ScheduleStatus as ScheduleView } from "../../schedules/scheduler";
 import { validateApp, type LoadedApp } from "../../spec/load";
@@ -133,18 +134,15 @@ export interface FunctionStatus {
 }
 
 /** The Function's `status` (schema/specs/status.json) from the agent's view of the function. */
-export function functionStatus(fn: Pick<FunctionRuntime, "status">, generation: number): FunctionStatus {
-  const s = fn.status() as Record<string, unknown>;
-  const status: FunctionStatus = {
-    replicas: Number(s.replicas ?? 0),
-    readyReplicas: Number(s.readyReplicas ?? 0),
-    queueDepth: Number(s.queueDepth ?? 0) + Number(s.delayed ?? 0),
-    inFlight: Number(s.inFlight ?? 0),
+export function functionStatus(s: FunctionState, generation: number): FunctionStatus {
+  return {
+    replicas: s.replicas,
+    readyReplicas: s.readyReplicas,
+    queueDepth: s.queueDepth + s.delayed,
+    inFlight: s.inFlight,
+    ...(s.lastScaleReason === undefined ? {} : { lastScaleReason: s.lastScaleReason, lastScaleTime: s.lastScaleTime }),
     observedGeneration: generation,
   };
-  if (typeof s.lastScaleReason === "string") status.lastScaleReason = s.lastScaleReason;
-  if (typeof s.lastScaleTime === "string") status.lastScaleTime = s.lastScaleTime;
-  return status;
 }
 
 /**
@@ -172,8 +170,8 @@ export interface EndpointStatus {
   ready: boolean;
 }
 
-export function endpointStatus(agentUrl: string, route: Route, fn: Pick<FunctionRuntime, "status"> | undefined): EndpointStatus {
-  const ready = fn !== undefined && Number((fn.status() as Record<string, unknown>).readyReplicas ?? 0) > 0;
+export function endpointStatus(agentUrl: string, route: Route, fn: Pick<DeployedFunction, "status"> | undefined): EndpointStatus {
+  const ready = fn !== undefined && fn.status().readyReplicas > 0;
   return { url: `${agentUrl}${route.gatewayPath}`, ready };
 }
 

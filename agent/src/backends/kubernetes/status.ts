@@ -7,7 +7,8 @@
  */
 import type { Logger } from "pino";
 import type { Registry } from "../../apps/registry";
-import type { FunctionRuntime, ScaleEvent } from "../../dispatcher/dispatch";
+import type { DeployedFunction } from "../../apps/deployed-function";
+import type { ScaleEvent } from "../../autoscaler/record";
 import type { ScheduleStatus as ScheduleView } from "../../schedules/scheduler";
 import { endpointStatus, functionStatus, scaleEvent, scheduleStatus, type FunctionTarget, type ResourceTarget } from "./resources";
 
@@ -64,7 +65,7 @@ export class StatusWriter {
       const fn = agent.registry.find(app, name);
       if (fn === undefined) continue;
       work.push(this.events(t, fn));
-      patch({ kind: "Function", ...t }, functionStatus(fn, t.generation));
+      patch({ kind: "Function", ...t }, functionStatus(fn.status(), t.generation));
     }
     let schedules: Map<string, ScheduleView> | undefined;
     for (const r of resources) {
@@ -82,8 +83,8 @@ export class StatusWriter {
     for (const id of [...this.written.keys()]) if (!live.has(id)) this.written.delete(id);
   }
 
-  private async events(t: FunctionTarget, fn: FunctionRuntime): Promise<void> {
-    for (const event of fn.events) {
+  private async events(t: FunctionTarget, fn: DeployedFunction): Promise<void> {
+    for (const event of fn.scaling.events) {
       if (this.seenEvents.has(event)) continue;
       this.seenEvents.add(event);
       try {

@@ -1,0 +1,147 @@
+/**
+ * One deployed function, put together from its parts, each the only writer of its own state:
+ *
+ * - `lane`: its queue of inputs and their counts (opened by the CallTable, which alone changes them);
+ * - `pool`: its containers (containers/pool.ts: start, ready, drain, stop, start back-off);
+ * - `dispatch`: which input runs on which container, when (dispatcher/dispatch.ts);
+ * - `load`: what is in flight on it and on each container (load/load.ts), reported by the dispatch,
+ *   the web proxy and the HAProxy data plane, and read by the autoscaler;
+ * - `scaling`: the autoscaler's decisions (autoscaler/record.ts).
+ *
+ * It is what the registry hands out, and what the autoscaler scales (`Scaled`).
+ */
+import type { Logger } from "pino";
+import type { ScaleConfig, Observation, ContainerObservation } from "../autoscaler/decide";
+import { ScaleRecord } from "../autoscaler/record";
+import type { Scaled } from "../autoscaler/runner";
+import type { Backend } from "../backends/backend";
+import type { Clock } from "../clock";
+import { retryDelayMs, scaleConfig, type FunctionConfig } from "../config/function";
+import { describeContainer, type Container } from "../containers/container";
+import { ContainerPool } from "../containers/pool";
+import { InputDispatch } from "../dispatcher/dispatch";
+import { Load } from "../load/load";
+import type { FunctionGauges, OutcomeCounters } from "../metrics/metrics";
+import type { CallTable, Input, Lane } from "../queue/call-table";
+
+export interface DeployedFunctionDeps {
+  calls: CallTable;
+  backend: Backend;
+  clock: Clock;
+  log: Logger;
+  /** Counters of settled inputs (metrics children, made at deploy). */
+  outcomes: OutcomeCounters;
+  /** Inputs wait and no container can take them, or a request waits for one: decide now. */
+  pressure(fn: DeployedFunction): void;
+  /** A container became ready or stopped. */
+  changed(fn: DeployedFunction): void;
+  /** A container starts draining, before its load is read to decide whether it may stop now. */
+  draining(fn: DeployedFunction, c: Container): void;
+}
+
+/** A function's state in `GET /v1/apps/...` and in its Function resource's status. */
+export interface FunctionState {
+  replicas: number;
+  readyReplicas: number;
+  queueDepth: number;
+  delayed: number;
+  inFlight: number;
+  pendingSpawns: number;
+  startFailures?: number;
+  lastStartError?: string;
+  lastScaleReason?: string;
+  lastScaleTime?: string;
+}
+
+export class DeployedFunction implements Scaled {
+  readonly key: string;
+  readonly scale: ScaleConfig;
+  readonly lane: Lane;
+  readonly load: Load<Container>;
+  readonly pool: ContainerPool;
+  readonly dispatch: InputDispatch;
+  readonly scaling = new ScaleRecord();
+  private stopped = false;
+
+  constructor(
+    readonly config: FunctionConfig,
+    deps: DeployedFunctionDeps,
+  ) {
+    this.key = config.key;
+    this.scale = scaleConfig(config);
+    const { calls, clock, outcomes } = deps;
+    this.lane = calls.openLane(config.key, {
+      maxRetries: config.retries.maxRetries,
+      retryDelay: (n) => retryDelayMs(config.retries, n),
+      wake: () => this.dispatch.pump(),
+      settled: (input: Input) => (input.state === "completed" ? outcomes.succeeded : input.state === "failed" ? outcomes.failed : outcomes.cancelled).inc(),
+    });
+    this.load = new Load<Container>(clock, (c) => this.pool.idle(c));
+    this.pool = new ContainerPool(config, {
+      backend: deps.backend,
+      clock,
+      log: deps.log,
+      load: this.load,
+      events: {
+        ready: () => this.dispatch.pump(),
+        changed: () => deps.changed(this),
+        startFailed: (c, message, failures) => this.dispatch.startFailed(c, message, failures),
+        draining: (c) => deps.draining(this, c),
+      },
+    });
+    this.dispatch = new InputDispatch({ config, calls, lane: this.lane, pool: this.pool, load: this.load, clock, pressure: () => deps.pressure(this) });
+  }
+
+  get closed(): boolean {
+    return this.stopped;
+  }
+
+  observe(): Observation {
+    const containers: ContainerObservation[] = [];
+    for (const c of this.pool.containers) {
+      if (c.phase === "starting" || c.phase === "ready") containers.push({ id: c.id, state: c.phase, inFlight: this.load.inFlightOn(c), idleSince: this.load.idleSince(c) });
+    }
+    return { queued: this.lane.queued + this.lane.delayed, inFlight: this.load.inFlight, containers, startBackoff: this.pool.backoff };
+  }
+
+  startContainer(): Promise<void> {
+    return this.pool.start();
+  }
+
+  drain(id: string, reason: string): boolean {
+    return this.pool.drain(id, reason);
+  }
+
+  /** Its containers as status shows them, oldest first. */
+  containers(): Array<Record<string, unknown>> {
+    return this.pool.containers.map((c) => describeContainer(c, this.load.inFlightOn(c), this.load.idleSince(c)));
+  }
+
+  gauges(): FunctionGauges {
+    return { app: this.config.app, function: this.config.name, queueDepth: this.lane.queued + this.lane.delayed, inFlight: this.load.inFlight, containers: this.pool.live(), desired: this.scaling.desired };
+  }
+
+  status(): FunctionState {
+    const pool = this.pool;
+    const s = this.scaling;
+    return {
+      replicas: s.desired,
+      readyReplicas: pool.readyCount(),
+      queueDepth: this.lane.queued,
+      delayed: this.lane.delayed,
+      inFlight: this.load.inFlight,
+      pendingSpawns: this.lane.pendingSpawns,
+      ...(pool.startFailures > 0 && pool.lastStartError !== null ? { startFailures: pool.startFailures, lastStartError: pool.lastStartError } : {}),
+      ...(s.lastReason === null ? {} : { lastScaleReason: s.lastReason, lastScaleTime: new Date(s.lastTime as number).toISOString() }),
+    };
+  }
+
+  /**
+   * Stops every container (agent shutdown or undeploy); waiting inputs stay queued (spawned ones are
+   * durable). With `drainMs` the inputs in flight get up to that long to finish first (InputDispatch.close).
+   */
+  close(graceMs: number, drainMs = 0): Promise<void> {
+    this.stopped = true;
+    return this.pool.close(graceMs, this.dispatch.close(drainMs));
+  }
+}

@@ -1,0 +1,226 @@
+/**
+ * The containers of one function: it starts them through the Backend and makes them ready, drains and
+ * stops them, and notices when they exit. How many there should be is the autoscaler's decision; which
+ * input runs where is the dispatcher's. A container that fails to start sets the pool's start back-off
+ * (1 s, 2 s, 4 s … at most 30 s after each failure in a row), which the autoscaler's decide() reads.
+ *
+ * A draining container stops once its Load (load/load.ts) has nothing in flight on it: at once when
+ * idle, else when the last input, proxied request or hold on it ends (the Load tells the pool).
+ */
+import { randomBytes } from "node:crypto";
+import type { Logger } from "pino";
+import { Pool, request } from "undici";
+import type { Backend } from "../backends/backend";
+import type { Clock } from "../clock";
+import type { FunctionConfig } from "../config/function";
+import { AgentError } from "../errors";
+import type { Load } from "../load/load";
+import { Container } from "./container";
+
+/** What the pool tells the rest of its function. */
+export interface PoolEvents {
+  /** `c` is ready for inputs. */
+  ready(c: Container): void;
+  /** A container became ready or stopped: the autoscaler may want to act, the data plane to rotate. */
+  changed(): void;
+  /** A start failed, the `failures`th in a row; the pool waits for what this returns before it says `changed`. */
+  startFailed(c: Container, message: string, failures: number): Promise<void> | void;
+  /** `c` starts draining, before its load is read to decide whether it may stop now. */
+  draining(c: Container): void;
+}
+
+export interface PoolDeps {
+  backend: Backend;
+  clock: Clock;
+  log: Logger;
+  load: Load<Container>;
+  events: PoolEvents;
+}
+
+/** The start back-off after failed starts: no start before `until` (epoch ms). */
+export interface StartBackoff {
+  until: number;
+  failures: number;
+}
+
+const MAX_BACKOFF_MS = 30_000;
+
+/** A keep-alive pool of `connections` to a worker (timeouts are the dispatcher's, per attempt, on the injected clock). */
+function workerConnection(host: string, port: number, connections: number): Pool {
+  return new Pool(`http://${host}:${port}`, { connections, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 0, bodyTimeout: 0 });
+}
+
+export class ContainerPool {
+  private readonly list: Container[] = [];
+  private failures = 0;
+  private blockedUntil = 0;
+  private lastError: string | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly config: FunctionConfig,
+    private readonly deps: PoolDeps,
+  ) {}
+
+  /** Oldest first. */
+  get containers(): readonly Container[] {
+    return this.list;
+  }
+
+  get backoff(): StartBackoff {
+    return { until: this.blockedUntil, failures: this.failures };
+  }
+
+  /** Failed starts in a row (0 after a success). */
+  get startFailures(): number {
+    return this.failures;
+  }
+
+  /** Why the last start failed, or null. */
+  get lastStartError(): string | null {
+    return this.lastError;
+  }
+
+  /** Starting or ready. */
+  live(): number {
+    let n = 0;
+    for (const c of this.list) if (c.live) n++;
+    return n;
+  }
+
+  readyCount(): number {
+    let n = 0;
+    for (const c of this.list) if (c.phase === "ready") n++;
+    return n;
+  }
+
+  /** The ready container with the least in flight, or null. */
+  leastBusy(): Container | null {
+    const load = this.deps.load;
+    let best: Container | null = null;
+    for (const c of this.list) if (c.phase === "ready" && (best === null || load.inFlightOn(c) < load.inFlightOn(best))) best = c;
+    return best;
+  }
+
+  /** Starts one container and makes it ready; a failure backs off (and may fail the queue: PoolEvents.startFailed). */
+  async start(): Promise<void> {
+    const { backend, clock, log, events } = this.deps;
+    const c = new Container(`${this.config.name}-${randomBytes(4).toString("hex")}`, clock.now());
+    this.list.push(c);
+    const t0 = performance.now();
+    try {
+      const handle = await backend.start(this.config, c.id);
+      c.handle = handle;
+      const spawned = performance.now();
+      void handle.exited.then((how) => this.exited(c, how));
+      await backend.ready(handle, this.config.startupTimeoutMs);
+      if (c.phase !== "starting") return;
+      c.connection = workerConnection(handle.host, handle.port, this.config.maxInputs);
+      c.phase = "ready";
+      c.readyAt = clock.now();
+      this.deps.load.ready(c);
+      this.failures = 0;
+      log.info({ event: "container.ready", fn: this.config.key, container: c.id, ref: handle.ref, startMs: round(spawned - t0), readyMs: round(performance.now() - spawned) }, "container ready");
+      events.changed();
+      events.ready(c);
+    } catch (err) {
+      const message = (err as Error).message;
+      c.phase = "failed";
+      c.exit = message;
+      this.remove(c);
+      if (c.handle !== null) void backend.stop(c.handle, 0);
+      this.failures++;
+      const backoff = Math.min(1000 * 2 ** (this.failures - 1), MAX_BACKOFF_MS);
+      this.blockedUntil = clock.now() + backoff;
+      this.lastError = message;
+      log.warn({ event: "container.startFailed", fn: this.config.key, container: c.id, failures: this.failures, backoffMs: backoff, error: message }, "container failed to start");
+      await events.startFailed(c, message, this.failures);
+      events.changed();
+    }
+  }
+
+  /** Stops sending to a container and stops it once nothing is in flight on it. */
+  drain(id: string, reason: string): boolean {
+    const c = this.list.find((x) => x.id === id);
+    if (c === undefined || !c.live) return false;
+    c.phase = "draining";
+    c.stopReason = reason;
+    this.deps.events.draining(c);
+    if (this.deps.load.inFlightOn(c) === 0) this.stop(c);
+    return true;
+  }
+
+  /** The Load's: nothing is in flight on `c` any more. */
+  idle(c: Container): void {
+    if (c.phase === "draining") this.stop(c);
+  }
+
+  /** The port `c`'s web server listens on, as its worker's `/ready` names it (asked once per container). */
+  async webPort(c: Container, timeoutMs = 5000): Promise<number> {
+    if (c.webPort !== null) return c.webPort;
+    const handle = c.handle as NonNullable<Container["handle"]>;
+    const res = await request(`http://${handle.host}:${handle.port}/ready`, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+    const body = (await res.body.json()) as { webPort?: number };
+    const port = body.webPort;
+    if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535) {
+      throw new AgentError("WP_ERR_NOT_A_WEB_SERVER", [`container ${c.id} of ${this.config.key} does not serve a web server (its /ready names no valid webPort: ${JSON.stringify(port ?? null)})`]);
+    }
+    c.webPort = port as number;
+    return c.webPort;
+  }
+
+  /** The captured output of the containers, at most `tailLines` lines each. */
+  logs(tailLines: number): Promise<Array<{ container: string; lines: string[] }>> {
+    return this.deps.backend.logs(this.config.key, tailLines);
+  }
+
+  /**
+   * Stops every container (agent shutdown or undeploy) once `drained` resolves (the dispatcher's wait
+   * for the inputs in flight, when there is one), without waiting for what they still run. From now on
+   * an exit is expected and changes nothing.
+   */
+  async close(graceMs: number, drained: Promise<void> = Promise.resolve()): Promise<void> {
+    this.closed = true;
+    await drained;
+    const all = this.list.filter((c) => c.handle !== null);
+    await Promise.all(
+      all.map(async (c) => {
+        c.phase = "draining";
+        c.stopReason ??= "shutdown";
+        // Not connection.close(): it would wait for requests that may never end; the process exit ends them.
+        await this.deps.backend.stop(c.handle as NonNullable<Container["handle"]>, graceMs);
+        await c.connection?.destroy().catch(() => undefined);
+      }),
+    );
+  }
+
+  /** A timed-out container is killed at once; any other gets the function's timeout to finish. */
+  private stop(c: Container): void {
+    if (c.handle === null) return;
+    void c.connection?.close().catch(() => undefined);
+    void this.deps.backend.stop(c.handle, c.stopReason === "timeout" ? 0 : this.config.timeoutMs);
+  }
+
+  private exited(c: Container, how: string): void {
+    c.exit = how;
+    // A container that dies while starting is start()'s to handle (with its back-off).
+    if (c.phase === "starting") return;
+    const expected = c.phase === "draining" || c.phase === "failed" || this.closed;
+    if (c.phase !== "failed") c.phase = "stopped";
+    void c.connection?.destroy().catch(() => undefined);
+    this.remove(c);
+    const log = this.deps.log;
+    if (!expected) log.warn({ event: "container.exited", fn: this.config.key, container: c.id, exit: how }, "container exited unexpectedly");
+    else log.info({ event: "container.stopped", fn: this.config.key, container: c.id, reason: c.stopReason, exit: how }, "container stopped");
+    if (!this.closed) this.deps.events.changed();
+  }
+
+  private remove(c: Container): void {
+    const i = this.list.indexOf(c);
+    if (i >= 0) this.list.splice(i, 1);
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}
