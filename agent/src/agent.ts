@@ -30,7 +30,6 @@ import { buildGateway } from "./gateway/server";
 import { Metrics } from "./metrics/metrics";
 import { CallTable } from "./queue/call-table";
 import { Scheduler } from "./schedules/scheduler";
-import { ScheduleStateStore } from "./schedules/state";
 import type { LoadedApp } from "./spec/load";
 import { SqliteStore } from "./store/sqlite";
 import type { Store } from "./store/store";
@@ -121,7 +120,7 @@ export class Agent {
       clock: o.clock,
       log: this.log,
       calls: this.calls,
-      state: new ScheduleStateStore(o.dbPath, o.fsync),
+      store: this.store,
       lookup: (app, fn) => this.apps.find(app, fn)?.lane,
       maxPendingSpawns: o.maxPendingSpawns,
     });
@@ -169,6 +168,7 @@ export class Agent {
 
   /** Recovers, then starts the schedules, the autoscaler and the gateway. Apps given here (the spec file's) are deployed first. */
   async run(apps: LoadedApp[] = []): Promise<void> {
+    await this.schedules.load();
     await recover({ store: this.store, deployer: this.appDeployer, registry: this.apps, log: this.log }, apps);
     this.schedules.start();
     this.autoscaler.start();

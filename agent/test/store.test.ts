@@ -108,4 +108,18 @@ describe("SqliteStore", () => {
     expect(await store.apps()).toEqual([]);
     await store.close();
   });
+  test("schedule states survive a reopen, replaced per key; a state written by an older agent comes back with what it has", async () => {
+    const file = path.join(tempDir("store"), "state.db");
+    const a = new SqliteStore(file);
+    const state = { key: "app/nightly", lastRun: 1, nextRun: 2, lastCallId: "fc-1", lastStatus: "succeeded" as const, lastError: null, consecutiveFailures: 0, skipped: 3 };
+    await a.saveSchedule({ ...state, skipped: 1 });
+    await a.saveSchedule(state);
+    await a.close();
+    const old = new Database(file);
+    old.prepare("INSERT INTO schedule_state (key, state) VALUES (?, ?)").run("app/old", JSON.stringify({ key: "app/old", nextRun: 5 }));
+    old.close();
+    const b = new SqliteStore(file);
+    expect(await b.schedules()).toEqual([state, { key: "app/old", nextRun: 5 }]);
+    await b.close();
+  });
 });

@@ -16,11 +16,6 @@ export class Deque<T> {
     this.items.push(item);
   }
 
-  unshift(item: T): void {
-    if (this.head > 0) this.items[--this.head] = item;
-    else this.items.unshift(item);
-  }
-
   peek(): T | undefined {
     return this.head < this.items.length ? this.items[this.head] : undefined;
   }

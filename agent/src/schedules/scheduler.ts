@@ -21,7 +21,7 @@ import type { Logger } from "pino";
 import type { ResolvedScheduleSpec } from "@warmpool/schema";
 import type { Clock, Timer } from "../clock";
 import type { CallTable, Input, Lane } from "../queue/call-table";
-import { ScheduleStateStore, type ScheduleState } from "./state";
+import type { ScheduleState, Store } from "../store/store";
 import { timingOf, type Timing } from "./timing";
 
 /** Longest single timer (setTimeout's limit is 2^31 − 1 ms); a later firing re-arms on the way. */
@@ -31,7 +31,8 @@ export interface SchedulerDeps {
   clock: Clock;
   log: Logger;
   calls: CallTable;
-  state: ScheduleStateStore;
+  /** Where schedule states are kept across restarts (the agent's Store: group-committed with the calls). */
+  store: Pick<Store, "schedules" | "saveSchedule">;
   /** The lane of the deployed function, or undefined. */
   lookup(app: string, fn: string): Lane | undefined;
   maxPendingSpawns: number;
@@ -83,7 +84,15 @@ export class Scheduler {
   /** Every firing handled, most recent last (bounded); for tests and diagnosis. */
   readonly firings: Firing[] = [];
 
+  /** The states last saved, by key: read once at start, written through. */
+  private readonly saved = new Map<string, ScheduleState>();
+
   constructor(private readonly deps: SchedulerDeps) {}
+
+  /** Reads the states an earlier run saved; before the first sync. */
+  async load(): Promise<void> {
+    for (const stored of await this.deps.store.schedules()) this.saved.set(stored.key, { ...emptyState(stored.key), ...stored });
+  }
 
   /** The schedules of `app` after a deploy: new ones are added, changed ones re-armed, removed ones stopped. */
   sync(app: string, specs: readonly ResolvedScheduleSpec[]): void {
@@ -94,7 +103,7 @@ export class Scheduler {
       const old = this.entries.get(key);
       if (old !== undefined && JSON.stringify(old.spec) === JSON.stringify(spec)) continue;
       old?.timer?.cancel();
-      const entry: Entry = { key, spec, timing: timingOf(spec), state: old?.state ?? this.deps.state.get(key), timer: null, current: old?.current ?? null };
+      const entry: Entry = { key, spec, timing: timingOf(spec), state: old?.state ?? this.stateOf(key), timer: null, current: old?.current ?? null };
       this.entries.set(key, entry);
       if (this.started) this.arm(entry, old === undefined);
     }
@@ -115,7 +124,19 @@ export class Scheduler {
   close(): void {
     this.closed = true;
     for (const entry of this.entries.values()) entry.timer?.cancel();
-    this.deps.state.close();
+  }
+
+  private stateOf(key: string): ScheduleState {
+    const saved = this.saved.get(key);
+    return saved === undefined ? emptyState(key) : { ...saved };
+  }
+
+  /** Keeps `state` across restarts: in the store with the next group commit (a firing's call id is on disk within a turn of the event loop). */
+  private save(state: ScheduleState): void {
+    this.saved.set(state.key, { ...state });
+    this.deps.store.saveSchedule(state).catch((err: Error) => {
+      if (!this.closed) this.deps.log.warn({ event: "schedule.saveFailed", schedule: state.key, error: err.message }, "could not save the schedule's state");
+    });
   }
 
   list(app?: string): ScheduleStatus[] {
@@ -159,7 +180,7 @@ export class Scheduler {
       }
     }
     s.nextRun = entry.timing.next(now);
-    this.deps.state.put(s);
+    this.save(s);
     this.setTimer(entry);
   }
 
@@ -189,7 +210,7 @@ export class Scheduler {
     if (now < at) return this.setTimer(entry); // a long wait cut into pieces
     this.fire(entry, at);
     entry.state.nextRun = entry.timing.next(Math.max(now, at));
-    this.deps.state.put(entry.state);
+    this.save(entry.state);
     this.setTimer(entry);
   }
 
@@ -199,7 +220,7 @@ export class Scheduler {
     if (spec.suspended === true) return this.record(entry, { key: entry.key, at, now, outcome: "suspended" });
     if (spec.overlap !== "allow" && entry.current !== null) {
       entry.state.skipped++;
-      this.deps.state.put(entry.state);
+      this.save(entry.state);
       return this.record(entry, { key: entry.key, at, now, outcome: "skipped-overlap" });
     }
     const fn = this.deps.lookup(spec.app, spec.function);
@@ -207,7 +228,7 @@ export class Scheduler {
       entry.state.lastError = message;
       entry.state.lastStatus = "failed";
       entry.state.consecutiveFailures++;
-      this.deps.state.put(entry.state);
+      this.save(entry.state);
       this.record(entry, { key: entry.key, at, now, outcome: "error", error: message });
     };
     if (fn === undefined) return failed(`function ${spec.app}/${spec.function} is not deployed`);
@@ -221,7 +242,7 @@ export class Scheduler {
         entry.state.lastRun = at;
         entry.state.lastCallId = call.id;
         entry.state.lastStatus = "pending";
-        this.deps.state.put(entry.state);
+        this.save(entry.state);
         this.record(entry, { key: entry.key, at, now, outcome: "called", callId: call.id });
         this.watch(entry, call);
       },
@@ -248,7 +269,7 @@ export class Scheduler {
         s.consecutiveFailures++;
         this.deps.log.warn({ event: "schedule.failed", schedule: entry.key, call: done.id, failures: s.consecutiveFailures, error: s.lastError }, "scheduled call failed");
       }
-      this.deps.state.put(s);
+      this.save(s);
     });
   }
 
@@ -257,6 +278,10 @@ export class Scheduler {
     if (this.firings.length > 1000) this.firings.shift();
     this.deps.log.info({ event: "schedule.fired", schedule: entry.key, at: new Date(firing.at).toISOString(), outcome: firing.outcome, call: firing.callId, error: firing.error }, `schedule ${entry.key}: ${firing.outcome}`);
   }
+}
+
+function emptyState(key: string): ScheduleState {
+  return { key, lastRun: null, nextRun: null, lastCallId: null, lastStatus: null, lastError: null, consecutiveFailures: 0, skipped: 0 };
 }
 
 function iso(ms: number | null): string | null {

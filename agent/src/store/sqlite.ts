@@ -18,7 +18,7 @@ import * as path from "node:path";
 import Database from "better-sqlite3";
 import type { RemoteError } from "../errors";
 import { checkDatabase, checkLog, markerPath, openError } from "./open-check";
-import type { AttemptRecord, NewCall, Store, StoredApp, StoredCall, StoredState, UnfinishedCall } from "./store";
+import type { AttemptRecord, NewCall, ScheduleState, Store, StoredApp, StoredCall, StoredState, UnfinishedCall } from "./store";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS calls (
@@ -44,6 +44,10 @@ CREATE TABLE IF NOT EXISTS apps (
   name TEXT PRIMARY KEY,
   doc TEXT NOT NULL,
   app_dir TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS schedule_state (
+  key TEXT PRIMARY KEY,
+  state TEXT NOT NULL
 );
 `;
 
@@ -113,6 +117,8 @@ export class SqliteStore implements Store {
       saveApp: db.prepare("INSERT OR REPLACE INTO apps (name, doc, app_dir) VALUES (?, ?, ?)"),
       deleteApp: db.prepare("DELETE FROM apps WHERE name = ?"),
       apps: db.prepare("SELECT name, doc, app_dir FROM apps ORDER BY name"),
+      saveSchedule: db.prepare("INSERT OR REPLACE INTO schedule_state (key, state) VALUES (?, ?)"),
+      schedules: db.prepare("SELECT key, state FROM schedule_state ORDER BY key"),
     };
   }
 
@@ -248,6 +254,16 @@ export class SqliteStore implements Store {
   async apps(): Promise<StoredApp[]> {
     const rows = this.stmt.apps.all() as Array<{ name: string; doc: string; app_dir: string }>;
     return rows.map((r) => ({ name: r.name, doc: JSON.parse(r.doc) as unknown, appDir: r.app_dir }));
+  }
+
+  saveSchedule(state: ScheduleState): Promise<void> {
+    const text = JSON.stringify(state);
+    return this.submit(() => this.stmt.saveSchedule.run(state.key, text));
+  }
+
+  async schedules(): Promise<Array<Partial<ScheduleState> & { key: string }>> {
+    const rows = this.stmt.schedules.all() as Array<{ key: string; state: string }>;
+    return rows.map((r) => ({ ...(JSON.parse(r.state) as Partial<ScheduleState>), key: r.key }));
   }
 
   async close(): Promise<void> {

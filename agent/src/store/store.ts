@@ -1,6 +1,7 @@
 /**
- * The durable side of the agent: spawned calls, their attempts and results, and the apps deployed over
- * the API. The interface is asynchronous and row-oriented so that a PostgreSQL implementation can fill
+ * The durable side of the agent: spawned calls, their attempts and results, the apps deployed over
+ * the API, and what the scheduler remembers of each schedule. Every durable write of the agent goes
+ * through this interface. The interface is asynchronous and row-oriented so that a PostgreSQL implementation can fill
  * it later; the SQLite one (sqlite.ts) is the embedded default.
  *
  * What is durable: a spawned call from the moment `enqueue` resolves (the gateway answers 202 only
@@ -61,6 +62,24 @@ export interface StoredApp {
   appDir: string;
 }
 
+export type LastStatus = "pending" | "running" | "succeeded" | "failed" | "cancelled" | "skipped";
+
+/** What the agent remembers of one schedule across restarts (schedules/scheduler.ts). */
+export interface ScheduleState {
+  /** `app/name`. */
+  key: string;
+  /** Epoch ms of the last firing that made a call. */
+  lastRun: number | null;
+  /** Epoch ms of the next firing as computed when the agent last ran; a past value after a restart is a missed firing. */
+  nextRun: number | null;
+  lastCallId: string | null;
+  lastStatus: LastStatus | null;
+  lastError: string | null;
+  consecutiveFailures: number;
+  /** Firings skipped because the previous run was still going (overlap: skip) or missed while down (missed: skip). */
+  skipped: number;
+}
+
 export interface Store {
   /** Persists new calls; resolves once they are durable. */
   enqueue(calls: readonly NewCall[]): Promise<void>;
@@ -80,5 +99,9 @@ export interface Store {
   saveApp(app: StoredApp): Promise<void>;
   deleteApp(name: string): Promise<void>;
   apps(): Promise<StoredApp[]>;
+  /** Stores a schedule's state (replacing what was there); committed with the next group. */
+  saveSchedule(state: ScheduleState): Promise<void>;
+  /** Every stored schedule state; fields stored by an older agent that are missing come back absent. */
+  schedules(): Promise<Array<Partial<ScheduleState> & { key: string }>>;
   close(): Promise<void>;
 }
