@@ -1,7 +1,9 @@
 /**
  * One catalogue of the agent's errors: a stable `WP_ERR_*` code, the HTTP status the gateway answers
  * with, and a message template. Every JSON error body is `{"error": {"code", "message", ...details}}`,
- * so clients branch on `code`, never on wording.
+ * so clients branch on `code`, never on wording; `errorBody` writes it and `errorHeaders` the headers
+ * that go with it, for every way an answer leaves the agent (a fastify reply, a raw socket, an NDJSON
+ * line, HAProxy's configuration).
  */
 
 import { STATUS_CODES as STATUS_TEXT } from "node:http";
@@ -30,6 +32,7 @@ export const ERRORS = {
   WP_ERR_TOO_MANY_PENDING: { status: 429, template: "function %s already has %s pending inputs (limit %s); retry later" },
   WP_ERR_HEADERS_TOO_LARGE: { status: 431, template: "request headers are larger than %s bytes" },
   WP_ERR_INVALID_SPEC: { status: 400, template: "%s" },
+  // 500; 499 when the call was cancelled, 503 when its containers could not start (endpoints/function-endpoint.ts).
   WP_ERR_HANDLER_FAILED: { status: 500, template: "%s" },
   WP_ERR_INTERNAL: { status: 500, template: "internal error: %s" },
   WP_ERR_NOT_IMPLEMENTED: { status: 501, template: "%s" },
@@ -48,14 +51,16 @@ export type ErrorCode = keyof typeof ERRORS;
 export class AgentError extends Error {
   readonly status: number;
 
+  /** `status`: another than the catalogue's, where the catalogue says which (WP_ERR_HANDLER_FAILED). */
   constructor(
     readonly code: ErrorCode,
     args: readonly (string | number)[] = [],
     readonly details: Record<string, unknown> = {},
+    status?: number,
   ) {
     super(format(ERRORS[code].template, args));
     this.name = "AgentError";
-    this.status = ERRORS[code].status;
+    this.status = status ?? ERRORS[code].status;
   }
 
   toJSON(): { error: Record<string, unknown> } {
@@ -69,14 +74,28 @@ export function errorBody(err: AgentError): string {
 }
 
 /**
+ * The headers an error's answer carries: `Retry-After` and `Allow` from its details, and
+ * `Connection: close` after a 408, 413 or 431, whose request may not have been read to its end (a
+ * half-read body must not be taken for the next request on the connection).
+ */
+export function errorHeaders(err: AgentError): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (typeof err.details.retryAfter === "number") headers["retry-after"] = String(err.details.retryAfter);
+  if (typeof err.details.allow === "string") headers.allow = err.details.allow;
+  if (err.status === 408 || err.status === 413 || err.status === 431) headers.connection = "close";
+  return headers;
+}
+
+/**
  * An error as a whole HTTP/1.1 response, for sockets no framework owns (refused connections, upgrades,
- * parse errors): the same JSON body, and `Connection: close`, since the rest of the request may still
- * be on its way.
+ * parse errors): the same JSON body and headers, and always `Connection: close`, since the rest of the
+ * request may still be on its way. `headers`: more of them (a refused connection's `Retry-After`).
  */
 export function rawResponse(err: AgentError, headers: Record<string, string> = {}): string {
   const body = errorBody(err);
   let head = `HTTP/1.1 ${err.status} ${STATUS_TEXT[err.status] ?? "Error"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n`;
-  for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`;
+  const { connection: _close, ...implied } = errorHeaders(err);
+  for (const [k, v] of Object.entries({ ...implied, ...headers })) head += `${k}: ${v}\r\n`;
   return `${head}\r\n${body}`;
 }
 

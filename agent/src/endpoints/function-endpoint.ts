@@ -5,7 +5,7 @@
  * response: any JSON value is sent as `200 application/json`; a value in the reserved shape
  * `{"__warmpool__": "response", "status", "headers", "body"}` (the runtimes' `Response` helper) sets
  * the status code and headers, and its `body` is sent as text when it is a string and the headers set a
- * content-type, as JSON otherwise. A failed call answers `500 {"error": {type, message, traceback}}`.
+ * content-type, as JSON otherwise. A failed call answers `500 {"error": {code, message, callId, type, traceback}}`
  *
  * Cold start: requests are queued on the function like any call, so they wait while it scales up from
  * zero; while it has no ready container at most `maxPendingRequests` of an endpoint wait (then `503`
@@ -18,7 +18,7 @@ import type { DeployedFunction } from "../apps/deployed-function";
 import type { Input } from "../queue/call-table";
 import { PEER_HEADER } from "../routes/routing";
 import type { Route } from "../routes/table";
-import { AgentError } from "../errors";
+import { AgentError, ATTEMPT_ERRORS } from "../errors";
 import { jsonTooDeep, tooDeep } from "../gateway/body";
 import type { WebDeps } from "./deps";
 
@@ -149,8 +149,9 @@ async function redirectToResult(deps: WebDeps, input: Input, reply: FastifyReply
 function sendResult(input: Input, reply: FastifyReply): FastifyReply {
   if (input.state !== "completed") {
     // Containers that cannot start are the service's problem, not the handler's: 503 like a cold-start timeout.
-    const status = input.state === "cancelled" ? 499 : input.error?.type === "ContainerStartupError" ? 503 : 500;
-    return reply.code(status).type("application/json").send(JSON.stringify({ error: { code: "WP_ERR_HANDLER_FAILED", callId: input.id, ...(input.error ?? { type: "Error", message: input.state }) } }));
+    const status = input.state === "cancelled" ? 499 : input.error?.type === ATTEMPT_ERRORS.startup ? 503 : 500;
+    const { message, ...remote } = input.error ?? { type: "Error", message: input.state };
+    throw new AgentError("WP_ERR_HANDLER_FAILED", [message], { callId: input.id, ...remote }, status);
   }
   const text = input.result ?? "null";
   // Cheap test before parsing: only a result that mentions the marker can be a Response.

@@ -14,7 +14,7 @@
  */
 import type { Readable } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { AgentError } from "../errors";
+import { AgentError, errorBody } from "../errors";
 import type { Input } from "../queue/call-table";
 import { invocationPayload, jsonTooDeep, tooDeep } from "./body";
 import { checkPending } from "./calls";
@@ -103,7 +103,7 @@ export function registerMap(app: FastifyInstance, deps: GatewayDeps): void {
     } catch (err) {
       for (const input of outstanding) calls.cancel(input);
       const e = err instanceof AgentError ? err : new AgentError("WP_ERR_BAD_REQUEST", [(err as Error).message]);
-      if (!aborted) res.end(`${JSON.stringify(e.toJSON())}\n`);
+      if (!aborted) res.end(`${errorBody(e)}\n`);
     }
   });
 }

@@ -17,7 +17,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { SpecError } from "@warmpool/schema";
-import { AgentError, rawResponse } from "../errors";
+import { AgentError, errorBody, errorHeaders, rawResponse } from "../errors";
 import { registerApps } from "./apps";
 import { jsonTooDeep, tooDeep } from "./body";
 import { registerCalls } from "./calls";
@@ -53,7 +53,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     rewriteUrl: (req) => gatewayUrl(deps.registry.routes, req),
     clientErrorHandler: (err: NodeJS.ErrnoException & { bytesParsed?: number }, socket: Duplex) => clientError(err, socket, o.headersTimeoutMs),
     frameworkErrors: (err, _req, reply) => {
-      void (reply as FastifyReply).code(400).type("application/json").send(JSON.stringify(new AgentError("WP_ERR_BAD_REQUEST", [err.message]).toJSON()));
+      sendError(reply as FastifyReply, new AgentError("WP_ERR_BAD_REQUEST", [err.message]));
     },
   });
   app.server.headersTimeout = o.headersTimeoutMs;
@@ -76,8 +76,8 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   // An Expect other than 100-continue: node:http would answer an empty 417 itself.
   app.server.on("checkExpectation", (req: IncomingMessage, res: ServerResponse) => {
     const err = new AgentError("WP_ERR_EXPECTATION_FAILED", [JSON.stringify(req.headers.expect ?? "").slice(0, 100)]);
-    const body = JSON.stringify(err.toJSON());
-    res.writeHead(err.status, { "content-type": "application/json", "content-length": Buffer.byteLength(body), connection: "close" }).end(body);
+    const body = errorBody(err);
+    res.writeHead(err.status, { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...errorHeaders(err), connection: "close" }).end(body);
   });
 
   app.addHook("onRequest", (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
@@ -101,18 +101,10 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   });
 
   app.setNotFoundHandler((req, reply) => {
-    const err = new AgentError("WP_ERR_ROUTE_NOT_FOUND", [`${req.method} ${req.url.split("?")[0]?.slice(0, 200)}`]);
-    void reply.code(err.status).type("application/json").send(err.toJSON());
+    sendError(reply, new AgentError("WP_ERR_ROUTE_NOT_FOUND", [`${req.method} ${req.url.split("?")[0]?.slice(0, 200)}`]));
   });
 
-  app.setErrorHandler((error: FastifyError | Error, _req, reply) => {
-    const err = asAgentError(error, o.payloadLimitBytes);
-    if (typeof err.details.retryAfter === "number") void reply.header("retry-after", String(err.details.retryAfter));
-    if (typeof err.details.allow === "string") void reply.header("allow", err.details.allow);
-    // A half-read body must not be taken for the next request on this connection.
-    if (err.status === 408 || err.status === 413 || err.status === 431) void reply.header("connection", "close");
-    void reply.code(err.status).type("application/json").send(err.toJSON());
-  });
+  app.setErrorHandler((error: FastifyError | Error, _req, reply) => sendError(reply, asAgentError(error, o.payloadLimitBytes)));
 
   app.get("/healthz", { config: { public: true } }, async () => ({ ok: true }));
   app.get("/readyz", { config: { public: true } }, async (_req, reply) => {
@@ -133,6 +125,11 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   registerApps(app, deps);
   registerSchedules(app, deps.schedules);
   return app;
+}
+
+/** Answers `err` on a fastify reply: its status, headers (errors.ts `errorHeaders`) and body. */
+function sendError(reply: FastifyReply, err: AgentError): void {
+  void reply.code(err.status).headers(errorHeaders(err)).type("application/json").send(errorBody(err));
 }
 
 /** Any error a route or fastify raised, as the catalogue's. */
