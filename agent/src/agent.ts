@@ -16,7 +16,7 @@ import { recover } from "./apps/recovery";
 import { AppRegistry, type Registry } from "./apps/registry";
 import type { Backend } from "./backends/backend";
 import { inheritedEnv, LocalBackend } from "./backends/local/local";
-import { createSandbox } from "./backends/local/sandbox/sandbox";
+import { createSandbox } from "./backends/local/sandbox/create";
 import { freePort } from "./backends/local/ports";
 import { AutoscalerRunner } from "./autoscaler/runner";
 import type { Timer } from "./clock";

@@ -18,7 +18,8 @@ import type { FunctionConfig } from "../../config/function";
 import type { Backend, ContainerHandle, ContainerInfo } from "../backend";
 import { GpuAllocator } from "./gpus";
 import { freePort } from "./ports";
-import { createSandbox, type Sandbox } from "./sandbox/sandbox";
+import { createSandbox } from "./sandbox/create";
+import type { Sandbox } from "./sandbox/sandbox";
 import { functionVolumes } from "./volumes";
 
 export interface LocalBackendOptions {

@@ -8,12 +8,10 @@
  *   dies with the agent (proc/parent-death.ts).
  *
  * A sandbox turns the worker's command into the one to spawn, delivers signals to the worker inside
- * it, and words its exit. The environment is not its business: the backend passes exactly what
+ * it, and words its exit. This module is the contract; create.ts picks the implementation. The environment is not its business: the backend passes exactly what
  * PROTOCOL.md lists, and both sandboxes hand it on unchanged.
  */
-import { requireSetpriv, tiedToAgent } from "../../../proc/parent-death";
 import type { User } from "./access";
-import { BwrapSandbox } from "./bwrap";
 
 export interface WorkerLaunch {
   runtime: "python" | "node";
@@ -58,38 +56,4 @@ export interface SandboxOptions {
   appDirs: () => string[];
   /** The environment the interpreter is asked in (PATH, HOME, LANG: what a worker gets). */
   env: Record<string, string>;
-}
-
-/** The sandbox of `options.kind`; throws one message naming the fix when it cannot work here. */
-export function createSandbox(options: SandboxOptions): Sandbox {
-  if (options.kind === "none") {
-    requireSetpriv("with --sandbox none, each worker");
-    return new NoSandbox();
-  }
-  return BwrapSandbox.create(options);
-}
-
-export class NoSandbox implements Sandbox {
-  readonly name = "none";
-  readonly user = null;
-
-  async prepare(launch: WorkerLaunch): Promise<Spawnable> {
-    if (launch.volumes.length > 0) {
-      throw new Error(`volumes (${launch.volumes.map((v) => v.path).join(", ")}) need the sandbox (--sandbox bwrap): without it the worker cannot see them at their mount paths`);
-    }
-    const [command, args] = tiedToAgent(launch.interpreter, launch.args);
-    return { command, args };
-  }
-
-  signal(pid: number, signal: NodeJS.Signals): void {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // Gone already.
-    }
-  }
-
-  describeExit(code: number | null, signal: NodeJS.Signals | null): string {
-    return signal !== null ? `killed by ${signal}` : `exited with status ${code}`;
-  }
 }
