@@ -2,7 +2,9 @@
  * The layout table of agent/README.md is the rule, and this test holds the tree to it: every module of
  * src/ belongs to exactly one row (the longest row path that contains it), every row has a module,
  * and every import from one row to another (type-only ones and `import()` included) is one the
- * importing row's "may import" column names. Change the table and the tree together.
+ * importing row's "may import" column names. The rows themselves must form no cycle, so the table
+ * states a direction; and no module may reach itself through imports. Change the table and the tree
+ * together.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -148,6 +150,15 @@ describe("agent/README.md's layout table and src/", () => {
 
   test("every module is in a row, every row has a module, every import goes the way the table allows", () => {
     expect(violations(rows, graph)).toEqual([]);
+  });
+
+  test("no module of src/ reaches itself through imports (type-only ones included)", () => {
+    expect(cycles(graph)).toEqual([]);
+  });
+
+  test("the table's rows form no cycle: it states a direction", () => {
+    const allowed: Graph = new Map(rows.map((r) => [r.key, new Set(r.mayImport)]));
+    expect(cycles(allowed)).toEqual([]);
   });
 
   test("the check sees a wrong-way import: a row importing one that imports it", () => {
