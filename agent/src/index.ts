@@ -1,5 +1,5 @@
 /**
- * @warmpool/agent: the runtime agent (gateway, durable queues, dispatcher, autoscaler, backends) and
+ * @warmpool/agent: the warmpool agent (gateway, durable queues, dispatcher, autoscaler, backends) and
  * its TypeScript client.
  */
 export { Agent, inputChannel, type AgentDeps } from "./agent";

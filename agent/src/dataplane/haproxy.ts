@@ -22,7 +22,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as path from "node:path";
 import type { Logger } from "pino";
 import type { Registry } from "../apps/registry";
@@ -32,6 +31,7 @@ import { alive } from "../lock";
 import { tiedToAgent } from "../proc/parent-death";
 import type { RouteTable } from "../routes/table";
 import { backendName, renderConfig, slotCounts, slotName } from "./haproxy-config";
+import { COMMAND_TIMEOUT_MS, RuntimeApi } from "./runtime-api";
 
 export interface HaproxyOptions {
   /** The deployed apps: the configuration is rendered from their endpoints, the rotation from their containers. */
@@ -78,13 +78,12 @@ interface Member {
   hold: (() => void) | null;
 }
 
-/** How long one runtime API command, or a container's `/ready`, may take. */
-const COMMAND_TIMEOUT_MS = 5000;
 
 export class HaproxyDataPlane {
   private process: ChildProcess | null = null;
   private readonly configPath: string;
   private readonly socketPath: string;
+  private readonly api: RuntimeApi;
   private config = "";
   /** Server slots per backend in the configuration HAProxy runs. */
   private slots = new Map<string, number>();
@@ -102,6 +101,7 @@ export class HaproxyDataPlane {
   constructor(private readonly options: HaproxyOptions) {
     this.configPath = path.join(options.dir, "haproxy.cfg");
     this.socketPath = path.join(options.dir, "haproxy.sock");
+    this.api = new RuntimeApi(this.socketPath, () => this.closed);
   }
 
   get url(): string {
@@ -148,7 +148,7 @@ export class HaproxyDataPlane {
     const gone = new Promise<"exited">((resolve) => child.once("exit", () => resolve("exited")));
     const failed = new Promise<Error>((resolve) => child.once("error", resolve));
     try {
-      const first = await Promise.race([this.waitForWorker(null).then(() => "ready" as const), gone, failed]);
+      const first = await Promise.race([this.api.waitForWorker(null).then(() => "ready" as const), gone, failed]);
       if (first instanceof Error) throw new Error(`data plane haproxy: cannot run ${JSON.stringify(this.options.binary)} (${first.message}); install HAProxy 2.6 or later, or use the agent's own proxy (--data-plane agent)`);
       if (first === "exited") throw new Error(`data plane haproxy: ${this.options.binary} exited before it was ready: ${stderr.trim().split("\n").slice(-5).join(" / ")}`);
     } catch (err) {
@@ -249,9 +249,9 @@ export class HaproxyDataPlane {
     const config = this.render(routes, slots);
     if (config !== this.config) {
       fs.writeFileSync(this.configPath, config, { mode: 0o600 });
-      const before = await this.workerPid();
+      const before = await this.api.workerPid();
       (this.process as ChildProcess).kill("SIGUSR2");
-      await this.waitForWorker(before);
+      await this.api.waitForWorker(before);
       // Only now: a reload that failed is tried again by the next deploy.
       this.config = config;
       this.slots = slots;
@@ -286,7 +286,7 @@ export class HaproxyDataPlane {
         for (const be of [...m.live]) {
           if (keep.has(be)) continue;
           m.live.delete(be);
-          await this.command(`set server ${be}/${m.slots.get(be) as string} state maint`);
+          await this.api.command(`set server ${be}/${m.slots.get(be) as string} state maint`);
         }
         // Counted after it left every rotation: what is left on it finishes, nothing new comes.
         if (keep.size === 0 && m.hold !== null) await this.poll();
@@ -335,8 +335,8 @@ export class HaproxyDataPlane {
         if (slot === undefined) continue;
         m.slots.set(be, slot);
       }
-      await this.command(`set server ${be}/${slot} addr ${m.host} port ${m.port}`, /changed|no need to change/);
-      await this.command(`set server ${be}/${slot} state ready`);
+      await this.api.command(`set server ${be}/${slot} addr ${m.host} port ${m.port}`, /changed|no need to change/);
+      await this.api.command(`set server ${be}/${slot} state ready`);
       m.live.add(be);
     }
   }
@@ -378,7 +378,7 @@ export class HaproxyDataPlane {
     if (this.members.size === 0) return;
     const owner = new Map<string, Member>();
     for (const m of this.members.values()) for (const [be, slot] of m.slots) owner.set(`${be}/${slot}`, m);
-    const csv = await this.command("show stat -1 4 -1");
+    const csv = await this.api.command("show stat -1 4 -1");
     const lines = csv.split("\n");
     const header = (lines[0] ?? "").replace(/^# /, "").split(",");
     const [px, sv, scur, stot] = ["pxname", "svname", "scur", "stot"].map((name) => header.indexOf(name)) as [number, number, number, number];
@@ -405,49 +405,6 @@ export class HaproxyDataPlane {
         m.fn.load.touched(m.c);
       }
       m.served = total;
-    }
-  }
-
-  private async command(cmd: string, expect?: RegExp): Promise<string> {
-    const out = await this.request(cmd);
-    if (expect !== undefined ? !expect.test(out) : out.trim() !== "" && !out.startsWith("# ")) {
-      throw new Error(`haproxy refused "${cmd}": ${out.trim().slice(0, 300)}`);
-    }
-    return out;
-  }
-
-  /** One runtime API command (the socket answers one command and closes). */
-  private request(cmd: string): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect(this.socketPath, () => socket.end(`${cmd}\n`));
-      let out = "";
-      socket.setEncoding("utf8");
-      socket.setTimeout(COMMAND_TIMEOUT_MS, () => socket.destroy(new Error(`haproxy did not answer "${cmd}" within ${COMMAND_TIMEOUT_MS / 1000} s`)));
-      socket.on("data", (d: string) => (out += d));
-      socket.on("error", reject);
-      socket.on("close", (hadError) => {
-        if (!hadError) resolve(out);
-      });
-    });
-  }
-
-  private async workerPid(): Promise<string | null> {
-    try {
-      return /^Pid: (\d+)/m.exec(await this.request("show info"))?.[1] ?? null;
-    } catch {
-      return null;
-    }
-  }
-
-  /** Waits until a worker other than `before` answers on the runtime API. */
-  private async waitForWorker(before: string | null): Promise<void> {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      if (this.closed) throw new Error("the data plane is closed");
-      const pid = await this.workerPid();
-      if (pid !== null && pid !== before) return;
-      if (Date.now() > deadline) throw new Error(`haproxy did not answer on ${this.socketPath} within 10 s`);
-      await new Promise((r) => setTimeout(r, 20));
     }
   }
 }

@@ -5,7 +5,8 @@
  * response: any JSON value is sent as `200 application/json`; a value in the reserved shape
  * `{"__warmpool__": "response", "status", "headers", "body"}` (the runtimes' `Response` helper) sets
  * the status code and headers, and its `body` is sent as text when it is a string and the headers set a
- * content-type, as JSON otherwise. A failed call answers `500 {"error": {code, message, callId, type, traceback}}`
+ * content-type, as JSON otherwise. A failed call answers `500 {"error": {code, message, callId, type,
+ * traceback}}` (499 when it was cancelled, 503 when its containers could not start).
  *
  * Cold start: requests are queued on the function like any call, so they wait while it scales up from
  * zero; while it has no ready container at most `maxPendingRequests` of an endpoint wait (then `503`
