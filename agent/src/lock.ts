@@ -39,18 +39,3 @@ export function lockStateDir(stateDir: string): () => void {
     db.close();
   };
 }
-
-/** Whether process `pid` runs (a zombie does not). */
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return true; // no /proc: trust kill(0)
-  }
-}

@@ -1,6 +1,7 @@
 /**
  * The process tree as /proc shows it (Linux). Used to find the worker inside a bwrap sandbox, which
- * is not the agent's child: agent → bwrap → the sandbox's pid-1 reaper → the worker.
+ * is not the agent's child: agent → bwrap → the sandbox's pid-1 reaper → the worker; and to tell
+ * whether a process (HAProxy's worker before a reload) still runs.
  */
 import * as fs from "node:fs";
 
@@ -37,4 +38,19 @@ export function oldestChild(pid: number): number | undefined {
     if (best === undefined || t < best.t || (t === best.t && child < best.pid)) best = { pid: child, t };
   }
   return best?.pid;
+}
+
+/** Whether process `pid` runs (a zombie does not). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return true; // no /proc: trust kill(0)
+  }
 }
