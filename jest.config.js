@@ -35,8 +35,6 @@ module.exports = {
       testEnvironmentOptions: { globalsCleanup: "off" },
     },
     { displayName: "agent", rootDir: "agent", testMatch: ["<rootDir>/test/**/*.test.ts"], transform, testEnvironment: "node" },
-    ...(!toolchainBuilt()
-      ? []
-      : [{ displayName: "e2e", rootDir: "examples/e2e", testMatch: ["<rootDir>/**/*.e2e.test.ts"], transform, testEnvironment: "node", slowTestThreshold: 120 }]),
+    ...(!toolchainBuilt() ? [] : [{ displayName: "e2e", rootDir: "examples/e2e", testMatch: ["<rootDir>/**/*.e2e.test.ts"], transform, testEnvironment: "node", slowTestThreshold: 120 }]),
   ],
 };

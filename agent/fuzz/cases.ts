@@ -53,14 +53,7 @@ function targets(r: Routes): Array<{ path: string; protected: boolean }> {
   ];
 }
 
-function request(
-  method: string,
-  path: string,
-  headers: string[],
-  body = "",
-  version = "HTTP/1.1",
-  eol = CRLF,
-): string {
+function request(method: string, path: string, headers: string[], body = "", version = "HTTP/1.1", eol = CRLF): string {
   return `${method} ${path} ${version}${eol}${headers.map((h) => h + eol).join("")}${eol}${body}`;
 }
 
@@ -68,35 +61,8 @@ const anon = "x-fuzz-anon: 1";
 
 function malformed(r: Routes): fc.Arbitrary<Case> {
   const target = fc.constantFrom(...targets(r));
-  const method = fc.constantFrom(
-    "GET",
-    "POST",
-    "PUT",
-    "DELETE",
-    "OPTIONS",
-    "TRACE",
-    "CONNECT",
-    "PATCH",
-    "PROPFIND",
-    "G ET",
-    "get",
-    "GET\t",
-    "",
-    "PRI",
-    "\x00GET",
-    "GËT",
-  );
-  const version = fc.constantFrom(
-    "HTTP/1.1",
-    "HTTP/1.0",
-    "HTTP/2.0",
-    "HTTP/0.9",
-    "HTTP/1.10",
-    "http/1.1",
-    "HTTP/1.1 ",
-    "",
-    "HTTP/1",
-  );
+  const method = fc.constantFrom("GET", "POST", "PUT", "DELETE", "OPTIONS", "TRACE", "CONNECT", "PATCH", "PROPFIND", "G ET", "get", "GET\t", "", "PRI", "\x00GET", "GËT");
+  const version = fc.constantFrom("HTTP/1.1", "HTTP/1.0", "HTTP/2.0", "HTTP/0.9", "HTTP/1.10", "http/1.1", "HTTP/1.1 ", "", "HTTP/1");
   const badHeader = fc.constantFrom(
     "no-colon-here",
     " leading: space",
@@ -130,9 +96,7 @@ function malformed(r: Routes): fc.Arbitrary<Case> {
       category: "malformed",
       name: `${JSON.stringify(m)} ${t.path} ${JSON.stringify(v)} +${h.length} bad header(s), eol ${JSON.stringify(e)}`,
       exchange: {
-        steps: [
-          { bytes: b(request(m, t.path, ["Host: x", anon, ...h], body, v, e)) },
-        ],
+        steps: [{ bytes: b(request(m, t.path, ["Host: x", anon, ...h], body, v, e)) }],
         answers: 1,
         deadlineMs: 15_000,
       },
@@ -143,33 +107,14 @@ function malformed(r: Routes): fc.Arbitrary<Case> {
   const blobs = fc.constantFrom(
     ["TLS client hello", Buffer.from("16030100a5010000a103035f", "hex")],
     ["HTTP/2 preface", b("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")],
-    [
-      "bare CRLFs then a request",
-      b(`\r\n\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n`),
-    ],
-    [
-      "absolute-form",
-      b(
-        `GET http://evil.test/web/${r.app}/private/x HTTP/1.1\r\nHost: x\r\n${anon}\r\n\r\n`,
-      ),
-    ],
+    ["bare CRLFs then a request", b(`\r\n\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n`)],
+    ["absolute-form", b(`GET http://evil.test/web/${r.app}/private/x HTTP/1.1\r\nHost: x\r\n${anon}\r\n\r\n`)],
     ["OPTIONS *", b("OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n")],
     ["no Host", b(`GET /web/${r.app}/ HTTP/1.1\r\n${anon}\r\n\r\n`)],
     ["HTTP/1.0 no Host", b(`GET /web/${r.app}/ HTTP/1.0\r\n${anon}\r\n\r\n`)],
-    [
-      "200 headers",
-      b(
-        `GET /web/${r.app}/ HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 200 }, (_, i) => `x-h${i}: ${i}\r\n`).join("")}\r\n`,
-      ),
-    ],
-    [
-      "target with spaces",
-      b(`GET /web/${r.app}/a b HTTP/1.1\r\nHost: x\r\n\r\n`),
-    ],
-    [
-      "10 kB target",
-      b(`GET /web/${r.app}/${"a".repeat(10_000)} HTTP/1.1\r\nHost: x\r\n\r\n`),
-    ],
+    ["200 headers", b(`GET /web/${r.app}/ HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 200 }, (_, i) => `x-h${i}: ${i}\r\n`).join("")}\r\n`)],
+    ["target with spaces", b(`GET /web/${r.app}/a b HTTP/1.1\r\nHost: x\r\n\r\n`)],
+    ["10 kB target", b(`GET /web/${r.app}/${"a".repeat(10_000)} HTTP/1.1\r\nHost: x\r\n\r\n`)],
   );
   const random = fc.uint8Array({ minLength: 1, maxLength: 300 });
   return fc.oneof(
@@ -210,83 +155,49 @@ function malformed(r: Routes): fc.Arbitrary<Case> {
 
 function smuggling(r: Routes): fc.Arbitrary<Case> {
   const hidden = `GET /web/${r.app}/private/SMUGGLED HTTP/1.1\r\nHost: x\r\n${anon}\r\n\r\n`;
-  const te = fc.constantFrom(
-    "chunked",
-    " chunked",
-    "chunked ",
-    "\tchunked",
-    "xchunked",
-    "chunked, identity",
-    "identity, chunked",
-    "CHUNKED",
-    "chunk",
-    "chunked\r\nTransfer-Encoding: identity",
-  );
-  const target = fc.constantFrom(
-    `/web/${r.app}/`,
-    `/web/${r.app}/fn/x`,
-    "/v1/apps",
-    `/web/${r.app}/private/x`,
-  );
-  const shape = fc.constantFrom(
-    "CL.TE",
-    "TE.CL",
-    "TE.TE",
-    "CL.CL",
-    "TE-only",
-    "CL0-body",
-  );
-  return fc
-    .record({ shape, te, target })
-    .map(({ shape, te: enc, target: t }): Case => {
-      let bytes: string;
-      const head = `POST ${t} HTTP/1.1\r\nHost: x\r\n${anon}\r\n`;
-      switch (shape) {
-        case "CL.TE":
-          bytes = `${head}Content-Length: ${4 + hidden.length}\r\nTransfer-Encoding: ${enc}\r\n\r\n0\r\n\r\n${hidden}`;
-          break;
-        case "TE.CL":
-          bytes = `${head}Transfer-Encoding: ${enc}\r\nContent-Length: 4\r\n\r\n${(hidden.length + 2).toString(16)}\r\nXX${hidden}\r\n0\r\n\r\n`;
-          break;
-        case "TE.TE":
-          bytes = `${head}Transfer-Encoding: chunked\r\nTransfer-Encoding: ${enc}\r\n\r\n0\r\n\r\n${hidden}`;
-          break;
-        case "CL.CL":
-          bytes = `${head}Content-Length: 0\r\nContent-Length: ${hidden.length}\r\n\r\n${hidden}`;
-          break;
-        case "TE-only":
-          bytes = `${head}Transfer-Encoding: ${enc}\r\n\r\n${hidden}`;
-          break;
-        default:
-          bytes = `${head}Content-Length: 0\r\n\r\n${hidden}`;
-      }
-      return {
-        category: "smuggling",
-        name: `${shape} ${JSON.stringify(enc)} → ${t}`,
-        exchange: {
-          steps: [{ bytes: b(bytes) }],
-          answers: 2,
-          deadlineMs: 15_000,
-        },
-        protected: t.includes("private") || t.startsWith("/v1"),
-        authorized: false,
-        // A body that does not frame as the head says may end the connection.
-        mayClose: true,
-      };
-    });
+  const te = fc.constantFrom("chunked", " chunked", "chunked ", "\tchunked", "xchunked", "chunked, identity", "identity, chunked", "CHUNKED", "chunk", "chunked\r\nTransfer-Encoding: identity");
+  const target = fc.constantFrom(`/web/${r.app}/`, `/web/${r.app}/fn/x`, "/v1/apps", `/web/${r.app}/private/x`);
+  const shape = fc.constantFrom("CL.TE", "TE.CL", "TE.TE", "CL.CL", "TE-only", "CL0-body");
+  return fc.record({ shape, te, target }).map(({ shape, te: enc, target: t }): Case => {
+    let bytes: string;
+    const head = `POST ${t} HTTP/1.1\r\nHost: x\r\n${anon}\r\n`;
+    switch (shape) {
+      case "CL.TE":
+        bytes = `${head}Content-Length: ${4 + hidden.length}\r\nTransfer-Encoding: ${enc}\r\n\r\n0\r\n\r\n${hidden}`;
+        break;
+      case "TE.CL":
+        bytes = `${head}Transfer-Encoding: ${enc}\r\nContent-Length: 4\r\n\r\n${(hidden.length + 2).toString(16)}\r\nXX${hidden}\r\n0\r\n\r\n`;
+        break;
+      case "TE.TE":
+        bytes = `${head}Transfer-Encoding: chunked\r\nTransfer-Encoding: ${enc}\r\n\r\n0\r\n\r\n${hidden}`;
+        break;
+      case "CL.CL":
+        bytes = `${head}Content-Length: 0\r\nContent-Length: ${hidden.length}\r\n\r\n${hidden}`;
+        break;
+      case "TE-only":
+        bytes = `${head}Transfer-Encoding: ${enc}\r\n\r\n${hidden}`;
+        break;
+      default:
+        bytes = `${head}Content-Length: 0\r\n\r\n${hidden}`;
+    }
+    return {
+      category: "smuggling",
+      name: `${shape} ${JSON.stringify(enc)} → ${t}`,
+      exchange: {
+        steps: [{ bytes: b(bytes) }],
+        answers: 2,
+        deadlineMs: 15_000,
+      },
+      protected: t.includes("private") || t.startsWith("/v1"),
+      authorized: false,
+      // A body that does not frame as the head says may end the connection.
+      mayClose: true,
+    };
+  });
 }
 
 function paths(r: Routes): fc.Arbitrary<Case> {
-  const prefix = fc.constantFrom(
-    `/web/${r.app}`,
-    `/web/${r.app}/`,
-    `/web//${r.app}`,
-    `/web/${r.app}/x/..`,
-    `/web/${r.app}/.`,
-    `/web/%66z`,
-    `/web/${r.app}/%2e`,
-    `/x/../web/${r.app}`,
-  );
+  const prefix = fc.constantFrom(`/web/${r.app}`, `/web/${r.app}/`, `/web//${r.app}`, `/web/${r.app}/x/..`, `/web/${r.app}/.`, `/web/%66z`, `/web/${r.app}/%2e`, `/x/../web/${r.app}`);
   const privateName = fc.constantFrom(
     "private",
     "%70rivate",
@@ -307,40 +218,27 @@ function paths(r: Routes): fc.Arbitrary<Case> {
     "private/..",
     "private/../private",
   );
-  const tail = fc.constantFrom(
-    "",
-    "/x",
-    "//x",
-    "/x?y=1",
-    "/../x",
-    "/%2e%2e",
-    "/x%2fy",
-    "/__seen",
-  );
+  const tail = fc.constantFrom("", "/x", "//x", "/x?y=1", "/../x", "/%2e%2e", "/x%2fy", "/__seen");
   const method = fc.constantFrom("GET", "POST", "PUT", "OPTIONS");
-  return fc
-    .record({ prefix, privateName, tail, method })
-    .map(({ prefix: p, privateName: n, tail: t, method: m }): Case => {
-      const path = `${p}/${n}${t}`.replace(/^\/+/, "/");
-      return {
-        category: "paths",
-        name: `${m} ${path}`,
-        exchange: {
-          steps: [
-            {
-              bytes: b(
-                request(m, path, ["Host: x", anon, "Content-Length: 0"]),
-              ),
-            },
-          ],
-          answers: 1,
-          deadlineMs: 15_000,
-        },
-        protected: underPrivate(path, r.app),
-        authorized: false,
-        mayClose: false,
-      };
-    });
+  return fc.record({ prefix, privateName, tail, method }).map(({ prefix: p, privateName: n, tail: t, method: m }): Case => {
+    const path = `${p}/${n}${t}`.replace(/^\/+/, "/");
+    return {
+      category: "paths",
+      name: `${m} ${path}`,
+      exchange: {
+        steps: [
+          {
+            bytes: b(request(m, path, ["Host: x", anon, "Content-Length: 0"])),
+          },
+        ],
+        answers: 1,
+        deadlineMs: 15_000,
+      },
+      protected: underPrivate(path, r.app),
+      authorized: false,
+      mayClose: false,
+    };
+  });
 }
 
 /**
@@ -353,17 +251,13 @@ function paths(r: Routes): fc.Arbitrary<Case> {
  * answers must not be 2xx.
  */
 export function underPrivate(path: string, app: string): boolean {
-  const priv = (p: string): boolean =>
-    p === `/web/${app}/private` || p.startsWith(`/web/${app}/private/`);
+  const priv = (p: string): boolean => p === `/web/${app}/private` || p.startsWith(`/web/${app}/private/`);
   let whatwg: string;
   let merged: string;
   try {
     const decoded = decodeURIComponent(new URL(path, "http://x").pathname);
     whatwg = new URL(decoded, "http://x").pathname;
-    merged = new URL(
-      decodeURIComponent(path.split("?")[0] as string).replace(/\/{2,}/g, "/"),
-      "http://x",
-    ).pathname;
+    merged = new URL(decodeURIComponent(path.split("?")[0] as string).replace(/\/{2,}/g, "/"), "http://x").pathname;
   } catch {
     return true;
   }
@@ -379,105 +273,68 @@ function tokens(r: Routes): fc.Arbitrary<Case> {
     ["tab", [`Authorization: Bearer\t${t}`], false],
     ["trailing junk", [`Authorization: Bearer ${t}x`], false],
     ["prefix only", [`Authorization: Bearer ${t.slice(0, -1)}`], false],
-    [
-      "basic",
-      [`Authorization: Basic ${Buffer.from(`${t}:`).toString("base64")}`],
-      false,
-    ],
+    ["basic", [`Authorization: Basic ${Buffer.from(`${t}:`).toString("base64")}`], false],
     ["bare token", [`Authorization: ${t}`], false],
     ["other header", [`X-Authorization: Bearer ${t}`], false],
     ["cookie", [`Cookie: token=${t}`], false],
     ["proxy-authorization", [`Proxy-Authorization: Bearer ${t}`], false],
     ["empty bearer", ["Authorization: Bearer "], false],
-    [
-      "wrong then right",
-      ["Authorization: Bearer wrong", `Authorization: Bearer ${t}`],
-      false,
-    ],
-    [
-      "empty then right",
-      ["Authorization:", `Authorization: Bearer ${t}`],
-      false,
-    ],
+    ["wrong then right", ["Authorization: Bearer wrong", `Authorization: Bearer ${t}`], false],
+    ["empty then right", ["Authorization:", `Authorization: Bearer ${t}`], false],
     ["folded", ["Authorization: Bearer", ` ${t}`], false],
     ["unicode look-alike", [`Authorization: Bеarer ${t}`], false],
   ];
   const placement = fc.constantFrom(...placements);
   const target = fc.constantFrom(...targets(r).filter((x) => x.protected));
   const inQuery = fc.boolean();
-  return fc
-    .record({ placement, target, inQuery })
-    .map(
-      ({ placement: [name, headers, valid], target: tg, inQuery: q }): Case => {
-        const path =
-          q && !valid
-            ? `${tg.path}${tg.path.includes("?") ? "&" : "?"}token=${t}`
-            : tg.path;
-        const method = tg.path.endsWith("/call") ? "POST" : "GET";
-        const hs = [
-          "Host: x",
-          ...headers,
-          ...(valid ? [] : [anon]),
-          "Content-Length: 2",
-        ];
-        return {
-          category: "tokens",
-          name: `${name}${q && !valid ? " + token in query" : ""} → ${method} ${tg.path}`,
-          exchange: {
-            steps: [{ bytes: b(request(method, path, hs, "{}")) }],
-            answers: 1,
-            deadlineMs: 15_000,
-          },
-          protected: true,
-          authorized: valid,
-          mayClose: false,
-        };
+  return fc.record({ placement, target, inQuery }).map(({ placement: [name, headers, valid], target: tg, inQuery: q }): Case => {
+    const path = q && !valid ? `${tg.path}${tg.path.includes("?") ? "&" : "?"}token=${t}` : tg.path;
+    const method = tg.path.endsWith("/call") ? "POST" : "GET";
+    const hs = ["Host: x", ...headers, ...(valid ? [] : [anon]), "Content-Length: 2"];
+    return {
+      category: "tokens",
+      name: `${name}${q && !valid ? " + token in query" : ""} → ${method} ${tg.path}`,
+      exchange: {
+        steps: [{ bytes: b(request(method, path, hs, "{}")) }],
+        answers: 1,
+        deadlineMs: 15_000,
       },
-    );
+      protected: true,
+      authorized: valid,
+      mayClose: false,
+    };
+  });
 }
 
 function upgrades(r: Routes): fc.Arbitrary<Case> {
-  const target = fc.constantFrom(
-    ...targets(r),
-    { path: `/web/${r.app}/ws`, protected: false },
-    { path: `/web/${r.app}/private/ws`, protected: true },
-  );
-  const ending = fc.constantFrom(
-    "reset" as const,
-    "half-close" as const,
-    "partial-reset" as const,
-  );
+  const target = fc.constantFrom(...targets(r), { path: `/web/${r.app}/ws`, protected: false }, { path: `/web/${r.app}/private/ws`, protected: true });
+  const ending = fc.constantFrom("reset" as const, "half-close" as const, "partial-reset" as const);
   const withToken = fc.boolean();
-  return fc
-    .record({ target, ending, withToken })
-    .map(({ target: tg, ending: e, withToken: tok }): Case => {
-      const headers = [
-        "Host: x",
-        "Connection: Upgrade",
-        "Upgrade: websocket",
-        "Sec-WebSocket-Version: 13",
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
-        ...(tok ? [`Authorization: Bearer ${r.token}`] : [anon]),
-      ];
-      const full = b(request("GET", tg.path, headers));
-      const steps =
-        e === "partial-reset"
-          ? [{ bytes: full.subarray(0, Math.floor(full.length / 2)) }]
-          : [{ bytes: full }];
-      return {
-        category: "upgrades",
-        name: `upgrade ${tg.path}${tok ? " (token)" : ""}, then ${e}`,
-        exchange: {
-          steps,
-          then: e === "half-close" ? "half-close" : "reset",
-          answers: e === "half-close" ? 1 : 0,
-          deadlineMs: 15_000,
-        },
-        protected: tg.protected,
-        authorized: tok,
-        mayClose: e !== "half-close",
-      };
-    });
+  return fc.record({ target, ending, withToken }).map(({ target: tg, ending: e, withToken: tok }): Case => {
+    const headers = [
+      "Host: x",
+      "Connection: Upgrade",
+      "Upgrade: websocket",
+      "Sec-WebSocket-Version: 13",
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+      ...(tok ? [`Authorization: Bearer ${r.token}`] : [anon]),
+    ];
+    const full = b(request("GET", tg.path, headers));
+    const steps = e === "partial-reset" ? [{ bytes: full.subarray(0, Math.floor(full.length / 2)) }] : [{ bytes: full }];
+    return {
+      category: "upgrades",
+      name: `upgrade ${tg.path}${tok ? " (token)" : ""}, then ${e}`,
+      exchange: {
+        steps,
+        then: e === "half-close" ? "half-close" : "reset",
+        answers: e === "half-close" ? 1 : 0,
+        deadlineMs: 15_000,
+      },
+      protected: tg.protected,
+      authorized: tok,
+      mayClose: e !== "half-close",
+    };
+  });
 }
 
 function api(r: Routes): fc.Arbitrary<Case> {
@@ -507,40 +364,24 @@ function api(r: Routes): fc.Arbitrary<Case> {
       '{"args":[' + "1,".repeat(5000) + "1]}",
     ),
   );
-  const type = fc.constantFrom(
-    "application/json",
-    "application/x-ndjson",
-    "text/plain",
-    "application/json; charset=utf-8",
-    "",
-    "application/jsonx",
-  );
+  const type = fc.constantFrom("application/json", "application/x-ndjson", "text/plain", "application/json; charset=utf-8", "", "application/jsonx");
   const method = fc.constantFrom("POST", "PUT", "GET", "DELETE", "PATCH");
-  return fc
-    .record({ route, body, type, method })
-    .map(({ route: rt, body: bd, type: ty, method: m }): Case => {
-      const bytes = Buffer.from(bd, "utf8");
-      const headers = [
-        "Host: x",
-        `Authorization: Bearer ${r.token}`,
-        ...(ty === "" ? [] : [`Content-Type: ${ty}`]),
-        `Content-Length: ${bytes.length}`,
-      ];
-      return {
-        category: "api",
-        name: `${m} ${rt} ${ty} ${bd.slice(0, 40)}`,
-        exchange: {
-          steps: [
-            { bytes: Buffer.concat([b(request(m, rt, headers)), bytes]) },
-          ],
-          answers: 1,
-          deadlineMs: 30_000,
-        },
-        protected: true,
-        authorized: true,
-        mayClose: false,
-      };
-    });
+  return fc.record({ route, body, type, method }).map(({ route: rt, body: bd, type: ty, method: m }): Case => {
+    const bytes = Buffer.from(bd, "utf8");
+    const headers = ["Host: x", `Authorization: Bearer ${r.token}`, ...(ty === "" ? [] : [`Content-Type: ${ty}`]), `Content-Length: ${bytes.length}`];
+    return {
+      category: "api",
+      name: `${m} ${rt} ${ty} ${bd.slice(0, 40)}`,
+      exchange: {
+        steps: [{ bytes: Buffer.concat([b(request(m, rt, headers)), bytes]) }],
+        answers: 1,
+        deadlineMs: 30_000,
+      },
+      protected: true,
+      authorized: true,
+      mayClose: false,
+    };
+  });
 }
 
 /** `n` cases from `seed`, mixed by category as the header says. */

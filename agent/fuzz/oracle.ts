@@ -12,8 +12,7 @@
 import type { Case } from "./cases";
 import type { Outcome, Response } from "./wire";
 
-export const HAPROXY_BAD_REQUEST =
-  "<html><body><h1>400 Bad request</h1>\nYour browser sent an invalid request.\n</body></html>\n";
+export const HAPROXY_BAD_REQUEST = "<html><body><h1>400 Bad request</h1>\nYour browser sent an invalid request.\n</body></html>\n";
 
 export interface Verdict {
   ok: boolean;
@@ -24,34 +23,19 @@ export interface Verdict {
 
 function shapeOf(r: Response, plane: string): string | null {
   if (r.status < 400) return null;
-  if (
-    plane === "haproxy" &&
-    [400, 408, 422, 501].includes(r.status) &&
-    r.body.startsWith(`<html><body><h1>${r.status} `)
-  )
-    return `haproxy-builtin-${r.status}`;
+  if (plane === "haproxy" && [400, 408, 422, 501].includes(r.status) && r.body.startsWith(`<html><body><h1>${r.status} `)) return `haproxy-builtin-${r.status}`;
   try {
     const v = JSON.parse(r.body) as {
       error?: { code?: unknown; message?: unknown };
     };
-    if (
-      typeof v.error?.code === "string" &&
-      typeof v.error.message === "string" &&
-      v.error.code.startsWith("WP_ERR_")
-    )
-      return null;
+    if (typeof v.error?.code === "string" && typeof v.error.message === "string" && v.error.code.startsWith("WP_ERR_")) return null;
   } catch {
     // not JSON
   }
   return `not the error shape: ${r.status} ${JSON.stringify(r.body.slice(0, 120))}`;
 }
 
-export function judge(
-  c: Case,
-  o: Outcome,
-  plane: string,
-  token: string,
-): Verdict {
+export function judge(c: Case, o: Outcome, plane: string, token: string): Verdict {
   const kinds: string[] = [];
   if (o.hung)
     return {
@@ -68,8 +52,7 @@ export function judge(
         kinds,
       };
     // The web server's own answers (Python's refusals of what the gateway passed on) are the app's business.
-    const bad =
-      r.headers["x-served-by"] === "recorder" ? null : shapeOf(r, plane);
+    const bad = r.headers["x-served-by"] === "recorder" ? null : shapeOf(r, plane);
     if (bad?.startsWith("haproxy-builtin-")) kinds.push(bad);
     else if (bad !== null) return { ok: false, why: bad, kinds };
     if (c.protected && !c.authorized && r.status < 400 && r.status !== 101)
@@ -78,11 +61,7 @@ export function judge(
         why: `protected target answered ${r.status} without a valid token`,
         kinds,
       };
-    if (
-      r.body.includes(token) ||
-      Object.values(r.headers).some((v) => v.includes(token))
-    )
-      return { ok: false, why: "the agent's token is in the answer", kinds };
+    if (r.body.includes(token) || Object.values(r.headers).some((v) => v.includes(token))) return { ok: false, why: "the agent's token is in the answer", kinds };
   }
   if (o.responses.length === 0 && !c.mayClose) {
     return {

@@ -47,11 +47,7 @@ async function healthy(t: Target): Promise<boolean> {
   return ok;
 }
 
-async function pool<T>(
-  items: T[],
-  concurrency: number,
-  each: (item: T) => Promise<void>,
-): Promise<void> {
+async function pool<T>(items: T[], concurrency: number, each: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -61,9 +57,7 @@ async function pool<T>(
 }
 
 /** Slow heads and bodies: each must be cut with a 408 (or a close) within its deadline, on every kind of route. */
-function slowScenarios(
-  t: Target,
-): Array<{ name: string; run: () => Promise<Outcome>; within: number }> {
+function slowScenarios(t: Target): Array<{ name: string; run: () => Promise<Outcome>; within: number }> {
   const byte = (s: string, delayMs: number) =>
     Array.from(s, (ch, i) => ({
       bytes: Buffer.from(ch, "latin1"),
@@ -78,9 +72,7 @@ function slowScenarios(
       exchange(t.host, t.port, {
         steps: [
           {
-            bytes: Buffer.from(
-              `POST ${path} HTTP/1.1\r\nHost: x\r\n${auth ? `Authorization: Bearer ${t.token}\r\n` : ""}Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n`,
-            ),
+            bytes: Buffer.from(`POST ${path} HTTP/1.1\r\nHost: x\r\n${auth ? `Authorization: Bearer ${t.token}\r\n` : ""}Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n`),
           },
           ...byte("[".repeat(60), 1000),
         ],
@@ -128,9 +120,7 @@ async function flood(t: Target): Promise<{ ok: boolean; detail: string }> {
       { length: n },
       () =>
         new Promise<string>((resolve) => {
-          const socket = net.connect({ host: t.host, port: t.port }, () =>
-            socket.write("GET /web/fz/flood HTTP/1.1\r\nHost: x\r\n\r\n"),
-          );
+          const socket = net.connect({ host: t.host, port: t.port }, () => socket.write("GET /web/fz/flood HTTP/1.1\r\nHost: x\r\n\r\n"));
           sockets.push(socket);
           let text = "";
           const timer = setTimeout(() => resolve("hang"), 30_000);
@@ -140,12 +130,7 @@ async function flood(t: Target): Promise<{ ok: boolean; detail: string }> {
             if (r === undefined) return;
             clearTimeout(timer);
             if (r.status === 200) resolve("200");
-            else if (
-              r.status === 503 &&
-              (JSON.parse(r.body) as { error: { code: string } }).error.code ===
-                "WP_ERR_OVERLOADED"
-            )
-              resolve("503");
+            else if (r.status === 503 && (JSON.parse(r.body) as { error: { code: string } }).error.code === "WP_ERR_OVERLOADED") resolve("503");
             else resolve(`${r.status} ${r.body.slice(0, 80)}`);
           });
           socket.on("error", (e: NodeJS.ErrnoException) => {
@@ -154,11 +139,7 @@ async function flood(t: Target): Promise<{ ok: boolean; detail: string }> {
           });
           socket.on("close", () => {
             clearTimeout(timer);
-            resolve(
-              text === ""
-                ? "closed unanswered"
-                : `unparsed ${JSON.stringify(text.slice(0, 80))}`,
-            );
+            resolve(text === "" ? "closed unanswered" : `unparsed ${JSON.stringify(text.slice(0, 80))}`);
           });
         }),
     ),
@@ -174,10 +155,7 @@ async function flood(t: Target): Promise<{ ok: boolean; detail: string }> {
   };
 }
 
-async function fuzzPlane(
-  plane: "agent" | "haproxy",
-  o: FuzzOptions,
-): Promise<PlaneReport> {
+async function fuzzPlane(plane: "agent" | "haproxy", o: FuzzOptions): Promise<PlaneReport> {
   const t0 = Date.now();
   const log = o.log ?? (() => undefined);
   const t = await startTarget(plane);
@@ -191,16 +169,12 @@ async function fuzzPlane(
     crashed: false,
     seconds: 0,
   };
-  const fail = (c: { category: string; name: string }, why: string): void =>
-    void report.failures.push({ category: c.category, name: c.name, why });
+  const fail = (c: { category: string; name: string }, why: string): void => void report.failures.push({ category: c.category, name: c.name, why });
   try {
     const slow = slowScenarios(t).map(async (s) => {
       const out = await s.run();
       const r = out.responses[0];
-      const cut =
-        !out.hung &&
-        out.ms <= s.within &&
-        (r === undefined || r.status === 408);
+      const cut = !out.hung && out.ms <= s.within && (r === undefined || r.status === 408);
       const shapeOk =
         r === undefined ||
         judge(
@@ -228,26 +202,17 @@ async function fuzzPlane(
       await pool(cases.slice(i, i + batch), o.concurrency, async (c) => {
         const out = await exchange(t.host, t.port, c.exchange);
         report.cases++;
-        report.byCategory[c.category] =
-          (report.byCategory[c.category] ?? 0) + 1;
+        report.byCategory[c.category] = (report.byCategory[c.category] ?? 0) + 1;
         const v = judge(c, out, plane, t.token);
-        for (const k of v.kinds)
-          report.statuses[k] = (report.statuses[k] ?? 0) + 1;
+        for (const k of v.kinds) report.statuses[k] = (report.statuses[k] ?? 0) + 1;
         if (!v.ok) fail(c, v.why);
       });
       if (!(await healthy(t))) {
         report.crashed = true;
-        fail(
-          { category: "liveness", name: `after case ${i + batch}` },
-          t.alive()
-            ? "the agent does not answer /healthz"
-            : "the agent process died",
-        );
+        fail({ category: "liveness", name: `after case ${i + batch}` }, t.alive() ? "the agent does not answer /healthz" : "the agent process died");
         break;
       }
-      log(
-        `${plane}: ${Math.min(i + batch, cases.length)}/${cases.length} cases, ${report.failures.length} failures`,
-      );
+      log(`${plane}: ${Math.min(i + batch, cases.length)}/${cases.length} cases, ${report.failures.length} failures`);
     }
     await Promise.all(slow);
     if (!report.crashed) {
@@ -256,33 +221,17 @@ async function fuzzPlane(
       report.cases += LIMITS.maxConnections + 150;
       if (!(await healthy(t))) {
         report.crashed = true;
-        fail(
-          { category: "liveness", name: "after the flood" },
-          "the agent is down",
-        );
+        fail({ category: "liveness", name: "after the flood" }, "the agent is down");
       }
     }
     if (!report.crashed) {
       for (const r of await t.seen()) {
-        if (/^\/private([/;?]|$)/.test(r.path) && r.anon !== null)
-          fail(
-            { category: "recorder", name: `${r.method} ${r.path}` },
-            "reached the private endpoint without the token",
-          );
-        if (r.path.includes("SMUGGLED"))
-          fail(
-            { category: "recorder", name: `${r.method} ${r.path}` },
-            "a request hidden in another's body reached the web server",
-          );
-        if (r.auth !== null && r.auth.includes(t.token))
-          fail(
-            { category: "recorder", name: `${r.method} ${r.path}` },
-            "the web server was handed the agent's token",
-          );
+        if (/^\/private([/;?]|$)/.test(r.path) && r.anon !== null) fail({ category: "recorder", name: `${r.method} ${r.path}` }, "reached the private endpoint without the token");
+        if (r.path.includes("SMUGGLED")) fail({ category: "recorder", name: `${r.method} ${r.path}` }, "a request hidden in another's body reached the web server");
+        if (r.auth !== null && r.auth.includes(t.token)) fail({ category: "recorder", name: `${r.method} ${r.path}` }, "the web server was handed the agent's token");
       }
     }
-    for (const s of report.scenarios)
-      if (!s.ok) fail({ category: "scenario", name: s.name }, s.detail);
+    for (const s of report.scenarios) if (!s.ok) fail({ category: "scenario", name: s.name }, s.detail);
   } finally {
     await t.stop();
   }
@@ -306,12 +255,8 @@ function format(r: PlaneReport, seed: number): string {
       .sort()
       .map(([k, v]) => `${k} ×${v}`)
       .join(", ")}`,
-    ...r.scenarios.map(
-      (s) => `  ${s.ok ? "ok  " : "FAIL"} ${s.name}: ${s.detail}`,
-    ),
-    ...r.failures
-      .slice(0, 25)
-      .map((f) => `  FAIL [${f.category}] ${f.name}: ${f.why}`),
+    ...r.scenarios.map((s) => `  ${s.ok ? "ok  " : "FAIL"} ${s.name}: ${s.detail}`),
+    ...r.failures.slice(0, 25).map((f) => `  FAIL [${f.category}] ${f.name}: ${f.why}`),
   ];
   if (r.failures.length > 25) lines.push(`  … ${r.failures.length - 25} more`);
   return lines.join("\n");
@@ -325,26 +270,17 @@ if (require.main === module) {
   };
   const options: FuzzOptions = {
     cases: Number(value("cases") ?? 1000),
-    planes: (value("planes") ?? "agent,haproxy").split(",") as Array<
-      "agent" | "haproxy"
-    >,
+    planes: (value("planes") ?? "agent,haproxy").split(",") as Array<"agent" | "haproxy">,
     seed: Number(value("seed") ?? Math.floor(Math.random() * 2 ** 31)),
     concurrency: Number(value("concurrency") ?? 32),
     log: (line) => process.stderr.write(`fuzz: ${line}\n`),
   };
   fuzz(options).then(
     (reports) => {
-      for (const r of reports)
-        process.stdout.write(`${format(r, options.seed)}\n`);
+      for (const r of reports) process.stdout.write(`${format(r, options.seed)}\n`);
       const out = value("json");
-      if (out !== undefined)
-        fs.writeFileSync(
-          out,
-          JSON.stringify({ seed: options.seed, reports }, null, 2),
-        );
-      process.exit(
-        reports.every((r) => r.failures.length === 0 && !r.crashed) ? 0 : 1,
-      );
+      if (out !== undefined) fs.writeFileSync(out, JSON.stringify({ seed: options.seed, reports }, null, 2));
+      process.exit(reports.every((r) => r.failures.length === 0 && !r.crashed) ? 0 : 1);
     },
     (err: Error) => {
       process.stderr.write(`fuzz: ${err.stack ?? err.message}\n`);

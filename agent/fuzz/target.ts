@@ -11,10 +11,7 @@ import * as path from "node:path";
 import { request } from "undici";
 
 /** The agent package: this file runs from agent/dist/fuzz (npm run fuzz) or agent/fuzz (jest). */
-const AGENT = path.resolve(
-  __dirname,
-  path.basename(path.dirname(__dirname)) === "dist" ? "../.." : "..",
-);
+const AGENT = path.resolve(__dirname, path.basename(path.dirname(__dirname)) === "dist" ? "../.." : "..");
 export const FUZZ_APP = path.join(AGENT, "fuzz", "app");
 const MAIN = path.join(AGENT, "dist", "src", "cli", "main.js");
 
@@ -55,10 +52,7 @@ export interface TargetOptions {
   defaultCap?: boolean;
 }
 
-export async function startTarget(
-  plane: "agent" | "haproxy",
-  options: TargetOptions = {},
-): Promise<Target> {
+export async function startTarget(plane: "agent" | "haproxy", options: TargetOptions = {}): Promise<Target> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), `wp-fuzz-${plane}-`));
   const args = [
     MAIN,
@@ -72,9 +66,7 @@ export async function startTarget(
     plane,
     "--log-level",
     "error",
-    ...(options.defaultCap === true
-      ? []
-      : ["--max-connections", String(LIMITS.maxConnections)]),
+    ...(options.defaultCap === true ? [] : ["--max-connections", String(LIMITS.maxConnections)]),
     "--headers-timeout",
     String(LIMITS.headersTimeoutS),
     "--body-timeout",
@@ -85,21 +77,10 @@ export async function startTarget(
   const child: ChildProcess =
     options.fdLimit === undefined
       ? spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] })
-      : spawn(
-          "bash",
-          [
-            "-c",
-            `ulimit -n ${options.fdLimit} && exec "$0" "$@"`,
-            process.execPath,
-            ...args,
-          ],
-          { stdio: ["ignore", "pipe", "pipe"] },
-        );
+      : spawn("bash", ["-c", `ulimit -n ${options.fdLimit} && exec "$0" "$@"`, process.execPath, ...args], { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<void>((resolve) =>
-    child.once("exit", () => resolve()),
-  );
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {
     let out = "";
     child.stdout?.on("data", (d: Buffer) => {
@@ -107,13 +88,7 @@ export async function startTarget(
       const m = /ready on (http:\/\/\S+)/.exec(out);
       if (m !== null) resolve(m[1] as string);
     });
-    child.once("exit", (code) =>
-      reject(
-        new Error(
-          `the agent exited with ${code} before it was ready:\n${stderr}`,
-        ),
-      ),
-    );
+    child.once("exit", (code) => reject(new Error(`the agent exited with ${code} before it was ready:\n${stderr}`)));
   });
   const token = fs.readFileSync(path.join(stateDir, "token"), "utf8").trim();
   const u = new URL(url);
@@ -126,8 +101,7 @@ export async function startTarget(
     const ok = res?.statusCode === 200;
     await res?.body.text();
     if (ok) break;
-    if (Date.now() > deadline)
-      throw new Error(`the fuzz app's web server did not come up:\n${stderr}`);
+    if (Date.now() > deadline) throw new Error(`the fuzz app's web server did not come up:\n${stderr}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   const pid = child.pid as number;
@@ -144,10 +118,7 @@ export async function startTarget(
       const res = await request(`${url}/web/fz/private/__seen`, {
         headers: auth,
       });
-      if (res.statusCode !== 200)
-        throw new Error(
-          `recorder answered ${res.statusCode}: ${await res.body.text()}`,
-        );
+      if (res.statusCode !== 200) throw new Error(`recorder answered ${res.statusCode}: ${await res.body.text()}`);
       return (await res.body.json()) as Array<{
         method: string;
         path: string;

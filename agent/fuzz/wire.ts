@@ -38,11 +38,7 @@ export interface Outcome {
   ms: number;
 }
 
-export function exchange(
-  host: string,
-  port: number,
-  x: Exchange,
-): Promise<Outcome> {
+export function exchange(host: string, port: number, x: Exchange): Promise<Outcome> {
   return new Promise((resolve) => {
     const t0 = Date.now();
     const socket = net.connect({ host, port });
@@ -69,11 +65,7 @@ export function exchange(
     timers.push(setTimeout(() => finish(true), x.deadlineMs));
     socket.on("data", (d: Buffer) => {
       raw = Buffer.concat([raw, d]);
-      if (
-        x.answers > 0 &&
-        parseResponses(raw.toString("latin1")).responses.length >= x.answers
-      )
-        finish(false);
+      if (x.answers > 0 && parseResponses(raw.toString("latin1")).responses.length >= x.answers) finish(false);
     });
     socket.on("error", (e: NodeJS.ErrnoException) => {
       error = e.code ?? e.message;
@@ -100,8 +92,7 @@ export function exchange(
         const step = x.steps[i] as Step;
         socket.write(step.bytes);
         const next = x.steps[i + 1];
-        if (next?.delayMs !== undefined && next.delayMs > 0)
-          timers.push(setTimeout(() => write(i + 1), next.delayMs));
+        if (next?.delayMs !== undefined && next.delayMs > 0) timers.push(setTimeout(() => write(i + 1), next.delayMs));
         else write(i + 1);
       };
       at = x.steps[0]?.delayMs ?? 0;
@@ -127,10 +118,7 @@ export function parseResponses(text: string): {
     const headers: Record<string, string> = {};
     for (const line of lines.slice(1)) {
       const c = line.indexOf(":");
-      if (c > 0)
-        headers[line.slice(0, c).trim().toLowerCase()] = line
-          .slice(c + 1)
-          .trim();
+      if (c > 0) headers[line.slice(0, c).trim().toLowerCase()] = line.slice(c + 1).trim();
     }
     const status = Number(m[1]);
     let bodyEnd: number;
@@ -144,16 +132,13 @@ export function parseResponses(text: string): {
     if (headers["content-length"] !== undefined) {
       bodyEnd = after + Number(headers["content-length"]);
       if (bodyEnd > rest.length) break;
-    } else if (
-      (headers["transfer-encoding"] ?? "").toLowerCase().includes("chunked")
-    ) {
+    } else if ((headers["transfer-encoding"] ?? "").toLowerCase().includes("chunked")) {
       const chunked = dechunk(rest, after);
       if (chunked === null) break;
       responses.push({ status, headers, body: chunked.body });
       rest = rest.slice(chunked.end);
       continue;
-    } else if (status === 101 || status === 204 || status === 304)
-      bodyEnd = after;
+    } else if (status === 101 || status === 204 || status === 304) bodyEnd = after;
     else bodyEnd = rest.length; // to the close
     responses.push({ status, headers, body: rest.slice(after, bodyEnd) });
     rest = rest.slice(bodyEnd);
@@ -163,10 +148,7 @@ export function parseResponses(text: string): {
 }
 
 /** A chunked body from `at`: its bytes and where it ends, or null while incomplete. */
-function dechunk(
-  text: string,
-  at: number,
-): { body: string; end: number } | null {
+function dechunk(text: string, at: number): { body: string; end: number } | null {
   let body = "";
   let i = at;
   for (;;) {

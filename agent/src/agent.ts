@@ -207,7 +207,17 @@ export class Agent {
     const inner = new URL(await gateway.listen({ host: "127.0.0.1", port: 0 }));
     // HAProxy needs a concrete port when the caller asked for any.
     const port = o.port === 0 ? await freePort(o.host) : o.port;
-    const plane = new HaproxyDataPlane({ registry: this.apps, binary: o.haproxy, dir: o.stateDir, bind: { host: o.host, port }, agent: { host: inner.hostname, port: Number(inner.port) }, token: this.token, log: this.log, maxConnections: haproxyMaxConnections(openFileLimit(), o.maxConnections), headersTimeout: o.headersTimeoutMs / 1000 });
+    const plane = new HaproxyDataPlane({
+      registry: this.apps,
+      binary: o.haproxy,
+      dir: o.stateDir,
+      bind: { host: o.host, port },
+      agent: { host: inner.hostname, port: Number(inner.port) },
+      token: this.token,
+      log: this.log,
+      maxConnections: haproxyMaxConnections(openFileLimit(), o.maxConnections),
+      headersTimeout: o.headersTimeoutMs / 1000,
+    });
     await plane.start();
     this.dataPlane = plane;
     this.state.url = plane.url;

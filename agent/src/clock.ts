@@ -62,7 +62,10 @@ export class ManualClock implements Clock {
 
   /** Timers waiting to fire, soonest first (due times relative to now). */
   timers(): number[] {
-    return this.pending.filter((p) => !p.cancelled).map((p) => p.at - this.current).sort((a, b) => a - b);
+    return this.pending
+      .filter((p) => !p.cancelled)
+      .map((p) => p.at - this.current)
+      .sort((a, b) => a - b);
   }
 
   advance(ms: number): void {

@@ -18,7 +18,7 @@ const WEBSERVER = path.resolve(__dirname, "fixtures", "webserver", "server.py");
 /** Every process under `pid`, with its command name. */
 function descendants(pid: number): Array<{ pid: number; comm: string }> {
   const out: Array<{ pid: number; comm: string }> = [];
-  for (let todo = childrenOf(pid); todo.length > 0; ) {
+  for (let todo = childrenOf(pid); todo.length > 0;) {
     const next = todo.pop() as number;
     let comm = "?";
     try {

@@ -15,21 +15,13 @@ import { until } from "./helpers";
 
 jest.setTimeout(60_000);
 
-const send = (
-  t: Target,
-  text: string,
-  answers = 1,
-  deadlineMs = 15_000,
-): Promise<Outcome> =>
+const send = (t: Target, text: string, answers = 1, deadlineMs = 15_000): Promise<Outcome> =>
   exchange(t.host, t.port, {
     steps: [{ bytes: Buffer.from(text, "latin1") }],
     answers,
     deadlineMs,
   });
-const json = (
-  o: Outcome,
-): { error?: { code: string; message: string } } & Record<string, unknown> =>
-  JSON.parse(o.responses[0]?.body ?? "null");
+const json = (o: Outcome): { error?: { code: string; message: string } } & Record<string, unknown> => JSON.parse(o.responses[0]?.body ?? "null");
 const healthy = async (t: Target): Promise<boolean> => {
   const res = await request(`${t.url}/healthz`).catch(() => null);
   await res?.body.text();
@@ -46,27 +38,14 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (plane) => {
   });
 
   test("(1) a WebSocket upgrade whose client resets the connection never takes the agent down, on any route, with no token", async () => {
-    const routes = [
-      "/v1/apps",
-      "/v1/apps/fz/functions/echo/call",
-      "/web/nope/x",
-      "/web/fz/",
-      "/web/fz/ws",
-      "/web/fz/private/ws",
-      "/web/fz/fn/x",
-      "/web/fz/pfn/x",
-      "/healthz",
-      "/nope",
-    ];
+    const routes = ["/v1/apps", "/v1/apps/fz/functions/echo/call", "/web/nope/x", "/web/fz/", "/web/fz/ws", "/web/fz/private/ws", "/web/fz/fn/x", "/web/fz/pfn/x", "/healthz", "/nope"];
     for (let round = 0; round < 3; round++) {
       await Promise.all(
         routes.map(
           (route) =>
             new Promise<void>((resolve) => {
               const s = net.connect({ host: t.host, port: t.port }, () => {
-                s.write(
-                  `GET ${route} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
-                );
+                s.write(`GET ${route} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
                 // Reset at once, or once the gateway has begun to answer.
                 if (round === 0) s.resetAndDestroy();
                 else s.once("data", () => s.resetAndDestroy());
@@ -81,71 +60,37 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (plane) => {
   });
 
   test("(2) a token-protected web path is not reachable through another spelling of it", async () => {
-    const spellings = [
-      "//private/x",
-      "/%70rivate/x",
-      "/./private/x",
-      "/a/../private/x",
-      "/a/%2e%2e/private/x",
-      "/private;p/x",
-      "/PRIVATE/../private/x",
-    ];
+    const spellings = ["//private/x", "/%70rivate/x", "/./private/x", "/a/../private/x", "/a/%2e%2e/private/x", "/private;p/x", "/PRIVATE/../private/x"];
     for (const s of spellings) {
-      const o = await send(
-        t,
-        `GET /web/fz${s} HTTP/1.1\r\nHost: x\r\nx-fuzz-anon: 1\r\n\r\n`,
-      );
+      const o = await send(t, `GET /web/fz${s} HTTP/1.1\r\nHost: x\r\nx-fuzz-anon: 1\r\n\r\n`);
       expect([s, o.responses[0]?.status]).toEqual([s, 401]);
       expect(json(o).error?.code).toBe("WP_ERR_UNAUTHORIZED");
     }
     // An encoded slash has no safe reading: refused outright.
-    const slash = await send(
-      t,
-      `GET /web/fz/private%2fx HTTP/1.1\r\nHost: x\r\nx-fuzz-anon: 1\r\n\r\n`,
-    );
+    const slash = await send(t, `GET /web/fz/private%2fx HTTP/1.1\r\nHost: x\r\nx-fuzz-anon: 1\r\n\r\n`);
     expect(slash.responses[0]?.status).toBe(400);
     expect(json(slash).error?.code).toBe("WP_ERR_BAD_PATH");
     // With the token, the normal form is what the server receives.
-    const served = await send(
-      t,
-      `GET /web/fz//private/./a/../x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t.token}\r\n\r\n`,
-    );
+    const served = await send(t, `GET /web/fz//private/./a/../x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t.token}\r\n\r\n`);
     expect(served.responses[0]?.status).toBe(200);
     expect(json(served).path).toBe("/private/x");
     const seen = await t.seen();
-    expect(
-      seen.filter((r) => /^\/private([/;?]|$)/.test(r.path) && r.anon !== null),
-    ).toEqual([]);
+    expect(seen.filter((r) => /^\/private([/;?]|$)/.test(r.path) && r.anon !== null)).toEqual([]);
     expect(seen.map((r) => r.path)).toContain("/private/x");
   });
 
   test("(3) the agent's token never reaches a handler: not a function endpoint's, not a web server's", async () => {
-    const fn = await send(
-      t,
-      `GET /web/fz/pfn/x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t.token}\r\nx-app: kept\r\n\r\n`,
-    );
+    const fn = await send(t, `GET /web/fz/pfn/x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t.token}\r\nx-app: kept\r\n\r\n`);
     expect(fn.responses[0]?.status).toBe(200);
     const headers = json(fn).headers as Record<string, string>;
     expect(headers["x-app"]).toBe("kept");
     expect(headers.authorization).toBeUndefined();
     expect(fn.responses[0]?.body).not.toContain(t.token);
     // A public endpoint's own Authorization is the app's business and goes on.
-    const own = await send(
-      t,
-      `GET /web/fz/fn/x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer the-apps-own\r\n\r\n`,
-    );
-    expect((json(own).headers as Record<string, string>).authorization).toBe(
-      "Bearer the-apps-own",
-    );
-    await send(
-      t,
-      `GET /web/fz/private/y HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t.token}\r\n\r\n`,
-    );
-    expect(
-      (await t.seen()).filter(
-        (r) => r.auth !== null && r.auth.includes(t.token),
-      ),
-    ).toEqual([]);
+    const own = await send(t, `GET /web/fz/fn/x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer the-apps-own\r\n\r\n`);
+    expect((json(own).headers as Record<string, string>).authorization).toBe("Bearer the-apps-own");
+    await send(t, `GET /web/fz/private/y HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t.token}\r\n\r\n`);
+    expect((await t.seen()).filter((r) => r.auth !== null && r.auth.includes(t.token))).toEqual([]);
   });
 
   test("(5) a body trickled in is cut with a JSON 408, on API, function and web routes", async () => {
@@ -153,9 +98,7 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (plane) => {
       exchange(t.host, t.port, {
         steps: [
           {
-            bytes: Buffer.from(
-              `POST ${path} HTTP/1.1\r\nHost: x\r\n${auth ? `Authorization: Bearer ${t.token}\r\n` : ""}Content-Type: application/json\r\nContent-Length: 100\r\n\r\n`,
-            ),
+            bytes: Buffer.from(`POST ${path} HTTP/1.1\r\nHost: x\r\n${auth ? `Authorization: Bearer ${t.token}\r\n` : ""}Content-Type: application/json\r\nContent-Length: 100\r\n\r\n`),
           },
           ...Array.from({ length: 30 }, () => ({
             bytes: Buffer.from("["),
@@ -165,11 +108,7 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (plane) => {
         answers: 1,
         deadlineMs: 20_000,
       });
-    const outcomes = await Promise.all([
-      trickle("/v1/apps/fz/functions/echo/call", true),
-      trickle("/web/fz/fn/x", false),
-      trickle("/web/fz/upload", false),
-    ]);
+    const outcomes = await Promise.all([trickle("/v1/apps/fz/functions/echo/call", true), trickle("/web/fz/fn/x", false), trickle("/web/fz/upload", false)]);
     for (const o of outcomes) {
       expect(o.hung).toBe(false);
       expect(o.responses[0]?.status).toBe(408);
@@ -182,35 +121,20 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (plane) => {
   test("(5) what the hand-written HTTP/1.1 path let through is refused, or re-framed, and never reaches the app as sent", async () => {
     // Bare LF line ends: node:http refuses them; HAProxy may read them (RFC 9112 §2.2) and sends the
     // server a request of its own making, one request, CRLF-framed.
-    const bareLf = await send(
-      t,
-      "GET /web/fz/lf HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\n\n0\n\nGET /web/fz/private/lf2 HTTP/1.1\nHost: x\nx-fuzz-anon: 1\n\n",
-      2,
-    );
+    const bareLf = await send(t, "GET /web/fz/lf HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\n\n0\n\nGET /web/fz/private/lf2 HTTP/1.1\nHost: x\nx-fuzz-anon: 1\n\n", 2);
     if (plane === "agent") expect(bareLf.responses[0]?.status).toBe(400);
     else expect(bareLf.responses.map((r) => r.status)).toEqual([200, 401]);
-    const big = await send(
-      t,
-      `GET /web/fz/big HTTP/1.1\r\nHost: x\r\nx-big: ${"a".repeat(17_000)}\r\n\r\n`,
-    );
+    const big = await send(t, `GET /web/fz/big HTTP/1.1\r\nHost: x\r\nx-big: ${"a".repeat(17_000)}\r\n\r\n`);
     expect([400, 431]).toContain(big.responses[0]?.status);
-    const expect200 = await send(
-      t,
-      "GET /web/fz/expect HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\n\r\n",
-    );
+    const expect200 = await send(t, "GET /web/fz/expect HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\n\r\n");
     expect([400, 417]).toContain(expect200.responses[0]?.status);
-    const underscore = await send(
-      t,
-      "POST /web/fz/te HTTP/1.1\r\nHost: x\r\nTransfer_Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n",
-    );
+    const underscore = await send(t, "POST /web/fz/te HTTP/1.1\r\nHost: x\r\nTransfer_Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n");
     expect(underscore.responses[0]?.status).toBe(200);
     const seen = (await t.seen()).map((r) => r.path);
     expect(seen).not.toContain("/big");
     expect(seen).not.toContain("/expect");
     expect(seen).not.toContain("/private/lf2");
-    expect(seen.filter((p) => p === "/lf")).toHaveLength(
-      plane === "agent" ? 0 : 1,
-    );
+    expect(seen.filter((p) => p === "/lf")).toHaveLength(plane === "agent" ? 0 : 1);
   });
 
   test("(6) deep JSON, CONNECT, a TLS hello and bare CRLFs get the JSON error shape within a bound", async () => {
@@ -222,10 +146,7 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (plane) => {
     );
     expect(d.responses[0]?.status).toBe(400);
     expect(json(d).error?.message).toContain("256 levels deep");
-    const connect = await send(
-      t,
-      "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
-    );
+    const connect = await send(t, "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
     expect(connect.responses[0]?.status).toBeLessThan(500);
     const tls = await exchange(t.host, t.port, {
       steps: [{ bytes: Buffer.from("16030100a5010000a103035f", "hex") }],
@@ -237,8 +158,7 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (plane) => {
     const crlf = await send(t, "\r\n\r\n\r\n");
     expect(crlf.responses[0]?.status).toBe(408);
     expect(crlf.ms).toBeLessThan(6000);
-    for (const o of [d, ...(plane === "agent" ? [connect, tls, crlf] : [])])
-      expect(typeof json(o).error?.code).toBe("string");
+    for (const o of [d, ...(plane === "agent" ? [connect, tls, crlf] : [])]) expect(typeof json(o).error?.code).toBe("string");
   });
 
   test("a synchronous call whose caller goes away is cancelled, through either data plane", async () => {
@@ -246,10 +166,7 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (plane) => {
       const res = await request(`${t.url}/metrics`, {
         headers: { authorization: `Bearer ${t.token}` },
       });
-      const m =
-        /warmpool_inputs_total\{app="fz",function="slow",outcome="cancelled"\} (\d+)/.exec(
-          await res.body.text(),
-        );
+      const m = /warmpool_inputs_total\{app="fz",function="slow",outcome="cancelled"\} (\d+)/.exec(await res.body.text());
       return m === null ? 0 : Number(m[1]);
     };
     const before = await metric();
@@ -267,36 +184,24 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (plane) => {
       const res = await request(`${t.url}/v1/apps/fz/functions/slow`, {
         headers: { authorization: `Bearer ${t.token}` },
       });
-      return (
-        ((await res.body.json()) as { status: { inFlight: number } }).status
-          .inFlight === 1
-      );
+      return ((await res.body.json()) as { status: { inFlight: number } }).status.inFlight === 1;
     });
     abort.abort();
     await pending;
-    await until(
-      "the call cancelled",
-      async () => (await metric()) === before + 1,
-      10_000,
-    );
+    await until("the call cancelled", async () => (await metric()) === before + 1, 10_000);
   });
 
   test("(6) the spec file's app cannot be replaced over the API", async () => {
     const doc = JSON.stringify({
       functions: { echo: { handler: "recorder:echo" } },
     });
-    const o = await send(
-      t,
-      `PUT /v1/apps/fz HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t.token}\r\nContent-Type: application/json\r\nContent-Length: ${doc.length}\r\n\r\n${doc}`,
-    );
+    const o = await send(t, `PUT /v1/apps/fz HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t.token}\r\nContent-Type: application/json\r\nContent-Length: ${doc.length}\r\n\r\n${doc}`);
     expect(o.responses[0]?.status).toBe(409);
     expect(json(o).error?.code).toBe("WP_ERR_NOT_STANDALONE");
     const apps = await request(`${t.url}/v1/apps/fz`, {
       headers: { authorization: `Bearer ${t.token}` },
     });
-    expect(
-      ((await apps.body.json()) as { functions: string[] }).functions,
-    ).toEqual(["site", "echo", "cold", "slow"]);
+    expect(((await apps.body.json()) as { functions: string[] }).functions).toEqual(["site", "echo", "cold", "slow"]);
   });
 });
 
@@ -309,9 +214,7 @@ test("(5) at a 1,024 open-file limit, 1,000 connections at once are all answered
         { length: 1000 },
         () =>
           new Promise<number | string>((resolve) => {
-            const s = net.connect({ host: t.host, port: t.port }, () =>
-              s.write("GET /web/fz/flood HTTP/1.1\r\nHost: x\r\n\r\n"),
-            );
+            const s = net.connect({ host: t.host, port: t.port }, () => s.write("GET /web/fz/flood HTTP/1.1\r\nHost: x\r\n\r\n"));
             held.push(s);
             let text = "";
             const timer = setTimeout(() => resolve("hang"), 30_000);
@@ -320,18 +223,10 @@ test("(5) at a 1,024 open-file limit, 1,000 connections at once are all answered
               const r = parseResponses(text).responses[0];
               if (r === undefined) return;
               clearTimeout(timer);
-              resolve(
-                r.status === 503
-                  ? (JSON.parse(r.body).error.code as string)
-                  : r.status,
-              );
+              resolve(r.status === 503 ? (JSON.parse(r.body).error.code as string) : r.status);
             });
-            s.on("error", (e: NodeJS.ErrnoException) =>
-              resolve(`error ${e.code}`),
-            );
-            s.on("close", () =>
-              resolve(text === "" ? "closed unanswered" : text.slice(0, 60)),
-            );
+            s.on("error", (e: NodeJS.ErrnoException) => resolve(`error ${e.code}`));
+            s.on("close", () => resolve(text === "" ? "closed unanswered" : text.slice(0, 60)));
           }),
       ),
     );

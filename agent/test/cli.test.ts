@@ -7,23 +7,12 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import {
-  FIXTURES,
-  fixtureVolume,
-  MAIN,
-  startProcess,
-  tempDir,
-  type Running,
-} from "./helpers";
+import { FIXTURES, fixtureVolume, MAIN, startProcess, tempDir, type Running } from "./helpers";
 
 const run = promisify(execFile);
 jest.setTimeout(30_000);
 
-async function cli(
-  cwd: string,
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(cwd: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const r = await run(process.execPath, [MAIN, ...args], {
       cwd,
@@ -40,38 +29,21 @@ test("a spec file that does not validate is refused with every problem, named by
   const dir = tempDir("cli-bad");
   fs.writeFileSync(
     path.join(dir, "app.yaml"),
-    [
-      "name: demo",
-      "functions:",
-      "  hello:",
-      '    handler: "handlers:square"',
-      "    autoscaler: {minContainers: -1}",
-      "  other:",
-      "    runtime: ruby",
-      "",
-    ].join("\n"),
+    ["name: demo", "functions:", "  hello:", '    handler: "handlers:square"', "    autoscaler: {minContainers: -1}", "  other:", "    runtime: ruby", ""].join("\n"),
   );
   const r = await cli(dir, ["dev", "app.yaml", "--port", "0"]);
   expect(r.code).toBe(2);
   expect(r.stderr).toContain('spec file "app.yaml" has 3 invalid fields:');
-  expect(r.stderr).toContain(
-    "functions.hello.autoscaler.minContainers = -1: must be",
-  );
+  expect(r.stderr).toContain("functions.hello.autoscaler.minContainers = -1: must be");
   expect(r.stderr).toContain("functions.other.handler: is required");
   expect(r.stderr).toContain('functions.other.runtime = "ruby": must be');
 });
 
 test("an agent told to keep its state in PostgreSQL refuses to start, without printing the URL", async () => {
   const dir = tempDir("cli-postgres");
-  const r = await cli(
-    dir,
-    ["agent", "--port", "0", "--state-dir", path.join(dir, "state")],
-    { WARMPOOL_DATABASE_URL: "postgres://warmpool:s3cret-pw@db:5432/warmpool" },
-  );
+  const r = await cli(dir, ["agent", "--port", "0", "--state-dir", path.join(dir, "state")], { WARMPOOL_DATABASE_URL: "postgres://warmpool:s3cret-pw@db:5432/warmpool" });
   expect(r.code).toBe(2);
-  expect(r.stderr).toContain(
-    "WARMPOOL_DATABASE_URL is set (Runtime state.kind: postgres)",
-  );
+  expect(r.stderr).toContain("WARMPOOL_DATABASE_URL is set (Runtime state.kind: postgres)");
   expect(r.stderr).toContain("Use state.kind: sqlite");
   expect(r.stdout + r.stderr).not.toContain("s3cret-pw");
   expect(fs.existsSync(path.join(dir, "state"))).toBe(false);
@@ -79,20 +51,8 @@ test("an agent told to keep its state in PostgreSQL refuses to start, without pr
 
 test("without bwrap on PATH the agent refuses to start, in one line naming the fix, before it opens the database", async () => {
   const dir = tempDir("cli-nobwrap");
-  fs.copyFileSync(
-    path.join(FIXTURES, "handlers.py"),
-    path.join(dir, "handlers.py"),
-  );
-  fs.writeFileSync(
-    path.join(dir, "app.yaml"),
-    [
-      "name: demo",
-      "functions:",
-      "  square:",
-      '    handler: "handlers:square"',
-      "",
-    ].join("\n"),
-  );
+  fs.copyFileSync(path.join(FIXTURES, "handlers.py"), path.join(dir, "handlers.py"));
+  fs.writeFileSync(path.join(dir, "app.yaml"), ["name: demo", "functions:", "  square:", '    handler: "handlers:square"', ""].join("\n"));
   const r = await cli(dir, ["dev", "app.yaml", "--port", "0"], {
     PATH: tempDir("empty-path"),
   });
@@ -102,10 +62,7 @@ test("without bwrap on PATH the agent refuses to start, in one line naming the f
       "Install it (Debian/Ubuntu: apt-get install bubblewrap), or run the workers without isolation: --sandbox none\n",
   );
   // No database, and no lock held: the lock's file stays (its lock went with the process), its pid file does not.
-  expect(fs.readdirSync(path.join(dir, ".warmpool")).sort()).toEqual([
-    "agent.lock",
-    "token",
-  ]);
+  expect(fs.readdirSync(path.join(dir, ".warmpool")).sort()).toEqual(["agent.lock", "token"]);
 });
 
 describe("client commands", () => {
@@ -118,14 +75,8 @@ describe("client commands", () => {
   beforeAll(async () => {
     dir = tempDir("cli");
     gates = fixtureVolume(path.join(dir, ".warmpool"), "demo");
-    fs.copyFileSync(
-      path.join(FIXTURES, "handlers.py"),
-      path.join(dir, "handlers.py"),
-    );
-    fs.copyFileSync(
-      path.join(FIXTURES, "handlers.js"),
-      path.join(dir, "handlers.js"),
-    );
+    fs.copyFileSync(path.join(FIXTURES, "handlers.py"), path.join(dir, "handlers.py"));
+    fs.copyFileSync(path.join(FIXTURES, "handlers.js"), path.join(dir, "handlers.js"));
     fs.writeFileSync(
       path.join(dir, "app.yaml"),
       [
@@ -161,9 +112,7 @@ describe("client commands", () => {
       code: 0,
       stdout: "49\n",
     });
-    expect((await cli(dir, ["call", "demo/double", "21"], env)).stdout).toBe(
-      "42\n",
-    );
+    expect((await cli(dir, ["call", "demo/double", "21"], env)).stdout).toBe("42\n");
     const boom = await cli(dir, ["call", "demo/boom", "1"], env);
     expect(boom.code).toBe(1);
     expect(boom.stderr).toContain("remote ValueError: bad input 1");
@@ -175,12 +124,8 @@ describe("client commands", () => {
     const id = spawned.stdout.trim();
     expect(id).toMatch(/^fc-/);
     expect((await cli(dir, ["get", id], env)).stdout).toBe("144\n");
-    const held = (
-      await cli(dir, ["spawn", "demo/wait", "cli-gate"], env)
-    ).stdout.trim();
-    const queued = (
-      await cli(dir, ["spawn", "demo/wait", "cli-gate"], env)
-    ).stdout.trim();
+    const held = (await cli(dir, ["spawn", "demo/wait", "cli-gate"], env)).stdout.trim();
+    const queued = (await cli(dir, ["spawn", "demo/wait", "cli-gate"], env)).stdout.trim();
     const cancel = await cli(dir, ["cancel", queued], env);
     expect(JSON.parse(cancel.stdout)).toMatchObject({
       callId: queued,
@@ -200,9 +145,7 @@ describe("client commands", () => {
       .trim()
       .split("\n")
       .map((l) => JSON.parse(l));
-    expect(lines).toEqual(
-      Array.from({ length: 50 }, (_, i) => ({ index: i, result: i * i })),
-    );
+    expect(lines).toEqual(Array.from({ length: 50 }, (_, i) => ({ index: i, result: i * i })));
     expect(r.stderr).toContain("50 inputs, 50 succeeded, 0 failed");
   });
 
@@ -212,9 +155,7 @@ describe("client commands", () => {
     const status = await cli(dir, ["status", "demo/square"], env);
     expect(status.stdout).toContain("scale up 0 → 1");
     expect(status.stdout).toMatch(/square-[0-9a-f]+.*ready/);
-    const json = JSON.parse(
-      (await cli(dir, ["status", "demo/square", "--json"], env)).stdout,
-    );
+    const json = JSON.parse((await cli(dir, ["status", "demo/square", "--json"], env)).stdout);
     expect([1, 2]).toContain(json.status.readyReplicas);
     const logs = await cli(dir, ["logs", "demo/square", "--tail", "3"], env);
     expect(logs.stdout).toMatch(/^\[square-[0-9a-f]+\] \[warmpool\] ready/m);
@@ -223,12 +164,8 @@ describe("client commands", () => {
   test("a second agent on the same state directory refuses to start", async () => {
     const r = await cli(dir, ["dev", "app.yaml", "--port", "0"]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(
-      /another warmpool agent \(pid \d+\) is using .*\.warmpool/,
-    );
-    expect((await cli(dir, ["call", "demo/square", "3"], env)).stdout).toBe(
-      "9\n",
-    ); // the first one is untouched
+    expect(r.stderr).toMatch(/another warmpool agent \(pid \d+\) is using .*\.warmpool/);
+    expect((await cli(dir, ["call", "demo/square", "3"], env)).stdout).toBe("9\n"); // the first one is untouched
   });
 
   test("a wrong token is refused", async () => {

@@ -112,7 +112,7 @@ describe("the agent's Deployment, as the Runtime renders it, parsed by the agent
 
   it("reads every environment variable the Deployment and the image set", () => {
     const postgres = agentDeploymentSpec(runtimeSpec({ state: { kind: "postgres", postgresUrlSecret: { name: "db", key: "url" } } }), "img", {}).template!.spec as any;
-    const rendered = [...container.env ?? [], ...postgres.containers[0].env].map((e: any) => e.name);
+    const rendered = [...(container.env ?? []), ...postgres.containers[0].env].map((e: any) => e.name);
     const read = Object.values(AGENT_ENV) as string[];
     for (const name of [...rendered, ...envNames(image)].filter((n) => n.startsWith("WARMPOOL_"))) expect(read).toContain(name);
     expect(rendered).toContain(AGENT_ENV.databaseUrl);
@@ -252,9 +252,11 @@ describe("no contract name is typed outside the contract", () => {
         if (statSync(path).isDirectory()) {
           if (entry !== "generated") walk(path);
         } else if (path.endsWith(".ts")) {
-          readFileSync(path, "utf8").split("\n").forEach((line, i) => {
-            if (!/^\s*(\*|\/\*|\/\/)/.test(line)) out.push([`${path.slice(REPO.length + 1)}:${i + 1}`, line]);
-          });
+          readFileSync(path, "utf8")
+            .split("\n")
+            .forEach((line, i) => {
+              if (!/^\s*(\*|\/\*|\/\/)/.test(line)) out.push([`${path.slice(REPO.length + 1)}:${i + 1}`, line]);
+            });
         }
       }
     };

@@ -32,10 +32,20 @@ describe("decide", () => {
     ["starting containers count", {}, { queued: 2, inFlight: 0, containers: [{ id: "a", state: "starting", inFlight: 0, idleSince: null }] }, { desired: 2, start: 1 }],
     ["idle past the window is stopped", {}, { queued: 0, inFlight: 0, containers: [ready("a", 0, 60_000)] }, { desired: 0, start: 0, stop: ["a"] }],
     ["idle within the window is held", {}, { queued: 0, inFlight: 0, containers: [ready("a", 0, 59_999)] }, { desired: 0, start: 0, stop: [] }],
-    ["busy containers are never stopped", { maxContainers: 1 }, { queued: 0, inFlight: 2, containers: [ready("a", 1, null), ready("b", 1, null), ready("c", 0, 120_000)] }, { desired: 1, stop: ["c"] }],
+    [
+      "busy containers are never stopped",
+      { maxContainers: 1 },
+      { queued: 0, inFlight: 2, containers: [ready("a", 1, null), ready("b", 1, null), ready("c", 0, 120_000)] },
+      { desired: 1, stop: ["c"] },
+    ],
     ["longest idle first, only the surplus", {}, { queued: 0, inFlight: 1, containers: [ready("a", 1, null), ready("b", 0, 70_000), ready("c", 0, 90_000)] }, { desired: 1, stop: ["c", "b"] }],
     ["minContainers floor on scale-down", { minContainers: 1 }, { queued: 0, inFlight: 0, containers: [ready("a", 0, 90_000), ready("b", 0, 80_000)] }, { desired: 1, stop: ["a"] }],
-    ["a start back-off holds the starts, desired still says what is wanted", {}, { queued: 3, inFlight: 0, containers: [], startBackoff: { until: NOW + 1, failures: 1 } }, { desired: 3, start: 0, stop: [] }],
+    [
+      "a start back-off holds the starts, desired still says what is wanted",
+      {},
+      { queued: 3, inFlight: 0, containers: [], startBackoff: { until: NOW + 1, failures: 1 } },
+      { desired: 3, start: 0, stop: [] },
+    ],
     ["a back-off that has passed holds nothing", {}, { queued: 3, inFlight: 0, containers: [], startBackoff: { until: NOW, failures: 2 } }, { desired: 3, start: 3 }],
     ["a back-off never holds a scale-down", {}, { queued: 0, inFlight: 0, containers: [ready("a", 0, 60_000)], startBackoff: { until: NOW + 30_000, failures: 5 } }, { desired: 0, stop: ["a"] }],
   ];
@@ -86,7 +96,12 @@ describe("decide", () => {
         fc.array(container, { maxLength: 12 }),
         (c, queued, cs) => {
           const config: ScaleConfig = { ...c, maxContainers: Math.max(1, c.minContainers + c.extra) };
-          const containers = cs.map((x, i) => ({ id: `c${i}`, state: x.state, inFlight: x.state === "starting" ? 0 : x.inFlight, idleSince: x.state === "ready" && x.inFlight === 0 && x.idleFor !== null ? NOW - x.idleFor : null }));
+          const containers = cs.map((x, i) => ({
+            id: `c${i}`,
+            state: x.state,
+            inFlight: x.state === "starting" ? 0 : x.inFlight,
+            idleSince: x.state === "ready" && x.inFlight === 0 && x.idleFor !== null ? NOW - x.idleFor : null,
+          }));
           const inFlight = containers.reduce((s, x) => s + x.inFlight, 0);
           const d = decide(config, { queued, inFlight, containers }, NOW);
           expect(d.desired).toBeGreaterThanOrEqual(config.minContainers);

@@ -41,7 +41,10 @@ function port(fn: string): number {
 }
 
 describe("batching", () => {
-  test.each([["full", 4, 40], ["jsbatch", 5, 35]] as const)("%s: a backlog goes out in full batches of maxBatchSize", async (fn, size, n) => {
+  test.each([
+    ["full", 4, 40],
+    ["jsbatch", 5, 35],
+  ] as const)("%s: a backlog goes out in full batches of maxBatchSize", async (fn, size, n) => {
     const inputs = Array.from({ length: n }, (_, i) => ({ args: ["x".repeat(i)] }));
     const r = await h.http.req("POST", `/v1/apps/t/functions/${fn}/map`, inputs);
     const lines = ndjson(r.text);
@@ -61,7 +64,11 @@ describe("batching", () => {
     expect(fn.load.inFlight).toBe(0);
     clock.advance(1);
     expect(fn.load.inFlight).toBe(3);
-    expect(ndjson((await pending).text).slice(0, -1).map((l) => l.result)).toEqual([1, 2, 3]);
+    expect(
+      ndjson((await pending).text)
+        .slice(0, -1)
+        .map((l) => l.result),
+    ).toEqual([1, 2, 3]);
     const after = await workerStats(port("wait"));
     expect(after.batches - before.batches).toBe(1);
     expect(after.invocations - before.invocations).toBe(3);
@@ -98,7 +105,11 @@ describe("retries", () => {
     const spawned = await h.http.spawn("t", "boom", [5]);
     const id = spawned.body.callId as string;
     const input = () => h.agent.calls.find(id)!;
-    for (const [attempt, delay] of [[1, 1000], [2, 2000], [3, 3000]] as const) {
+    for (const [attempt, delay] of [
+      [1, 1000],
+      [2, 2000],
+      [3, 3000],
+    ] as const) {
       await until(`attempt ${attempt} failed`, () => input().state === "delayed" && input().attempt === attempt);
       clock.advance(delay - 1);
       expect(input().state).toBe("delayed");

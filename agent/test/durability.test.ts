@@ -26,7 +26,7 @@ const SECONDS = 0.1;
 /** Every process under `pid` (bwrap, each sandbox's reaper, the workers and theirs). */
 function descendants(pid: number): number[] {
   const out: number[] = [];
-  for (let todo = childrenOf(pid); todo.length > 0; ) {
+  for (let todo = childrenOf(pid); todo.length > 0;) {
     const next = todo.pop() as number;
     out.push(next);
     todo.push(...childrenOf(next));
@@ -80,7 +80,13 @@ test("kill -9 of the agent with 1,000 spawned calls outstanding: none lost, none
     }),
   );
   // Mid-run: about a third done, results being committed while inputs run.
-  const ended = (): number => (fs.existsSync(records) ? fs.readFileSync(records, "utf8").split("\n").filter((l) => l.startsWith("E ")).length : 0);
+  const ended = (): number =>
+    fs.existsSync(records)
+      ? fs
+          .readFileSync(records, "utf8")
+          .split("\n")
+          .filter((l) => l.startsWith("E ")).length
+      : 0;
   await until("a third of the calls run", () => ended() >= CALLS / 3, 60_000);
   const tree = descendants(first.child.pid!);
   expect(tree.length).toBeGreaterThan(0);

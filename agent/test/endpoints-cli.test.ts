@@ -47,7 +47,9 @@ test("serve prints endpoint URLs; apps and schedules list them", async () => {
     expect(apps.stdout).toContain("greet");
     expect(apps.stdout).toContain(`${base}/web/demo/greet`);
     const schedules = await run(process.execPath, [MAIN, "schedules", "--json"], { cwd: dir, env });
-    expect(JSON.parse(schedules.stdout)).toEqual([expect.objectContaining({ app: "demo", name: "nightly", timing: 'cron "0 2 * * *" (Europe/Paris)', lastRun: null, nextRun: expect.stringMatching(/T0[01]:00:00.000Z$/) })]);
+    expect(JSON.parse(schedules.stdout)).toEqual([
+      expect.objectContaining({ app: "demo", name: "nightly", timing: 'cron "0 2 * * *" (Europe/Paris)', lastRun: null, nextRun: expect.stringMatching(/T0[01]:00:00.000Z$/) }),
+    ]);
     const table = await run(process.execPath, [MAIN, "schedules"], { cwd: dir, env });
     expect(table.stdout).toContain("demo/nightly");
   } finally {

@@ -13,13 +13,7 @@ import { Readable } from "node:stream";
 import { Client } from "undici";
 import { Agent } from "../src/agent";
 import { validateApp } from "../src/spec/load";
-import {
-  HAPROXY_BAD_REQUEST,
-  RUNTIMES,
-  tempDir,
-  TOKEN,
-  until,
-} from "./helpers";
+import { HAPROXY_BAD_REQUEST, RUNTIMES, tempDir, TOKEN, until } from "./helpers";
 
 const FIXTURES = path.resolve(__dirname, "fixtures", "webserver");
 describe.each(["agent", "haproxy"] as const)("data plane: %s", (dataPlane) => {
@@ -96,23 +90,15 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (dataPlane) => {
   }
 
   /** Writes raw bytes on a fresh connection and reads until `done` says the answer is complete. */
-  function raw(
-    bytes: string,
-    done: (text: string) => boolean,
-    steps: Array<{ after: string; send: string }> = [],
-  ): Promise<string> {
+  function raw(bytes: string, done: (text: string) => boolean, steps: Array<{ after: string; send: string }> = []): Promise<string> {
     return new Promise((resolve, reject) => {
       const url = new URL(agent.url);
-      const socket = net.connect(
-        { host: url.hostname, port: Number(url.port) },
-        () => socket.write(bytes),
-      );
+      const socket = net.connect({ host: url.hostname, port: Number(url.port) }, () => socket.write(bytes));
       let text = "";
       const pending = [...steps];
       socket.on("data", (d) => {
         text += d.toString("latin1");
-        while (pending.length > 0 && text.includes(pending[0]!.after))
-          socket.write(pending.shift()!.send);
+        while (pending.length > 0 && text.includes(pending[0]!.after)) socket.write(pending.shift()!.send);
         if (done(text)) {
           socket.destroy();
           resolve(text);
@@ -130,9 +116,7 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (dataPlane) => {
     test("pipelined requests on one connection are answered in order", async () => {
       const paths = Array.from({ length: 8 }, (_, i) => `/web/cx/p${i}?i=${i}`);
       const answers = await Promise.all(paths.map((p) => get(client(), p)));
-      expect(answers.map((a) => JSON.parse(a.text).path)).toEqual(
-        paths.map((p) => p.slice("/web/cx".length)),
-      );
+      expect(answers.map((a) => JSON.parse(a.text).path)).toEqual(paths.map((p) => p.slice("/web/cx".length)));
     });
 
     test("bodies arrive whole: by length, and a chunked one chunked or, once wholly arrived, by length", async () => {
@@ -168,9 +152,7 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (dataPlane) => {
       expect(head.statusCode).toBe(200);
       expect(head.headers["content-length"]).toBe("1234");
       expect(await head.body.text()).toBe("");
-      expect(
-        JSON.parse((await get(client(), "/web/cx/after-head")).text).path,
-      ).toBe("/after-head");
+      expect(JSON.parse((await get(client(), "/web/cx/after-head")).text).path).toBe("/after-head");
     });
 
     test("a close-delimited answer is passed on whole; so is an answer given before the body is read", async () => {
@@ -185,11 +167,7 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (dataPlane) => {
       expect(early.statusCode).toBe(413);
       await early.body.text();
       // Neither upset the container's accounting (HAProxy's sessions are counted every 100 ms).
-      await until(
-        "the container's count back at 0",
-        () => inFlightOnFirst("cx", "site") === 0,
-        5000,
-      );
+      await until("the container's count back at 0", () => inFlightOnFirst("cx", "site") === 0, 5000);
     });
 
     test("header values that are not ASCII pass byte for byte; a server that sends more than it announced loses its connection, not the client", async () => {
@@ -198,21 +176,15 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (dataPlane) => {
         path: "/web/cx/utf8-header",
       });
       await named.body.text();
-      expect(
-        Buffer.from(String(named.headers["x-name"]), "latin1").toString("utf8"),
-      ).toBe("café");
+      expect(Buffer.from(String(named.headers["x-name"]), "latin1").toString("utf8")).toBe("café");
       const extra = await get(client(), "/web/cx/extra");
       expect(extra).toMatchObject({ status: 200, text: "ok" });
-      expect(
-        JSON.parse((await get(client(), "/web/cx/after-extra")).text).path,
-      ).toBe("/after-extra");
+      expect(JSON.parse((await get(client(), "/web/cx/after-extra")).text).path).toBe("/after-extra");
     });
 
     test("a kept-alive connection the server drops as it is reused: a GET is sent again, a POST is not (502 from the agent; HAProxy closes the client's connection as the server did)", async () => {
       expect((await get(client(), "/web/cx/drop-next")).status).toBe(200);
-      expect(
-        JSON.parse((await get(client(), "/web/cx/after-drop")).text).path,
-      ).toBe("/after-drop");
+      expect(JSON.parse((await get(client(), "/web/cx/after-drop")).text).path).toBe("/after-drop");
       expect((await get(client(), "/web/cx/drop-next")).status).toBe(200);
       const post = client().request({
         method: "POST",
@@ -222,15 +194,9 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (dataPlane) => {
       if (dataPlane === "agent") {
         const answered = await post;
         expect(answered.statusCode).toBe(502);
-        expect(JSON.parse(await answered.body.text()).error.code).toBe(
-          "WP_ERR_UPSTREAM",
-        );
+        expect(JSON.parse(await answered.body.text()).error.code).toBe("WP_ERR_UPSTREAM");
       } else await expect(post).rejects.toThrow("other side closed");
-      await until(
-        "the container's count back at 0",
-        () => inFlightOnFirst("cx", "site") === 0,
-        5000,
-      );
+      await until("the container's count back at 0", () => inFlightOnFirst("cx", "site") === 0, 5000);
     });
 
     test("a body far larger than socket buffers streams through intact", async () => {
@@ -245,9 +211,7 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (dataPlane) => {
         size += (chunk as Buffer).length;
       }
       const expected = createHash("sha256");
-      const block = Buffer.from(
-        Array.from({ length: 256 * 4096 }, (_, i) => i % 256),
-      );
+      const block = Buffer.from(Array.from({ length: 256 * 4096 }, (_, i) => i % 256));
       for (let i = 0; i < 16; i++) expected.update(block);
       expect(size).toBe(16 << 20);
       expect(hash.digest("hex")).toBe(expected.digest("hex"));
@@ -255,25 +219,16 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (dataPlane) => {
   });
 
   test("two requests in a single write, as a pipelining client sends them, are answered in order", async () => {
-    const text = await raw(
-      "GET /web/cx/a HTTP/1.1\r\nhost: x\r\n\r\nGET /web/cx/b HTTP/1.1\r\nhost: x\r\n\r\n",
-      (t) => t.split('"path": "/').length === 3,
-    );
+    const text = await raw("GET /web/cx/a HTTP/1.1\r\nhost: x\r\n\r\nGET /web/cx/b HTTP/1.1\r\nhost: x\r\n\r\n", (t) => t.split('"path": "/').length === 3);
     expect(text.indexOf('"path": "/a"')).toBeGreaterThan(0);
-    expect(text.indexOf('"path": "/b"')).toBeGreaterThan(
-      text.indexOf('"path": "/a"'),
-    );
+    expect(text.indexOf('"path": "/b"')).toBeGreaterThan(text.indexOf('"path": "/a"'));
   });
 
   test("Expect: 100-continue is answered by the gateway before the body is sent", async () => {
-    const text = await raw(
-      "POST /web/cx/items HTTP/1.1\r\nhost: x\r\nexpect: 100-continue\r\ncontent-length: 4\r\n\r\n",
-      (t) => t.includes('"body": "late"'),
-      [{ after: "HTTP/1.1 100 Continue\r\n\r\n", send: "late" }],
-    );
-    expect(text.startsWith("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 ")).toBe(
-      true,
-    );
+    const text = await raw("POST /web/cx/items HTTP/1.1\r\nhost: x\r\nexpect: 100-continue\r\ncontent-length: 4\r\n\r\n", (t) => t.includes('"body": "late"'), [
+      { after: "HTTP/1.1 100 Continue\r\n\r\n", send: "late" },
+    ]);
+    expect(text.startsWith("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 ")).toBe(true);
   });
 
   test("hop-by-hop headers stay at the gateway; X-Forwarded-* are added", async () => {
@@ -304,11 +259,7 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (dataPlane) => {
         headers: { authorization: `Bearer ${TOKEN}` },
       });
       expect(api.statusCode).toBe(200);
-      expect(
-        JSON.parse(await api.body.text()).apps.map(
-          (a: { name: string }) => a.name,
-        ),
-      ).toContain("cx");
+      expect(JSON.parse(await api.body.text()).apps.map((a: { name: string }) => a.name)).toContain("cx");
       const unauthorized = await one.request({
         method: "GET",
         path: "/v1/apps",
@@ -325,16 +276,10 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (dataPlane) => {
     } finally {
       await one.close();
     }
-    const bad = await raw(
-      "GET /web/cx/x HTTP/1.1\r\nhost: x\r\nbad header line\r\n\r\n",
-      (t) => t.includes("\r\n\r\n"),
-    );
+    const bad = await raw("GET /web/cx/x HTTP/1.1\r\nhost: x\r\nbad header line\r\n\r\n", (t) => t.includes("\r\n\r\n"));
     expect(bad.startsWith("HTTP/1.1 400 ")).toBe(true);
     // A refusal: 405 with Allow, in the gateway's JSON.
-    const refused = await raw(
-      "DELETE /web/cx/x HTTP/1.1\r\nhost: x\r\n\r\n",
-      (t) => t.includes("}"),
-    );
+    const refused = await raw("DELETE /web/cx/x HTTP/1.1\r\nhost: x\r\n\r\n", (t) => t.includes("}"));
     expect(refused.startsWith("HTTP/1.1 405 ")).toBe(true);
     expect(refused.toLowerCase()).toContain("allow: get, post, head");
   });
@@ -343,10 +288,7 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (dataPlane) => {
     const answer = (bytes: string | Buffer): Promise<string> =>
       new Promise((resolve, reject) => {
         const url = new URL(agent.url);
-        const socket = net.connect(
-          { host: url.hostname, port: Number(url.port) },
-          () => socket.write(bytes),
-        );
+        const socket = net.connect({ host: url.hostname, port: Number(url.port) }, () => socket.write(bytes));
         let text = "";
         socket.on("data", (d) => (text += d.toString("latin1")));
         socket.on("error", reject);
@@ -355,36 +297,24 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (dataPlane) => {
       });
 
     test.each([
-      [
-        "two Transfer-Encodings",
-        "POST /web/cx/items HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\ntransfer-encoding: identity\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
-      ],
-      [
-        "a Content-Length that is not digits",
-        "POST /web/cx/items HTTP/1.1\r\nhost: x\r\ncontent-length: 1e1\r\n\r\n0123456789",
-      ],
+      ["two Transfer-Encodings", "POST /web/cx/items HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\ntransfer-encoding: identity\r\n\r\n5\r\nhello\r\n0\r\n\r\n"],
+      ["a Content-Length that is not digits", "POST /web/cx/items HTTP/1.1\r\nhost: x\r\ncontent-length: 1e1\r\n\r\n0123456789"],
       ["no Host", "GET /web/cx/x HTTP/1.1\r\n\r\n"],
     ])("%s", async (_name, bytes) => {
       const text = await answer(bytes);
       expect(text.startsWith("HTTP/1.1 400 ")).toBe(true);
       const body = text.slice(text.indexOf("\r\n\r\n") + 4);
       // HAProxy 2.6 answers what it cannot parse at all with its built-in page, before any rule runs.
-      if (dataPlane === "haproxy" && body.startsWith("<html>"))
-        expect(body).toBe(HAPROXY_BAD_REQUEST);
+      if (dataPlane === "haproxy" && body.startsWith("<html>")) expect(body).toBe(HAPROXY_BAD_REQUEST);
       else expect(JSON.parse(body).error.code).toBe("WP_ERR_BAD_REQUEST");
     });
 
     test("Content-Length and Transfer-Encoding: refused by the agent; HAProxy drops the length (RFC 9112 §6.3) and closes after the answer", async () => {
-      const text = await answer(
-        "POST /web/cx/items HTTP/1.1\r\nhost: x\r\ncontent-length: 3\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\nGET /web/cx/smuggled HTTP/1.1\r\nhost: x\r\n\r\n",
-      );
-      if (dataPlane === "agent")
-        expect(text.startsWith("HTTP/1.1 400 ")).toBe(true);
+      const text = await answer("POST /web/cx/items HTTP/1.1\r\nhost: x\r\ncontent-length: 3\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\nGET /web/cx/smuggled HTTP/1.1\r\nhost: x\r\n\r\n");
+      if (dataPlane === "agent") expect(text.startsWith("HTTP/1.1 400 ")).toBe(true);
       else {
         expect(text.startsWith("HTTP/1.1 201 ")).toBe(true);
-        expect(JSON.parse(text.slice(text.indexOf("{"))).framing).toBe(
-          "chunked",
-        );
+        expect(JSON.parse(text.slice(text.indexOf("{"))).framing).toBe("chunked");
       }
       expect(text).not.toContain("/smuggled");
     });
@@ -408,17 +338,13 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (dataPlane) => {
     });
 
     test("an app name that is not valid UTF-8 in percent-encoding is a 400, and the agent stays up", async () => {
-      const text = await answer(
-        "GET /web/%E0/x HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
-      );
+      const text = await answer("GET /web/%E0/x HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
       expect(text.startsWith("HTTP/1.1 400 ")).toBe(true);
       expect((await get(fast, "/web/cx/still-up")).status).toBe(200);
     });
 
     test("a chunk size that is not hex ends the connection without an answer from the app", async () => {
-      const text = await answer(
-        "POST /web/cx/items HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
-      );
+      const text = await answer("POST /web/cx/items HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n");
       expect(text).not.toContain(" 201 ");
       expect(inFlightOnFirst("cx", "site")).toBe(0);
     });

@@ -69,7 +69,13 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (dataPlane) => {
   });
 
   test("the web server sees the client's Host, X-Forwarded-* set by this hop, and no agent token", async () => {
-    const r = await http.req("GET", "/web/ws/headers", undefined, { "x-forwarded-for": "10.1.2.3", "x-forwarded-host": "spoofed.test", "x-forwarded-port": "1", "x-warmpool-peer": "6.6.6.6", "x-app": "kept" });
+    const r = await http.req("GET", "/web/ws/headers", undefined, {
+      "x-forwarded-for": "10.1.2.3",
+      "x-forwarded-host": "spoofed.test",
+      "x-forwarded-port": "1",
+      "x-warmpool-peer": "6.6.6.6",
+      "x-app": "kept",
+    });
     expect(r.status).toBe(200);
     const host = new URL(agent.url).host;
     expect(r.body).toMatchObject({ host, "x-forwarded-host": host, "x-forwarded-proto": "http", "x-forwarded-for": "10.1.2.3, 127.0.0.1", "x-app": "kept" });

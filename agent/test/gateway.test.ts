@@ -313,7 +313,9 @@ describe("apps and status", () => {
   });
 
   test("openapi.yaml's error codes are the catalogue's", () => {
-    const doc = YAML.parse(fs.readFileSync(path.join(__dirname, "..", "openapi.yaml"), "utf8")) as { components: { schemas: { Error: { properties: { error: { properties: { code: { enum: string[] } } } } } } } };
+    const doc = YAML.parse(fs.readFileSync(path.join(__dirname, "..", "openapi.yaml"), "utf8")) as {
+      components: { schemas: { Error: { properties: { error: { properties: { code: { enum: string[] } } } } } } };
+    };
     expect([...doc.components.schemas.Error.properties.error.properties.code.enum].sort()).toEqual(Object.keys(ERRORS).sort());
   });
 

@@ -209,4 +209,3 @@ export function startProcess(cwd: string, args = ["dev", "app.yaml", "--port", "
     child.once("exit", (code) => reject(new Error(`agent exited with ${code}: ${err}`)));
   });
 }
-

@@ -57,14 +57,22 @@ describe("groupResources", () => {
   });
 
   it("skips resources without spec.app and reports invalid specs with their paths", () => {
-    const { apps, skipped } = groupResources({ Function: [{ metadata: { name: "x", namespace: "a" }, spec: { handler: "m:f" } }, fn("a-dev", "bad", { app: "a", autoscaler: { scaledownWindow: 1 } })], Schedule: [], Endpoint: [] });
+    const { apps, skipped } = groupResources({
+      Function: [{ metadata: { name: "x", namespace: "a" }, spec: { handler: "m:f" } }, fn("a-dev", "bad", { app: "a", autoscaler: { scaledownWindow: 1 } })],
+      Schedule: [],
+      Endpoint: [],
+    });
     expect(skipped.map((s) => s.why)).toEqual(["spec.app is missing"]);
     expect(() => loadGrouped(apps.get("a")!)).toThrow(SpecError);
     expect(() => loadGrouped(apps.get("a")!)).toThrow(/functions\.bad\.autoscaler\.scaledownWindow/);
   });
 
   it("a Schedule naming a function the app lacks fails validation", () => {
-    const { apps } = groupResources({ Function: [fn("a-dev", "f", { app: "a" })], Schedule: [{ metadata: { name: "s", namespace: "a-dev" }, spec: { app: "a", name: "s", function: "missing", every: "1h" } }], Endpoint: [] });
+    const { apps } = groupResources({
+      Function: [fn("a-dev", "f", { app: "a" })],
+      Schedule: [{ metadata: { name: "s", namespace: "a-dev" }, spec: { app: "a", name: "s", function: "missing", every: "1h" } }],
+      Endpoint: [],
+    });
     expect(() => loadGrouped(apps.get("a")!)).toThrow(/schedules\.s\.function/);
   });
 });
@@ -72,8 +80,22 @@ describe("groupResources", () => {
 describe("status and events", () => {
   it("builds the Function status from the function's state (queue includes delayed retries)", () => {
     const state = { replicas: 2, readyReplicas: 1, queueDepth: 3, delayed: 1, inFlight: 4, pendingSpawns: 7, lastScaleReason: "scale up 1 → 2: ...", lastScaleTime: "2026-01-01T00:00:00.000Z" };
-    expect(functionStatus(state, 5)).toEqual({ replicas: 2, readyReplicas: 1, queueDepth: 4, inFlight: 4, lastScaleReason: "scale up 1 → 2: ...", lastScaleTime: "2026-01-01T00:00:00.000Z", observedGeneration: 5 });
-    expect(functionStatus({ replicas: 0, readyReplicas: 0, queueDepth: 0, delayed: 0, inFlight: 0, pendingSpawns: 0 }, 1)).toEqual({ replicas: 0, readyReplicas: 0, queueDepth: 0, inFlight: 0, observedGeneration: 1 });
+    expect(functionStatus(state, 5)).toEqual({
+      replicas: 2,
+      readyReplicas: 1,
+      queueDepth: 4,
+      inFlight: 4,
+      lastScaleReason: "scale up 1 → 2: ...",
+      lastScaleTime: "2026-01-01T00:00:00.000Z",
+      observedGeneration: 5,
+    });
+    expect(functionStatus({ replicas: 0, readyReplicas: 0, queueDepth: 0, delayed: 0, inFlight: 0, pendingSpawns: 0 }, 1)).toEqual({
+      replicas: 0,
+      readyReplicas: 0,
+      queueDepth: 0,
+      inFlight: 0,
+      observedGeneration: 1,
+    });
   });
 
   it("builds the Schedule status from the scheduler's view, with null to clear what no longer holds", () => {
@@ -103,7 +125,12 @@ describe("status and events", () => {
   it("makes one Event on the Function per scale decision", () => {
     const target = { key: "chat/llm", namespace: "chat-dev", resource: "llm", uid: "u1", generation: 1 };
     const up = scaleEvent(target, { at: "2026-01-01T00:00:00.000Z", desired: 1, start: 1, stop: [], reason: "scale up 0 → 1" }, "warmpool-agent");
-    expect(up).toMatchObject({ reason: "ScaledUp", message: "scale up 0 → 1", type: "Normal", involvedObject: { kind: "Function", apiVersion: "warmpool.dev/v1alpha1", name: "llm", namespace: "chat-dev", uid: "u1" } });
+    expect(up).toMatchObject({
+      reason: "ScaledUp",
+      message: "scale up 0 → 1",
+      type: "Normal",
+      involvedObject: { kind: "Function", apiVersion: "warmpool.dev/v1alpha1", name: "llm", namespace: "chat-dev", uid: "u1" },
+    });
     expect((up.metadata as { name: string }).name).toMatch(/^llm\./);
     const down = scaleEvent(target, { at: "2026-01-01T00:00:00.000Z", desired: 0, start: 0, stop: ["llm-1"], reason: "scale down 1 → 0" }, "warmpool-agent");
     expect(down.reason).toBe("ScaledDown");
@@ -137,7 +164,15 @@ describe("StatusWriter", () => {
   const warnings: Array<Record<string, unknown>> = [];
   const log = pino({ level: "warn" }, { write: (line: string) => void warnings.push(JSON.parse(line)) });
 
-  let schedule = { app: "chat", name: "nightly", lastRun: null as string | null, nextRun: "2026-01-01T02:30:00.000Z", lastCallId: null as string | null, lastError: "boom" as string | null, consecutiveFailures: 1 };
+  let schedule = {
+    app: "chat",
+    name: "nightly",
+    lastRun: null as string | null,
+    nextRun: "2026-01-01T02:30:00.000Z",
+    lastCallId: null as string | null,
+    lastError: "boom" as string | null,
+    consecutiveFailures: 1,
+  };
   let ready = 0;
   const functions = new Map([["llm", { status: () => ({ readyReplicas: ready }) }]]);
   const routes = new RouteTable([{ name: "chat", endpoints: [parseSpec("Endpoint", { app: "chat", name: "api", function: "llm", path: "/v1" }, "endpoint")] }]);

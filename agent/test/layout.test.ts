@@ -177,7 +177,14 @@ describe("agent/README.md's layout table and src/", () => {
   });
 
   test("imports are read in every form: type-only, re-exports, import() and import types", () => {
-    const text = ['import type { A } from "./a";', 'export { B } from "./b";', 'const c = import("./c");', 'type D = typeof import("./d");', 'import e = require("./e");', 'import f from "fastify";'].join("\n");
+    const text = [
+      'import type { A } from "./a";',
+      'export { B } from "./b";',
+      'const c = import("./c");',
+      'type D = typeof import("./d");',
+      'import e = require("./e");',
+      'import f from "fastify";',
+    ].join("\n");
     expect(importsOf("x.ts", text)).toEqual(["./a", "./b", "./c", "./d", "./e"]);
   });
 });

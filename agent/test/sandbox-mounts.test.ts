@@ -42,7 +42,13 @@ describe("planMounts", () => {
     },
     {
       name: "the state dir inside the app dir is hidden, and so is the token in it",
-      req: { readOnly: ["/srv/app"], private: [{ path: "/srv/app/.warmpool", dir: true }, { path: "/srv/app/.warmpool/token", dir: false }] },
+      req: {
+        readOnly: ["/srv/app"],
+        private: [
+          { path: "/srv/app/.warmpool", dir: true },
+          { path: "/srv/app/.warmpool/token", dir: false },
+        ],
+      },
       expect: { "/srv/app/h.py": "ro:/srv/app/h.py", "/srv/app/.warmpool/state.db": "hidden", "/srv/app/.warmpool/token": "hidden" },
     },
     {
@@ -80,7 +86,10 @@ describe("planMounts", () => {
       req: {
         readOnly: ["/srv/app"],
         private: [{ path: "/srv/app/.warmpool", dir: true }],
-        volumes: [{ source: "/srv/app/.warmpool/volumes/a/data", path: "/data" }, { source: "/srv/app/.warmpool/volumes/a/fx", path: "/srv/app/.warmpool/volumes/a/fx" }],
+        volumes: [
+          { source: "/srv/app/.warmpool/volumes/a/data", path: "/data" },
+          { source: "/srv/app/.warmpool/volumes/a/fx", path: "/srv/app/.warmpool/volumes/a/fx" },
+        ],
       },
       expect: {
         "/data/f": "rw:/srv/app/.warmpool/volumes/a/data/f",
@@ -102,7 +111,9 @@ describe("planMounts", () => {
   test("parents first, and parents made in a tmpfs get mode 0755 (bwrap would copy /root's 0700)", () => {
     const args = mountArgs(planMounts(request({ readOnly: ["/root/.pyenv/versions/3.11.7"] })));
     const at = (s: string) => args.indexOf(s);
-    expect(args.join(" ")).toContain("--perms 0755 --dir /root --perms 0755 --dir /root/.pyenv --perms 0755 --dir /root/.pyenv/versions --ro-bind /root/.pyenv/versions/3.11.7 /root/.pyenv/versions/3.11.7");
+    expect(args.join(" ")).toContain(
+      "--perms 0755 --dir /root --perms 0755 --dir /root/.pyenv --perms 0755 --dir /root/.pyenv/versions --ro-bind /root/.pyenv/versions/3.11.7 /root/.pyenv/versions/3.11.7",
+    );
     expect(at("/proc")).toBeLessThan(at("/root"));
     // A mount point inside a read-only bind is the host's own dir: nothing to make there.
     expect(mountArgs(planMounts(request({ readOnly: ["/opt/apps/b"] }))).join(" ")).not.toContain("--dir /opt");
@@ -119,7 +130,10 @@ describe("planMounts", () => {
 });
 
 describe("unreadableBy", () => {
-  const stat = (mode: number, uid = 0, gid = 0) => () => ({ mode: 0o40000 | mode, uid, gid }) as fs.Stats;
+  const stat =
+    (mode: number, uid = 0, gid = 0) =>
+    () =>
+      ({ mode: 0o40000 | mode, uid, gid }) as fs.Stats;
   const user = { uid: 65534, gid: 65534 };
   test.each([
     ["0755 owned by root: readable as other", stat(0o755), null],

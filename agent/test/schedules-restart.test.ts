@@ -90,8 +90,7 @@ test("after kill -9: runOnce makes one catch-up call, skip none; overlap skip do
       allow: { function: "allow", every: "1h", args: ["open", "allow"], overlap: "allow" },
     },
   };
-  const schedules = async (c: Child): Promise<Record<string, any>> =>
-    Object.fromEntries((await c.http.req("GET", "/v1/schedules?app=r")).body.schedules.map((s: { name: string }) => [s.name, s]));
+  const schedules = async (c: Child): Promise<Record<string, any>> => Object.fromEntries((await c.http.req("GET", "/v1/schedules?app=r")).body.schedules.map((s: { name: string }) => [s.name, s]));
   const callsOf = (fn: string): number => {
     const db = new Database(path.join(stateDir, "state.db"), { readonly: true });
     try {

@@ -100,7 +100,15 @@ describe("an agent on a manual clock", () => {
 
     const listed = (await http.req("GET", "/v1/schedules")).body.schedules;
     const b = listed.find((s: { name: string }) => s.name === "berlin");
-    expect(b).toMatchObject({ app: "s", function: "echo", timing: 'cron "0 9 * * *" (Europe/Berlin)', lastRun: "2026-03-30T07:00:00.000Z", nextRun: "2026-03-31T07:00:00.000Z", lastStatus: "succeeded", consecutiveFailures: 0 });
+    expect(b).toMatchObject({
+      app: "s",
+      function: "echo",
+      timing: 'cron "0 9 * * *" (Europe/Berlin)',
+      lastRun: "2026-03-30T07:00:00.000Z",
+      nextRun: "2026-03-31T07:00:00.000Z",
+      lastStatus: "succeeded",
+      consecutiveFailures: 0,
+    });
     const result = await http.result(b.lastCallId);
     expect(result).toMatchObject({ status: "succeeded", result: { args: ["berlin"], kwargs: { n: 1 } } });
     // Status of the function and of the app show the schedules too.

@@ -21,29 +21,18 @@ test("close(drainMs) finishes and records the inputs in flight, and sends none o
     },
   });
   const ids: string[] = [];
-  for (const name of ["a", "b", "c", "d"])
-    ids.push((await h.http.spawn("t", "gate", [name])).body.callId);
+  for (const name of ["a", "b", "c", "d"]) ids.push((await h.http.spawn("t", "gate", [name])).body.callId);
   const fn = h.agent.registry.lookup("t", "gate");
-  await until(
-    "two inputs in flight, two queued",
-    () => fn.load.inFlight === 2 && fn.lane.queued === 2,
-  );
+  await until("two inputs in flight, two queued", () => fn.load.inFlight === 2 && fn.lane.queued === 2);
 
   const closed = h.agent.close(20_000);
   // Draining: the two in flight are still running after the containers would have been stopped.
   await new Promise((r) => setTimeout(r, 3000)); // longer than the 2 s the containers get to stop
-  for (const name of ["a", "b", "c", "d"])
-    fs.writeFileSync(path.join(h.dir, name), "");
+  for (const name of ["a", "b", "c", "d"]) fs.writeFileSync(path.join(h.dir, name), "");
   await closed;
 
   const db = new Database(h.agent.options.dbPath, { readonly: true });
-  const states = ids.map(
-    (id) =>
-      db
-        .prepare("SELECT state FROM calls WHERE id = ?")
-        .pluck()
-        .get(id) as string,
-  );
+  const states = ids.map((id) => db.prepare("SELECT state FROM calls WHERE id = ?").pluck().get(id) as string);
   db.close();
   expect(states).toEqual(["completed", "completed", "waiting", "waiting"]);
 }, 60_000);
@@ -59,9 +48,7 @@ describe("the state directory lock", () => {
       ],
       { stdio: ["ignore", "pipe", "inherit"] },
     );
-    const held = new Promise<void>((resolve) =>
-      child.stdout!.once("data", () => resolve()),
-    );
+    const held = new Promise<void>((resolve) => child.stdout!.once("data", () => resolve()));
     return { child, held };
   };
 
@@ -79,9 +66,7 @@ describe("the state directory lock", () => {
     }
     // Killed with SIGKILL: the kernel dropped its lock.
     const unlock = lockStateDir(dir);
-    expect(fs.readFileSync(path.join(dir, "agent.pid"), "utf8")).toBe(
-      String(process.pid),
-    );
+    expect(fs.readFileSync(path.join(dir, "agent.pid"), "utf8")).toBe(String(process.pid));
     unlock();
     expect(fs.existsSync(path.join(dir, "agent.pid"))).toBe(false);
   }, 30_000);

@@ -92,21 +92,36 @@ async function agentKubeconfig(): Promise<string> {
   await cluster.apply({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "warmpool-agent", namespace: SA_NS } });
   const subject = [{ kind: "ServiceAccount", name: "warmpool-agent", namespace: SA_NS }];
   await cluster.apply({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name: "e2e-warmpool-agent", labels }, rules: AGENT_CLUSTER_RULES });
-  await cluster.apply({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", metadata: { name: "e2e-warmpool-agent" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "e2e-warmpool-agent" }, subjects: subject });
+  await cluster.apply({
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRoleBinding",
+    metadata: { name: "e2e-warmpool-agent" },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "e2e-warmpool-agent" },
+    subjects: subject,
+  });
   await cluster.apply({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: { name: "warmpool-agent", namespace: NS }, rules: AGENT_APP_RULES });
-  await cluster.apply({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "warmpool-agent", namespace: NS }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "warmpool-agent" }, subjects: subject });
+  await cluster.apply({
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "RoleBinding",
+    metadata: { name: "warmpool-agent", namespace: NS },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "warmpool-agent" },
+    subjects: subject,
+  });
   const created = await cluster.kubectl("create", "token", "warmpool-agent", "-n", SA_NS, "--duration", "1h");
   if (created.code !== 0) throw new Error(`kubectl create token failed: ${created.stderr}`);
   const admin = JSON.parse((await cluster.kubectl("config", "view", "--raw", "--minify", "-o", "json")).stdout);
   const file = join(stateDir, "agent-kubeconfig.json");
-  writeFileSync(file, JSON.stringify({
-    apiVersion: "v1",
-    kind: "Config",
-    clusters: [{ name: "test", cluster: admin.clusters[0].cluster }],
-    users: [{ name: "warmpool-agent", user: { token: created.stdout.trim() } }],
-    contexts: [{ name: "agent", context: { cluster: "test", user: "warmpool-agent" } }],
-    "current-context": "agent",
-  }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name: "test", cluster: admin.clusters[0].cluster }],
+      users: [{ name: "warmpool-agent", user: { token: created.stdout.trim() } }],
+      contexts: [{ name: "agent", context: { cluster: "test", user: "warmpool-agent" } }],
+      "current-context": "agent",
+    }),
+  );
   // The ServiceAccount can do what the agent needs and nothing broader.
   const can = async (...args: string[]) => (await cluster.kubectl("auth", "can-i", ...args, "--as", `system:serviceaccount:${SA_NS}:warmpool-agent`)).stdout.trim();
   expect(await can("update", "deployments", "--subresource=scale", "-n", NS)).toBe("yes");
@@ -130,7 +145,11 @@ async function startAgent(kubeconfig: string): Promise<void> {
 }
 
 async function api(method: string, path: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
   const text = await res.text();
   if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
   return JSON.parse(text);
@@ -177,7 +196,11 @@ beforeAll(async () => {
   await cluster.start();
   const crds = await cluster.kubectl("apply", "-f", join(REPO, "schema", "crds", "warmpool.dev.yaml"));
   if (crds.code !== 0) throw new Error(crds.stderr);
-  await eventually("the CRDs to be established", async () => ((await cluster.kubectl("wait", "--for=condition=Established", "crd/functions.warmpool.dev", "--timeout=20s")).code === 0 ? true : undefined), 30_000);
+  await eventually(
+    "the CRDs to be established",
+    async () => ((await cluster.kubectl("wait", "--for=condition=Established", "crd/functions.warmpool.dev", "--timeout=20s")).code === 0 ? true : undefined),
+    30_000,
+  );
   await cluster.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
   const spec = functionSpec();
   const app = { name: "demo", environment: "dev", namespace: NS, runtimeNamespace: SA_NS, secrets: [], labels: { "warmpool.dev/app": "demo", "warmpool.dev/environment": "dev" } };
@@ -224,10 +247,14 @@ describe("warmpool agent --backend kubernetes", () => {
     await eventually("the call to reach the worker", async () => held.get(first) ?? undefined, 30_000);
     expect(await busyPods()).toEqual([running!.name]);
     firstPod = running!.name;
-    const s = await eventually("status with one ready container", async () => {
-      const st = await status();
-      return st.readyReplicas === 1 && st.inFlight === 1 ? st : undefined;
-    }, 30_000);
+    const s = await eventually(
+      "status with one ready container",
+      async () => {
+        const st = await status();
+        return st.readyReplicas === 1 && st.inFlight === 1 ? st : undefined;
+      },
+      30_000,
+    );
     expect(s).toMatchObject({ replicas: 1, queueDepth: 0 });
     expect(s.lastScaleReason).toMatch(/^scale up 0 → 1/);
     expect(Date.parse(s.lastScaleTime)).toBeGreaterThan(0);
@@ -241,11 +268,15 @@ describe("warmpool agent --backend kubernetes", () => {
   it("a second concurrent call adds a second pod", async () => {
     // The pods' ages differ clearly in the ReplicaSet's (logarithmic) ranking, so that its choice
     // without pod-deletion-cost is deterministic (here: the older pod) and not the idle one below.
-    await eventually("the first pod to have been Ready for 8s", async () => {
-      const pod = await cluster.get("pod", firstPod, "-n", NS);
-      const ready = pod.status.conditions?.find((c: any) => c.type === "Ready" && c.status === "True");
-      return ready !== undefined && Date.now() - Date.parse(ready.lastTransitionTime) >= 8000 ? true : undefined;
-    }, 30_000);
+    await eventually(
+      "the first pod to have been Ready for 8s",
+      async () => {
+        const pod = await cluster.get("pod", firstPod, "-n", NS);
+        const ready = pod.status.conditions?.find((c: any) => c.type === "Ready" && c.status === "True");
+        return ready !== undefined && Date.now() - Date.parse(ready.lastTransitionTime) >= 8000 ? true : undefined;
+      },
+      30_000,
+    );
     second = await spawnCall("two");
     await eventually("two Running pods", async () => ((await pods()).filter((p) => p.phase === "Running").length === 2 ? true : undefined));
     expect(await replicas()).toBe(2);
@@ -261,7 +292,10 @@ describe("warmpool agent --backend kubernetes", () => {
     // The newer pod goes idle and must go. The ReplicaSet's own tie-breaks cannot be relied on to show
     // why it picked that pod, so a watch records every version of the pods: the idle one must have been
     // marked with the lowest pod-deletion-cost before it was deleted, and the busy one never.
-    const watch = spawn(join(cluster.bin, "kubectl"), ["get", "pods", "-n", NS, "-l", "warmpool.dev/function=echo", "--watch", "--output-watch-events", "-o", "json"], { env: cluster.env, stdio: ["ignore", "pipe", "ignore"] });
+    const watch = spawn(join(cluster.bin, "kubectl"), ["get", "pods", "-n", NS, "-l", "warmpool.dev/function=echo", "--watch", "--output-watch-events", "-o", "json"], {
+      env: cluster.env,
+      stdio: ["ignore", "pipe", "ignore"],
+    });
     let seen = "";
     watch.stdout!.on("data", (d) => (seen += d));
     await eventually("the pod watch to list both pods", async () => (seen.includes(firstPod) && seen.includes(secondPod) ? true : undefined), 30_000);
@@ -269,15 +303,21 @@ describe("warmpool agent --backend kubernetes", () => {
     expect(releaseSecond).toBeDefined();
     releaseSecond!();
     expect((await api("GET", `/v1/calls/${second}?wait=30`)).status).toBe("succeeded");
-    const remaining = await eventually("one pod left", async () => {
-      const live = await pods();
-      return (await replicas()) === 1 && live.length === 1 ? live : undefined;
-    }, 60_000);
+    const remaining = await eventually(
+      "one pod left",
+      async () => {
+        const live = await pods();
+        return (await replicas()) === 1 && live.length === 1 ? live : undefined;
+      },
+      60_000,
+    );
     expect(remaining[0]!.name).toBe(firstPod);
     await eventually("the watch to see the idle pod deleted", async () => (watchEvents(seen).some((e) => e.type === "DELETED" && e.object.metadata.name === secondPod) ? true : undefined), 30_000);
     watch.kill();
     const costs = (pod: string): Array<[string, string | undefined, boolean]> =>
-      watchEvents(seen).filter((e) => e.object.metadata.name === pod).map((e) => [e.type, e.object.metadata.annotations?.["controller.kubernetes.io/pod-deletion-cost"], e.object.metadata.deletionTimestamp !== undefined]);
+      watchEvents(seen)
+        .filter((e) => e.object.metadata.name === pod)
+        .map((e) => [e.type, e.object.metadata.annotations?.["controller.kubernetes.io/pod-deletion-cost"], e.object.metadata.deletionTimestamp !== undefined]);
     const idle = costs(secondPod);
     const marked = idle.findIndex(([, cost]) => cost === "-2147483647");
     const terminating = idle.findIndex(([, , deleting]) => deleting);
@@ -293,15 +333,23 @@ describe("warmpool agent --backend kubernetes", () => {
     releaseFirst!();
     expect((await api("GET", `/v1/calls/${first}?wait=30`)).status).toBe("succeeded");
     await eventually("replicas back to minContainers (0)", async () => ((await replicas()) === 0 && (await pods()).length === 0 ? true : undefined), 60_000);
-    const s = await eventually("status at zero", async () => {
-      const st = await status();
-      return st.replicas === 0 && st.readyReplicas === 0 ? st : undefined;
-    }, 30_000);
+    const s = await eventually(
+      "status at zero",
+      async () => {
+        const st = await status();
+        return st.replicas === 0 && st.readyReplicas === 0 ? st : undefined;
+      },
+      30_000,
+    );
     expect(s.lastScaleReason).toMatch(/^scale down 1 → 0/);
-    const events = await eventually("four scale Events on the Function", async () => {
-      const list = await cluster.get("events", "-n", NS, "--field-selector", "involvedObject.kind=Function,involvedObject.name=echo");
-      return list.items.length >= 4 ? list.items : undefined;
-    }, 30_000);
+    const events = await eventually(
+      "four scale Events on the Function",
+      async () => {
+        const list = await cluster.get("events", "-n", NS, "--field-selector", "involvedObject.kind=Function,involvedObject.name=echo");
+        return list.items.length >= 4 ? list.items : undefined;
+      },
+      30_000,
+    );
     expect(events.map((e: any) => e.reason).sort()).toEqual(["ScaledDown", "ScaledDown", "ScaledUp", "ScaledUp"]);
   }, 120_000);
 
@@ -321,10 +369,14 @@ describe("warmpool agent --backend kubernetes", () => {
 
     const patched = await cluster.kubectl("patch", "schedules.warmpool.dev", "tick", "-n", NS, "--type", "merge", "-p", JSON.stringify({ spec: { suspended: false, every: "2s" } }));
     expect(patched.code).toBe(0);
-    const fired = await eventually("a scheduled call to reach the worker and show in the Schedule status", async () => {
-      const st = await scheduleStatus();
-      return st.lastCallId !== undefined && held.has(st.lastCallId) ? st : undefined;
-    }, 60_000);
+    const fired = await eventually(
+      "a scheduled call to reach the worker and show in the Schedule status",
+      async () => {
+        const st = await scheduleStatus();
+        return st.lastCallId !== undefined && held.has(st.lastCallId) ? st : undefined;
+      },
+      60_000,
+    );
     expect(Date.parse(fired.nextRun)).toBeGreaterThan(Date.parse(fired.lastRun));
     expect(Date.parse(fired.lastRun)).toBeLessThanOrEqual(Date.now());
     expect(fired.consecutiveFailures).toBe(0);
@@ -336,22 +388,34 @@ describe("warmpool agent --backend kubernetes", () => {
 
     // Overlap `skip` holds later firings back while this call runs, so the failure is the one recorded.
     held.get(fired.lastCallId)!("boom");
-    const failed = await eventually("the failure in the Schedule status", async () => {
-      const st = await scheduleStatus();
-      return st.consecutiveFailures === 1 ? st : undefined;
-    }, 30_000);
+    const failed = await eventually(
+      "the failure in the Schedule status",
+      async () => {
+        const st = await scheduleStatus();
+        return st.consecutiveFailures === 1 ? st : undefined;
+      },
+      30_000,
+    );
     expect(failed.lastError).toBe("ValueError: boom");
 
     // The next firing's success clears lastError (a merge patch with null) and the failure count.
-    const next = await eventually("the next scheduled call to reach the worker", async () => {
-      const st = await scheduleStatus();
-      return st.lastCallId !== fired.lastCallId && held.has(st.lastCallId) ? st.lastCallId : undefined;
-    }, 30_000);
+    const next = await eventually(
+      "the next scheduled call to reach the worker",
+      async () => {
+        const st = await scheduleStatus();
+        return st.lastCallId !== fired.lastCallId && held.has(st.lastCallId) ? st.lastCallId : undefined;
+      },
+      30_000,
+    );
     held.get(next)!();
-    const recovered = await eventually("the success in the Schedule status", async () => {
-      const st = await scheduleStatus();
-      return st.consecutiveFailures === 0 && st.lastCallId !== fired.lastCallId ? st : undefined;
-    }, 30_000);
+    const recovered = await eventually(
+      "the success in the Schedule status",
+      async () => {
+        const st = await scheduleStatus();
+        return st.consecutiveFailures === 0 && st.lastCallId !== fired.lastCallId ? st : undefined;
+      },
+      30_000,
+    );
     expect(recovered.lastError).toBeUndefined();
     expect((await api("GET", `/v1/calls/${next}`)).status).toBe("succeeded");
   }, 180_000);

@@ -155,7 +155,10 @@ export class Project {
   /** Files of the project directory before the test: stack config files it adds are removed afterwards. */
   private readonly before: Set<string>;
 
-  constructor(readonly dir: string, readonly cluster: Cluster) {
+  constructor(
+    readonly dir: string,
+    readonly cluster: Cluster,
+  ) {
     this.before = new Set(readdirSync(dir));
   }
 
@@ -203,8 +206,7 @@ export class Project {
 }
 
 function listFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory() ? listFiles(join(dir, entry.name)) : [join(dir, entry.name)]);
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? listFiles(join(dir, entry.name)) : [join(dir, entry.name)]));
 }
 
 /** Polls `check` until it returns a value, or fails after `timeoutMs` with the last observation. */

@@ -33,7 +33,10 @@ const SYSTEM = "warmpool-system";
 /** The CPU-only variant's scale-down window (s): short, so that going back to zero is seen. */
 const WINDOW = 10;
 
-const archive = execFileSync(join(REPO, "scripts", "images"), ["build-dir", APP_IMAGE, join(REPO, "examples", "ops-typescript", "app")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+const archive = execFileSync(join(REPO, "scripts", "images"), ["build-dir", APP_IMAGE, join(REPO, "examples", "ops-typescript", "app")], {
+  encoding: "utf8",
+  stdio: ["ignore", "pipe", "inherit"],
+}).trim();
 const cluster = new Cluster(toolchainBin()!, { realNode: { images: [archive] } });
 const project = new Project(join(REPO, "examples", "ops-typescript"), cluster);
 let volumes: { state: string; weights: string };
@@ -93,10 +96,13 @@ const fingerprint = (value: string): string => createHash("sha256").update(value
 const runs = (log: string): Array<{ input: string; container: string }> => {
   const file = join(volumes.weights, log);
   if (!existsSync(file)) return [];
-  return readFileSync(file, "utf8").split("\n").filter((l) => l !== "").map((l) => {
-    const [input, container] = l.split("\t");
-    return { input: input!, container: container! };
-  });
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => {
+      const [input, container] = l.split("\t");
+      return { input: input!, container: container! };
+    });
 };
 
 /** HAProxy's per-backend session totals, from its runtime socket in the agent's state directory. */
@@ -104,7 +110,10 @@ async function haproxySessions(): Promise<Record<string, number>> {
   const csv = await new Promise<string>((resolve, reject) => {
     let out = "";
     const socket = connect(join(volumes.state, "haproxy.sock"), () => socket.write("show stat\n"));
-    socket.on("data", (d) => (out += d)).on("end", () => resolve(out)).on("error", reject);
+    socket
+      .on("data", (d) => (out += d))
+      .on("end", () => resolve(out))
+      .on("error", reject);
   });
   const totals: Record<string, number> = {};
   for (const line of csv.split("\n")) {
@@ -140,17 +149,26 @@ describe("pulumi up of the CPU-only ops example on a real node, then calling it"
     const checked = checkSpec("Runtime", { limits: { maxPendingInputs: 2000 } });
     if (!checked.ok) throw new Error(JSON.stringify(checked.problems));
     const rendered = (agentDeploymentSpec(checked.spec, AGENT_IMAGE, {}).template as any).spec;
-    const pod = await eventually("a Ready agent pod on real-0", async () => {
-      const list = await cluster.get("pods", "-n", SYSTEM, "-l", "app.kubernetes.io/name=warmpool-agent");
-      return list.items.find((p: any) => p.spec.nodeName === "real-0" && p.status.conditions?.some((c: any) => c.type === "Ready" && c.status === "True"));
-    }, 120_000);
+    const pod = await eventually(
+      "a Ready agent pod on real-0",
+      async () => {
+        const list = await cluster.get("pods", "-n", SYSTEM, "-l", "app.kubernetes.io/name=warmpool-agent");
+        return list.items.find((p: any) => p.spec.nodeName === "real-0" && p.status.conditions?.some((c: any) => c.type === "Ready" && c.status === "True"));
+      },
+      120_000,
+    );
     // What runs is what the Runtime renders: no command, args, env or mount changed on the way.
     for (const spec of [deployment.spec.template.spec, pod.spec]) {
       const [c] = spec.containers;
       const [r] = rendered.containers;
       // (The API server drops an empty env list; the kubelet adds the service account token's mount.)
-      expect({ image: c.image, command: c.command, args: c.args, env: c.env ?? [], volumeMounts: c.volumeMounts.filter((m: any) => !m.mountPath.startsWith("/var/run/secrets/kubernetes.io")) })
-        .toEqual({ image: r.image, command: r.command, args: r.args, env: r.env, volumeMounts: r.volumeMounts });
+      expect({
+        image: c.image,
+        command: c.command,
+        args: c.args,
+        env: c.env ?? [],
+        volumeMounts: c.volumeMounts.filter((m: any) => !m.mountPath.startsWith("/var/run/secrets/kubernetes.io")),
+      }).toEqual({ image: r.image, command: r.command, args: r.args, env: r.env, volumeMounts: r.volumeMounts });
       expect(c.args).toContain("--token-file");
     }
     expect(pod.status.containerStatuses[0]).toMatchObject({ ready: true, restartCount: 0 });
@@ -177,10 +195,14 @@ describe("pulumi up of the CPU-only ops example on a real node, then calling it"
     expect(live.map((p) => p.name)).toEqual([call.result.container]);
     expect(live[0]!.node).toBe("real-0");
     expect(await replicas("embed")).toBe(1);
-    await eventually("the Function status of the scale-up", async () => {
-      const s = (await cluster.get("functions.warmpool.dev", "embed", "-n", NS)).status ?? {};
-      return s.lastScaleReason?.startsWith("scale up 0 → 1") && s.readyReplicas === 1 ? s : undefined;
-    }, 30_000);
+    await eventually(
+      "the Function status of the scale-up",
+      async () => {
+        const s = (await cluster.get("functions.warmpool.dev", "embed", "-n", NS)).status ?? {};
+        return s.lastScaleReason?.startsWith("scale up 0 → 1") && s.readyReplicas === 1 ? s : undefined;
+      },
+      30_000,
+    );
   }, 120_000);
 
   let mapDone = 0;
@@ -194,9 +216,16 @@ describe("pulumi up of the CPU-only ops example on a real node, then calling it"
         await new Promise((r) => setTimeout(r, 250));
       }
     })();
-    const res = await fetch(`${gateway}/v1/apps/chat/functions/llm/map`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(inputs) });
+    const res = await fetch(`${gateway}/v1/apps/chat/functions/llm/map`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify(inputs),
+    });
     expect(res.status).toBe(200);
-    const lines = (await res.text()).trim().split("\n").map((l) => JSON.parse(l));
+    const lines = (await res.text())
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     mapDone = Date.now();
     watching = false;
     await watch;
@@ -208,16 +237,23 @@ describe("pulumi up of the CPU-only ops example on a real node, then calling it"
     expect(containers.size).toBeGreaterThan(1);
     expect(peak).toBeGreaterThan(1);
     // Each input ran exactly once.
-    const ran = runs("generate.log").filter((r) => /^m\d+$/.test(r.input)).map((r) => r.input).sort();
+    const ran = runs("generate.log")
+      .filter((r) => /^m\d+$/.test(r.input))
+      .map((r) => r.input)
+      .sort();
     expect(ran).toEqual(inputs.map((i) => i.args[0] as string).sort());
   }, 180_000);
 
   it("idle pods go back to zero after the scale-down window", async () => {
     await eventually("llm back at zero pods", async () => ((await replicas("llm")) === 0 && (await pods("llm")).length === 0 ? true : undefined), 120_000);
-    const status = await eventually("the Function status at zero", async () => {
-      const s = (await cluster.get("functions.warmpool.dev", "llm", "-n", NS)).status ?? {};
-      return s.replicas === 0 && s.readyReplicas === 0 ? s : undefined;
-    }, 30_000);
+    const status = await eventually(
+      "the Function status at zero",
+      async () => {
+        const s = (await cluster.get("functions.warmpool.dev", "llm", "-n", NS)).status ?? {};
+        return s.replicas === 0 && s.readyReplicas === 0 ? s : undefined;
+      },
+      30_000,
+    );
     expect(status.lastScaleReason).toMatch(/^scale down \d+ → 0/);
     // Not before the window: the last container went idle when the map finished.
     expect(Date.parse(status.lastScaleTime) - mapDone).toBeGreaterThanOrEqual(WINDOW * 1000 - 1500);
@@ -248,12 +284,16 @@ describe("pulumi up of the CPU-only ops example on a real node, then calling it"
   }, 120_000);
 
   it("the Schedule fires in the cluster", async () => {
-    const status = await eventually("a scheduled call that succeeded", async () => {
-      const s = (await cluster.get("schedules.warmpool.dev", "nightly-reindex", "-n", NS)).status ?? {};
-      if (s.lastCallId === undefined) return undefined;
-      const call = await ok("GET", `/v1/calls/${s.lastCallId}`);
-      return call.status === "succeeded" ? { s, call } : undefined;
-    }, 60_000);
+    const status = await eventually(
+      "a scheduled call that succeeded",
+      async () => {
+        const s = (await cluster.get("schedules.warmpool.dev", "nightly-reindex", "-n", NS)).status ?? {};
+        if (s.lastCallId === undefined) return undefined;
+        const call = await ok("GET", `/v1/calls/${s.lastCallId}`);
+        return call.status === "succeeded" ? { s, call } : undefined;
+      },
+      60_000,
+    );
     expect(status.s.consecutiveFailures).toBe(0);
     expect(status.call.result).toMatchObject({ full: true });
     expect((await pods("reindex")).map((p) => p.name)).toContain(status.call.result.container);
@@ -314,24 +354,40 @@ print(json.dumps({
     // 4 pods × 8 inputs run at once; the rest wait in the queue when the agent goes.
     const ids: string[] = [];
     for (let i = 0; i < n; i++) ids.push((await ok("POST", "/v1/apps/chat/functions/llm/spawn", { args: [`load-${i}`, 4] })).callId);
-    const warm = await eventually("four ready llm pods running the first inputs", async () => {
-      const live = await pods("llm");
-      const started = runs("generate.log").filter((r) => r.input.startsWith("load-"));
-      return live.length === 4 && live.every((p) => p.ready) && started.length >= 8 ? live : undefined;
-    }, 90_000);
+    const warm = await eventually(
+      "four ready llm pods running the first inputs",
+      async () => {
+        const live = await pods("llm");
+        const started = runs("generate.log").filter((r) => r.input.startsWith("load-"));
+        return live.length === 4 && live.every((p) => p.ready) && started.length >= 8 ? live : undefined;
+      },
+      90_000,
+    );
     const before = await cluster.get("pods", "-n", SYSTEM, "-l", "app.kubernetes.io/name=warmpool-agent");
     const old = before.items[0].metadata.name;
     const deleted = await cluster.kubectl("delete", "pod", "-n", SYSTEM, old, "--wait=false");
     expect(deleted.code).toBe(0);
-    await eventually("a new agent pod Ready", async () => {
-      const list = await cluster.get("pods", "-n", SYSTEM, "-l", "app.kubernetes.io/name=warmpool-agent");
-      return list.items.some((p: any) => p.metadata.name !== old && p.status.conditions?.some((c: any) => c.type === "Ready" && c.status === "True")) ? true : undefined;
-    }, 120_000);
+    await eventually(
+      "a new agent pod Ready",
+      async () => {
+        const list = await cluster.get("pods", "-n", SYSTEM, "-l", "app.kubernetes.io/name=warmpool-agent");
+        return list.items.some((p: any) => p.metadata.name !== old && p.status.conditions?.some((c: any) => c.type === "Ready" && c.status === "True")) ? true : undefined;
+      },
+      120_000,
+    );
     // Idempotent reads, retried: pooled connections to the old agent pod are closed under the client.
-    const results = await Promise.all(ids.map((id) => eventually(`call ${id} to finish`, async () => {
-      const call = await ok("GET", `/v1/calls/${id}?wait=30`);
-      return call.status === "pending" || call.status === "running" ? undefined : call;
-    }, 180_000)));
+    const results = await Promise.all(
+      ids.map((id) =>
+        eventually(
+          `call ${id} to finish`,
+          async () => {
+            const call = await ok("GET", `/v1/calls/${id}?wait=30`);
+            return call.status === "pending" || call.status === "running" ? undefined : call;
+          },
+          180_000,
+        ),
+      ),
+    );
     expect(results.map((r) => r.status)).toEqual(ids.map(() => "succeeded"));
     expect(results.map((r) => r.result.text)).toEqual(ids.map((_, i) => `[meta-llama/Llama-3.1-8B-Instruct] load-${i}`));
     // None ran twice, and all ran on the pods that were warm before the agent went: no cold start.
@@ -352,10 +408,16 @@ print(json.dumps({
     expect((await cluster.get("pvc", "-A")).items).toEqual([]);
     // The kubelet has unmounted and removed every pod volume (secrets, projected tokens, claims).
     let mounts: string[] = [];
-    await eventually("no pod volume left on the node", async () => {
-      mounts = readFileSync("/proc/self/mounts", "utf8").split("\n").filter((l) => l.includes(join(cluster.dir, "node", "kubelet", "root", "pods")));
-      return mounts.length === 0 ? true : undefined;
-    }, 60_000).catch((err: Error) => {
+    await eventually(
+      "no pod volume left on the node",
+      async () => {
+        mounts = readFileSync("/proc/self/mounts", "utf8")
+          .split("\n")
+          .filter((l) => l.includes(join(cluster.dir, "node", "kubelet", "root", "pods")));
+        return mounts.length === 0 ? true : undefined;
+      },
+      60_000,
+    ).catch((err: Error) => {
       throw new Error(`${err.message}:\n${mounts.join("\n")}`);
     });
     expect((await cluster.kubectl("get", "crd", "functions.warmpool.dev", "--ignore-not-found", "-o", "name")).stdout.trim()).toBe("");

@@ -74,7 +74,11 @@ describe("examples/python on a real API server", () => {
     const functions = await cluster.get("functions.warmpool.dev", "-n", "search-dev");
     expect(functions.items.map((f: any) => f.metadata.name).sort()).toEqual(["embed", "reindex"]);
     expect(functions.items.find((f: any) => f.metadata.name === "embed").spec).toMatchObject({
-      app: "search", gpu: "L4", image: "registry.example.com/search/embed:2.0.1", batching: { maxBatchSize: 32, waitMs: 10 }, autoscaler: { maxContainers: 3 },
+      app: "search",
+      gpu: "L4",
+      image: "registry.example.com/search/embed:2.0.1",
+      batching: { maxBatchSize: 32, waitMs: 10 },
+      autoscaler: { maxContainers: 3 },
     });
     expect((await cluster.get("schedules.warmpool.dev", "hourly-reindex", "-n", "search-dev")).spec).toMatchObject({ function: "reindex", cron: "0 * * * *", timezone: "Europe/Berlin" });
 
@@ -84,10 +88,14 @@ describe("examples/python on a real API server", () => {
     expect(worker.spec.template.spec.tolerations).toContainEqual({ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" });
     expect(worker.spec.template.spec.containers[0].resources.limits["nvidia.com/gpu"]).toBe("1");
     expect(await cluster.exists("deployment", "reindex", "-n", "search-dev")).toBe(true);
-    await eventually("the agent Deployment to be available", async () => {
-      const agent = await cluster.get("deployment", "warmpool-agent", "-n", "warmpool-system");
-      return agent.status.availableReplicas === 1 ? agent : undefined;
-    }, 120_000);
+    await eventually(
+      "the agent Deployment to be available",
+      async () => {
+        const agent = await cluster.get("deployment", "warmpool-agent", "-n", "warmpool-system");
+        return agent.status.availableReplicas === 1 ? agent : undefined;
+      },
+      120_000,
+    );
 
     const outputs = JSON.parse(await project.must("stack", "output", "--json"));
     expect(outputs).toMatchObject({ namespace: "search-dev", embedDeployment: "embed" });

@@ -41,7 +41,13 @@ describe("the root Pulumi.yaml on a real API server", () => {
     const functions = await cluster.get("functions.warmpool.dev", "-n", "chat-dev");
     expect(functions.items.map((f: any) => f.metadata.name).sort()).toEqual(["embed", "llm", "reindex"]);
     const llm = functions.items.find((f: any) => f.metadata.name === "llm");
-    expect(llm.spec).toMatchObject({ app: "chat", gpu: "H100", image: "registry.example.com/chat/server:1.4.0", autoscaler: { minContainers: 0, maxContainers: 4, bufferContainers: 1 }, concurrency: { maxInputs: 8, targetInputs: 6 } });
+    expect(llm.spec).toMatchObject({
+      app: "chat",
+      gpu: "H100",
+      image: "registry.example.com/chat/server:1.4.0",
+      autoscaler: { minContainers: 0, maxContainers: 4, bufferContainers: 1 },
+      concurrency: { maxInputs: 8, targetInputs: 6 },
+    });
     expect(functions.items.find((f: any) => f.metadata.name === "embed").spec).toMatchObject({ gpu: "L4", batching: { maxBatchSize: 64, waitMs: 20 } });
     expect((await cluster.get("schedules.warmpool.dev", "nightly-reindex", "-n", "chat-dev")).spec).toMatchObject({ function: "reindex", cron: "30 2 * * *", timezone: "America/New_York" });
     expect((await cluster.get("endpoints.warmpool.dev", "chat-api", "-n", "chat-dev")).spec).toMatchObject({ function: "llm", path: "/v1/chat" });
@@ -72,22 +78,25 @@ describe("the root Pulumi.yaml on a real API server", () => {
   }, 600_000);
 
   it("bad arguments fail pulumi preview with the component's message", async () => {
-    writeFileSync(join(badDir, "Pulumi.yaml"), [
-      "name: warmpool-bad",
-      "runtime: yaml",
-      "packages:",
-      `  warmpool: ${join(REPO, "provider")}`,
-      "resources:",
-      "  app:",
-      "    type: warmpool:index:App",
-      "  x:",
-      "    type: warmpool:index:Function",
-      "    properties:",
-      "      app: ${app.ref}",
-      "      handler: chat.server:generate",
-      "      gpu: V100",
-      "",
-    ].join("\n"));
+    writeFileSync(
+      join(badDir, "Pulumi.yaml"),
+      [
+        "name: warmpool-bad",
+        "runtime: yaml",
+        "packages:",
+        `  warmpool: ${join(REPO, "provider")}`,
+        "resources:",
+        "  app:",
+        "    type: warmpool:index:App",
+        "  x:",
+        "    type: warmpool:index:Function",
+        "    properties:",
+        "      app: ${app.ref}",
+        "      handler: chat.server:generate",
+        "      gpu: V100",
+        "",
+      ].join("\n"),
+    );
     await bad.must("stack", "init", "bad");
     const preview = await bad.pulumi("preview");
     const output = preview.stdout + preview.stderr;

@@ -42,24 +42,33 @@ export function chat(inputs: ChatInputs) {
 
   const eks = inputs.eks;
   const window = (seconds: number): number => inputs.cpuOnly?.scaledownWindow ?? seconds;
-  const h100 = inputs.cpuOnly !== undefined ? undefined : new warmpool.GpuPool("h100", eks === undefined
-    ? { kind: "static", gpu: "H100", nodeSelector: { "warmpool.dev/gpu": "H100" } }
-    : {
-        kind: "eks",
-        gpu: "H100",
-        capacityType: "onDemand",
-        minNodes: 0,
-        maxNodes: 2,
-        eks: { clusterName: eks.clusterName, nodeRoleArn: eks.nodeRoleArn, subnetIds: eks.subnetIds },
-      });
+  const h100 =
+    inputs.cpuOnly !== undefined
+      ? undefined
+      : new warmpool.GpuPool(
+          "h100",
+          eks === undefined
+            ? { kind: "static", gpu: "H100", nodeSelector: { "warmpool.dev/gpu": "H100" } }
+            : {
+                kind: "eks",
+                gpu: "H100",
+                capacityType: "onDemand",
+                minNodes: 0,
+                maxNodes: 2,
+                eks: { clusterName: eks.clusterName, nodeRoleArn: eks.nodeRoleArn, subnetIds: eks.subnetIds },
+              },
+        );
 
   const app = new warmpool.App("chat", { environment: inputs.environment, image: inputs.image, labels: { team: "ml-platform" } });
 
   const hf = new warmpool.Secret("huggingface", { app: app.ref, values: { HF_TOKEN: inputs.hfToken } });
 
-  const weights = new warmpool.Volume("weights", eks === undefined
-    ? { app: app.ref, kind: "pvc", accessMode: "ReadWriteOnce", size: 500 }
-    : { app: app.ref, kind: "efs", accessMode: "ReadWriteMany", size: 500, efs: { subnetIds: eks.subnetIds, securityGroupIds: [eks.efsSecurityGroupId] } });
+  const weights = new warmpool.Volume(
+    "weights",
+    eks === undefined
+      ? { app: app.ref, kind: "pvc", accessMode: "ReadWriteOnce", size: 500 }
+      : { app: app.ref, kind: "efs", accessMode: "ReadWriteMany", size: 500, efs: { subnetIds: eks.subnetIds, securityGroupIds: [eks.efsSecurityGroupId] } },
+  );
 
   // The LLM server: scale to zero, at most 4 H100 containers, one spare while busy.
   const llm = new warmpool.Function("llm", {

@@ -15,14 +15,15 @@ const declared = chat({
   image: config.get("image") ?? "registry.example.com/chat/server:1.4.0",
   hfToken: config.requireSecret("hfToken"),
   cpuOnly: config.getObject<{ scaledownWindow: number; reindexEvery: string }>("cpuOnly"),
-  eks: config.get("clusterName") === undefined
-    ? undefined
-    : {
-        clusterName: config.require("clusterName"),
-        nodeRoleArn: config.require("nodeRoleArn"),
-        subnetIds: config.requireObject<string[]>("subnetIds"),
-        efsSecurityGroupId: config.require("efsSecurityGroupId"),
-      },
+  eks:
+    config.get("clusterName") === undefined
+      ? undefined
+      : {
+          clusterName: config.require("clusterName"),
+          nodeRoleArn: config.require("nodeRoleArn"),
+          subnetIds: config.requireObject<string[]>("subnetIds"),
+          efsSecurityGroupId: config.require("efsSecurityGroupId"),
+        },
 });
 
 export const agentUrl = declared.runtime.url;

@@ -37,8 +37,9 @@ export function webPortProblems(spec: FunctionSpec): Problem[] {
 export function endpointFunctionProblems(spec: EndpointSpec, fn: FunctionRef): Problem[] {
   if ((spec.kind ?? "function") !== "webServer" || spec.port === fn.webPort) return [];
   const needed = `set webPort: ${spec.port} on Function "${fn.name}"`;
-  const message = fn.webPort === undefined
-    ? `needs Function "${fn.name}" to serve HTTP on it, but the function declares no webPort: ${needed}`
-    : `differs from the webPort of Function "${fn.name}" (${fn.webPort}): ${needed}, or use port ${fn.webPort} here`;
+  const message =
+    fn.webPort === undefined
+      ? `needs Function "${fn.name}" to serve HTTP on it, but the function declares no webPort: ${needed}`
+      : `differs from the webPort of Function "${fn.name}" (${fn.webPort}): ${needed}, or use port ${fn.webPort} here`;
   return [{ path: "port", value: spec.port, message }];
 }

@@ -28,4 +28,3 @@ export function validated<K extends SpecKind>(kind: K, name: string, input: obje
 export function assertNoProblems(kind: SpecKind, name: string, problems: Problem[], parent: pulumi.Resource): void {
   if (problems.length > 0) throw new pulumi.ResourceError(formatProblems(subjectOf(kind, name), problems), parent, true);
 }
-

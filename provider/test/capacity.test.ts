@@ -6,14 +6,18 @@ describe("GpuPool", () => {
   it("eks: an NVIDIA node group of the catalog's instance types, labelled and tainted for its functions", async () => {
     let pool!: warmpool.GpuPool;
     const out = await render((opts) => {
-      pool = new warmpool.GpuPool("h100", {
-        kind: "eks",
-        gpu: "H100",
-        capacityType: "spot",
-        minNodes: 0,
-        maxNodes: 3,
-        eks: { clusterName: "prod", nodeRoleArn: "arn:aws:iam::123456789012:role/nodes", subnetIds: ["subnet-a", "subnet-b"] },
-      }, opts);
+      pool = new warmpool.GpuPool(
+        "h100",
+        {
+          kind: "eks",
+          gpu: "H100",
+          capacityType: "spot",
+          minNodes: 0,
+          maxNodes: 3,
+          eks: { clusterName: "prod", nodeRoleArn: "arn:aws:iam::123456789012:role/nodes", subnetIds: ["subnet-a", "subnet-b"] },
+        },
+        opts,
+      );
     });
     const group = out.one("aws:eks/nodeGroup:NodeGroup").inputs;
     expect(group).toMatchObject({
@@ -31,7 +35,11 @@ describe("GpuPool", () => {
     ]);
     expect(out.construction("aws:eks/nodeGroup:NodeGroup").opts.ignoreChanges).toContain("scalingConfig.desiredSize");
     expect(await valueOf(pool.ref)).toEqual({
-      name: "h100", kind: "eks", gpu: "H100", maxGpusPerNode: 8, tainted: true,
+      name: "h100",
+      kind: "eks",
+      gpu: "H100",
+      maxGpusPerNode: 8,
+      tainted: true,
       nodeSelector: { "warmpool.dev/pool": "h100", "warmpool.dev/gpu": "H100" },
     });
     // 3 nodes × the dearest instance (p5.48xlarge).
@@ -41,14 +49,18 @@ describe("GpuPool", () => {
   it("karpenter: a NodePool with a GPU limit and an EC2NodeClass found by discovery tag", async () => {
     let pool!: warmpool.GpuPool;
     const out = await render((opts) => {
-      pool = new warmpool.GpuPool("l40s", {
-        kind: "karpenter",
-        gpu: "L40S",
-        instanceTypes: ["g6e.xlarge", "g6e.12xlarge"],
-        maxGpus: 8,
-        prices: { "g6e.xlarge": 2.0 },
-        karpenter: { nodeRole: "KarpenterNodeRole-prod", discoveryTag: "prod", consolidateAfter: 120 },
-      }, opts);
+      pool = new warmpool.GpuPool(
+        "l40s",
+        {
+          kind: "karpenter",
+          gpu: "L40S",
+          instanceTypes: ["g6e.xlarge", "g6e.12xlarge"],
+          maxGpus: 8,
+          prices: { "g6e.xlarge": 2.0 },
+          karpenter: { nodeRole: "KarpenterNodeRole-prod", discoveryTag: "prod", consolidateAfter: 120 },
+        },
+        opts,
+      );
     });
     const nodePool = out.one("kubernetes:karpenter.sh/v1:NodePool").inputs;
     expect(nodePool.spec.limits).toEqual({ "nvidia.com/gpu": "8" });
@@ -87,15 +99,24 @@ describe("Volume", () => {
     let volume!: warmpool.Volume;
     const out = await render((opts) => {
       const app = new warmpool.App("chat", {}, opts);
-      volume = new warmpool.Volume("weights", {
-        app: app.ref,
-        kind: "efs",
-        accessMode: "ReadWriteMany",
-        efs: { subnetIds: ["subnet-a", "subnet-b", "subnet-c"], securityGroupIds: ["sg-nfs"] },
-      }, opts);
+      volume = new warmpool.Volume(
+        "weights",
+        {
+          app: app.ref,
+          kind: "efs",
+          accessMode: "ReadWriteMany",
+          efs: { subnetIds: ["subnet-a", "subnet-b", "subnet-c"], securityGroupIds: ["sg-nfs"] },
+        },
+        opts,
+      );
     });
     expect(out.one("aws:efs/fileSystem:FileSystem").inputs).toMatchObject({ encrypted: true, throughputMode: "elastic" });
-    expect(out.ofType("aws:efs/mountTarget:MountTarget").map((m) => m.inputs.subnetId).sort()).toEqual(["subnet-a", "subnet-b", "subnet-c"]);
+    expect(
+      out
+        .ofType("aws:efs/mountTarget:MountTarget")
+        .map((m) => m.inputs.subnetId)
+        .sort(),
+    ).toEqual(["subnet-a", "subnet-b", "subnet-c"]);
     const storageClass = out.one("kubernetes:storage.k8s.io/v1:StorageClass").inputs;
     expect(storageClass).toMatchObject({ provisioner: "efs.csi.aws.com", parameters: { provisioningMode: "efs-ap" } });
     const claim = out.one("kubernetes:core/v1:PersistentVolumeClaim").inputs;
@@ -175,8 +196,16 @@ describe("Schedule and Endpoint", () => {
     const schedule = out.one("kubernetes:warmpool.dev/v1alpha1:Schedule").inputs;
     expect(schedule.metadata).toMatchObject({ name: "nightly", namespace: "chat-dev" });
     expect(schedule.spec).toEqual({
-      app: "chat", name: "nightly", function: "report", cron: "0 2 * * *", timezone: "Europe/Paris",
-      args: [{ day: "yesterday" }], kwargs: {}, missed: "runOnce", overlap: "skip", suspended: false,
+      app: "chat",
+      name: "nightly",
+      function: "report",
+      cron: "0 2 * * *",
+      timezone: "Europe/Paris",
+      args: [{ day: "yesterday" }],
+      kwargs: {},
+      missed: "runOnce",
+      overlap: "skip",
+      suspended: false,
     });
     const route = out.one("kubernetes:warmpool.dev/v1alpha1:Endpoint").inputs;
     expect(route.spec).toMatchObject({ function: "report", kind: "function", path: "/v1/report", methods: ["POST"], public: false, syncTimeout: 150 });

@@ -13,20 +13,30 @@ describe("Function", () => {
     const out = await render((opts) => {
       const app = new warmpool.App("chat", { environment: "prod", image: IMAGE }, opts);
       const pool = new warmpool.GpuPool("h100", { kind: "static", gpu: "H100", nodeSelector: { "node.example.com/gpu": "h100" } }, opts);
-      fn = new warmpool.Function("llm", {
-        app: app.ref,
-        handler: "serve:Model.generate",
-        gpu: "H100:2",
-        pool: pool.ref,
-        timeout: 600,
-        autoscaler: { minContainers: 1, maxContainers: 4, bufferContainers: 1 },
-        concurrency: { maxInputs: 8, targetInputs: 6 },
-      }, opts);
+      fn = new warmpool.Function(
+        "llm",
+        {
+          app: app.ref,
+          handler: "serve:Model.generate",
+          gpu: "H100:2",
+          pool: pool.ref,
+          timeout: 600,
+          autoscaler: { minContainers: 1, maxContainers: 4, bufferContainers: 1 },
+          concurrency: { maxInputs: 8, targetInputs: 6 },
+        },
+        opts,
+      );
     });
     const cr = out.one("kubernetes:warmpool.dev/v1alpha1:Function");
     expect(cr.inputs.metadata).toMatchObject({ name: "llm", namespace: "chat-prod" });
     expect(cr.inputs.spec).toMatchObject({
-      app: "chat", name: "llm", image: IMAGE, gpu: "H100:2", pool: "h100", timeout: 600, startupTimeout: 600,
+      app: "chat",
+      name: "llm",
+      image: IMAGE,
+      gpu: "H100:2",
+      pool: "h100",
+      timeout: 600,
+      startupTimeout: 600,
       concurrency: { maxInputs: 8, targetInputs: 6 },
       autoscaler: { minContainers: 1, maxContainers: 4, bufferContainers: 1, scaledownWindow: 60 },
     });
@@ -106,14 +116,18 @@ describe("Function", () => {
       const app = new warmpool.App("chat", { image: IMAGE, secrets: ["shared"] }, opts);
       const token = new warmpool.Secret("hf", { app: app.ref, values: { HF_TOKEN: "hf_abc" } }, opts);
       const weights = new warmpool.Volume("weights", { app: app.ref, size: 100, accessMode: "ReadOnlyMany" }, opts);
-      new warmpool.Function("llm", {
-        app: app.ref,
-        handler: "serve:generate",
-        secrets: [token.ref],
-        volumes: { "/models": weights.ref },
-        env: { MODEL: "llama" },
-        batching: { maxBatchSize: 32, waitMs: 50 },
-      }, opts);
+      new warmpool.Function(
+        "llm",
+        {
+          app: app.ref,
+          handler: "serve:generate",
+          secrets: [token.ref],
+          volumes: { "/models": weights.ref },
+          env: { MODEL: "llama" },
+          batching: { maxBatchSize: 32, waitMs: 50 },
+        },
+        opts,
+      );
     });
     const deployment = out.one("kubernetes:apps/v1:Deployment").inputs;
     const container = deployment.spec.template.spec.containers[0];

@@ -12,8 +12,7 @@ const IMAGE = "registry.example.com/chat:1";
 
 type Case = [label: string, build: () => unknown, expected: string];
 
-const fn = (name: string, extra: Partial<warmpool.FunctionArgs>) => () =>
-  new warmpool.Function(name, { app, image: IMAGE, handler: "serve:generate", ...extra } as warmpool.FunctionArgs);
+const fn = (name: string, extra: Partial<warmpool.FunctionArgs>) => () => new warmpool.Function(name, { app, image: IMAGE, handler: "serve:generate", ...extra } as warmpool.FunctionArgs);
 const subject = (kind: string, name: string) => `warmpool:index:${kind} "${name}" has 1 invalid field:\n  - `;
 const F = (line: string) => subject("Function", "f") + line;
 
@@ -47,48 +46,122 @@ const cases: Case[] = [
   ["max inputs over 1000", fn("f", { concurrency: { maxInputs: 1001 } }), F("concurrency.maxInputs = 1001: must be an integer from 1 to 1000")],
   ["batch over 1000", fn("f", { batching: { maxBatchSize: 1001, waitMs: 10 } }), F("batching.maxBatchSize = 1001: must be an integer from 1 to 1000")],
   ["batch wait over 10 min", fn("f", { batching: { maxBatchSize: 8, waitMs: 600001 } }), F("batching.waitMs = 600001: must be an integer from 0 to 600000 ms")],
-  ["batching with concurrency", fn("f", { batching: { maxBatchSize: 8, waitMs: 10 }, concurrency: { maxInputs: 4 } }), F('batching = {"maxBatchSize":8,"waitMs":10}: cannot be combined with concurrency.maxInputs > 1: a batched container runs one batch at a time')],
+  [
+    "batching with concurrency",
+    fn("f", { batching: { maxBatchSize: 8, waitMs: 10 }, concurrency: { maxInputs: 4 } }),
+    F('batching = {"maxBatchSize":8,"waitMs":10}: cannot be combined with concurrency.maxInputs > 1: a batched container runs one batch at a time'),
+  ],
   ["env name starting with a digit", fn("f", { env: { "1BAD": "x" } }), F("env.1BAD: is not an allowed key (allowed: letters, digits and '_', not starting with a digit)")],
   ["reserved env prefix", fn("f", { env: { WARMPOOL_PORT: "1" } }), F('env.WARMPOOL_PORT = "1": uses the reserved prefix WARMPOOL_ (the worker runtime sets these)')],
-  ["unknown field", fn("f", { gpus: "H100" } as never), F('gpus = "H100": is not a field here (allowed: app, name, image, handler, runtime, gpu, gpuFallbacks, cpu, memory, ephemeralDisk, timeout, startupTimeout, retries, secrets, volumes, env, webPort, autoscaler, concurrency, batching, pool)')],
+  [
+    "unknown field",
+    fn("f", { gpus: "H100" } as never),
+    F(
+      'gpus = "H100": is not a field here (allowed: app, name, image, handler, runtime, gpu, gpuFallbacks, cpu, memory, ephemeralDisk, timeout, startupTimeout, retries, secrets, volumes, env, webPort, autoscaler, concurrency, batching, pool)',
+    ),
+  ],
   ["malformed image", fn("f", { image: "Not An Image" }), F('image = "Not An Image": must be an OCI image reference such as registry.example.com/team/model:1.2 or repo@sha256:<digest>')],
-  ["name that is no DNS label", fn("LLM_Server", {}), `${subject("Function", "LLM_Server")}name = "LLM_Server": must be lowercase letters, digits and '-', starting with a letter, at most 40 characters`],
+  [
+    "name that is no DNS label",
+    fn("LLM_Server", {}),
+    `${subject("Function", "LLM_Server")}name = "LLM_Server": must be lowercase letters, digits and '-', starting with a letter, at most 40 characters`,
+  ],
 
-  ["postgres without its URL", () => new warmpool.Runtime("rt", { state: { kind: "postgres" } }), `${subject("Runtime", "rt")}state.postgresUrlSecret: is required when state.kind is postgres (the Secret key holding the PostgreSQL URL)`],
+  [
+    "postgres without its URL",
+    () => new warmpool.Runtime("rt", { state: { kind: "postgres" } }),
+    `${subject("Runtime", "rt")}state.postgresUrlSecret: is required when state.kind is postgres (the Secret key holding the PostgreSQL URL)`,
+  ],
   ["zero pending inputs", () => new warmpool.Runtime("rt", { limits: { maxPendingInputs: 0 } }), `${subject("Runtime", "rt")}limits.maxPendingInputs = 0: must be an integer from 1 to 1000000`],
   ["unknown log level", () => new warmpool.Runtime("rt", { logLevel: "verbose" }), `${subject("Runtime", "rt")}logLevel = "verbose": must be one of "debug", "info", "warn", "error"`],
-  ["runtime namespace no DNS label", () => new warmpool.Runtime("rt", { namespace: "Bad_NS" }), `${subject("Runtime", "rt")}namespace = "Bad_NS": must be lowercase letters, digits and '-', starting with a letter, at most 40 characters`],
+  [
+    "runtime namespace no DNS label",
+    () => new warmpool.Runtime("rt", { namespace: "Bad_NS" }),
+    `${subject("Runtime", "rt")}namespace = "Bad_NS": must be lowercase letters, digits and '-', starting with a letter, at most 40 characters`,
+  ],
 
   ["unknown environment", () => new warmpool.App("chat", { environment: "qa" }), `${subject("App", "chat")}environment = "qa": must be one of "dev", "staging", "prod"`],
-  ["label key with a space", () => new warmpool.App("chat", { labels: { "cost center": "ml" } }), `${subject("App", "chat")}labels.cost center: is not an allowed key (allowed: a string matching ^([a-z0-9.-]+/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$)`],
+  [
+    "label key with a space",
+    () => new warmpool.App("chat", { labels: { "cost center": "ml" } }),
+    `${subject("App", "chat")}labels.cost center: is not an allowed key (allowed: a string matching ^([a-z0-9.-]+/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$)`,
+  ],
 
   ["eks pool without eks settings", () => new warmpool.GpuPool("p", { kind: "eks", gpu: "H100" }), `${subject("GpuPool", "p")}eks: is required when kind is eks`],
-  ["karpenter pool of any GPU", () => new warmpool.GpuPool("p", { kind: "karpenter", gpu: "any", karpenter: { nodeRole: "r", discoveryTag: "t" } }), `${subject("GpuPool", "p")}gpu = "any": must be a concrete GPU type for a karpenter pool (it buys instances of one type)`],
+  [
+    "karpenter pool of any GPU",
+    () => new warmpool.GpuPool("p", { kind: "karpenter", gpu: "any", karpenter: { nodeRole: "r", discoveryTag: "t" } }),
+    `${subject("GpuPool", "p")}gpu = "any": must be a concrete GPU type for a karpenter pool (it buys instances of one type)`,
+  ],
   ["instance type without that GPU", () => new warmpool.GpuPool("p", { kind: "static", gpu: "H100", nodeSelector: { a: "b" }, instanceTypes: ["g5.xlarge"] }), ""],
-  ["eks instance type without that GPU", () => new warmpool.GpuPool("p", { kind: "eks", gpu: "H100", instanceTypes: ["g5.xlarge"], eks: { clusterName: "c", nodeRoleArn: "r", subnetIds: ["s"] } }), `${subject("GpuPool", "p")}instanceTypes[0] = "g5.xlarge": does not carry H100 GPUs (allowed: p5.4xlarge, p5.48xlarge)`],
-  ["min nodes above max", () => new warmpool.GpuPool("p", { kind: "static", gpu: "L4", nodeSelector: { a: "b" }, minNodes: 5, maxNodes: 2 }), `${subject("GpuPool", "p")}minNodes = 5: must be at most maxNodes (2)`],
-  ["GPU limit on an eks pool", () => new warmpool.GpuPool("p", { kind: "eks", gpu: "L4", maxGpus: 8, eks: { clusterName: "c", nodeRoleArn: "r", subnetIds: ["s"] } }), `${subject("GpuPool", "p")}maxGpus = 8: is only allowed when kind is karpenter (use minNodes/maxNodes for eks)`],
+  [
+    "eks instance type without that GPU",
+    () => new warmpool.GpuPool("p", { kind: "eks", gpu: "H100", instanceTypes: ["g5.xlarge"], eks: { clusterName: "c", nodeRoleArn: "r", subnetIds: ["s"] } }),
+    `${subject("GpuPool", "p")}instanceTypes[0] = "g5.xlarge": does not carry H100 GPUs (allowed: p5.4xlarge, p5.48xlarge)`,
+  ],
+  [
+    "min nodes above max",
+    () => new warmpool.GpuPool("p", { kind: "static", gpu: "L4", nodeSelector: { a: "b" }, minNodes: 5, maxNodes: 2 }),
+    `${subject("GpuPool", "p")}minNodes = 5: must be at most maxNodes (2)`,
+  ],
+  [
+    "GPU limit on an eks pool",
+    () => new warmpool.GpuPool("p", { kind: "eks", gpu: "L4", maxGpus: 8, eks: { clusterName: "c", nodeRoleArn: "r", subnetIds: ["s"] } }),
+    `${subject("GpuPool", "p")}maxGpus = 8: is only allowed when kind is karpenter (use minNodes/maxNodes for eks)`,
+  ],
   ["unknown pool kind", () => new warmpool.GpuPool("p", { kind: "gke", gpu: "L4" }), `${subject("GpuPool", "p")}kind = "gke": must be one of "eks", "karpenter", "static"`],
   ["static pool without selector", () => new warmpool.GpuPool("p", { kind: "static", gpu: "L4" }), `${subject("GpuPool", "p")}nodeSelector: is required when kind is static`],
 
-  ["efs volume without efs settings", () => new warmpool.Volume("v", { app, kind: "efs", accessMode: "ReadWriteMany" }), `${subject("Volume", "v")}efs: is required when kind is efs (subnetIds and securityGroupIds of the mount targets)`],
-  ["storage class on efs", () => new warmpool.Volume("v", { app, kind: "efs", accessMode: "ReadWriteMany", storageClass: "gp3", efs: { subnetIds: ["s"], securityGroupIds: ["g"] } }), `${subject("Volume", "v")}storageClass = "gp3": is only allowed when kind is pvc (kind efs brings its own)`],
-  ["writable read-only-many volume", () => new warmpool.Volume("v", { app, accessMode: "ReadOnlyMany", readOnly: false }), `${subject("Volume", "v")}readOnly = false: contradicts accessMode ReadOnlyMany`],
+  [
+    "efs volume without efs settings",
+    () => new warmpool.Volume("v", { app, kind: "efs", accessMode: "ReadWriteMany" }),
+    `${subject("Volume", "v")}efs: is required when kind is efs (subnetIds and securityGroupIds of the mount targets)`,
+  ],
+  [
+    "storage class on efs",
+    () => new warmpool.Volume("v", { app, kind: "efs", accessMode: "ReadWriteMany", storageClass: "gp3", efs: { subnetIds: ["s"], securityGroupIds: ["g"] } }),
+    `${subject("Volume", "v")}storageClass = "gp3": is only allowed when kind is pvc (kind efs brings its own)`,
+  ],
+  [
+    "writable read-only-many volume",
+    () => new warmpool.Volume("v", { app, accessMode: "ReadOnlyMany", readOnly: false }),
+    `${subject("Volume", "v")}readOnly = false: contradicts accessMode ReadOnlyMany`,
+  ],
   ["zero-size volume", () => new warmpool.Volume("v", { app, size: 0 }), `${subject("Volume", "v")}size = 0: must be an integer from 1 to 65536 GiB`],
 
   ["secret with no source", () => new warmpool.Secret("s", { app }), `${subject("Secret", "s")}values: exactly one of values and awsSecretsManager must be set`],
-  ["secret key no env name", () => new warmpool.Secret("s", { app, values: { "hf-token": "x" } }), `${subject("Secret", "s")}values.hf-token: is not an allowed key (allowed: letters, digits and '_', not starting with a digit)`],
+  [
+    "secret key no env name",
+    () => new warmpool.Secret("s", { app, values: { "hf-token": "x" } }),
+    `${subject("Secret", "s")}values.hf-token: is not an allowed key (allowed: letters, digits and '_', not starting with a digit)`,
+  ],
 
   ["cron minute 61", () => new warmpool.Schedule("s", { function: fnRef, cron: "61 * * * *" }), `${subject("Schedule", "s")}cron = "61 * * * *": is not a valid 5-field cron expression`],
   ["cron and every", () => new warmpool.Schedule("s", { function: fnRef, cron: "0 * * * *", every: "5m" }), `${subject("Schedule", "s")}every = "5m": exactly one of cron and every must be set`],
   ["period in words", () => new warmpool.Schedule("s", { function: fnRef, every: "5 minutes" }), `${subject("Schedule", "s")}every = "5 minutes": must be a positive integer followed by s, m, h or d`],
-  ["unknown timezone", () => new warmpool.Schedule("s", { function: fnRef, cron: "0 2 * * *", timezone: "Mars/Olympus" }), `${subject("Schedule", "s")}timezone = "Mars/Olympus": must be an IANA timezone such as Europe/Paris or America/New_York`],
+  [
+    "unknown timezone",
+    () => new warmpool.Schedule("s", { function: fnRef, cron: "0 2 * * *", timezone: "Mars/Olympus" }),
+    `${subject("Schedule", "s")}timezone = "Mars/Olympus": must be an IANA timezone such as Europe/Paris or America/New_York`,
+  ],
   ["four-field cron", () => new warmpool.Schedule("s", { function: fnRef, cron: "0 2 * *" }), `${subject("Schedule", "s")}cron = "0 2 * *": must be five space-separated fields, e.g. "0 2 * * *"`],
 
-  ["web server without port", () => new warmpool.Endpoint("e", { function: fnRef, kind: "webServer" }), `${subject("Endpoint", "e")}port: is required when kind is webServer (the port the container listens on)`],
+  [
+    "web server without port",
+    () => new warmpool.Endpoint("e", { function: fnRef, kind: "webServer" }),
+    `${subject("Endpoint", "e")}port: is required when kind is webServer (the port the container listens on)`,
+  ],
   ["port on a function endpoint", () => new warmpool.Endpoint("e", { function: fnRef, port: 8080 }), `${subject("Endpoint", "e")}port = 8080: is only allowed when kind is webServer`],
-  ["relative path", () => new warmpool.Endpoint("e", { function: fnRef, path: "v1/chat" }), `${subject("Endpoint", "e")}path = "v1/chat": must be a string matching ^/$|^(/(\\.{3,}|\\.*[A-Za-z0-9_~-][A-Za-z0-9._~-]*))+/?$`],
-  ["unknown method", () => new warmpool.Endpoint("e", { function: fnRef, methods: ["FETCH"] }), `${subject("Endpoint", "e")}methods[0] = "FETCH": must be one of "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"`],
+  [
+    "relative path",
+    () => new warmpool.Endpoint("e", { function: fnRef, path: "v1/chat" }),
+    `${subject("Endpoint", "e")}path = "v1/chat": must be a string matching ^/$|^(/(\\.{3,}|\\.*[A-Za-z0-9_~-][A-Za-z0-9._~-]*))+/?$`,
+  ],
+  [
+    "unknown method",
+    () => new warmpool.Endpoint("e", { function: fnRef, methods: ["FETCH"] }),
+    `${subject("Endpoint", "e")}methods[0] = "FETCH": must be one of "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"`,
+  ],
   ["malformed domain", () => new warmpool.Endpoint("e", { function: fnRef, domains: ["not a domain"] }), `${subject("Endpoint", "e")}domains[0] = "not a domain": must be a string matching`],
   ["zero sync timeout", () => new warmpool.Endpoint("e", { function: fnRef, syncTimeout: 0 }), `${subject("Endpoint", "e")}syncTimeout = 0: must be an integer from 1 to 3600 s`],
 ];

@@ -22,7 +22,10 @@ describe("inferred package schema", () => {
 
   it("documents every input", () => {
     const undocumented = Object.entries<any>(schema.resources).flatMap(([type, resource]) =>
-      Object.entries<any>(resource.inputProperties ?? {}).filter(([, p]) => !p.description).map(([name]) => `${type}.${name}`));
+      Object.entries<any>(resource.inputProperties ?? {})
+        .filter(([, p]) => !p.description)
+        .map(([name]) => `${type}.${name}`),
+    );
     expect(undocumented).toEqual([]);
   });
 

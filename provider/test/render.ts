@@ -85,4 +85,3 @@ export async function render(build: Build, preview = false, stateOf: (type: stri
 export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
   return new Promise((resolve) => output.apply(resolve));
 }
-

@@ -63,13 +63,20 @@ describe("Runtime", () => {
   });
 
   it("reads a PostgreSQL URL from a Secret instead of keeping SQLite on a volume", async () => {
-    const out = await render((opts) => new warmpool.Runtime("warmpool", {
-      namespace: "gpu-platform",
-      installCrds: false,
-      state: { kind: "postgres", postgresUrlSecret: { name: "pg", key: "url" } },
-      limits: { maxPendingInputs: 5000 },
-      image: "registry.example.com/warmpool/agent@sha256:def",
-    }, opts));
+    const out = await render(
+      (opts) =>
+        new warmpool.Runtime(
+          "warmpool",
+          {
+            namespace: "gpu-platform",
+            installCrds: false,
+            state: { kind: "postgres", postgresUrlSecret: { name: "pg", key: "url" } },
+            limits: { maxPendingInputs: 5000 },
+            image: "registry.example.com/warmpool/agent@sha256:def",
+          },
+          opts,
+        ),
+    );
     expect(out.ofType("kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition")).toEqual([]);
     expect(out.ofType("kubernetes:core/v1:PersistentVolumeClaim")).toEqual([]);
     const deployment = out.one("kubernetes:apps/v1:Deployment").inputs;
@@ -99,9 +106,7 @@ describe("App", () => {
       "warmpool.dev/environment": "staging",
     });
     expect(out.one("kubernetes:rbac.authorization.k8s.io/v1:Role").inputs).toMatchObject({ metadata: { namespace: "search-staging" }, rules: AGENT_APP_RULES });
-    expect(out.one("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding").inputs.subjects).toEqual([
-      { kind: "ServiceAccount", name: "warmpool-agent", namespace: "gpu-platform" },
-    ]);
+    expect(out.one("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding").inputs.subjects).toEqual([{ kind: "ServiceAccount", name: "warmpool-agent", namespace: "gpu-platform" }]);
     expect(await valueOf(app.ref)).toMatchObject({ name: "search", environment: "staging", namespace: "search-staging", runtimeNamespace: "gpu-platform", secrets: [] });
   });
 });

@@ -78,19 +78,22 @@ describe("webServer endpoint and its function's webPort", () => {
   });
 
   it("the function declares no webPort", () => {
-    expect(endpointFunctionProblems(spec("webServer", 8080), ref())).toEqual([{
-      path: "port",
-      value: 8080,
-      message: 'needs Function "ui" to serve HTTP on it, but the function declares no webPort: set webPort: 8080 on Function "ui"',
-    }]);
+    expect(endpointFunctionProblems(spec("webServer", 8080), ref())).toEqual([
+      {
+        path: "port",
+        value: 8080,
+        message: 'needs Function "ui" to serve HTTP on it, but the function declares no webPort: set webPort: 8080 on Function "ui"',
+      },
+    ]);
   });
 
   it("the function declares another webPort", () => {
-    expect(endpointFunctionProblems(spec("webServer", 8080), ref(9000))).toEqual([{
-      path: "port",
-      value: 8080,
-      message: 'differs from the webPort of Function "ui" (9000): set webPort: 8080 on Function "ui", or use port 9000 here',
-    }]);
+    expect(endpointFunctionProblems(spec("webServer", 8080), ref(9000))).toEqual([
+      {
+        path: "port",
+        value: 8080,
+        message: 'differs from the webPort of Function "ui" (9000): set webPort: 8080 on Function "ui", or use port 9000 here',
+      },
+    ]);
   });
-
 });

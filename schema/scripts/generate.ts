@@ -40,7 +40,12 @@ async function specTypes(): Promise<string> {
 
 function crdYaml(): string {
   const header = "# Generated from schema/specs by `npm run generate`. DO NOT EDIT.\n";
-  return header + crdManifests().map((crd) => `---\n${stringify(crd, { lineWidth: 0 })}`).join("");
+  return (
+    header +
+    crdManifests()
+      .map((crd) => `---\n${stringify(crd, { lineWidth: 0 })}`)
+      .join("")
+  );
 }
 
 function withReference(readme: string): string {

@@ -92,4 +92,3 @@ function doc(text: string, indent: string): string[] {
   if (text === "") return [];
   return [`${indent}/** ${text.replace(/\*\//g, "*\\/")} */`];
 }
-

@@ -21,13 +21,7 @@ export function resolvedTypes(): string {
     roots.push(title);
     emit(`Resolved${title}`, title, schema, schema, derivedOf(kind), `${title} as checkSpec returns it: every field with a default is present.`, out);
   }
-  return [
-    "// Generated from schema/specs by `npm run generate`. DO NOT EDIT.",
-    `import type { ${roots.sort().join(", ")} } from "./specs";`,
-    "",
-    out.join("\n\n"),
-    "",
-  ].join("\n");
+  return ["// Generated from schema/specs by `npm run generate`. DO NOT EDIT.", `import type { ${roots.sort().join(", ")} } from "./specs";`, "", out.join("\n\n"), ""].join("\n");
 }
 
 /** The fields a resolved spec of `kind` always has, as dotted paths (what checkSpec fills). */

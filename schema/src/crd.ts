@@ -11,9 +11,24 @@ export const CRD_VERSION = "v1alpha1";
 
 /** Keywords the API server accepts in a structural schema, in the order they are written. */
 const KEPT = [
-  "description", "type", "format", "enum", "default", "minimum", "maximum", "minLength", "maxLength",
-  "pattern", "minItems", "maxItems", "minProperties", "maxProperties", "required", "properties",
-  "additionalProperties", "items",
+  "description",
+  "type",
+  "format",
+  "enum",
+  "default",
+  "minimum",
+  "maximum",
+  "minLength",
+  "maxLength",
+  "pattern",
+  "minItems",
+  "maxItems",
+  "minProperties",
+  "maxProperties",
+  "required",
+  "properties",
+  "additionalProperties",
+  "items",
 ];
 
 /** Converts one schema node (with its document, for local refs) to its structural form. */
@@ -24,9 +39,7 @@ export function toStructural(node: JsonSchema, base: JsonSchema): JsonSchema {
     const value = merged[key];
     if (value === undefined) continue;
     if (key === "properties") {
-      out.properties = Object.fromEntries(
-        Object.entries(value as Record<string, JsonSchema>).map(([name, child]) => [name, toStructural(child, doc)]),
-      );
+      out.properties = Object.fromEntries(Object.entries(value as Record<string, JsonSchema>).map(([name, child]) => [name, toStructural(child, doc)]));
     } else if (key === "additionalProperties") {
       if (typeof value === "object") out.additionalProperties = toStructural(value as JsonSchema, doc);
     } else if (key === "items") {
@@ -65,7 +78,7 @@ const CRD_KINDS: CrdKind[] = [
       { name: "Replicas", type: "integer", jsonPath: ".status.replicas", description: "Containers wanted" },
       { name: "Ready", type: "integer", jsonPath: ".status.readyReplicas", description: "Containers ready" },
       { name: "Queue", type: "integer", jsonPath: ".status.queueDepth", description: "Inputs waiting" },
-      { name: "Reason", type: "string", jsonPath: ".status.lastScaleReason", description: "Last scale decision", },
+      { name: "Reason", type: "string", jsonPath: ".status.lastScaleReason", description: "Last scale decision" },
       { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp", description: "" },
     ],
   },

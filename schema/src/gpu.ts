@@ -17,9 +17,7 @@ export interface GpuCatalogEntry {
   instances: Record<string, GpuInstance>;
 }
 
-export const GPU_CATALOG: Readonly<Record<string, GpuCatalogEntry>> = Object.fromEntries(
-  Object.entries(catalog).filter(([key]) => !key.startsWith("$")),
-) as Record<string, GpuCatalogEntry>;
+export const GPU_CATALOG: Readonly<Record<string, GpuCatalogEntry>> = Object.fromEntries(Object.entries(catalog).filter(([key]) => !key.startsWith("$"))) as Record<string, GpuCatalogEntry>;
 
 export const GPU_TYPES: readonly string[] = Object.keys(GPU_CATALOG);
 

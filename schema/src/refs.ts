@@ -4,9 +4,7 @@
  */
 import { SHARED_SCHEMAS, SPEC_SCHEMAS, type JsonSchema } from "./specs";
 
-export const registry: ReadonlyMap<string, JsonSchema> = new Map(
-  [...Object.values(SPEC_SCHEMAS), ...SHARED_SCHEMAS].map((s) => [String(s.$id).split("/").pop()!, s]),
-);
+export const registry: ReadonlyMap<string, JsonSchema> = new Map([...Object.values(SPEC_SCHEMAS), ...SHARED_SCHEMAS].map((s) => [String(s.$id).split("/").pop()!, s]));
 
 export interface Resolved {
   /** The node the reference points at, with the referring node's own keywords laid over it. */

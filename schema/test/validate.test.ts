@@ -56,8 +56,11 @@ describe("checkSpec", () => {
   it("accepts every autoscaler and concurrency combination Modal accepts, and only those", () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 0, max: 1000 }),
-        fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 1, max: 1000 }),
+        fc.integer({ min: 0, max: 1000 }),
+        fc.integer({ min: 1, max: 1000 }),
+        fc.integer({ min: 0, max: 1000 }),
+        fc.integer({ min: 1, max: 1000 }),
+        fc.integer({ min: 1, max: 1000 }),
         (min, max, buffer, maxInputs, target) => {
           const result = checkSpec("Function", { ...base, autoscaler: { minContainers: min, maxContainers: max, bufferContainers: buffer }, concurrency: { maxInputs, targetInputs: target } });
           const consistent = min <= max && buffer <= max && target <= maxInputs;

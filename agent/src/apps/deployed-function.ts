@@ -118,7 +118,14 @@ export class DeployedFunction implements Scaled {
   }
 
   gauges(): FunctionGauges {
-    return { app: this.config.app, function: this.config.name, queueDepth: this.lane.queued + this.lane.delayed, inFlight: this.load.inFlight, containers: this.pool.live(), desired: this.scaling.desired };
+    return {
+      app: this.config.app,
+      function: this.config.name,
+      queueDepth: this.lane.queued + this.lane.delayed,
+      inFlight: this.load.inFlight,
+      containers: this.pool.live(),
+      desired: this.scaling.desired,
+    };
   }
 
   status(): FunctionState {

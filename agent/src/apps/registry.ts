@@ -73,6 +73,9 @@ export class AppRegistry implements Registry {
   }
 
   private compileRoutes(): void {
-    this.table = new RouteTable([...this.byName.values()].map((a) => ({ name: a.name, endpoints: a.loaded.endpoints })), this.table);
+    this.table = new RouteTable(
+      [...this.byName.values()].map((a) => ({ name: a.name, endpoints: a.loaded.endpoints })),
+      this.table,
+    );
   }
 }

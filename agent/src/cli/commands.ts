@@ -119,7 +119,10 @@ export async function mapCommand(target: string, values: string[], flags: Client
     total = values.length;
     inputs = values.map((v) => ({ args: [parseValue(v)] }));
   }
-  const bar = process.stderr.isTTY && flags.quiet !== true ? new SingleBar({ format: "map {bar} {value}/{total} | {failed} failed | {eta_formatted} left", stream: process.stderr }, Presets.shades_classic) : null;
+  const bar =
+    process.stderr.isTTY && flags.quiet !== true
+      ? new SingleBar({ format: "map {bar} {value}/{total} | {failed} failed | {eta_formatted} left", stream: process.stderr }, Presets.shades_classic)
+      : null;
   bar?.start(total ?? 0, 0, { failed: 0 });
   let done = 0;
   let failed = 0;
@@ -175,7 +178,9 @@ export async function appsCommand(flags: ClientFlags & { json?: boolean }): Prom
     }
   }
   print(table.toString());
-  const endpoints = apps.flatMap((a) => ((a.endpoints ?? []) as Array<Record<string, unknown>>).map((e) => [a.name, e.name, e.function, e.kind, e.public === true ? "public" : "token", e.url, (e.domains as string[]).join(" ")]));
+  const endpoints = apps.flatMap((a) =>
+    ((a.endpoints ?? []) as Array<Record<string, unknown>>).map((e) => [a.name, e.name, e.function, e.kind, e.public === true ? "public" : "token", e.url, (e.domains as string[]).join(" ")]),
+  );
   if (endpoints.length > 0) {
     const t = new Table({ head: ["app", "endpoint", "function", "kind", "auth", "url", "domains"] });
     for (const row of endpoints) t.push(row as string[]);

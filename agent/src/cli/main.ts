@@ -37,7 +37,10 @@ const serverFlags = (cmd: Command): Command =>
         .env(AGENT_ENV.dataPlane),
     )
     .addOption(
-      new Option("--sandbox <name>", "how local workers are isolated: bwrap (default: bubblewrap, each worker sees only its app, runtime and volumes), or none (plain processes that can read everything the agent can)")
+      new Option(
+        "--sandbox <name>",
+        "how local workers are isolated: bwrap (default: bubblewrap, each worker sees only its app, runtime and volumes), or none (plain processes that can read everything the agent can)",
+      )
         .choices(["bwrap", "none"])
         .env(AGENT_ENV.sandbox),
     )
@@ -51,11 +54,18 @@ serverFlags(program.command("agent").description("run the agent standalone: apps
 serverFlags(program.command("serve <spec>").description("like dev, and prints the URLs of the app's web endpoints")).action((spec: string, flags) => serve(spec, flags));
 serverFlags(program.command("dev <spec>").description("run the agent with the local backend and the App of a spec file (state in .warmpool/)")).action((spec: string, flags) => serve(spec, flags));
 
-const clientFlags = (cmd: Command): Command => cmd.option("--url <url>", "agent URL (default $WARMPOOL_URL or http://127.0.0.1:8765)").option("--token <token>", "API token (default $WARMPOOL_TOKEN or .warmpool/token)");
+const clientFlags = (cmd: Command): Command =>
+  cmd.option("--url <url>", "agent URL (default $WARMPOOL_URL or http://127.0.0.1:8765)").option("--token <token>", "API token (default $WARMPOOL_TOKEN or .warmpool/token)");
 
-clientFlags(program.command("call <target> [args...]").description("call app/fn and print its result").option("--kwargs <json>", "keyword arguments as a JSON object")).action((t: string, a: string[], f) => guard(() => callCommand(t, a, f)));
-clientFlags(program.command("spawn <target> [args...]").description("queue a durable call and print its id").option("--kwargs <json>", "keyword arguments as a JSON object")).action((t: string, a: string[], f) => guard(() => spawnCommand(t, a, f)));
-clientFlags(program.command("get <callId>").description("wait for a spawned call and print its result").option("--wait <seconds>", "give up after this long").option("--json", "print the whole status")).action((id: string, f) => guard(() => getCommand(id, f)));
+clientFlags(program.command("call <target> [args...]").description("call app/fn and print its result").option("--kwargs <json>", "keyword arguments as a JSON object")).action(
+  (t: string, a: string[], f) => guard(() => callCommand(t, a, f)),
+);
+clientFlags(program.command("spawn <target> [args...]").description("queue a durable call and print its id").option("--kwargs <json>", "keyword arguments as a JSON object")).action(
+  (t: string, a: string[], f) => guard(() => spawnCommand(t, a, f)),
+);
+clientFlags(
+  program.command("get <callId>").description("wait for a spawned call and print its result").option("--wait <seconds>", "give up after this long").option("--json", "print the whole status"),
+).action((id: string, f) => guard(() => getCommand(id, f)));
 clientFlags(program.command("cancel <callId>").description("cancel a call")).action((id: string, f) => guard(() => cancelCommand(id, f)));
 clientFlags(
   program
@@ -66,9 +76,15 @@ clientFlags(
     .option("--unordered", "results as they finish")
     .option("--quiet", "print only failures"),
 ).action((t: string, v: string[], f) => guard(() => mapCommand(t, v, f)));
-clientFlags(program.command("status <target>").description("containers, queue and autoscaler decisions of app/fn").option("--json", "print JSON")).action((t: string, f) => guard(() => statusCommand(t, f)));
-clientFlags(program.command("logs <target>").description("captured output of app/fn's containers").option("--tail <n>", "lines per container (default 200)")).action((t: string, f) => guard(() => logsCommand(t, f)));
-clientFlags(program.command("schedules").description("schedules: timing, next and last run, last outcome and failures").option("--app <app>", "only this app").option("--json", "print JSON")).action((f) => guard(() => schedulesCommand(f)));
+clientFlags(program.command("status <target>").description("containers, queue and autoscaler decisions of app/fn").option("--json", "print JSON")).action((t: string, f) =>
+  guard(() => statusCommand(t, f)),
+);
+clientFlags(program.command("logs <target>").description("captured output of app/fn's containers").option("--tail <n>", "lines per container (default 200)")).action((t: string, f) =>
+  guard(() => logsCommand(t, f)),
+);
+clientFlags(program.command("schedules").description("schedules: timing, next and last run, last outcome and failures").option("--app <app>", "only this app").option("--json", "print JSON")).action(
+  (f) => guard(() => schedulesCommand(f)),
+);
 clientFlags(program.command("apps").description("deployed apps and their functions").option("--json", "print JSON")).action((f) => guard(() => appsCommand(f)));
 
 if (require.main === module) {

@@ -133,7 +133,7 @@ const SHUTDOWN_DRAIN_MS = 25_000;
  * second agent on the same directory is refused at once.
  */
 async function lockedAgent(make: () => Agent, log: import("pino").Logger | undefined): Promise<Agent> {
-  for (let waiting = false; ; ) {
+  for (let waiting = false; ;) {
     try {
       return make();
     } catch (err) {
@@ -150,5 +150,8 @@ async function kubernetesSetup(flags: ServeFlags, options: AgentOptions) {
   const { createKubernetes } = await import("../backends/kubernetes");
   const pino = (await import("pino")).default;
   const log = pino({ level: withDefaults(options).logLevel, base: { component: "warmpool-agent" } }, pino.destination(2));
-  return { log, ...createKubernetes({ log, ...(flags.kubeconfig === undefined ? {} : { kubeconfig: flags.kubeconfig }), ...(flags.workerAddress === undefined ? {} : { workerAddress: flags.workerAddress }) }) };
+  return {
+    log,
+    ...createKubernetes({ log, ...(flags.kubeconfig === undefined ? {} : { kubeconfig: flags.kubeconfig }), ...(flags.workerAddress === undefined ? {} : { workerAddress: flags.workerAddress }) }),
+  };
 }

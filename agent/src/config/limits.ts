@@ -26,7 +26,6 @@ export function defaultMaxConnections(fdLimit: number | null): number {
   return Math.max(64, Math.floor((fdLimit - Math.max(256, Math.floor(fdLimit / 4))) / 2));
 }
 
-
 /**
  * HAProxy's cap in front of the agent: the agent's, unless HAProxy's descriptors run out first. It
  * holds two per proxied connection (client and server side) plus 64 it accepts only to refuse: at

@@ -122,7 +122,9 @@ export function renderConfig(input: ConfigInput): string {
       const be = backendName(appName, e.name);
       const methods = e.methods.join(" ");
       const auth = e.public ? "" : " token";
-      uses.push(`  use_backend ${be} if { var(txn.route) -m str ${be} } { method ${methods} }${auth} http11 origin_form normal_path one_host one_connection plain_connection plain_expect one_auth one_xff { nbsrv(${be}) gt 0 }`);
+      uses.push(
+        `  use_backend ${be} if { var(txn.route) -m str ${be} } { method ${methods} }${auth} http11 origin_form normal_path one_host one_connection plain_connection plain_expect one_auth one_xff { nbsrv(${be}) gt 0 }`,
+      );
       backends.push(
         [
           `backend ${be}`,

@@ -78,7 +78,6 @@ interface Member {
   hold: (() => void) | null;
 }
 
-
 export class HaproxyDataPlane {
   private process: ChildProcess | null = null;
   private readonly configPath: string;
@@ -149,7 +148,8 @@ export class HaproxyDataPlane {
     const failed = new Promise<Error>((resolve) => child.once("error", resolve));
     try {
       const first = await Promise.race([this.api.waitForWorker(null).then(() => "ready" as const), gone, failed]);
-      if (first instanceof Error) throw new Error(`data plane haproxy: cannot run ${JSON.stringify(this.options.binary)} (${first.message}); install HAProxy 2.6 or later, or use the agent's own proxy (--data-plane agent)`);
+      if (first instanceof Error)
+        throw new Error(`data plane haproxy: cannot run ${JSON.stringify(this.options.binary)} (${first.message}); install HAProxy 2.6 or later, or use the agent's own proxy (--data-plane agent)`);
       if (first === "exited") throw new Error(`data plane haproxy: ${this.options.binary} exited before it was ready: ${stderr.trim().split("\n").slice(-5).join(" / ")}`);
     } catch (err) {
       child.kill("SIGKILL");
@@ -304,7 +304,10 @@ export class HaproxyDataPlane {
       try {
         await this.enter(id, w.fn, w.c, w.backends);
       } catch (err) {
-        this.options.log.warn({ event: "dataplane.rotationFailed", container: id, error: (err as Error).message }, "could not put a container in HAProxy's rotation; its requests go through the agent");
+        this.options.log.warn(
+          { event: "dataplane.rotationFailed", container: id, error: (err as Error).message },
+          "could not put a container in HAProxy's rotation; its requests go through the agent",
+        );
       }
     }
     // Members kept for their sessions (or waiting for a slot) are looked at again until they are settled.

@@ -144,7 +144,11 @@ export async function serveFunction(deps: WebDeps, route: Route, fn: DeployedFun
 async function redirectToResult(deps: WebDeps, input: Input, reply: FastifyReply): Promise<FastifyReply> {
   await deps.calls.keep(input);
   const location = `/v1/calls/${input.id}`;
-  return reply.code(303).header("location", location).type("application/json").send(JSON.stringify({ callId: input.id, status: input.status, result: location }));
+  return reply
+    .code(303)
+    .header("location", location)
+    .type("application/json")
+    .send(JSON.stringify({ callId: input.id, status: input.status, result: location }));
 }
 
 function sendResult(input: Input, reply: FastifyReply): FastifyReply {

@@ -67,7 +67,8 @@ function onUpgrade(deps: WebDeps, req: IncomingMessage, socket: Duplex, head: Bu
   const url = gatewayUrl(deps.registry.routes, req);
   const bad = (req as unknown as Record<symbol, unknown>)[BAD_TARGET];
   if (typeof bad === "string") return fail(new AgentError("WP_ERR_BAD_PATH", [JSON.stringify((req.url ?? "").slice(0, 200)), bad]));
-  if (!url.startsWith(`${WEB_PREFIX}/`)) return fail(new AgentError("WP_ERR_ROUTE_NOT_FOUND", [`${req.method} ${url.split("?")[0]?.slice(0, 200)} (upgrades are served only for web-server endpoints)`]));
+  if (!url.startsWith(`${WEB_PREFIX}/`))
+    return fail(new AgentError("WP_ERR_ROUTE_NOT_FOUND", [`${req.method} ${url.split("?")[0]?.slice(0, 200)} (upgrades are served only for web-server endpoints)`]));
   const byDomain = (req as unknown as Record<symbol, unknown>)[BY_DOMAIN] === true;
   const found = resolveWeb(deps, req.method ?? "GET", url, req.headers.host, byDomain, req.headers.authorization);
   if (found instanceof AgentError) return fail(found);

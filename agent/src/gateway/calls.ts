@@ -54,7 +54,10 @@ export function registerCalls(app: FastifyInstance, deps: GatewayDeps): void {
     const payload = invocationPayload(req.body);
     if (lane.pendingSpawns >= options.maxPendingSpawns) throw tooMany(lane, lane.pendingSpawns, options.maxPendingSpawns);
     const [input] = await calls.enqueueDurable(lane, [payload]);
-    return reply.code(202).type("application/json").send(`{"callId":"${(input as Input).id}"}`);
+    return reply
+      .code(202)
+      .type("application/json")
+      .send(`{"callId":"${(input as Input).id}"}`);
   });
 
   app.get("/v1/calls/:id", async function getCall(req: CallRequest, reply: FastifyReply) {

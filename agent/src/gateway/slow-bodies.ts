@@ -56,7 +56,9 @@ export class SlowBodies {
       const deadline = w.started + this.options.graceMs + (received / this.options.minRate) * 1000;
       if (now < deadline) continue;
       this.watched.delete(w);
-      const err = new AgentError("WP_ERR_REQUEST_TIMEOUT", [`the request body arrived too slowly: ${received} bytes in ${Math.round((now - w.started) / 1000)} s (at least ${this.options.minRate} bytes/s after the first ${this.options.graceMs / 1000} s)`]);
+      const err = new AgentError("WP_ERR_REQUEST_TIMEOUT", [
+        `the request body arrived too slowly: ${received} bytes in ${Math.round((now - w.started) / 1000)} s (at least ${this.options.minRate} bytes/s after the first ${this.options.graceMs / 1000} s)`,
+      ]);
       const socket = w.req.socket;
       if (!w.res.headersSent && socket.writable) socket.end(rawResponse(err), () => socket.destroy());
       else socket.destroy();

@@ -114,7 +114,10 @@ export class RouteTable {
       const old = new Map((previous?.byApp.get(app.name) ?? []).map((r) => [r.name, r]));
       const routes = app.endpoints.map((e) => compileRoute(e, old.get(e.name)));
       this.byApp.set(app.name, routes);
-      this.ranked.set(app.name, [...routes].sort((a, b) => b.spec.path.length - a.spec.path.length));
+      this.ranked.set(
+        app.name,
+        [...routes].sort((a, b) => b.spec.path.length - a.spec.path.length),
+      );
       for (const r of routes) {
         for (const d of r.spec.domains) {
           const owners = this.byDomain.get(d) ?? [];

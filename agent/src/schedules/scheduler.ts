@@ -276,7 +276,10 @@ export class Scheduler {
   private record(entry: Entry, firing: Firing): void {
     this.firings.push(firing);
     if (this.firings.length > 1000) this.firings.shift();
-    this.deps.log.info({ event: "schedule.fired", schedule: entry.key, at: new Date(firing.at).toISOString(), outcome: firing.outcome, call: firing.callId, error: firing.error }, `schedule ${entry.key}: ${firing.outcome}`);
+    this.deps.log.info(
+      { event: "schedule.fired", schedule: entry.key, at: new Date(firing.at).toISOString(), outcome: firing.outcome, call: firing.callId, error: firing.error },
+      `schedule ${entry.key}: ${firing.outcome}`,
+    );
   }
 }
 

@@ -53,7 +53,10 @@ export function validateApp(doc: unknown, subject: string, appDir: string): Load
     if (result.ok) functions.push(result.spec);
     else problems.push(...result.problems.map((p) => ({ ...p, path: joinPath(`functions.${name}`, p.path) })));
   }
-  for (const [kind, key] of [["Schedule", "schedules"], ["Endpoint", "endpoints"]] as const) {
+  for (const [kind, key] of [
+    ["Schedule", "schedules"],
+    ["Endpoint", "endpoints"],
+  ] as const) {
     for (const [name, body] of Object.entries(app[key] ?? {})) {
       const result = checkSpec(kind, { ...(body as object), app: app.name, name });
       if (!result.ok) problems.push(...result.problems.map((p) => ({ ...p, path: joinPath(`${key}.${name}`, p.path) })));

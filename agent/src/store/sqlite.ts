@@ -181,14 +181,7 @@ export class SqliteStore implements Store {
    * The attempt that ends the call rides in the call's own row (`last_attempt`): one write per finished
    * call instead of two. If the call was already final (the row is not updated), it goes to `attempts`.
    */
-  finish(
-    callId: string,
-    state: Exclude<StoredState, "waiting">,
-    result: string | null,
-    error: RemoteError | null,
-    finishedAt: number,
-    attempt: AttemptRecord | null = null,
-  ): Promise<void> {
+  finish(callId: string, state: Exclude<StoredState, "waiting">, result: string | null, error: RemoteError | null, finishedAt: number, attempt: AttemptRecord | null = null): Promise<void> {
     const errorText = error === null ? null : JSON.stringify(error);
     const record = attempt === null ? null : JSON.stringify(attempt);
     return this.submit(() => {
@@ -199,8 +192,7 @@ export class SqliteStore implements Store {
 
   async get(id: string): Promise<StoredCall | undefined> {
     const row = this.stmt.get.get(id) as
-      | { id: string; fn: string; state: StoredState; created_at: number; finished_at: number | null; result: string | null; error: string | null; last_attempt: string | null }
-      | undefined;
+      { id: string; fn: string; state: StoredState; created_at: number; finished_at: number | null; result: string | null; error: string | null; last_attempt: string | null } | undefined;
     if (row === undefined) return undefined;
     const attempts = (this.stmt.attempts.all(id) as string[]).map((r) => JSON.parse(r) as AttemptRecord);
     if (row.last_attempt !== null) {

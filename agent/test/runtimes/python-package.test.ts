@@ -31,16 +31,12 @@ async function python(code: string, env: NodeJS.ProcessEnv = process.env): Promi
 
 it("builds a wheel holding the package and its metadata", async () => {
   const listing = JSON.parse(
-    await python(`import json, zipfile; z = zipfile.ZipFile(${JSON.stringify(WHEEL)}); print(json.dumps({"names": z.namelist(), "metadata": z.read("warmpool_worker-0.1.0.dist-info/METADATA").decode()}))`),
+    await python(
+      `import json, zipfile; z = zipfile.ZipFile(${JSON.stringify(WHEEL)}); print(json.dumps({"names": z.namelist(), "metadata": z.read("warmpool_worker-0.1.0.dist-info/METADATA").decode()}))`,
+    ),
   );
   const modules = fs.readdirSync(path.join(PYTHON_DIR, "src", "warmpool")).filter((name) => name.endsWith(".py"));
-  expect(listing.names).toEqual(
-    expect.arrayContaining([
-      ...modules.map((name) => `warmpool/${name}`),
-      "warmpool_worker-0.1.0.dist-info/WHEEL",
-      "warmpool_worker-0.1.0.dist-info/RECORD",
-    ]),
-  );
+  expect(listing.names).toEqual(expect.arrayContaining([...modules.map((name) => `warmpool/${name}`), "warmpool_worker-0.1.0.dist-info/WHEEL", "warmpool_worker-0.1.0.dist-info/RECORD"]));
   expect(listing.names).toContain("warmpool/worker.py");
   expect(listing.metadata).toMatch(/^Name: warmpool-worker$/m);
   expect(listing.metadata).toMatch(/^Version: 0\.1\.0$/m);

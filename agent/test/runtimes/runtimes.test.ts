@@ -61,11 +61,7 @@ describe.each<Runtime>(["python", "node"])("%s runtime", (runtime) => {
 
   it("calls a batched handler once with each argument as a list", async () => {
     const worker = await startReady(runtime, { handler: "handlers:lengths", batchSize: 4 });
-    const outputs = await worker.invoke(
-      { id: "a", args: ["x"], kwargs: { scale: 1 } },
-      { id: "b", args: ["xyz"], kwargs: { scale: 2 } },
-      { id: "c", args: [""], kwargs: { scale: 3 } },
-    );
+    const outputs = await worker.invoke({ id: "a", args: ["x"], kwargs: { scale: 1 } }, { id: "b", args: ["xyz"], kwargs: { scale: 2 } }, { id: "c", args: [""], kwargs: { scale: 3 } });
     expect(outputs).toEqual([
       { id: "a", ok: true, value: 1 },
       { id: "b", ok: true, value: 6 },
@@ -141,7 +137,9 @@ describe.each<Runtime>(["python", "node"])("%s runtime", (runtime) => {
   it("exits 3 with the traceback when the module fails to import", async () => {
     const worker = await start(runtime, { handler: "broken:anything" });
     expect(await worker.exited).toEqual({ code: 3, signal: null });
-    expect(worker.stderr).toMatch(runtime === "python" ? /Traceback[\s\S]*ImportError: missing_dependency is not installed/ : /Cannot find module 'missing-dependency-that-is-not-installed'[\s\S]*broken\.js/);
+    expect(worker.stderr).toMatch(
+      runtime === "python" ? /Traceback[\s\S]*ImportError: missing_dependency is not installed/ : /Cannot find module 'missing-dependency-that-is-not-installed'[\s\S]*broken\.js/,
+    );
     expect(worker.stderr).toMatch(/\[warmpool\] broken:anything failed to start/);
   });
 
@@ -166,7 +164,12 @@ describe.each<Runtime>(["python", "node"])("%s runtime", (runtime) => {
       JSON.stringify({ inputs: [] }),
       JSON.stringify({ inputs: [{ id: 1, args: [] }] }),
       JSON.stringify({ inputs: [{ id: "a", args: {} }] }),
-      JSON.stringify({ inputs: [{ id: "a", args: [1] }, { id: "b", args: [2] }] }),
+      JSON.stringify({
+        inputs: [
+          { id: "a", args: [1] },
+          { id: "b", args: [2] },
+        ],
+      }),
     ];
     for (const body of malformed) {
       const reply = await worker.request("POST", "/invoke", body);

@@ -153,15 +153,12 @@ export class WorkerProcess {
   request(method: string, urlPath: string, body?: string, keepAlive = true): Promise<Reply> {
     return new Promise((resolve, reject) => {
       const headers = body === undefined ? {} : { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) };
-      const request = http.request(
-        { host: "127.0.0.1", port: this.port, method, path: urlPath, headers, agent: keepAlive ? this.agent : false },
-        (response) => {
-          let text = "";
-          response.setEncoding("utf8").on("data", (chunk: string) => (text += chunk));
-          response.once("end", () => resolve({ status: response.statusCode!, body: JSON.parse(text) }));
-          response.once("error", reject);
-        },
-      );
+      const request = http.request({ host: "127.0.0.1", port: this.port, method, path: urlPath, headers, agent: keepAlive ? this.agent : false }, (response) => {
+        let text = "";
+        response.setEncoding("utf8").on("data", (chunk: string) => (text += chunk));
+        response.once("end", () => resolve({ status: response.statusCode!, body: JSON.parse(text) }));
+        response.once("error", reject);
+      });
       request.once("error", reject);
       request.end(body);
     });

@@ -19,42 +19,53 @@ export class App extends pulumi.ComponentResource {
 
   constructor(name: string, args: AppArgs, opts?: pulumi.ComponentResourceOptions) {
     super("warmpool:index:App", name, {}, opts);
-    const spec = validated("App", name, {
+    const spec = validated(
+      "App",
       name,
-      environment: args.environment,
-      image: typeof args.image === "string" ? args.image : undefined,
-      secrets: args.secrets,
-      labels: args.labels,
-      runtimeNamespace: typeof args.runtimeNamespace === "string" ? args.runtimeNamespace : undefined,
-    }, this);
+      {
+        name,
+        environment: args.environment,
+        image: typeof args.image === "string" ? args.image : undefined,
+        secrets: args.secrets,
+        labels: args.labels,
+        runtimeNamespace: typeof args.runtimeNamespace === "string" ? args.runtimeNamespace : undefined,
+      },
+      this,
+    );
     const environment = spec.environment ?? "dev";
     const namespaceName = `${name}-${environment}`;
     const labels = appLabels(name, environment, spec.labels ?? {});
     const runtimeNamespace = pulumi.output(args.runtimeNamespace ?? "warmpool-system");
 
     const namespace = new k8s.core.v1.Namespace(name, { metadata: { name: namespaceName, labels } }, { parent: this });
-    const role = new k8s.rbac.v1.Role(`${name}-agent`, {
-      metadata: { name: AGENT_SERVICE_ACCOUNT, namespace: namespace.metadata.name, labels },
-      rules: AGENT_APP_RULES,
-    }, { parent: this });
-    new k8s.rbac.v1.RoleBinding(`${name}-agent`, {
-      metadata: { name: AGENT_SERVICE_ACCOUNT, namespace: namespace.metadata.name, labels },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
-      subjects: [{ kind: "ServiceAccount", name: AGENT_SERVICE_ACCOUNT, namespace: runtimeNamespace }],
-    }, { parent: this });
+    const role = new k8s.rbac.v1.Role(
+      `${name}-agent`,
+      {
+        metadata: { name: AGENT_SERVICE_ACCOUNT, namespace: namespace.metadata.name, labels },
+        rules: AGENT_APP_RULES,
+      },
+      { parent: this },
+    );
+    new k8s.rbac.v1.RoleBinding(
+      `${name}-agent`,
+      {
+        metadata: { name: AGENT_SERVICE_ACCOUNT, namespace: namespace.metadata.name, labels },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
+        subjects: [{ kind: "ServiceAccount", name: AGENT_SERVICE_ACCOUNT, namespace: runtimeNamespace }],
+      },
+      { parent: this },
+    );
 
     this.namespace = namespace.metadata.name;
-    this.ref = pulumi
-      .all([this.namespace, runtimeNamespace, args.image])
-      .apply(([ns, runtimeNs, image]) => ({
-        name,
-        environment,
-        namespace: ns,
-        runtimeNamespace: runtimeNs,
-        image,
-        secrets: spec.secrets ?? [],
-        labels,
-      }));
+    this.ref = pulumi.all([this.namespace, runtimeNamespace, args.image]).apply(([ns, runtimeNs, image]) => ({
+      name,
+      environment,
+      namespace: ns,
+      runtimeNamespace: runtimeNs,
+      image,
+      secrets: spec.secrets ?? [],
+      labels,
+    }));
     this.registerOutputs({ ref: this.ref, namespace: this.namespace });
   }
 }

@@ -34,37 +34,45 @@ export class Endpoint extends pulumi.ComponentResource {
       assertNoProblems("Endpoint", name, endpointFunctionProblems(spec, fn), this);
       return { ...spec };
     });
-    new k8s.apiextensions.CustomResource(`${name}-endpoint`, {
-      apiVersion: CRD_API_VERSION,
-      kind: "Endpoint",
-      metadata: target.apply((fn: FunctionRef) => ({
-        name,
-        namespace: fn.namespace,
-        labels: { "warmpool.dev/app": fn.app, "warmpool.dev/function": fn.name, "app.kubernetes.io/component": "endpoint" },
-      })),
-      spec: this.spec,
-    }, { parent: this });
+    new k8s.apiextensions.CustomResource(
+      `${name}-endpoint`,
+      {
+        apiVersion: CRD_API_VERSION,
+        kind: "Endpoint",
+        metadata: target.apply((fn: FunctionRef) => ({
+          name,
+          namespace: fn.namespace,
+          labels: { "warmpool.dev/app": fn.app, "warmpool.dev/function": fn.name, "app.kubernetes.io/component": "endpoint" },
+        })),
+        spec: this.spec,
+      },
+      { parent: this },
+    );
 
     const domains = plain.domains ?? [];
     if (domains.length > 0) {
       // The Ingress sits beside the agent's Service: an Ingress can only route to its own namespace.
-      new k8s.networking.v1.Ingress(`${name}-ingress`, {
-        metadata: target.apply((fn: FunctionRef) => ({
-          name: `${fn.app}-${name}`,
-          namespace: fn.runtimeNamespace,
-          annotations: { "cert-manager.io/cluster-issuer": plain.tlsIssuer ?? "letsencrypt" },
-          labels: { "warmpool.dev/app": fn.app, "warmpool.dev/endpoint": name },
-        })),
-        spec: target.apply((fn: FunctionRef) => ({
-          tls: [{ hosts: domains, secretName: `${fn.app}-${name}-tls` }],
-          rules: domains.map((host) => ({
-            host,
-            http: {
-              paths: [{ path: plain.path ?? "/", pathType: "Prefix", backend: { service: { name: AGENT_NAME, port: { name: "http" } } } }],
-            },
+      new k8s.networking.v1.Ingress(
+        `${name}-ingress`,
+        {
+          metadata: target.apply((fn: FunctionRef) => ({
+            name: `${fn.app}-${name}`,
+            namespace: fn.runtimeNamespace,
+            annotations: { "cert-manager.io/cluster-issuer": plain.tlsIssuer ?? "letsencrypt" },
+            labels: { "warmpool.dev/app": fn.app, "warmpool.dev/endpoint": name },
           })),
-        })),
-      }, { parent: this });
+          spec: target.apply((fn: FunctionRef) => ({
+            tls: [{ hosts: domains, secretName: `${fn.app}-${name}-tls` }],
+            rules: domains.map((host) => ({
+              host,
+              http: {
+                paths: [{ path: plain.path ?? "/", pathType: "Prefix", backend: { service: { name: AGENT_NAME, port: { name: "http" } } } }],
+              },
+            })),
+          })),
+        },
+        { parent: this },
+      );
     }
     this.gatewayPath = target.apply((fn: FunctionRef) => `/web/${fn.app}${plain.path === "/" || plain.path === undefined ? "" : plain.path}`);
     this.registerOutputs({ spec: this.spec, gatewayPath: this.gatewayPath });

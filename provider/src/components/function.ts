@@ -33,41 +33,52 @@ export class Function extends pulumi.ComponentResource {
       return p;
     });
 
-    const resolved = pulumi
-      .all([args.app, pool, args.secrets ?? [], volumeRefs(args), args.image])
-      .apply(([app, pool, secrets, volumes, image]) => {
-        const spec = validated("Function", name, {
+    const resolved = pulumi.all([args.app, pool, args.secrets ?? [], volumeRefs(args), args.image]).apply(([app, pool, secrets, volumes, image]) => {
+      const spec = validated(
+        "Function",
+        name,
+        {
           ...planned(name, args, app.name, image ?? app.image),
           secrets: secrets.map((s: SecretRef) => s.name),
           volumes: Object.fromEntries(Object.entries(volumes).map(([path, v]) => [path, v.name])),
           pool: pool?.name,
-        }, this);
-        if (spec.image === undefined) {
-          assertNoProblems("Function", name, [{ path: "image", value: undefined, message: "is required: set it on the Function or on its App" }], this);
-        }
-        const worker: WorkerInputs = { spec, app, pool, volumes, image: spec.image! };
-        return worker;
-      });
+        },
+        this,
+      );
+      if (spec.image === undefined) {
+        assertNoProblems("Function", name, [{ path: "image", value: undefined, message: "is required: set it on the Function or on its App" }], this);
+      }
+      const worker: WorkerInputs = { spec, app, pool, volumes, image: spec.image! };
+      return worker;
+    });
     this.spec = resolved.apply((r): SpecOutput => ({ ...r.spec }));
 
     const app = pulumi.output(args.app);
     const metadata = app.apply((a: AppRef) => ({ name, namespace: a.namespace, labels: componentLabels(a, "function", name) }));
 
-    new k8s.apiextensions.CustomResource(`${name}-function`, {
-      apiVersion: CRD_API_VERSION,
-      kind: "Function",
-      metadata,
-      spec: this.spec,
-    }, { parent: this });
+    new k8s.apiextensions.CustomResource(
+      `${name}-function`,
+      {
+        apiVersion: CRD_API_VERSION,
+        kind: "Function",
+        metadata,
+        spec: this.spec,
+      },
+      { parent: this },
+    );
 
-    const deployment = new k8s.apps.v1.Deployment(`${name}-worker`, {
-      metadata,
-      spec: resolved.apply(workerDeploymentSpec),
-    }, {
-      parent: this,
-      // Replicas start at minContainers and belong to the agent afterwards: `pulumi up` must not reset them.
-      ignoreChanges: ["spec.replicas"],
-    });
+    const deployment = new k8s.apps.v1.Deployment(
+      `${name}-worker`,
+      {
+        metadata,
+        spec: resolved.apply(workerDeploymentSpec),
+      },
+      {
+        parent: this,
+        // Replicas start at minContainers and belong to the agent afterwards: `pulumi up` must not reset them.
+        ignoreChanges: ["spec.replicas"],
+      },
+    );
 
     this.deploymentName = deployment.metadata.name;
     this.ref = app.apply((a: AppRef): FunctionRef => ({

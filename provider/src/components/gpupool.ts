@@ -21,48 +21,65 @@ export class GpuPool extends pulumi.ComponentResource {
 
   constructor(name: string, args: GpuPoolArgs, opts?: pulumi.ComponentResourceOptions) {
     super("warmpool:index:GpuPool", name, {}, opts);
-    const spec = validated("GpuPool", name, {
-      ...args,
+    const spec = validated(
+      "GpuPool",
       name,
-      eks: args.eks && { clusterName: PENDING_REF, nodeRoleArn: PENDING_REF, subnetIds: args.eks.subnetIds?.map(() => PENDING_REF) },
-      karpenter: args.karpenter && { ...args.karpenter, nodeRole: PENDING_REF, discoveryTag: PENDING_REF },
-    }, this);
+      {
+        ...args,
+        name,
+        eks: args.eks && { clusterName: PENDING_REF, nodeRoleArn: PENDING_REF, subnetIds: args.eks.subnetIds?.map(() => PENDING_REF) },
+        karpenter: args.karpenter && { ...args.karpenter, nodeRole: PENDING_REF, discoveryTag: PENDING_REF },
+      },
+      this,
+    );
     const child = { parent: this };
 
     if (spec.kind === "eks") {
       const eks = args.eks!;
-      new aws.eks.NodeGroup(name, {
-        clusterName: eks.clusterName,
-        nodeGroupName: `warmpool-${name}`,
-        nodeRoleArn: eks.nodeRoleArn,
-        subnetIds: eks.subnetIds,
-        amiType: "AL2023_x86_64_NVIDIA",
-        instanceTypes: poolInstanceTypes(spec),
-        capacityType: EKS_CAPACITY[spec.capacityType ?? "onDemand"],
-        diskSize: spec.diskSize,
-        scalingConfig: { minSize: spec.minNodes ?? 0, maxSize: spec.maxNodes ?? 2, desiredSize: spec.minNodes ?? 0 },
-        labels: poolLabels(spec),
-        taints: poolTaints(spec).map((t) => ({ key: t.key, value: t.value, effect: "NO_SCHEDULE" })),
-        tags: { "warmpool.dev/pool": name, "warmpool.dev/gpu": spec.gpu },
-      }, {
-        ...child,
-        // The cluster autoscaler owns the current size; `pulumi up` must not reset it.
-        ignoreChanges: ["scalingConfig.desiredSize"],
-      });
+      new aws.eks.NodeGroup(
+        name,
+        {
+          clusterName: eks.clusterName,
+          nodeGroupName: `warmpool-${name}`,
+          nodeRoleArn: eks.nodeRoleArn,
+          subnetIds: eks.subnetIds,
+          amiType: "AL2023_x86_64_NVIDIA",
+          instanceTypes: poolInstanceTypes(spec),
+          capacityType: EKS_CAPACITY[spec.capacityType ?? "onDemand"],
+          diskSize: spec.diskSize,
+          scalingConfig: { minSize: spec.minNodes ?? 0, maxSize: spec.maxNodes ?? 2, desiredSize: spec.minNodes ?? 0 },
+          labels: poolLabels(spec),
+          taints: poolTaints(spec).map((t) => ({ key: t.key, value: t.value, effect: "NO_SCHEDULE" })),
+          tags: { "warmpool.dev/pool": name, "warmpool.dev/gpu": spec.gpu },
+        },
+        {
+          ...child,
+          // The cluster autoscaler owns the current size; `pulumi up` must not reset it.
+          ignoreChanges: ["scalingConfig.desiredSize"],
+        },
+      );
     } else if (spec.kind === "karpenter") {
       const karpenter = args.karpenter!;
-      const nodeClass = new k8s.apiextensions.CustomResource(`${name}-nodeclass`, {
-        apiVersion: "karpenter.k8s.aws/v1",
-        kind: "EC2NodeClass",
-        metadata: { name: `warmpool-${name}` },
-        spec: pulumi.all([karpenter.nodeRole, karpenter.discoveryTag]).apply(([role, tag]) => karpenterNodeClassSpec(spec, role, tag)),
-      }, child);
-      new k8s.apiextensions.CustomResource(`${name}-nodepool`, {
-        apiVersion: "karpenter.sh/v1",
-        kind: "NodePool",
-        metadata: { name: `warmpool-${name}` },
-        spec: nodeClass.metadata.name.apply((className) => karpenterNodePoolSpec(spec, className)),
-      }, child);
+      const nodeClass = new k8s.apiextensions.CustomResource(
+        `${name}-nodeclass`,
+        {
+          apiVersion: "karpenter.k8s.aws/v1",
+          kind: "EC2NodeClass",
+          metadata: { name: `warmpool-${name}` },
+          spec: pulumi.all([karpenter.nodeRole, karpenter.discoveryTag]).apply(([role, tag]) => karpenterNodeClassSpec(spec, role, tag)),
+        },
+        child,
+      );
+      new k8s.apiextensions.CustomResource(
+        `${name}-nodepool`,
+        {
+          apiVersion: "karpenter.sh/v1",
+          kind: "NodePool",
+          metadata: { name: `warmpool-${name}` },
+          spec: nodeClass.metadata.name.apply((className) => karpenterNodePoolSpec(spec, className)),
+        },
+        child,
+      );
     }
 
     this.ref = pulumi.output({

@@ -31,56 +31,84 @@ export class Runtime extends pulumi.ComponentResource {
     const namespace = new k8s.core.v1.Namespace(name, { metadata: { name: spec.namespace, labels } }, child);
     const ns = namespace.metadata.name;
 
-    const crds = spec.installCrds === false
-      ? []
-      : crdManifests().map((crd) => new k8s.apiextensions.v1.CustomResourceDefinition(`${name}-${(crd.metadata as { name: string }).name}`, crd as unknown as k8s.apiextensions.v1.CustomResourceDefinitionArgs, child));
+    const crds =
+      spec.installCrds === false
+        ? []
+        : crdManifests().map(
+            (crd) =>
+              new k8s.apiextensions.v1.CustomResourceDefinition(`${name}-${(crd.metadata as { name: string }).name}`, crd as unknown as k8s.apiextensions.v1.CustomResourceDefinitionArgs, child),
+          );
 
     const account = new k8s.core.v1.ServiceAccount(`${name}-agent`, { metadata: { name: AGENT_SERVICE_ACCOUNT, namespace: ns, labels } }, child);
     const clusterRole = new k8s.rbac.v1.ClusterRole(`${name}-agent`, { metadata: { name: `warmpool-agent-${spec.namespace}`, labels }, rules: AGENT_CLUSTER_RULES }, child);
-    new k8s.rbac.v1.ClusterRoleBinding(`${name}-agent`, {
-      metadata: { name: `warmpool-agent-${spec.namespace}`, labels },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: clusterRole.metadata.name },
-      subjects: [{ kind: "ServiceAccount", name: account.metadata.name, namespace: ns }],
-    }, child);
+    new k8s.rbac.v1.ClusterRoleBinding(
+      `${name}-agent`,
+      {
+        metadata: { name: `warmpool-agent-${spec.namespace}`, labels },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: clusterRole.metadata.name },
+        subjects: [{ kind: "ServiceAccount", name: account.metadata.name, namespace: ns }],
+      },
+      child,
+    );
     const role = new k8s.rbac.v1.Role(`${name}-agent`, { metadata: { name: AGENT_SERVICE_ACCOUNT, namespace: ns, labels }, rules: AGENT_RUNTIME_RULES }, child);
-    new k8s.rbac.v1.RoleBinding(`${name}-agent`, {
-      metadata: { name: AGENT_SERVICE_ACCOUNT, namespace: ns, labels },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
-      subjects: [{ kind: "ServiceAccount", name: account.metadata.name, namespace: ns }],
-    }, child);
+    new k8s.rbac.v1.RoleBinding(
+      `${name}-agent`,
+      {
+        metadata: { name: AGENT_SERVICE_ACCOUNT, namespace: ns, labels },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
+        subjects: [{ kind: "ServiceAccount", name: account.metadata.name, namespace: ns }],
+      },
+      child,
+    );
 
     const token = new random.RandomPassword(`${name}-token`, { length: 48, special: false }, child);
-    new k8s.core.v1.Secret(`${name}-token`, {
-      metadata: { name: TOKEN_SECRET, namespace: ns, labels },
-      type: "Opaque",
-      stringData: { [TOKEN_KEY]: token.result },
-    }, child);
+    new k8s.core.v1.Secret(
+      `${name}-token`,
+      {
+        metadata: { name: TOKEN_SECRET, namespace: ns, labels },
+        type: "Opaque",
+        stringData: { [TOKEN_KEY]: token.result },
+      },
+      child,
+    );
 
     const state = spec.state ?? {};
     if (state.kind !== "postgres") {
-      new k8s.core.v1.PersistentVolumeClaim(`${name}-state`, {
-        metadata: { name: STATE_CLAIM, namespace: ns, labels },
-        spec: {
-          accessModes: ["ReadWriteOnce"],
-          storageClassName: state.storageClass,
-          resources: { requests: { storage: `${state.storageSize ?? 10}Gi` } },
+      new k8s.core.v1.PersistentVolumeClaim(
+        `${name}-state`,
+        {
+          metadata: { name: STATE_CLAIM, namespace: ns, labels },
+          spec: {
+            accessModes: ["ReadWriteOnce"],
+            storageClassName: state.storageClass,
+            resources: { requests: { storage: `${state.storageSize ?? 10}Gi` } },
+          },
         },
-      }, child);
+        child,
+      );
     }
 
     const image = pulumi.output(args.image ?? DEFAULT_AGENT_IMAGE);
-    new k8s.apps.v1.Deployment(`${name}-agent`, {
-      metadata: { name: AGENT_NAME, namespace: ns, labels },
-      spec: image.apply((img) => agentDeploymentSpec(spec, img, labels)),
-    }, { parent: this, dependsOn: crds });
-    const service = new k8s.core.v1.Service(`${name}-agent`, {
-      metadata: { name: AGENT_NAME, namespace: ns, labels, annotations: spec.metricsScrape === false ? {} : SCRAPE_ANNOTATIONS },
-      spec: {
-        type: "ClusterIP",
-        selector: { "app.kubernetes.io/name": AGENT_NAME },
-        ports: [{ name: "http", port: 80, targetPort: AGENT_PORT, protocol: "TCP" }],
+    new k8s.apps.v1.Deployment(
+      `${name}-agent`,
+      {
+        metadata: { name: AGENT_NAME, namespace: ns, labels },
+        spec: image.apply((img) => agentDeploymentSpec(spec, img, labels)),
       },
-    }, child);
+      { parent: this, dependsOn: crds },
+    );
+    const service = new k8s.core.v1.Service(
+      `${name}-agent`,
+      {
+        metadata: { name: AGENT_NAME, namespace: ns, labels, annotations: spec.metricsScrape === false ? {} : SCRAPE_ANNOTATIONS },
+        spec: {
+          type: "ClusterIP",
+          selector: { "app.kubernetes.io/name": AGENT_NAME },
+          ports: [{ name: "http", port: 80, targetPort: AGENT_PORT, protocol: "TCP" }],
+        },
+      },
+      child,
+    );
 
     this.namespace = ns;
     this.url = pulumi.interpolate`http://${service.metadata.name}.${ns}.svc.cluster.local`;

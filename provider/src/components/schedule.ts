@@ -22,16 +22,20 @@ export class Schedule extends pulumi.ComponentResource {
 
     const target = pulumi.output(args.function);
     this.spec = target.apply((fn: FunctionRef): SpecOutput => ({ ...validated("Schedule", name, declared(fn.name, fn.app), this) }));
-    new k8s.apiextensions.CustomResource(`${name}-schedule`, {
-      apiVersion: CRD_API_VERSION,
-      kind: "Schedule",
-      metadata: target.apply((fn: FunctionRef) => ({
-        name,
-        namespace: fn.namespace,
-        labels: { "warmpool.dev/app": fn.app, "warmpool.dev/function": fn.name, "app.kubernetes.io/component": "schedule" },
-      })),
-      spec: this.spec,
-    }, { parent: this });
+    new k8s.apiextensions.CustomResource(
+      `${name}-schedule`,
+      {
+        apiVersion: CRD_API_VERSION,
+        kind: "Schedule",
+        metadata: target.apply((fn: FunctionRef) => ({
+          name,
+          namespace: fn.namespace,
+          labels: { "warmpool.dev/app": fn.app, "warmpool.dev/function": fn.name, "app.kubernetes.io/component": "schedule" },
+        })),
+        spec: this.spec,
+      },
+      { parent: this },
+    );
     this.registerOutputs({ spec: this.spec });
   }
 }

@@ -18,40 +18,51 @@ export class Secret extends pulumi.ComponentResource {
 
   constructor(name: string, args: SecretArgs, opts?: pulumi.ComponentResourceOptions) {
     super("warmpool:index:Secret", name, {}, opts);
-    const spec = validated("Secret", name, {
-      app: PENDING_REF,
+    const spec = validated(
+      "Secret",
       name,
-      // Only the keys are checked here: values may be unknown, and must never reach an error message.
-      values: args.values === undefined ? undefined : Object.fromEntries(Object.keys(args.values).map((key) => [key, ""])),
-      awsSecretsManager: args.awsSecretsManager && { ...args.awsSecretsManager, secretId: PENDING_REF },
-    }, this);
+      {
+        app: PENDING_REF,
+        name,
+        // Only the keys are checked here: values may be unknown, and must never reach an error message.
+        values: args.values === undefined ? undefined : Object.fromEntries(Object.keys(args.values).map((key) => [key, ""])),
+        awsSecretsManager: args.awsSecretsManager && { ...args.awsSecretsManager, secretId: PENDING_REF },
+      },
+      this,
+    );
     const app = pulumi.output(args.app);
     const metadata = app.apply((a: AppRef) => ({ name, namespace: a.namespace, labels: componentLabels(a, "secret", name) }));
 
     if (spec.values !== undefined) {
       const values = args.values!;
-      new k8s.core.v1.Secret(name, {
-        metadata,
-        type: "Opaque",
-        // The Kubernetes provider marks stringData and data secret in state and outputs.
-        stringData: values,
-      }, { parent: this });
+      new k8s.core.v1.Secret(
+        name,
+        {
+          metadata,
+          type: "Opaque",
+          // The Kubernetes provider marks stringData and data secret in state and outputs.
+          stringData: values,
+        },
+        { parent: this },
+      );
     } else {
       const source = spec.awsSecretsManager!;
       const secretId = args.awsSecretsManager!.secretId;
-      new k8s.apiextensions.CustomResource(name, {
-        apiVersion: "external-secrets.io/v1",
-        kind: "ExternalSecret",
-        metadata,
-        spec: {
-          refreshInterval: `${source.refreshInterval ?? 3600}s`,
-          secretStoreRef: { kind: "ClusterSecretStore", name: source.secretStore ?? "aws-secrets-manager" },
-          target: { name, creationPolicy: "Owner" },
-          ...(source.keys === undefined
-            ? { dataFrom: [{ extract: { key: secretId } }] }
-            : { data: source.keys.map((key) => ({ secretKey: key, remoteRef: { key: secretId, property: key } })) }),
+      new k8s.apiextensions.CustomResource(
+        name,
+        {
+          apiVersion: "external-secrets.io/v1",
+          kind: "ExternalSecret",
+          metadata,
+          spec: {
+            refreshInterval: `${source.refreshInterval ?? 3600}s`,
+            secretStoreRef: { kind: "ClusterSecretStore", name: source.secretStore ?? "aws-secrets-manager" },
+            target: { name, creationPolicy: "Owner" },
+            ...(source.keys === undefined ? { dataFrom: [{ extract: { key: secretId } }] } : { data: source.keys.map((key) => ({ secretKey: key, remoteRef: { key: secretId, property: key } })) }),
+          },
         },
-      }, { parent: this });
+        { parent: this },
+      );
     }
 
     this.secretName = pulumi.output(name);

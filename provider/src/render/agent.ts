@@ -27,15 +27,24 @@ export function agentDeploymentSpec(spec: RuntimeSpec, image: string, labels: La
   const f = AGENT_FLAGS;
   const args = [
     "agent",
-    f.backend, "kubernetes",
-    f.host, "0.0.0.0",
-    f.port, String(AGENT_PORT),
-    f.stateDir, STATE_DIR,
-    f.tokenFile, AGENT_TOKEN_FILE,
-    f.maxPending, String(limits.maxPendingInputs ?? 2000),
-    f.payloadLimit, String(limits.payloadLimit ?? 16),
-    f.resultTtl, String(limits.resultTtl ?? 604800),
-    f.logLevel, spec.logLevel ?? "info",
+    f.backend,
+    "kubernetes",
+    f.host,
+    "0.0.0.0",
+    f.port,
+    String(AGENT_PORT),
+    f.stateDir,
+    STATE_DIR,
+    f.tokenFile,
+    AGENT_TOKEN_FILE,
+    f.maxPending,
+    String(limits.maxPendingInputs ?? 2000),
+    f.payloadLimit,
+    String(limits.payloadLimit ?? 16),
+    f.resultTtl,
+    String(limits.resultTtl ?? 604800),
+    f.logLevel,
+    spec.logLevel ?? "info",
   ];
   const env: k8s.types.input.core.v1.EnvVar[] = [];
   if (postgres) {

@@ -42,9 +42,7 @@ export function hourlyCostCeiling(spec: GpuPoolSpec): number {
     .map((type) => ({ gpus: instances[type]?.gpus ?? 0, usd: spec.prices?.[type] ?? instances[type]?.usdPerHour ?? 0 }))
     .filter((i) => i.gpus > 0);
   if (priced.length === 0) return 0;
-  const ceiling = spec.kind === "karpenter"
-    ? (spec.maxGpus ?? 0) * Math.max(...priced.map((i) => i.usd / i.gpus))
-    : (spec.maxNodes ?? 2) * Math.max(...priced.map((i) => i.usd));
+  const ceiling = spec.kind === "karpenter" ? (spec.maxGpus ?? 0) * Math.max(...priced.map((i) => i.usd / i.gpus)) : (spec.maxNodes ?? 2) * Math.max(...priced.map((i) => i.usd));
   return Math.round(ceiling * 100) / 100;
 }
 
@@ -78,8 +76,6 @@ export function karpenterNodeClassSpec(spec: GpuPoolSpec, role: string, discover
     amiSelectorTerms: [{ alias: "al2023@latest" }],
     subnetSelectorTerms: selector,
     securityGroupSelectorTerms: selector,
-    blockDeviceMappings: [
-      { deviceName: "/dev/xvda", ebs: { volumeSize: `${spec.diskSize ?? 200}Gi`, volumeType: "gp3", encrypted: true } },
-    ],
+    blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: `${spec.diskSize ?? 200}Gi`, volumeType: "gp3", encrypted: true } }],
   };
 }

@@ -31,6 +31,4 @@ export const AGENT_APP_RULES: PolicyRule[] = [
 ];
 
 /** In the Runtime namespace: elect one active agent when several replicas share PostgreSQL. */
-export const AGENT_RUNTIME_RULES: PolicyRule[] = [
-  { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] },
-];
+export const AGENT_RUNTIME_RULES: PolicyRule[] = [{ apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] }];

@@ -160,4 +160,3 @@ function tolerations(spec: FunctionSpec, pool: PoolRef | undefined): k8s.types.i
   if (pool?.tainted) list.push({ key: LABEL_POOL, operator: "Equal", value: pool.name, effect: "NoSchedule" });
   return list.length > 0 ? list : undefined;
 }
-

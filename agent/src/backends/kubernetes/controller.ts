@@ -61,9 +61,7 @@ export class ResourceController {
     const log = this.options.log;
     for (const kind of ["Function", "Schedule", "Endpoint"] as const) {
       const plural = PLURALS[kind];
-      const informer = makeInformer<KubernetesObject>(this.options.kc, `/apis/${GROUP}/${VERSION}/${plural}`, () =>
-        this.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural }),
-      );
+      const informer = makeInformer<KubernetesObject>(this.options.kc, `/apis/${GROUP}/${VERSION}/${plural}`, () => this.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural }));
       const changed = (): void => this.queueSync();
       informer.on("add", changed);
       informer.on("update", changed);

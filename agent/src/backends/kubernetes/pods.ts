@@ -49,7 +49,11 @@ export class PodWatch {
       if (this.stopped) return;
       this.log.warn({ event: "kubernetes.podWatchError", namespace: this.namespace, error: String((err as Error)?.message ?? err) }, "pod watch failed; restarting");
       setTimeout(() => {
-        if (!this.stopped) informer.start().then(() => this.resync(informer), () => undefined);
+        if (!this.stopped)
+          informer.start().then(
+            () => this.resync(informer),
+            () => undefined,
+          );
       }, 1000).unref();
     });
     this.informer = informer;

@@ -102,10 +102,7 @@ export class StatusWriter {
       await this.api.patchStatus(PLURALS[d.kind], d.namespace, d.resource, status);
       this.written.set(id, text);
     } catch (err) {
-      this.log.warn(
-        { event: "kubernetes.statusFailed", kind: d.kind, resource: `${d.namespace}/${d.resource}`, key: d.key, error: (err as Error).message },
-        `could not write ${d.kind} status`,
-      );
+      this.log.warn({ event: "kubernetes.statusFailed", kind: d.kind, resource: `${d.namespace}/${d.resource}`, key: d.key, error: (err as Error).message }, `could not write ${d.kind} status`);
     }
   }
 }

@@ -14,7 +14,12 @@ export class GpuAllocator {
   static detect(): GpuAllocator {
     try {
       const out = execFileSync("nvidia-smi", ["--query-gpu=index", "--format=csv,noheader"], { encoding: "utf8", timeout: 5000, stdio: ["ignore", "pipe", "ignore"] });
-      return new GpuAllocator(out.split("\n").map((l) => l.trim()).filter((l) => /^\d+$/.test(l)));
+      return new GpuAllocator(
+        out
+          .split("\n")
+          .map((l) => l.trim())
+          .filter((l) => /^\d+$/.test(l)),
+      );
     } catch {
       return new GpuAllocator([]);
     }
