@@ -1,8 +1,10 @@
 /**
  * The composition root: builds the agent's parts and wires them together — store, call table,
  * backend, autoscaler, schedules, the app registry and its deployer, the gateway and the data plane.
- * Nothing below imports this module; each part gets the small interfaces it needs (apps/registry.ts,
- * apps/deployer.ts, gateway/server.ts `GatewayDeps`, endpoints/web.ts `WebDeps`).
+ * Nothing below imports this module; each part gets the small interfaces it needs: `Registry` to look
+ * deployed functions and routes up, `Deployer` to change them (apps/), `GatewayDeps` (gateway/deps.ts)
+ * and `WebDeps` (endpoints/deps.ts) for the HTTP handlers, the data plane and the kubernetes
+ * controller (cli/serve.ts starts it with this agent as its `ControlledAgent`).
  *
  * `run()` starts it (recovery first: apps/recovery.ts); `close()` stops it (safe to call twice: it
  * returns the same promise).
