@@ -11,4 +11,4 @@ try {
   process.stderr.write(`warmpool: the CLI is not built yet (${main} is missing): run \`npm run build\` in the repository\n`);
   process.exit(2);
 }
-require(main);
+require(main).run();

@@ -71,9 +71,12 @@ clientFlags(program.command("logs <target>").description("captured output of app
 clientFlags(program.command("schedules").description("schedules: timing, next and last run, last outcome and failures").option("--app <app>", "only this app").option("--json", "print JSON")).action((f) => guard(() => schedulesCommand(f)));
 clientFlags(program.command("apps").description("deployed apps and their functions").option("--json", "print JSON")).action((f) => guard(() => appsCommand(f)));
 
-if (require.main === module) {
-  program.parseAsync(process.argv).catch((err: Error) => {
+/** Runs the command line (bin/warmpool.js calls it; tests import `program` without running it). */
+export function run(argv: string[] = process.argv): void {
+  program.parseAsync(argv).catch((err: Error) => {
     process.stderr.write(`${err.message}\n`);
     process.exit(2);
   });
 }
+
+if (require.main === module) run();
