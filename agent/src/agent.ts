@@ -24,6 +24,7 @@ import { HaproxyDataPlane, type ServedEndpoint } from "./dataplane/haproxy";
 import type { DataPlaneApp } from "./dataplane/haproxy-config";
 import { buildGateway } from "./gateway/server";
 import { Metrics } from "./metrics/metrics";
+import { Series } from "./metrics/series";
 import { CallTable, type Input } from "./queue/calls";
 import { Scheduler } from "./schedules/scheduler";
 import { ScheduleStateStore } from "./schedules/state";
@@ -61,6 +62,8 @@ export class Agent {
   readonly apps = new Map<string, DeployedApp>();
   /** Kept-alive connections to the web servers behind webServer endpoints. */
   readonly webDispatcher = webDispatcher();
+  /** The last hour of each function, for the dashboard. */
+  readonly series = new Series();
   readonly token: string;
   readonly tokenCreated: boolean;
   readonly tokenFile: string;
@@ -78,6 +81,7 @@ export class Agent {
   private closing: Promise<void> | null = null;
   private readonly unlock: () => void;
   private sweepTimer: { cancel(): void } | null = null;
+  private sampleTimer: { cancel(): void } | null = null;
 
   constructor(options: AgentOptions = {}, deps: AgentDeps = {}) {
     this.options = compileOptions(options);
@@ -141,6 +145,19 @@ export class Agent {
     const fn = input.lane as FunctionRuntime;
     fn.outcomes[input.state === "completed" ? 0 : input.state === "failed" ? 1 : 2].inc();
     if (inputChannel.hasSubscribers) inputChannel.publish({ id: input.id, fn: fn.key, state: input.state, attempts: input.attempt });
+    const now = input.finishedAt ?? this.options.clock.now();
+    const failure = input.state === "failed" && input.error !== null ? { callId: input.id, type: input.error.type, message: input.error.message.slice(0, 500) } : undefined;
+    this.series.record(fn.key, input.state as "completed" | "failed" | "cancelled", now - input.createdAt, now, failure);
+  }
+
+  /** Once a second: what each function looks like, into its series. */
+  private scheduleSampling(): void {
+    const sample = (): void => {
+      const now = this.options.clock.now();
+      for (const fn of this.functions()) this.series.sample(fn.key, now, fn.queued + fn.delayed, fn.inFlight, fn.liveContainers());
+      this.sampleTimer = this.options.clock.setTimeout(sample, 1000);
+    };
+    sample();
   }
 
   *functions(): IterableIterator<FunctionRuntime> {
@@ -174,6 +191,7 @@ export class Agent {
     this.schedules.start();
     this.autoscaler.start();
     this.scheduleSweep();
+    this.scheduleSampling();
     this.gateway = buildGateway(this);
     if (this.options.dataPlane === "haproxy") await this.startDataPlane(this.gateway);
     else this.url = await this.gateway.listen({ host: this.options.host, port: this.options.port });
@@ -329,6 +347,7 @@ export class Agent {
     this.autoscaler.close();
     this.schedules.close();
     this.sweepTimer?.cancel();
+    this.sampleTimer?.cancel();
     await this.dataPlane?.close();
     await this.gateway?.close();
     await this.webDispatcher.destroy();

@@ -28,6 +28,7 @@ import { SlowBodies } from "./slow-bodies";
 import { registerSchedules } from "../schedules/routes";
 import { BAD_TARGET, gatewayUrl } from "../endpoints/routing";
 import { registerWeb } from "../endpoints/web";
+import { registerDashboard } from "../dashboard/routes";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -133,6 +134,7 @@ export function buildGateway(agent: Agent): FastifyInstance {
   registerApps(app, agent);
   registerSchedules(app, agent);
   registerWeb(app, agent);
+  registerDashboard(app, agent);
   return app;
 }
 
