@@ -34,7 +34,8 @@ module.exports = {
       // Pulumi keeps its mocks and settings in globals that jest 30 would otherwise wipe between files.
       testEnvironmentOptions: { globalsCleanup: "off" },
     },
-    { displayName: "agent", rootDir: "agent", testMatch: ["<rootDir>/test/**/*.test.ts"], transform, testEnvironment: "node" },
+    // setup-env.ts: each test file has its own client config file (agents started by tests write their profile there).
+    { displayName: "agent", rootDir: "agent", testMatch: ["<rootDir>/test/**/*.test.ts"], setupFiles: ["<rootDir>/test/setup-env.ts"], transform, testEnvironment: "node" },
     ...(!toolchainBuilt()
       ? []
       : [{ displayName: "e2e", rootDir: "examples/e2e", testMatch: ["<rootDir>/**/*.e2e.test.ts"], transform, testEnvironment: "node", slowTestThreshold: 120 }]),
