@@ -25,8 +25,8 @@ import { FileFormatError, parseConfig, type Tables, type Value } from "./configf
 
 export const DEFAULT_URL = "http://127.0.0.1:8765";
 
-/** The client's environment: CLIENT_ENV's URL and token, and these two, which only clients read. */
-export const CONFIG_ENV = { ...CLIENT_ENV, profile: "WARMPOOL_PROFILE", config: "WARMPOOL_CONFIG", stateDir: AGENT_ENV.stateDir } as const;
+/** What the client reads from the environment: CLIENT_ENV's names, and the agent's state dir (for its token). */
+export const CONFIG_ENV = { ...CLIENT_ENV, stateDir: AGENT_ENV.stateDir } as const;
 
 /** The configuration is unusable (a profile that is not there, a malformed file, a bad URL); says where. */
 export class ConfigError extends Error {
