@@ -198,8 +198,9 @@ describe("colour and columns", () => {
     expect(piped.stdout).not.toContain(ESC);
   });
 
-  test("errors are red on a terminal, plain in a pipe", async () => {
+  test("errors are red on a terminal (whatever stdout is), plain in a pipe", async () => {
     expect((await onTerminal(dir, warmpool("call", "demo/square", "x"))).output).toContain(`${ESC}31merror:${ESC}39m argument 1 "x"`);
+    expect((await onTerminal(dir, `${warmpool("call", "demo/square", "x")} | cat`)).output).toContain(`${ESC}31merror:${ESC}39m argument 1 "x"`);
     expect((await cli(dir, ["call", "demo/square", "x"])).stderr).toMatch(/^error: argument 1 "x"/);
   });
 });

@@ -20,6 +20,9 @@ export interface OutputFlags {
 
 type Style = Parameters<typeof styleText>[0];
 
+/** colorOn decides, per stream; styleText would look at stdout only (newer Node does), wrong for stderr. */
+const NO_CHECK = { validateStream: false };
+
 /**
  * Colour on a stream: only a terminal, and not when NO_COLOR is set to anything non-empty
  * (no-color.org), TERM is dumb, or --no-color was given.
@@ -50,11 +53,11 @@ export class Output {
   }
 
   paint(style: Style, text: string): string {
-    return this.colorOut ? styleText(style, text) : text;
+    return this.colorOut ? styleText(style, text, NO_CHECK) : text;
   }
 
   paintErr(style: Style, text: string): string {
-    return this.colorErr ? styleText(style, text) : text;
+    return this.colorErr ? styleText(style, text, NO_CHECK) : text;
   }
 
   /** A document as -o json (indented) or -o yaml; `plain` prints it otherwise. */
