@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
+import time
 from typing import Any, AsyncIterator, Dict, Iterable, Iterator, List, Optional, Union
 
 from .blocking import END
@@ -31,6 +33,7 @@ _SPAWNS = 32
 busy (one fsync covers every spawn that arrived in the same turn of its event loop)."""
 
 _STREAM_ERROR_STATUS = {"WP_ERR_PAYLOAD_TOO_LARGE": 413}
+_NOTICE_EVERY = 10.0
 
 
 class IterSource:
@@ -141,6 +144,24 @@ async def _send(connection: Connection, source: Any, kwargs: Dict[str, Any]) -> 
         raise
 
 
+class _Notice:
+    """One line on stderr while ``spawn_map`` waits out 429s, at most every ``_NOTICE_EVERY`` seconds,
+    so a map that seems stuck says why (Modal warns the same way)."""
+
+    def __init__(self, target: str, clock: Any = time.monotonic) -> None:
+        self._target = target
+        self._clock = clock
+        self._last: Optional[float] = None
+
+    def waiting(self, error: TooManyPendingError, delay: float) -> None:
+        now = self._clock()
+        if self._last is not None and now - self._last < _NOTICE_EVERY:
+            return
+        self._last = now
+        sys.stderr.write(f"warmpool: spawn_map is waiting for the agent to take more: {error.message}; retrying every {delay:g} s\n")
+        sys.stderr.flush()
+
+
 def _sender_failure(sender: "asyncio.Future[None]") -> Optional[BaseException]:
     if sender.done() and not sender.cancelled():
         return sender.exception()
@@ -187,6 +208,7 @@ async def spawn_all(transport: Transport, target: str, source: Any, kwargs: Dict
     """Spawns every input; returns once each is durable on the agent. (An async generator that
     yields nothing, so the blocking API can feed it through ``blocking.iterate``.)"""
     slots = asyncio.Semaphore(_SPAWNS)
+    notice = _Notice(target)
     running: "set[asyncio.Future[None]]" = set()
     failures: List[BaseException] = []
 
@@ -201,7 +223,9 @@ async def spawn_all(transport: Transport, target: str, source: Any, kwargs: Dict
                     await transport.request("POST", target, body, key=key)
                     break
                 except TooManyPendingError as error:
-                    await asyncio.sleep(min(max(error.retry_after, 0.05), 30.0))
+                    delay = min(max(error.retry_after, 0.05), 30.0)
+                    notice.waiting(error, delay)
+                    await asyncio.sleep(delay)
             progress.advance()
         except BaseException as error:  # noqa: B036 - reported once the others have settled
             failures.append(error)
