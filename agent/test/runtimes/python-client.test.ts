@@ -7,7 +7,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { startAgent, TOKEN, until, workerStats, type Harness } from "../helpers";
-import { clientPrelude, PY_COMMON, pyJson, runPython, scratchDir, startPython } from "./python-client";
+import { clientPrelude, oldPython, PY_COMMON, pyJson, runPython, scratchDir, startPython } from "./python-client";
 
 jest.setTimeout(60_000);
 
@@ -392,6 +392,20 @@ print(json.dumps(out))`);
 });
 
 describe("the package", () => {
+  const old = oldPython();
+  (old === null ? test.skip : test)(`works on the oldest Python it supports (${old ?? "none on this machine"})`, async () => {
+    const out = await pyJson(
+      `${prelude}
+async def aio(): return [await fn('square').remote.aio(3), [x async for x in fn('square').map.aio(range(3))]]
+try: fn('boom').remote(1)
+except ValueError as e: error = describe(e)['class']
+print(json.dumps({'version': list(sys.version_info[:2]), 'remote': fn('square').remote(7), 'map': list(fn('square').map(range(4), order_outputs=False)), 'get': fn('square').spawn(5).get(), 'aio': asyncio.run(aio()), 'error': error}))`,
+      { python: old ?? "python3" },
+    );
+    expect(out.version[1]).toBeLessThan(11);
+    expect({ ...out, map: [...out.map].sort((a: number, b: number) => a - b) }).toEqual({ version: out.version, remote: 49, map: [0, 1, 4, 9], get: 25, aio: [9, [0, 1, 4]], error: "ValueError" });
+  });
+
   test("importing warmpool, and starting a worker, does not load the client", async () => {
     const local = await pyJson("import json, sys, warmpool\nbefore = 'warmpool.client' in sys.modules\nwarmpool.Function\nprint(json.dumps([before, 'warmpool.client' in sys.modules]))");
     expect(local).toEqual([false, true]);

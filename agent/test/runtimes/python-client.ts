@@ -3,7 +3,7 @@
  * its own, with an environment built from nothing: HOME is an empty temp dir and no WARMPOOL_*
  * variable leaks in from the test's own environment, so each test states its whole configuration.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -89,4 +89,23 @@ export function clientPrelude(url: string, token: string, app = "t"): string {
     `def fn(name): return Function.from_name(${JSON.stringify(app)}, name, client=agent)`,
     "",
   ].join("\n");
+}
+
+/** An interpreter older than 3.11 (no tomllib), the oldest there is (3.9 before 3.10), if any. */
+export function oldPython(): string | null {
+  const candidates = ["python3.9", "python3.10"];
+  const root = process.env.PYENV_ROOT ?? path.join(process.env.HOME ?? "/root", ".pyenv");
+  for (const version of fs.existsSync(path.join(root, "versions")) ? fs.readdirSync(path.join(root, "versions")) : []) {
+    if (/^3\.(9|10)\./.test(version)) candidates.push(path.join(root, "versions", version, "bin", "python3"));
+  }
+  candidates.sort((a, b) => Number(/3\.(\d+)/.exec(a)?.[1]) - Number(/3\.(\d+)/.exec(b)?.[1]));
+  for (const candidate of candidates) {
+    try {
+      execFileSync(candidate, ["-c", "import sys; assert (3, 9) <= sys.version_info < (3, 11)"], { stdio: "ignore" });
+      return candidate;
+    } catch {
+      // next
+    }
+  }
+  return null;
 }

@@ -70,7 +70,7 @@ def resolve(
     elif env.get("WARMPOOL_TOKEN"):
         token_value, token_source = env["WARMPOOL_TOKEN"], "WARMPOOL_TOKEN"
     elif name is not None:
-        token_value, token_source = _profile_token(table, path, where)
+        token_value, token_source = _profile_token(table, path, where, home)
     else:
         token_value, token_source = _first(*_state_tokens(env, home, cwd))
     if token_value:
@@ -126,15 +126,17 @@ def _string(table: Dict[str, Any], key: str, where: str) -> Optional[str]:
     return value
 
 
-def _profile_token(table: Dict[str, Any], path: str, where: str) -> Tuple[Optional[str], str]:
+def _profile_token(table: Dict[str, Any], path: str, where: str, home: str) -> Tuple[Optional[str], str]:
     token = _string(table, "token", where)
     token_file = _string(table, "token_file", where)
     if token and token_file:
         raise ConfigError(f"{where} sets both token and token_file; keep one")
     if not token_file:
         return token, where
-    # Relative to the config file, so a file that travels with its tokens keeps working.
-    file = os.path.join(os.path.dirname(path), os.path.expanduser(token_file))
+    # ~ is the home the rest of the lookup uses; a relative path is relative to the config file.
+    if token_file == "~" or token_file.startswith("~/"):
+        token_file = home + token_file[1:]
+    file = os.path.join(os.path.dirname(path), token_file)
     try:
         with open(file, encoding="utf-8") as handle:
             value = handle.read().strip()
