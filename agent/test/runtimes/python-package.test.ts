@@ -33,7 +33,7 @@ it("builds a wheel holding the package and its metadata", async () => {
   const listing = JSON.parse(
     await python(`import json, zipfile; z = zipfile.ZipFile(${JSON.stringify(WHEEL)}); print(json.dumps({"names": z.namelist(), "metadata": z.read("warmpool_runtime-0.1.0.dist-info/METADATA").decode()}))`),
   );
-  const modules = fs.readdirSync(path.join(PYTHON_DIR, "src", "warmpool")).filter((name) => name.endsWith(".py"));
+  const modules = fs.readdirSync(path.join(PYTHON_DIR, "src", "warmpool"), { recursive: true, encoding: "utf8" }).filter((name) => name.endsWith(".py"));
   expect(listing.names).toEqual(
     expect.arrayContaining([
       ...modules.map((name) => `warmpool/${name}`),
@@ -42,6 +42,7 @@ it("builds a wheel holding the package and its metadata", async () => {
     ]),
   );
   expect(listing.names).toContain("warmpool/worker.py");
+  expect(listing.names).toContain("warmpool/client/functions.py");
   expect(listing.metadata).toMatch(/^Name: warmpool-runtime$/m);
   expect(listing.metadata).toMatch(/^Version: 0\.1\.0$/m);
   expect(listing.metadata).toMatch(/^Requires-Python: >=3\.9$/m);
@@ -59,7 +60,7 @@ it("installs offline from the wheel and from the sdist", async () => {
   const installs = [WHEEL, SDIST].map(async (archive, index) => {
     const target = path.join(scratch, `site-${index}`);
     await run("python3", ["-m", "pip", "install", "--quiet", "--target", target, archive], { env: PIP_ENV });
-    return python("import warmpool, warmpool.worker; print(warmpool.__file__, warmpool.__version__)", { ...process.env, PYTHONPATH: target });
+    return python("import warmpool, warmpool.worker; warmpool.Function; print(warmpool.__file__, warmpool.__version__)", { ...process.env, PYTHONPATH: target });
   });
   const [fromWheel, fromSdist] = await Promise.all(installs);
   expect(fromWheel).toBe(`${path.join(scratch, "site-0", "warmpool", "__init__.py")} 0.1.0\n`);
@@ -69,7 +70,7 @@ it("installs offline from the wheel and from the sdist", async () => {
 it("parses as Python 3.9, the oldest version it supports", async () => {
   const sources = path.join(PYTHON_DIR, "src", "warmpool");
   const output = await python(
-    `import ast, pathlib\nfor p in sorted(pathlib.Path(${JSON.stringify(sources)}).glob("*.py")):\n    ast.parse(p.read_text(), str(p), feature_version=(3, 9))\nprint("ok")`,
+    `import ast, pathlib\nfor p in sorted(pathlib.Path(${JSON.stringify(sources)}).rglob("*.py")):\n    ast.parse(p.read_text(), str(p), feature_version=(3, 9))\nprint("ok")`,
   );
   expect(output).toBe("ok\n");
 });

@@ -18,6 +18,7 @@ that reads a sqlite3 connection or a file of the caller's keeps working, and mem
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
 import functools
 import os
@@ -56,8 +57,23 @@ class _LoopThread:
     def on_loop_thread(self) -> bool:
         return threading.current_thread() is self._thread
 
+    def stop(self) -> None:
+        """At exit: close what is still open on the loop (its idle connections), then the loop."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None or not thread.is_alive():
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(loop.shutdown_asyncgens(), loop).result(timeout=1)
+        except Exception:  # noqa: BLE001 - exiting anyway
+            pass
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=1)
+        if not thread.is_alive():
+            loop.close()
+
 
 _shared = _LoopThread()
+atexit.register(_shared.stop)
 
 
 def run(awaitable: Awaitable[T]) -> T:

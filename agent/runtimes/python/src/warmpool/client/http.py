@@ -186,13 +186,29 @@ class Connection:
 
 
 class Pool:
-    """Idle keep-alive connections to one endpoint, for one event loop (streams belong to a loop)."""
+    """Idle keep-alive connections to one endpoint, for one event loop (streams belong to a loop).
+
+    They are closed when their loop shuts down: ``asyncio.run`` (and the client's own loop at exit)
+    closes every async generator still suspended on the loop, and ``start`` leaves one suspended
+    whose ``finally`` closes the pool. Otherwise each would be closed by the garbage collector,
+    after its loop, with a warning in development mode."""
 
     def __init__(self, endpoint: Endpoint, connect_timeout: float, max_idle: int = 16) -> None:
         self.endpoint = endpoint
         self._connect_timeout = connect_timeout
         self._max_idle = max_idle
         self._idle: List[Connection] = []
+        self._closer: Optional[AsyncIterator[None]] = None
+
+    async def start(self) -> None:
+        self._closer = self._close_at_shutdown()  # held here: the loop keeps only a weak reference
+        await self._closer.__anext__()
+
+    async def _close_at_shutdown(self) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            self.close()
 
     async def acquire(self, fresh: bool = False) -> Tuple[Connection, bool]:
         """A connection, and whether it was reused (a reused one may have been closed by the agent

@@ -71,11 +71,12 @@ class Transport:
             ("Accept", "application/json"),
         ] + ([("Authorization", f"Bearer {config.token}")] if config.token else [])
 
-    def _pool(self) -> Pool:
+    async def _pool(self) -> Pool:
         loop = asyncio.get_running_loop()
         pool = self._pools.get(loop)
         if pool is None:
             pool = self._pools[loop] = Pool(self.endpoint, self.options.connect_timeout)
+            await pool.start()
         return pool
 
     def error(self, status: int, body: Any) -> ApiError:
@@ -130,7 +131,7 @@ class Transport:
             fresh = True
 
     async def _exchange(self, method: str, target: str, headers: List[Tuple[str, str]], payload: bytes, fresh: bool) -> Tuple[int, bytes]:
-        pool = self._pool()
+        pool = await self._pool()
         connection, reused = await pool.acquire(fresh)
         done = False
         try:
@@ -177,7 +178,12 @@ class Transport:
         return connection
 
     def release(self, connection: Connection) -> None:
-        self._pool().release(connection)
+        """Keeps a stream's connection for later requests (when this loop has a pool), else closes it."""
+        pool = self._pools.get(asyncio.get_running_loop())
+        if pool is not None:
+            pool.release(connection)
+        else:
+            connection.close()
 
 
 def _json(answer: bytes) -> Any:
