@@ -13,11 +13,11 @@ const FAKE = fs.readFileSync(path.join(__dirname, "fixtures", "python", "fake_ag
 const OK = '("answer", 200, {"callId": "fc-1", "status": "succeeded", "result": 49})';
 
 /** Runs `body` with `fake` (a FakeAgent with `script`) and `fn`, a handle on it with `retries`; prints `out` and the requests. */
-function scenario(script: string, body: string, retries = 2): Promise<any> {
+function scenario(script: string, body: string, retries = 2, prefix = ""): Promise<any> {
   return pyJson(`${PY_COMMON}${FAKE}
 from warmpool.client.transport import Options
 fake = FakeAgent([${script}])
-client = Client(fake.url, 'tok', options=Options(retries=${retries}, retry_delay=0.01))
+client = Client(fake.url + ${JSON.stringify(prefix)}, 'tok', options=Options(retries=${retries}, retry_delay=0.01))
 fn = Function.from_name('app', 'f', client=client)
 out = {}
 ${body}
@@ -73,4 +73,10 @@ test("retries are bounded: AgentUnavailableError after the last, every try with 
   expect(out.error).toMatch(/^cannot reach the agent at http:\/\/127\.0\.0\.1:\d+ \(URL from the url argument\): .*; tried 2 times$/);
   expect(requests).toHaveLength(2);
   expect(requests[1].key).toBe(requests[0].key);
+});
+
+test("an agent URL with a path sends every route under it", async () => {
+  const { out, requests } = await scenario(`${OK}, ("answer", 200, {"callId": "fc-1", "status": "succeeded", "result": 1})`, "out['r'] = fn.remote(1)\nout['g'] = FunctionCall.from_id('fc-1', client=client).get()", 0, "/behind/a/proxy/");
+  expect(out).toEqual({ r: 49, g: 1 });
+  expect(requests.map((r: any) => r.path)).toEqual(["/behind/a/proxy/v1/apps/app/functions/f/call", "/behind/a/proxy/v1/calls/fc-1?wait=55.000"]);
 });

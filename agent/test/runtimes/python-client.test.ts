@@ -216,6 +216,7 @@ async def main():
     out['starmap'] = [x async for x in fn('echo').starmap.aio([(1, 2), (3, 4)], kwargs={'k': 1})]
     out['spawn_map'] = await fn('touch').spawn_map.aio(f'aio-{i}' for i in range(5))
     out['gather'] = await FunctionCall.gather.aio(*[await fn('square').spawn.aio(i) for i in range(3)])
+    out['blocking_inside_a_loop'] = fn('square').remote(9)  # as in a notebook: it blocks this loop, and works
     return out
 print(json.dumps(asyncio.run(main())))`);
     expect(out).toEqual({
@@ -233,6 +234,7 @@ print(json.dumps(asyncio.run(main())))`);
       ],
       spawn_map: null,
       gather: [0, 1, 4],
+      blocking_inside_a_loop: 81,
     });
     fs.writeFileSync(path.join(h.dir, "aio-never"), ""); // in case it had started before it was cancelled
     await until("the aio spawn_map ran", () => [0, 1, 2, 3, 4].every((i) => fs.existsSync(path.join(h.dir, `aio-${i}`))));
@@ -412,6 +414,18 @@ print(json.dumps({'version': list(sys.version_info[:2]), 'remote': fn('square').
     const inWorker = await py("print(json.dumps(fn('modules').remote()))");
     expect(inWorker).toContain("warmpool.loader"); // the worker's own modules (it runs as __main__)
     expect(inWorker.filter((m: string) => m.startsWith("warmpool.client"))).toEqual([]);
+  });
+
+  test("a child made by fork calls through a loop of its own", async () => {
+    const out = await py(`
+first = fn('square').remote(2)  # the parent's background loop is running now
+read, write = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.write(write, json.dumps(fn('square').remote(3)).encode()); os._exit(0)
+os.waitpid(pid, 0)
+print(json.dumps([first, json.loads(os.read(read, 100)), fn('square').remote(4)]))`);
+    expect(out).toEqual([4, 9, 16]);
   });
 
   test("a progress bar on stderr when it is a terminal, nothing when it is not", async () => {
