@@ -9,7 +9,6 @@ set of parameters, which it does not do yet: they are refused before anything is
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Dict, List, Optional
 
 from .blocking import dual
@@ -24,7 +23,6 @@ class Cls:
         self.name = name
         self._client = client
         self._methods: Optional[Dict[str, List[str]]] = None
-        self._lock: Optional[asyncio.Lock] = None
 
     @staticmethod
     def from_name(app_name: str, name: str, *, environment_name: Optional[str] = None, client: Optional[Client] = None) -> "Cls":

@@ -1,11 +1,12 @@
 """Reading the client's config file, ``~/.warmpool/config.toml`` (runtimes/README.md, "Configuration").
 
-Python 3.11 and later read it with ``tomllib``, so any TOML works there. Python 3.9 and 3.10 have no
-TOML reader in the standard library, so this module parses the subset that the file's format allows:
-tables ``[name]``, and ``key = value`` lines whose value is a basic string ``"..."`` (escapes
-``\\" \\\\ \\n \\t \\r \\uXXXX``), a literal string ``'...'``, ``true``/``false`` or an integer, with
-``#`` comments and blank lines. Anything else is refused with its line number, on every version
-the same way: the subset is checked first, so a file that works on 3.11 works on 3.9.
+Python 3.9 and 3.10 have no TOML reader in the standard library, so the file's format is a subset of
+TOML, which this module parses:
+tables ``[name]`` (letters, digits, ``-``, ``_``), and ``key = value`` lines whose value is a basic
+string ``"..."`` (escapes ``\\" \\\\ \\n \\t \\r \\b \\f \\uXXXX``), a literal string ``'...'``,
+``true``/``false`` or an integer, with ``#`` comments and blank lines. Anything else is refused with
+its line number, on every version the same way: the subset is checked first (and ``tomllib`` then
+reads what passed), so a file that works on 3.11 works on 3.9.
 """
 
 from __future__ import annotations

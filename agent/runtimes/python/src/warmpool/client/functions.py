@@ -21,7 +21,7 @@ from .blocking import dual, iterate
 from .errors import CallTimeoutError, NotFoundError, remote_error
 from .mapping import IterSource, map_results, spawn_all, total_of
 from .progress import Progress
-from .transport import Options, Transport, new_key, path
+from .transport import Options, Transport, invocation, new_key, path
 
 _POLL_S = 55.0
 """Longest single long-poll of ``get``: under the 60 s that proxies commonly allow an idle request."""
@@ -128,13 +128,13 @@ class Function:
     @dual
     async def remote(self, *args: Any, **kwargs: Any) -> Any:
         """Runs the function and returns its result; raises its exception as a ``RemoteError``."""
-        answer = await self._request("POST", "call", _invocation(args, kwargs), key=new_key(), timeout=None)
+        answer = await self._request("POST", "call", invocation(args, kwargs), key=new_key(), timeout=None)
         return unwrap(answer)
 
     @dual
     async def spawn(self, *args: Any, **kwargs: Any) -> "FunctionCall":
         """Queues a durable call; returns once the agent has stored it."""
-        answer = await self._request("POST", "spawn", _invocation(args, kwargs), key=new_key())
+        answer = await self._request("POST", "spawn", invocation(args, kwargs), key=new_key())
         return FunctionCall(str(answer["callId"]), self._client)
 
     # map, starmap, spawn_map: a blocking form that feeds inputs from the caller's thread, and an
@@ -188,13 +188,6 @@ class Function:
     starmap.__doc__ = """Like ``map``, each item being the positional arguments of one call."""
     spawn_map = dual(_spawn_map_aio, blocking=_spawn_map_blocking)
     spawn_map.__doc__ = """Spawns one durable call per input and returns once all are stored (None, as Modal's)."""
-
-
-def _invocation(args: Sequence[Any], kwargs: Dict[str, Any]) -> Dict[str, Any]:
-    body: Dict[str, Any] = {"args": list(args)}
-    if kwargs:
-        body["kwargs"] = kwargs
-    return body
 
 
 class FunctionCall:

@@ -26,7 +26,7 @@ from .blocking import END
 from .errors import RemoteError, TooManyPendingError, remote_error
 from .http import Connection, ProtocolError
 from .progress import Progress
-from .transport import Transport, encode, new_key
+from .transport import Transport, decode, encode, invocation, new_key
 
 _SPAWNS = 32
 """Spawn requests of one ``spawn_map`` in flight at once: enough to keep the agent's group commit
@@ -96,7 +96,7 @@ async def map_lines(transport: Transport, target: str, source: Any, kwargs: Dict
         except (OSError, ProtocolError) as error:
             raise _sender_failure(sender) or transport.unavailable(error, 1) from error
         if head.status != 200:
-            raise transport.error(head.status, _json(await connection.read_body()))
+            raise transport.error(head.status, decode(await connection.read_body()))
         pending = b""
         try:
             async for chunk in connection.body():
@@ -132,10 +132,7 @@ async def _send(connection: Connection, source: Any, kwargs: Dict[str, Any]) -> 
                 connection.write_last_chunk()
                 await connection.drain()
                 return
-            body: Dict[str, Any] = {"args": list(args)}
-            if kwargs:
-                body["kwargs"] = kwargs
-            connection.write_chunk(encode(body) + b"\n")
+            connection.write_chunk(encode(invocation(args, kwargs)) + b"\n")
             await connection.drain()
     except (OSError, ProtocolError):
         return  # the agent closed the connection: its answer (or the reader) says why
@@ -166,13 +163,6 @@ def _sender_failure(sender: "asyncio.Future[None]") -> Optional[BaseException]:
     if sender.done() and not sender.cancelled():
         return sender.exception()
     return None
-
-
-def _json(answer: bytes) -> Any:
-    try:
-        return json.loads(answer)
-    except ValueError:
-        return answer.decode("utf-8", "replace")
 
 
 async def map_results(
@@ -213,9 +203,7 @@ async def spawn_all(transport: Transport, target: str, source: Any, kwargs: Dict
     failures: List[BaseException] = []
 
     async def spawn(args: tuple) -> None:
-        body: Dict[str, Any] = {"args": list(args)}
-        if kwargs:
-            body["kwargs"] = kwargs
+        body = invocation(args, kwargs)
         key = new_key()
         try:
             while True:

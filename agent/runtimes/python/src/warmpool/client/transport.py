@@ -15,7 +15,7 @@ import asyncio
 import json
 import uuid
 import weakref
-from typing import Any, List, NamedTuple, Optional, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 from urllib.parse import quote
 
 from .config import Resolved
@@ -41,6 +41,14 @@ class Options(NamedTuple):
 def new_key() -> str:
     """An idempotency key: one per logical call, the same on each of its tries."""
     return str(uuid.uuid4())
+
+
+def invocation(args: Sequence[Any], kwargs: Dict[str, Any]) -> Dict[str, Any]:
+    """The API's Invocation: ``{"args": [...], "kwargs": {...}}`` (kwargs left out when empty)."""
+    body: Dict[str, Any] = {"args": list(args)}
+    if kwargs:
+        body["kwargs"] = kwargs
+    return body
 
 
 def path(*segments: str) -> str:
@@ -105,7 +113,7 @@ class Transport:
             headers.append(("Idempotency-Key", key))
         limit = self.options.request_timeout if timeout == -1.0 else timeout
         status, answer = await self._retrying(method, self.endpoint.prefix + target, headers, payload, limit)
-        parsed = _json(answer)
+        parsed = decode(answer)
         if status not in expect:
             raise self.error(status, parsed)
         return parsed
@@ -186,7 +194,8 @@ class Transport:
             connection.close()
 
 
-def _json(answer: bytes) -> Any:
+def decode(answer: bytes) -> Any:
+    """An answer's JSON, or its text when it is not JSON (a proxy's error page)."""
     if not answer:
         return None
     try:
