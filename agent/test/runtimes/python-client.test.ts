@@ -242,37 +242,54 @@ print(json.dumps(asyncio.run(main())))`);
 
   test("a cancelled task closes its connection, and the agent cancels the call", async () => {
     const before = await counted("gate", "cancelled");
-    const out = await py(`
+    const run = startPython(
+      `${prelude}
 async def main():
     try: await asyncio.wait_for(fn('gate').remote.aio('aio-abandoned'), 1)
-    except asyncio.TimeoutError: return 'timed out'
-print(json.dumps(asyncio.run(main())))`);
-    expect(out).toBe("timed out");
+    except asyncio.TimeoutError: print('timed out', flush=True)
+asyncio.run(main())
+sys.stdin.read()  # alive until the test is done: the connection is closed by the client, not by its exit`,
+      { keepStdin: true },
+    );
+    await until("the call timed out", () => run.output().includes("timed out"));
     await until("the agent cancelled the abandoned call", async () => (await counted("gate", "cancelled")) === before + 1);
+    run.child.stdin!.end();
+    expect((await run.done).code).toBe(0);
     fs.writeFileSync(path.join(h.dir, "aio-abandoned"), "");
   });
 });
 
 describe("interrupts", () => {
+  // Each client stays alive (reading stdin) until the agent has cancelled: the connection is closed
+  // by the client giving up, not by the process exiting.
   test("Ctrl-C during a blocking remote closes the connection, and the agent cancels the call", async () => {
     const gate = h.agent.lookup("t", "gate");
     const before = await counted("gate", "cancelled");
     await until("gate idle", () => gate.inFlight === 0 && gate.queued === 0);
-    const run = startPython(`${prelude}print('calling', flush=True)\nfn('gate').remote('interrupted')`);
+    const run = startPython(
+      `${prelude}print('calling', flush=True)
+try: fn('gate').remote('interrupted')
+except KeyboardInterrupt: print('interrupted', flush=True)
+sys.stdin.read()`,
+      { keepStdin: true },
+    );
     await until("the call is running", () => run.output().includes("calling") && gate.inFlight === 1);
     run.child.kill("SIGINT");
-    const result = await run.done;
-    expect(result.stderr).toContain("KeyboardInterrupt");
+    await until("the client was interrupted", () => run.output().includes("interrupted"));
     await until("the agent cancelled it", async () => (await counted("gate", "cancelled")) === before + 1);
+    run.child.stdin!.end();
+    expect((await run.done).code).toBe(0);
     fs.writeFileSync(path.join(h.dir, "interrupted"), "");
   });
 
   test("leaving a map early cancels its inputs still queued", async () => {
     const before = await counted("gate", "cancelled");
     fs.writeFileSync(path.join(h.dir, "first"), "");
-    const out = await py("it = fn('gate').map(['first'] + ['left-behind'] * 20)\nfirst = next(it)\nit.close()\nprint(json.dumps(first))");
-    expect(out).toBe("first");
+    const run = startPython(`${prelude}it = fn('gate').map(['first'] + ['left-behind'] * 20)\nprint(next(it), flush=True)\nit.close()\nsys.stdin.read()`, { keepStdin: true });
+    await until("the first result", () => run.output().includes("first"));
     await until("the agent cancelled the rest", async () => (await counted("gate", "cancelled")) === before + 20);
+    run.child.stdin!.end();
+    expect((await run.done).code).toBe(0);
     fs.writeFileSync(path.join(h.dir, "left-behind"), ""); // the one running keeps running until then
   });
 });

@@ -24,6 +24,8 @@ export interface PyOptions {
   /** The interpreter. @default "python3" */
   python?: string;
   stdin?: string;
+  /** Leave stdin open (the process can wait on it to stay alive until the test is done). */
+  keepStdin?: boolean;
 }
 
 /** A fresh empty dir to serve as HOME or a working directory. */
@@ -52,7 +54,8 @@ export function startPython(code: string, options: PyOptions = {}): { child: Chi
   let stderr = "";
   child.stdout!.setEncoding("utf8").on("data", (text: string) => (stdout += text));
   child.stderr!.setEncoding("utf8").on("data", (text: string) => (stderr += text));
-  child.stdin!.end(options.stdin ?? "");
+  if (options.keepStdin === true) child.stdin!.write(options.stdin ?? "");
+  else child.stdin!.end(options.stdin ?? "");
   const done = new Promise<PyRun>((resolve, reject) => {
     child.once("error", reject);
     child.once("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
