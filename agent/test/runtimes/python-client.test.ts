@@ -193,7 +193,7 @@ print(json.dumps({'first': first, 'in_order': order == list(range(${total})), 'p
     expect(result.code).toBe(0);
     const out = JSON.parse(result.stdout.trim().split("\n").pop() as string);
     expect(out.in_order).toBe(true);
-    expect(out.first).toBeLessThan(total / 4); // the generator waited for the head's result (about 1,100 here)
+    expect(out.first).toBeLessThan(total / 2); // the generator waited for the head's result (about 1,100 here; the rest is socket buffers)
     expect(out.peak).toBeLessThan(8 * 1024 * 1024); // of 80 MB through the client (about 1 MB here)
   }, 120_000);
 
@@ -484,8 +484,10 @@ master, slave = pty.openpty()
 sys.stderr = os.fdopen(slave, 'w')
 results = list(fn('square').map(range(50)))
 fn('touch').spawn_map(['progress-' + str(i) for i in range(3)])
-sys.stderr.flush()
-print(json.dumps({'results': len(results), 'tty': os.read(master, 65536).decode()}))`);
+sys.stderr.write('<end>'); sys.stderr.flush()
+tty = b''
+while b'<end>' not in tty: tty += os.read(master, 65536)  # a pty hands its output over in pieces
+print(json.dumps({'results': len(results), 'tty': tty.decode()}))`);
     expect(out.results).toBe(50);
     expect(out.tty).toContain("square [########################] 50/50 done");
     expect(out.tty).toContain("touch [########################] 3/3 spawned");
