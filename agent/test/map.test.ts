@@ -15,8 +15,17 @@ const WINDOW = 64;
 beforeAll(async () => {
   h = await startAgent(
     {
-      double: { handler: "handlers:double", runtime: "node", concurrency: { maxInputs: 16 }, autoscaler: { minContainers: 1, maxContainers: 1 } },
-      gate: { handler: "handlers:gate", concurrency: { maxInputs: 8 }, autoscaler: { minContainers: 1, maxContainers: 1 } },
+      double: {
+        handler: "handlers:double",
+        runtime: "node",
+        concurrency: { maxInputs: 16 },
+        autoscaler: { minContainers: 1, maxContainers: 1 },
+      },
+      gate: {
+        handler: "handlers:gate",
+        concurrency: { maxInputs: 8 },
+        autoscaler: { minContainers: 1, maxContainers: 1 },
+      },
     },
     { mapWindow: WINDOW, maxPendingInputs: 100_000 },
   );
@@ -32,7 +41,10 @@ afterAll(async () => {
 test("10,000 streamed inputs never have more than mapWindow outstanding in the agent", async () => {
   const fn = h.agent.lookup("t", "double");
   let peak = 0;
-  const watch = setInterval(() => (peak = Math.max(peak, fn.queued + fn.inFlight)), 1);
+  const watch = setInterval(
+    () => (peak = Math.max(peak, fn.queued + fn.inFlight)),
+    1,
+  );
   let n = 0;
   let sum = 0;
   for await (const r of client.fn("t", "double").map(
@@ -69,16 +81,56 @@ test("ordered: a slow first input holds the stream at the window, and the client
   fs.writeFileSync(path.join(h.dir, "map-open"), "");
   const results: Array<{ i: number }> = [];
   const done = (async () => {
-    for await (const line of client.fn("t", "gate").mapLines(inputs())) results.push(line.result as { i: number });
+    for await (const line of client.fn("t", "gate").mapLines(inputs()))
+      results.push(line.result as { i: number });
   })();
   // Everything in the window behind the head has run; nothing can be written before the head's result.
-  await until("window full", async () => fn.inFlight === 1 && fn.queued === 0 && (await workerStats(port)).invocations - before === WINDOW);
-  for (let i = 0; i < 3; i++) expect((await h.http.req("GET", "/healthz")).status).toBe(200); // let pending I/O reach the agent
+  await until(
+    "window full",
+    async () =>
+      fn.inFlight === 1 &&
+      fn.queued === 0 &&
+      (await workerStats(port)).invocations - before === WINDOW,
+  );
+  for (let i = 0; i < 3; i++)
+    expect((await h.http.req("GET", "/healthz")).status).toBe(200); // let pending I/O reach the agent
   expect((await workerStats(port)).invocations - before).toBe(WINDOW);
   expect(fn.queued).toBe(0);
   expect(results).toEqual([]);
   expect(produced).toBeLessThan(total);
   fs.writeFileSync(path.join(h.dir, "map-head"), "");
   await done;
-  expect(results.map((r) => r.i)).toEqual(Array.from({ length: total }, (_, i) => i));
+  expect(results.map((r) => r.i)).toEqual(
+    Array.from({ length: total }, (_, i) => i),
+  );
 }, 90_000);
+
+test("a map whose body the agent holds back (its window is full) is not cut as a slow client", async () => {
+  // Bodies must arrive at 1 MB/s after 1 s here (an allowance of 2 s for this 1 MB body); the body
+  // takes ~4 s to be read, because the agent reads it only as fast as a 1-input window lets a 0.2 s
+  // handler finish inputs (1 MB is more than socket buffers hold, so the client waits on the agent).
+  const slow = await startAgent(
+    {
+      slow: {
+        handler: "handlers:slow",
+        autoscaler: { minContainers: 1, maxContainers: 1 },
+      },
+    },
+    { mapWindow: 1, bodyTimeout: 1, bodyMinRate: 1_000_000 },
+  );
+  const c = new WarmpoolClient({ url: slow.url, token: TOKEN });
+  try {
+    const results: unknown[] = [];
+    for await (const r of c.fn("t", "slow").mapLines(
+      (function* () {
+        for (let i = 0; i < 20; i++)
+          yield { args: [0.2, "x".repeat(50_000)] } as Invocation;
+      })(),
+    ))
+      results.push(r.status);
+    expect(results).toEqual(new Array(20).fill("succeeded"));
+  } finally {
+    await c.close();
+    await slow.close();
+  }
+}, 60_000);
