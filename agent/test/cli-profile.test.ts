@@ -1,7 +1,8 @@
 /**
  * The client finds its agent: `warmpool dev` (a real process, on a port picked by the system) leaves
  * its URL in its state dir and its URL and token file in a profile of the config file, both 0600, and
- * client commands run elsewhere, told nothing, reach it; a second agent's profile is not made active,
+ * client commands run elsewhere, told nothing, reach it (and so does the Python client, which reads the
+ * same file); a second agent's profile is not made active,
  * and --profile / WARMPOOL_PROFILE pick it. An agent that is gone, a missing token and a wrong one are
  * errors naming the URL, where the token came from, and what to run.
  */
@@ -9,6 +10,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { cli } from "./cli-process";
 import { FIXTURES, startProcess, tempDir, until, type Running } from "./helpers";
+import { runPython } from "./runtimes/python-client";
 
 jest.setTimeout(60_000);
 
@@ -59,6 +61,11 @@ test("warmpool dev writes its URL to its state dir and an active profile, 0600; 
   expect(dev.stdout()).toContain(`client profile [dev] written to ${CONFIG} (active: client commands use it when nothing else names an agent)`);
 
   expect(await cli(elsewhere, ["call", "demo/square", "7"], { HOME: home })).toMatchObject({ code: 0, stdout: "49\n" });
+});
+
+test("the Python client, told only where the config file is, reaches the agent through the profile warmpool dev wrote", async () => {
+  const run = await runPython('from warmpool import Function\nprint(Function.from_name("demo", "square").remote(7))', { env: { WARMPOOL_CONFIG: CONFIG } });
+  expect(run).toMatchObject({ code: 0, stdout: "49\n", stderr: "" });
 });
 
 test("a second agent's profile is written beside the first, not active; --profile and WARMPOOL_PROFILE pick it", async () => {
