@@ -34,7 +34,8 @@ module.exports = {
       // Pulumi keeps its mocks and settings in globals that jest 30 would otherwise wipe between files.
       testEnvironmentOptions: { globalsCleanup: "off" },
     },
-    { displayName: "agent", rootDir: "agent", testMatch: ["<rootDir>/test/**/*.test.ts"], transform, testEnvironment: "node" },
+    // global-setup.js and setup-env.ts: agents started by tests write their client profile to a config file of the run or of the test file, not the user's.
+    { displayName: "agent", rootDir: "agent", testMatch: ["<rootDir>/test/**/*.test.ts"], globalSetup: "<rootDir>/test/global-setup.js", setupFiles: ["<rootDir>/test/setup-env.ts"], transform, testEnvironment: "node" },
     ...(!toolchainBuilt()
       ? []
       : [{ displayName: "e2e", rootDir: "examples/e2e", testMatch: ["<rootDir>/**/*.e2e.test.ts"], transform, testEnvironment: "node", slowTestThreshold: 120 }]),

@@ -192,12 +192,12 @@ describe("client commands", () => {
     expect(id).toMatch(/^fc-/);
     expect((await cli(dir, ["get", id], env)).stdout).toBe("144\n");
     const held = (
-      await cli(dir, ["spawn", "demo/wait", "cli-gate"], env)
+      await cli(dir, ["spawn", "demo/wait", "\"cli-gate\""], env)
     ).stdout.trim();
     const queued = (
-      await cli(dir, ["spawn", "demo/wait", "cli-gate"], env)
+      await cli(dir, ["spawn", "demo/wait", "\"cli-gate\""], env)
     ).stdout.trim();
-    const cancel = await cli(dir, ["cancel", queued], env);
+    const cancel = await cli(dir, ["cancel", queued, "-o", "json"], env);
     expect(JSON.parse(cancel.stdout)).toMatchObject({
       callId: queued,
       status: "cancelled",
