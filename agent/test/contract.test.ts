@@ -12,7 +12,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, wr
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Command } from "commander";
-import { AGENT_ENV, AGENT_FLAGS, AGENT_PORT, LABELS, WORKER_APP_DIR, WORKER_COMMANDS, WORKER_ENV, WORKER_PORT, checkSpec, type FunctionSpec } from "@warmpool/schema";
+import { AGENT_ENV, AGENT_FLAGS, AGENT_PORT, CLIENT_ENV, LABELS, WORKER_APP_DIR, WORKER_COMMANDS, WORKER_ENV, WORKER_PORT, checkSpec, type FunctionSpec } from "@warmpool/schema";
 import { TOKEN_KEY, TOKEN_SECRET, agentDeploymentSpec } from "warmpool/dist/render/agent";
 import { workerDeploymentSpec } from "warmpool/dist/render/worker";
 import { program } from "../src/cli/main";
@@ -199,12 +199,13 @@ describe("worker containers, as the Function renders them, read by the worker ru
     expect(nodeConfig(env).maxInputs).toBe(1);
   });
 
-  it("both runtimes read exactly the contract's worker environment", () => {
-    const names = (dir: string, ext: string, pattern: RegExp): Set<string> => {
+  it("both runtimes read exactly the contract's worker environment, and the Python client the clients'", () => {
+    const names = (dir: string, ext: string, pattern: RegExp, skip: (path: string) => boolean = () => false): Set<string> => {
       const found = new Set<string>();
       const walk = (d: string): void => {
         for (const entry of readdirSync(d)) {
           const path = join(d, entry);
+          if (skip(path)) continue;
           if (statSync(path).isDirectory()) walk(path);
           else if (path.endsWith(ext)) for (const m of readFileSync(path, "utf8").matchAll(pattern)) found.add(m[1] ?? m[2]!);
         }
@@ -213,7 +214,11 @@ describe("worker containers, as the Function renders them, read by the worker ru
       return found;
     };
     const expected = new Set(Object.values(WORKER_ENV));
-    expect(names(join(RUNTIMES, "python", "src"), ".py", /["'](WARMPOOL_[A-Z_]+)["']/g)).toEqual(expected);
+    const pythonSrc = join(RUNTIMES, "python", "src", "warmpool");
+    const clientPart = (path: string): boolean => path === join(pythonSrc, "client") || path === join(pythonSrc, "_client_names.py");
+    expect(names(pythonSrc, ".py", /["'](WARMPOOL_[A-Z_]+)["']/g, clientPart)).toEqual(expected);
+    // The client finds its agent as the CLI does: the clients' names, and the agent's state dir for its token.
+    expect(names(join(pythonSrc, "client"), ".py", /["'](WARMPOOL_[A-Z_]+)["']/g)).toEqual(new Set([...Object.values(CLIENT_ENV), AGENT_ENV.stateDir]));
     expect(names(join(RUNTIMES, "node"), ".js", /env\.(WARMPOOL_[A-Z_]+)|["'`](WARMPOOL_[A-Z_]+)["'`]/g)).toEqual(expected);
   });
 

@@ -138,7 +138,7 @@ async function oneRun(): Promise<RealRun> {
     },
   };
   fs.writeFileSync(path.join(dir, "app.yaml"), `${JSON.stringify(app, null, 2)}\n`);
-  const child = spawn(process.execPath, [CLI, "dev", "app.yaml", "--port", "0", "--log-level", "info"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [CLI, "dev", "app.yaml", "--port", "0", "--log-level", "info"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WARMPOOL_CONFIG: path.join(dir, "config.toml") } });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const events: LogEvent[] = [];
   let stderrTail = "";
