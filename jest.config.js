@@ -17,7 +17,8 @@ function toolchainBuilt() {
 
 /**
  * One jest run over every workspace. ts-jest transpiles only (isolatedModules): type errors are the
- * job of `tsc -b`, which `npm test` runs first, and checking @pulumi/aws types per test file is slow.
+ * job of `tsc -b` and of `tsc -p agent/tsconfig.tests.json` (the agent's tests), which `npm test` runs
+ * first, and checking @pulumi/aws types per test file is slow.
  */
 const transform = { "^.+\\.ts$": ["ts-jest", { tsconfig: `${__dirname}/tsconfig.test.json` }] };
 
@@ -34,7 +35,16 @@ module.exports = {
       // Pulumi keeps its mocks and settings in globals that jest 30 would otherwise wipe between files.
       testEnvironmentOptions: { globalsCleanup: "off" },
     },
-    { displayName: "agent", rootDir: "agent", testMatch: ["<rootDir>/test/**/*.test.ts"], transform, testEnvironment: "node" },
+    // global-setup.js and setup-env.ts: agents started by tests write their client profile to a config file of the run or of the test file, not the user's.
+    {
+      displayName: "agent",
+      rootDir: "agent",
+      testMatch: ["<rootDir>/test/**/*.test.ts"],
+      globalSetup: "<rootDir>/test/global-setup.js",
+      setupFiles: ["<rootDir>/test/setup-env.ts"],
+      transform,
+      testEnvironment: "node",
+    },
     ...(!toolchainBuilt() ? [] : [{ displayName: "e2e", rootDir: "examples/e2e", testMatch: ["<rootDir>/**/*.e2e.test.ts"], transform, testEnvironment: "node", slowTestThreshold: 120 }]),
   ],
 };

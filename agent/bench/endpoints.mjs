@@ -90,10 +90,18 @@ http {
   fs.writeFileSync(path.join(dir, "nginx.conf"), conf);
   const child = spawn(nginxBinary(), ["-c", path.join(dir, "nginx.conf"), "-p", dir], { stdio: ["ignore", "ignore", "pipe"] });
   const exited = new Promise((resolve) => child.once("exit", resolve));
-  await poll("nginx listening", () => new Promise((resolve) => {
-    const s = net.connect({ host: "127.0.0.1", port }, () => { s.destroy(); resolve(true); });
-    s.once("error", () => resolve(false));
-  }), { timeoutMs: 10_000 });
+  await poll(
+    "nginx listening",
+    () =>
+      new Promise((resolve) => {
+        const s = net.connect({ host: "127.0.0.1", port }, () => {
+          s.destroy();
+          resolve(true);
+        });
+        s.once("error", () => resolve(false));
+      }),
+    { timeoutMs: 10_000 },
+  );
   return {
     origin: `http://127.0.0.1:${port}`,
     // `nginx -v` writes its version to stderr.
@@ -131,7 +139,15 @@ async function main() {
   // HAProxy in front (--data-plane haproxy); the agent's own listener behind it is measured too, directly.
   const agent = await startAgentProcess({ label: "bench-endpoints", args: ["--data-plane", "haproxy"] });
   const inner = `http://${/^\s*server agent (\S+)$/m.exec(fs.readFileSync(path.join(agent.stateDir, "haproxy.cfg"), "utf8"))[1]}`;
-  const results = { startedAt: new Date().toISOString(), command: `node agent/bench/endpoints.mjs${argv.length ? ` ${argv.join(" ")}` : ""}`, runs: RUNS, latencyRequests: LAT, loadMs: LOAD_MS, connections: CONNECTIONS, loadavgBefore: loadavg() };
+  const results = {
+    startedAt: new Date().toISOString(),
+    command: `node agent/bench/endpoints.mjs${argv.length ? ` ${argv.join(" ")}` : ""}`,
+    runs: RUNS,
+    latencyRequests: LAT,
+    loadMs: LOAD_MS,
+    connections: CONNECTIONS,
+    loadavgBefore: loadavg(),
+  };
   let nginx = null;
   const floors = [];
   try {
@@ -218,8 +234,12 @@ async function main() {
       }
       results[name] = table;
       for (const [side, t] of Object.entries(table)) {
-        log(`${name} ${side.padEnd(11)} p50 ${round(t.p50.median)} ms  p99 ${round(t.p99.median)} ms  ${Math.round(t.rps.median)} req/s` +
-          (t.addedP50 ? `  added p50 ${round(t.addedP50.median)} ms [${round(t.addedP50.min)} – ${round(t.addedP50.max)}], p99 ${round(t.addedP99.median)} ms, throughput ×${round(t.throughputRatio.median, 2)}` : ""));
+        log(
+          `${name} ${side.padEnd(11)} p50 ${round(t.p50.median)} ms  p99 ${round(t.p99.median)} ms  ${Math.round(t.rps.median)} req/s` +
+            (t.addedP50
+              ? `  added p50 ${round(t.addedP50.median)} ms [${round(t.addedP50.min)} – ${round(t.addedP50.max)}], p99 ${round(t.addedP99.median)} ms, throughput ×${round(t.throughputRatio.median, 2)}`
+              : ""),
+        );
       }
       for (const [side, t] of Object.entries(table)) {
         if (t.addedP50VsNginx) log(`${name} ${side} added p50 / nginx added p50: ×${round(t.addedP50VsNginx.median, 2)} [${round(t.addedP50VsNginx.min, 2)} – ${round(t.addedP50VsNginx.max, 2)}]`);

@@ -42,7 +42,8 @@ export async function startAgentProcess({ nodeFlags = [], maxPending = 2000, log
   if (cpuProfDir !== null) flags.push("--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${label}-${Date.now()}.cpuprofile`);
   const child = spawn(process.execPath, [...flags, CLI, "agent", "--state-dir", stateDir, "--port", "0", "--max-pending", String(maxPending), "--log-level", logLevel, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, WARMPOOL_STATE_DIR: stateDir },
+    // The agent writes a profile for clients: into its state dir here, not the user's ~/.warmpool.
+    env: { ...process.env, WARMPOOL_STATE_DIR: stateDir, WARMPOOL_CONFIG: path.join(stateDir, "config.toml") },
   });
   let stderr = "";
   child.stderr.setEncoding("utf8");

@@ -69,7 +69,9 @@ if (process.argv[2] === "server") {
     s.destroy();
     child.kill();
     fs.rmSync(sock, { force: true });
-    process.stdout.write(`${kind.padEnd(4)} round trip p50 ${(rtt[N >> 1] * 1000).toFixed(1)} µs, p99 ${(rtt[Math.floor(N * 0.99)] * 1000).toFixed(1)} µs; 16 in flight: ${Math.round((M * 16) / (wall / 1000))} round trips/s, ${cpuPerMsg.toFixed(1)} µs CPU per one-way message\n`);
+    process.stdout.write(
+      `${kind.padEnd(4)} round trip p50 ${(rtt[N >> 1] * 1000).toFixed(1)} µs, p99 ${(rtt[Math.floor(N * 0.99)] * 1000).toFixed(1)} µs; 16 in flight: ${Math.round((M * 16) / (wall / 1000))} round trips/s, ${cpuPerMsg.toFixed(1)} µs CPU per one-way message\n`,
+    );
   };
   for (const k of ["tcp", "unix", "tcp", "unix"]) await run(k);
 }

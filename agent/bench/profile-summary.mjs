@@ -34,7 +34,11 @@ for (const [id, t] of self) {
   const n = nodes.get(id);
   const cf = n.callFrame;
   bump(byFn, `${cf.functionName || "(anonymous)"}  ${where(cf)}:${cf.lineNumber + 1}`, t);
-  bump(byModule, where(cf).replace(/^agent:.*/, (s) => s), t);
+  bump(
+    byModule,
+    where(cf).replace(/^agent:.*/, (s) => s),
+    t,
+  );
   // Inclusive time of agent functions: walk up once per distinct frame on the stack.
   const seen = new Set();
   for (let p = id; p !== undefined; p = parent.get(p)) {

@@ -28,10 +28,28 @@ if (S.a) {
   row("(a) added latency p99", spread(S.a.addedP99, 3, " ms"), "≤ 5 ms", S.a.targets.addedP99.verdict);
   row(`(a) throughput through the agent / direct (${S.a.connections} connections)`, pct(S.a.throughputRatio), "≥ 50 %", S.a.targets.throughputRatio.verdict);
 }
-if (S.b) row(`(b) durable spawns accepted per second (${S.b.spawnsPerRun.toLocaleString("en-US")}/run, ${S.b.connections} connections, worker running them meanwhile)`, spread(S.b.acceptedPerSec, 0, "/s"), "≥ 2,000/s", S.b.targets.acceptedPerSec.verdict);
-if (S.d) row(`(d) durable spawns accepted per second, nothing running (${S.d.queuedInputs.toLocaleString("en-US")}/run)`, spread(S.d.acceptedPerSec, 0, "/s"), "≥ 2,000/s", S.d.acceptedPerSec.median >= 2000 ? "met" : "NOT met");
+if (S.b)
+  row(
+    `(b) durable spawns accepted per second (${S.b.spawnsPerRun.toLocaleString("en-US")}/run, ${S.b.connections} connections, worker running them meanwhile)`,
+    spread(S.b.acceptedPerSec, 0, "/s"),
+    "≥ 2,000/s",
+    S.b.targets.acceptedPerSec.verdict,
+  );
+if (S.d)
+  row(
+    `(d) durable spawns accepted per second, nothing running (${S.d.queuedInputs.toLocaleString("en-US")}/run)`,
+    spread(S.d.acceptedPerSec, 0, "/s"),
+    "≥ 2,000/s",
+    S.d.acceptedPerSec.median >= 2000 ? "met" : "NOT met",
+  );
 if (S.c) row("(c) scale decision → worker process spawned", spread(S.c.decisionToSpawnedMs, 2, " ms"), "≤ 10 ms", S.c.targets.decisionToSpawned.verdict);
-if (S.d) row(`(d) agent peak RSS (VmHWM) with ${S.d.queuedInputs.toLocaleString("en-US")} queued inputs`, `${spread(S.d.hwmMiB, 1, " MiB")} = ${r(S.d.hwmMiB.median * 1.048576, 0)} MB`, "≤ 300 MB", S.d.targets.queuedRss.verdict);
+if (S.d)
+  row(
+    `(d) agent peak RSS (VmHWM) with ${S.d.queuedInputs.toLocaleString("en-US")} queued inputs`,
+    `${spread(S.d.hwmMiB, 1, " MiB")} = ${r(S.d.hwmMiB.median * 1.048576, 0)} MB`,
+    "≤ 300 MB",
+    S.d.targets.queuedRss.verdict,
+  );
 out.push("");
 if (S.a) {
   out.push("### (a) warm no-op call", "");
@@ -56,7 +74,10 @@ if (S.b) {
     for (const [k, d] of Object.entries(S.bDiagnosis)) {
       const name = k === "fsyncOn" ? "fsync on (default)" : "fsync off (synchronous=NORMAL)";
       row(`instrumented agent, ${name}: accepted`, spread(d.acceptedPerSec, 0, "/s"));
-      row(`instrumented agent, ${name}: group commits`, `${r(d.commitsPerSec.median, 0)}/s of ${r(d.opsPerCommit.median, 1)} writes, ${r(d.commitMsMean.median, 2)} ms each: **${r(d.commitShareOfWall.median * 100, 1)} %** of the event loop`);
+      row(
+        `instrumented agent, ${name}: group commits`,
+        `${r(d.commitsPerSec.median, 0)}/s of ${r(d.opsPerCommit.median, 1)} writes, ${r(d.commitMsMean.median, 2)} ms each: **${r(d.commitShareOfWall.median * 100, 1)} %** of the event loop`,
+      );
     }
   }
   out.push("");

@@ -196,7 +196,26 @@ async function benchWarm(agent) {
     await within(10_000, "floor proxy exit", floorExited).catch(() => floor.kill("SIGKILL"));
   }
   const s = (k) => summary(runs.map((x) => x[k]));
-  const keys = ["directP50", "directP99", "agentP50", "agentP99", "floorP50", "floorP99", "addedP50", "addedP99", "floorAddedP50", "floorAddedP99", "directRps", "agentRps", "floorRps", "throughputRatio", "floorThroughputRatio", "agentCpuUsPerReq", "floorCpuUsPerReq", "workerCpuUsPerReq"];
+  const keys = [
+    "directP50",
+    "directP99",
+    "agentP50",
+    "agentP99",
+    "floorP50",
+    "floorP99",
+    "addedP50",
+    "addedP99",
+    "floorAddedP50",
+    "floorAddedP99",
+    "directRps",
+    "agentRps",
+    "floorRps",
+    "throughputRatio",
+    "floorThroughputRatio",
+    "agentCpuUsPerReq",
+    "floorCpuUsPerReq",
+    "workerCpuUsPerReq",
+  ];
   return { requestsPerRun: CFG.latencyRequests, connections: CFG.loadConnections, loadDurationMs: CFG.loadDurationMs, ...Object.fromEntries(keys.map((k) => [k, s(k)])), targets: {} };
 }
 
@@ -228,10 +247,14 @@ async function benchSpawn(agent, { runs: RUNS_B = RUNS, label = "" } = {}) {
     });
     if (res.failed > 0) throw new Error(`(b) ${res.failed} spawns failed, first: ${res.firstError}`);
     const accepted = now();
-    await poll("all spawned calls done", async () => {
-      const st = (await agent.api.fn("bspawn", "noop")).status;
-      return st.pendingSpawns === 0 && st.queueDepth === 0 && st.inFlight === 0;
-    }, { timeoutMs: 300_000, everyMs: 5 });
+    await poll(
+      "all spawned calls done",
+      async () => {
+        const st = (await agent.api.fn("bspawn", "noop")).status;
+        return st.pendingSpawns === 0 && st.queueDepth === 0 && st.inFlight === 0;
+      },
+      { timeoutMs: 300_000, everyMs: 5 },
+    );
     const done = now();
     const cpuUsPerSpawn = ((cpuSeconds(agent.pid) - cpu0) * 1e6) / CFG.spawnTotal;
     const commits = agent.ask ? (await agent.ask("commits")).commits : null;
@@ -248,8 +271,13 @@ async function benchSpawn(agent, { runs: RUNS_B = RUNS, label = "" } = {}) {
       run.commitShareOfWall = commits.ms / (done - t0);
     }
     runs.push(run);
-    const extra = commits === null ? "" : `; ${Math.round(run.commitsPerSec)} commits/s of ${round(run.opsPerCommit, 1)} writes, ${round(run.commitMsMean)} ms each = ${round(run.commitShareOfWall * 100, 1)} % of the time`;
-    log(`  run ${r + 1}/${RUNS_B}: ${Math.round(run.acceptedPerSec)} spawns/s accepted, ${Math.round(run.endToEndPerSec)}/s spawn → done, agent CPU ${Math.round(run.cpuUsPerSpawn)} µs/spawn${extra}; load ${run.load}`);
+    const extra =
+      commits === null
+        ? ""
+        : `; ${Math.round(run.commitsPerSec)} commits/s of ${round(run.opsPerCommit, 1)} writes, ${round(run.commitMsMean)} ms each = ${round(run.commitShareOfWall * 100, 1)} % of the time`;
+    log(
+      `  run ${r + 1}/${RUNS_B}: ${Math.round(run.acceptedPerSec)} spawns/s accepted, ${Math.round(run.endToEndPerSec)}/s spawn → done, agent CPU ${Math.round(run.cpuUsPerSpawn)} µs/spawn${extra}; load ${run.load}`,
+    );
   }
   const s = (k) => summary(runs.map((x) => x[k]));
   return {
@@ -267,10 +295,12 @@ async function benchSpawn(agent, { runs: RUNS_B = RUNS, label = "" } = {}) {
 /** Baseline of the same run: the Python worker started by hand, spawn → its "[warmpool] ready" line. */
 async function bareWorkerReadyMs() {
   const port = await new Promise((resolve) => {
-    const srv = require_net().createServer().listen(0, "127.0.0.1", () => {
-      const p = srv.address().port;
-      srv.close(() => resolve(p));
-    });
+    const srv = require_net()
+      .createServer()
+      .listen(0, "127.0.0.1", () => {
+        const p = srv.address().port;
+        srv.close(() => resolve(p));
+      });
   });
   const env = {
     PATH: process.env.PATH,
@@ -370,7 +400,12 @@ async function benchCold() {
   const runs = [];
   try {
     const deploy = async (app) => {
-      const put = await pool.request({ method: "PUT", path: `/v1/apps/${app}?dir=${encodeURIComponent(APP_DIR)}`, headers, body: JSON.stringify({ name: app, functions: { noop: { handler: "handlers:noop", autoscaler: { minContainers: 0, maxContainers: 1, scaledownWindow: 3600 } } } }) });
+      const put = await pool.request({
+        method: "PUT",
+        path: `/v1/apps/${app}?dir=${encodeURIComponent(APP_DIR)}`,
+        headers,
+        body: JSON.stringify({ name: app, functions: { noop: { handler: "handlers:noop", autoscaler: { minContainers: 0, maxContainers: 1, scaledownWindow: 3600 } } } }),
+      });
       if (put.statusCode !== 200) throw new Error(`deploy ${app}: ${put.statusCode} ${await put.body.text()}`);
       await put.body.dump();
     };
@@ -474,13 +509,24 @@ async function benchMemory() {
         load: loadavg()[0],
       };
       runs.push(run);
-      log(`  run ${r + 1}/${CFG.memoryRuns}: RSS ${round(run.idleRssMiB, 1)} MiB idle → ${round(run.queuedRssMiB, 1)} MiB with ${run.queued} queued (+${run.inFlight} running), peak ${round(run.hwmMiB, 1)} MiB; ${Math.round(run.acceptedPerSec)} spawns/s, agent CPU ${Math.round(run.cpuUsPerAccept)} µs/spawn; load ${run.load}`);
+      log(
+        `  run ${r + 1}/${CFG.memoryRuns}: RSS ${round(run.idleRssMiB, 1)} MiB idle → ${round(run.queuedRssMiB, 1)} MiB with ${run.queued} queued (+${run.inFlight} running), peak ${round(run.hwmMiB, 1)} MiB; ${Math.round(run.acceptedPerSec)} spawns/s, agent CPU ${Math.round(run.cpuUsPerAccept)} µs/spawn; load ${run.load}`,
+      );
     } finally {
       await agent.stop();
     }
   }
   const s = (k) => summary(runs.map((x) => x[k]));
-  return { queuedInputs: CFG.queuedInputs, idleRssMiB: s("idleRssMiB"), queuedRssMiB: s("queuedRssMiB"), hwmMiB: s("hwmMiB"), queued: s("queued"), acceptedPerSec: s("acceptedPerSec"), cpuUsPerAccept: s("cpuUsPerAccept"), targets: {} };
+  return {
+    queuedInputs: CFG.queuedInputs,
+    idleRssMiB: s("idleRssMiB"),
+    queuedRssMiB: s("queuedRssMiB"),
+    hwmMiB: s("hwmMiB"),
+    queued: s("queued"),
+    acceptedPerSec: s("acceptedPerSec"),
+    cpuUsPerAccept: s("cpuUsPerAccept"),
+    targets: {},
+  };
 }
 
 // ---------------------------------------------------------------- main
@@ -532,7 +578,10 @@ async function main() {
     }
     const pick = (list, k) => summary(list.map((x) => x[k].median));
     results.sections.bDiagnosis = Object.fromEntries(
-      Object.entries(diag).map(([k, list]) => [k, Object.fromEntries(["acceptedPerSec", "endToEndPerSec", "cpuUsPerSpawn", "commitsPerSec", "opsPerCommit", "commitMsMean", "commitShareOfWall"].map((f) => [f, pick(list, f)]))]),
+      Object.entries(diag).map(([k, list]) => [
+        k,
+        Object.fromEntries(["acceptedPerSec", "endToEndPerSec", "cpuUsPerSpawn", "commitsPerSec", "opsPerCommit", "commitMsMean", "commitShareOfWall"].map((f) => [f, pick(list, f)])),
+      ]),
     );
   }
   if (ONLY.has("c")) {
@@ -547,7 +596,9 @@ async function main() {
   }
   if (ONLY.has("e")) {
     // (e) web endpoints vs direct vs nginx: agent/bench/endpoints.mjs, its own agent process; table on stderr, JSON in results/endpoints.json.
-    execFileSync(process.execPath, [path.join(BENCH_DIR, "endpoints.mjs"), ...(SMOKE ? ["--smoke"] : QUICK ? ["--quick"] : []), ...(value("runs") === undefined ? [] : ["--runs", value("runs")])], { stdio: "inherit" });
+    execFileSync(process.execPath, [path.join(BENCH_DIR, "endpoints.mjs"), ...(SMOKE ? ["--smoke"] : QUICK ? ["--quick"] : []), ...(value("runs") === undefined ? [] : ["--runs", value("runs")])], {
+      stdio: "inherit",
+    });
   }
   results.load.after = loadavg();
   results.durationS = round((now() - t0) / 1000, 1);
@@ -567,16 +618,31 @@ function printTable() {
     rows.push(["(a) added latency p99", ms(S.a.addedP99), "≤ 5 ms", S.a.targets.addedP99.verdict]);
     rows.push([`(a) throughput direct, ${S.a.connections} conns`, `${Math.round(S.a.directRps.median)}/s [${Math.round(S.a.directRps.min)} – ${Math.round(S.a.directRps.max)}]`, "", ""]);
     rows.push([`(a) throughput via agent, ${S.a.connections} conns`, `${Math.round(S.a.agentRps.median)}/s [${Math.round(S.a.agentRps.min)} – ${Math.round(S.a.agentRps.max)}]`, "", ""]);
-    rows.push(["(a) throughput ratio agent/direct", `${round(S.a.throughputRatio.median * 100, 1)} % [${round(S.a.throughputRatio.min * 100, 1)} – ${round(S.a.throughputRatio.max * 100, 1)}]`, "≥ 50 %", S.a.targets.throughputRatio.verdict]);
+    rows.push([
+      "(a) throughput ratio agent/direct",
+      `${round(S.a.throughputRatio.median * 100, 1)} % [${round(S.a.throughputRatio.min * 100, 1)} – ${round(S.a.throughputRatio.max * 100, 1)}]`,
+      "≥ 50 %",
+      S.a.targets.throughputRatio.verdict,
+    ]);
     rows.push(["(a) bare Node hop: added p50 / p99", `${ms(S.a.floorAddedP50)} / ${ms(S.a.floorAddedP99)}`, "", ""]);
-    rows.push(["(a) bare Node hop: throughput ratio", `${round(S.a.floorThroughputRatio.median * 100, 1)} % [${round(S.a.floorThroughputRatio.min * 100, 1)} – ${round(S.a.floorThroughputRatio.max * 100, 1)}]`, "", ""]);
+    rows.push([
+      "(a) bare Node hop: throughput ratio",
+      `${round(S.a.floorThroughputRatio.median * 100, 1)} % [${round(S.a.floorThroughputRatio.min * 100, 1)} – ${round(S.a.floorThroughputRatio.max * 100, 1)}]`,
+      "",
+      "",
+    ]);
     const us = (x) => `${Math.round(x.median)} µs [${Math.round(x.min)} – ${Math.round(x.max)}]`;
     rows.push(["(a) CPU per call: agent", us(S.a.agentCpuUsPerReq), "", ""]);
     rows.push(["(a) CPU per call: bare Node hop", us(S.a.floorCpuUsPerReq), "", ""]);
     rows.push(["(a) CPU per call: Python worker", us(S.a.workerCpuUsPerReq), "", ""]);
   }
   if (S.b) {
-    rows.push([`(b) durable spawns accepted (${S.b.spawnsPerRun}/run)`, `${Math.round(S.b.acceptedPerSec.median)}/s [${Math.round(S.b.acceptedPerSec.min)} – ${Math.round(S.b.acceptedPerSec.max)}]`, "≥ 2,000/s", S.b.targets.acceptedPerSec.verdict]);
+    rows.push([
+      `(b) durable spawns accepted (${S.b.spawnsPerRun}/run)`,
+      `${Math.round(S.b.acceptedPerSec.median)}/s [${Math.round(S.b.acceptedPerSec.min)} – ${Math.round(S.b.acceptedPerSec.max)}]`,
+      "≥ 2,000/s",
+      S.b.targets.acceptedPerSec.verdict,
+    ]);
     rows.push(["(b) spawn → all results done", `${Math.round(S.b.endToEndPerSec.median)}/s [${Math.round(S.b.endToEndPerSec.min)} – ${Math.round(S.b.endToEndPerSec.max)}]`, "", ""]);
   }
   if (S.b) rows.push(["(b) agent CPU per spawned call", `${Math.round(S.b.cpuUsPerSpawn.median)} µs [${Math.round(S.b.cpuUsPerSpawn.min)} – ${Math.round(S.b.cpuUsPerSpawn.max)}]`, "", ""]);
@@ -584,7 +650,12 @@ function printTable() {
     for (const [k, d] of Object.entries(S.bDiagnosis)) {
       const name = k === "fsyncOn" ? "fsync on" : "fsync off";
       rows.push([`(b) instrumented, ${name}: accepted`, `${Math.round(d.acceptedPerSec.median)}/s [${Math.round(d.acceptedPerSec.min)} – ${Math.round(d.acceptedPerSec.max)}]`, "", ""]);
-      rows.push([`(b) instrumented, ${name}: commits`, `${Math.round(d.commitsPerSec.median)}/s × ${round(d.commitMsMean.median)} ms = ${round(d.commitShareOfWall.median * 100, 1)} % of wall`, "", ""]);
+      rows.push([
+        `(b) instrumented, ${name}: commits`,
+        `${Math.round(d.commitsPerSec.median)}/s × ${round(d.commitMsMean.median)} ms = ${round(d.commitShareOfWall.median * 100, 1)} % of wall`,
+        "",
+        "",
+      ]);
     }
   }
   if (S.c) {

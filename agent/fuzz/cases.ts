@@ -48,6 +48,9 @@ function targets(r: Routes): Array<{ path: string; protected: boolean }> {
     { path: "/v1/apps", protected: true },
     { path: `/v1/apps/${r.app}/functions/echo/call`, protected: true },
     { path: "/healthz", protected: false },
+    { path: "/dashboard", protected: false },
+    { path: "/dashboard/uPlot.min.js", protected: false },
+    { path: "/v1/dashboard", protected: true },
     { path: "/web/nope/x", protected: false },
     { path: "/nope", protected: false },
   ];

@@ -74,10 +74,13 @@ export async function startTarget(plane: "agent" | "haproxy", options: TargetOpt
     "--body-min-rate",
     String(LIMITS.bodyMinRate),
   ];
+  // The agent writes a profile for clients: into this throw-away state dir, not the user's ~/.warmpool.
+  const env = { ...process.env, WARMPOOL_CONFIG: path.join(stateDir, "config.toml") };
+  const ulimit = options.fdLimit !== undefined ? `ulimit -n ${options.fdLimit}` : options.softFdLimit !== undefined ? `ulimit -Sn ${options.softFdLimit}` : null;
   const child: ChildProcess =
-    options.fdLimit === undefined
-      ? spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] })
-      : spawn("bash", ["-c", `ulimit -n ${options.fdLimit} && exec "$0" "$@"`, process.execPath, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    ulimit === null
+      ? spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env })
+      : spawn("bash", ["-c", `${ulimit} && exec "$0" "$@"`, process.execPath, ...args], { stdio: ["ignore", "pipe", "pipe"], env });
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));

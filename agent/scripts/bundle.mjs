@@ -48,3 +48,6 @@ cpSync(join(agent, "runtimes"), join(context, "runtimes"), {
   recursive: true,
   filter: (path) => !/(__pycache__|\/dist$|\.tsbuildinfo$)/.test(path),
 });
+// The dashboard's chart library (dashboard/routes.ts looks for it next to the bundle).
+const uplot = join(dirname(require.resolve("uplot/package.json")), "dist");
+for (const file of ["uPlot.iife.min.js", "uPlot.min.css"]) cpSync(join(uplot, file), join(context, "assets", file));

@@ -27,10 +27,12 @@ import { compileOptions, type AgentOptions, type CompiledOptions } from "./confi
 import type { DeployedFunction } from "./apps/deployed-function";
 import { webDispatcher } from "./endpoints/proxy";
 import { registerWeb } from "./endpoints/web";
+import { registerDashboard } from "./dashboard/routes";
 import { HaproxyDataPlane } from "./dataplane/haproxy";
 import { buildGateway } from "./gateway/server";
 import { Metrics } from "./metrics/metrics";
-import { CallTable } from "./queue/call-table";
+import { Series } from "./metrics/series";
+import { CallTable, type Input } from "./queue/call-table";
 import { Scheduler } from "./schedules/scheduler";
 import type { LoadedApp } from "./spec/load";
 import { SqliteStore } from "./store/sqlite";
@@ -64,6 +66,8 @@ export class Agent {
   readonly deployer: Deployer;
   /** Kept-alive connections to the web servers behind webServer endpoints. */
   readonly webDispatcher = webDispatcher();
+  /** The last hour of each function, for the dashboard. */
+  readonly series = new Series();
   readonly token: string;
   readonly tokenCreated: boolean;
   readonly tokenFile: string;
@@ -79,6 +83,7 @@ export class Agent {
   private closing: Promise<void> | null = null;
   private readonly unlock: () => void;
   private sweeper: Timer | null = null;
+  private sampler: Timer | null = null;
 
   constructor(options: AgentOptions = {}, deps: AgentDeps = {}) {
     this.options = compileOptions(options);
@@ -114,6 +119,7 @@ export class Agent {
       retry: (input) => this.metrics.attempts.inc({ app: input.lane.key.split("/")[0], function: input.lane.key.split("/")[1], outcome: "retried" }),
       // The outcome counters are the lane's (apps/deployed-function.ts); this is for subscribers only.
       settled: (input) => {
+        this.recordSettled(input);
         if (inputChannel.hasSubscribers) inputChannel.publish({ id: input.id, fn: input.lane.key, state: input.state, attempts: input.attempt });
       },
     });
@@ -174,6 +180,7 @@ export class Agent {
     await recover({ store: this.store, deployer: this.appDeployer, registry: this.apps, log: this.log }, apps);
     this.schedules.start();
     this.autoscaler.start();
+    this.sampleSeries();
     this.sweeper = startSweeper(this.store, this.options.clock, this.options.resultTtlMs, this.options.sweepIntervalMs, this.log);
     const gateway = buildGateway({
       options: this.options,
@@ -195,6 +202,7 @@ export class Agent {
       behindHaproxy: this.options.dataPlane === "haproxy",
       pressure: (fn: DeployedFunction) => this.autoscaler.request(fn),
     });
+    registerDashboard(gateway, { registry: this.apps, series: this.series, clock: this.options.clock, state: this.state });
     this.gateway = gateway;
     if (this.options.dataPlane === "haproxy") await this.startDataPlane(gateway);
     else this.state.url = await gateway.listen({ host: this.options.host, port: this.options.port });
@@ -225,6 +233,23 @@ export class Agent {
     this.state.url = plane.url;
   }
 
+  /** A settled input into its function's series (the dashboard's last hour). */
+  private recordSettled(input: Input): void {
+    const now = input.finishedAt ?? this.options.clock.now();
+    const failure = input.state === "failed" && input.error !== null ? { callId: input.id, type: input.error.type, message: input.error.message.slice(0, 500) } : undefined;
+    this.series.record(input.lane.key, input.state as "completed" | "failed" | "cancelled", now - input.createdAt, now, failure);
+  }
+
+  /** Once a second: what each function looks like, into its series. */
+  private sampleSeries(): void {
+    const sample = (): void => {
+      const now = this.options.clock.now();
+      for (const fn of this.apps.functions()) this.series.sample(fn.key, now, fn.lane.queued + fn.lane.delayed, fn.load.inFlight, fn.pool.live());
+      this.sampler = this.options.clock.setTimeout(sample, 1000);
+    };
+    sample();
+  }
+
   private updateDataPlane(): void {
     this.dataPlane?.update().catch((err: Error) => this.log.error({ event: "dataplane.reloadFailed", error: err.message }, "haproxy reload failed"));
   }
@@ -243,6 +268,7 @@ export class Agent {
     this.autoscaler.close();
     this.schedules.close();
     this.sweeper?.cancel();
+    this.sampler?.cancel();
     await this.dataPlane?.close();
     await this.gateway?.close();
     await this.webDispatcher.destroy();

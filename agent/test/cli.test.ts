@@ -65,6 +65,22 @@ test("without bwrap on PATH the agent refuses to start, in one line naming the f
   expect(fs.readdirSync(path.join(dir, ".warmpool")).sort()).toEqual(["agent.lock", "token"]);
 });
 
+test("`npx warmpool` runs the CLI from the repository root, through the bin npm links at install", async () => {
+  const root = path.resolve(__dirname, "..", "..");
+  expect(fs.readlinkSync(path.join(root, "node_modules", ".bin", "warmpool"))).toBe("../@warmpool/agent/bin/warmpool.js");
+  const { stdout } = await promisify(execFile)("npx", ["--no-install", "warmpool", "--version"], { cwd: root });
+  expect(stdout.trim()).toBe("0.1.0");
+});
+
+test("the bin says how to build the CLI when dist/ is not there yet (a fresh clone before its build)", async () => {
+  const dir = tempDir("bin");
+  fs.mkdirSync(path.join(dir, "bin"));
+  fs.copyFileSync(path.resolve(__dirname, "..", "bin", "warmpool.js"), path.join(dir, "bin", "warmpool.js"));
+  const err = await promisify(execFile)(process.execPath, [path.join(dir, "bin", "warmpool.js"), "--version"]).catch((e: { code: number; stderr: string }) => e);
+  expect(err).toMatchObject({ code: 2 });
+  expect((err as { stderr: string }).stderr).toContain("run `npm run build` in the repository");
+});
+
 describe("client commands", () => {
   let dir: string;
   let agent: Running;
@@ -124,9 +140,9 @@ describe("client commands", () => {
     const id = spawned.stdout.trim();
     expect(id).toMatch(/^fc-/);
     expect((await cli(dir, ["get", id], env)).stdout).toBe("144\n");
-    const held = (await cli(dir, ["spawn", "demo/wait", "cli-gate"], env)).stdout.trim();
-    const queued = (await cli(dir, ["spawn", "demo/wait", "cli-gate"], env)).stdout.trim();
-    const cancel = await cli(dir, ["cancel", queued], env);
+    const held = (await cli(dir, ["spawn", "demo/wait", '"cli-gate"'], env)).stdout.trim();
+    const queued = (await cli(dir, ["spawn", "demo/wait", '"cli-gate"'], env)).stdout.trim();
+    const cancel = await cli(dir, ["cancel", queued, "-o", "json"], env);
     expect(JSON.parse(cancel.stdout)).toMatchObject({
       callId: queued,
       status: "cancelled",

@@ -12,7 +12,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, wr
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Command } from "commander";
-import { AGENT_ENV, AGENT_FLAGS, AGENT_PORT, LABELS, WORKER_APP_DIR, WORKER_COMMANDS, WORKER_ENV, WORKER_PORT, checkSpec, type FunctionSpec } from "@warmpool/schema";
+import { AGENT_ENV, AGENT_FLAGS, AGENT_PORT, CLIENT_ENV, LABELS, WORKER_APP_DIR, WORKER_COMMANDS, WORKER_ENV, WORKER_PORT, checkSpec, type FunctionSpec } from "@warmpool/schema";
 import { TOKEN_KEY, TOKEN_SECRET, agentDeploymentSpec } from "warmpool/dist/render/agent";
 import { workerDeploymentSpec } from "warmpool/dist/render/worker";
 import { program } from "../src/cli/main";
@@ -69,11 +69,16 @@ function functionSpec(input: object): FunctionSpec {
   return checked.spec;
 }
 
+/** A rendered Deployment's pod template: plain values here (the components render no Outputs into it). */
+function template(deployment: { template: unknown }): { spec?: unknown; metadata?: { labels?: unknown } } {
+  return deployment.template as { spec?: unknown; metadata?: { labels?: unknown } };
+}
+
 const APP = { name: "demo", environment: "dev", namespace: "demo-dev", runtimeNamespace: "warmpool-system", secrets: [], labels: { [LABELS.app]: "demo", [LABELS.environment]: "dev" } };
 
 describe("the agent's Deployment, as the Runtime renders it, parsed by the agent's own CLI", () => {
   const spec = runtimeSpec({ logLevel: "debug", limits: { maxPendingInputs: 123, payloadLimit: 7, resultTtl: 600 } });
-  const pod = agentDeploymentSpec(spec, "ghcr.io/warmpool/agent:test", {}).template!.spec as any;
+  const pod = template(agentDeploymentSpec(spec, "ghcr.io/warmpool/agent:test", {})).spec as any;
   const container = pod.containers[0];
   const image = dockerfile(join(AGENT, "Dockerfile"));
 
@@ -111,7 +116,7 @@ describe("the agent's Deployment, as the Runtime renders it, parsed by the agent
   });
 
   it("reads every environment variable the Deployment and the image set", () => {
-    const postgres = agentDeploymentSpec(runtimeSpec({ state: { kind: "postgres", postgresUrlSecret: { name: "db", key: "url" } } }), "img", {}).template!.spec as any;
+    const postgres = template(agentDeploymentSpec(runtimeSpec({ state: { kind: "postgres", postgresUrlSecret: { name: "db", key: "url" } } }), "img", {})).spec as any;
     const rendered = [...(container.env ?? []), ...postgres.containers[0].env].map((e: any) => e.name);
     const read = Object.values(AGENT_ENV) as string[];
     for (const name of [...rendered, ...envNames(image)].filter((n) => n.startsWith("WARMPOOL_"))) expect(read).toContain(name);
@@ -155,7 +160,7 @@ function nodeConfig(env: Record<string, string>): Record<string, unknown> {
 describe("worker containers, as the Function renders them, read by the worker runtimes", () => {
   const render = (spec: FunctionSpec) => {
     const deployment = workerDeploymentSpec({ spec, app: APP, volumes: {}, image: "img" });
-    return { deployment, container: (deployment.template!.spec as any).containers[0] };
+    return { deployment, container: (template(deployment).spec as any).containers[0] };
   };
 
   it("Python: the config reader sees every rendered value", () => {
@@ -199,12 +204,13 @@ describe("worker containers, as the Function renders them, read by the worker ru
     expect(nodeConfig(env).maxInputs).toBe(1);
   });
 
-  it("both runtimes read exactly the contract's worker environment", () => {
-    const names = (dir: string, ext: string, pattern: RegExp): Set<string> => {
+  it("both runtimes read exactly the contract's worker environment, and the Python client the clients'", () => {
+    const names = (dir: string, ext: string, pattern: RegExp, skip: (path: string) => boolean = () => false): Set<string> => {
       const found = new Set<string>();
       const walk = (d: string): void => {
         for (const entry of readdirSync(d)) {
           const path = join(d, entry);
+          if (skip(path)) continue;
           if (statSync(path).isDirectory()) walk(path);
           else if (path.endsWith(ext)) for (const m of readFileSync(path, "utf8").matchAll(pattern)) found.add(m[1] ?? m[2]!);
         }
@@ -213,7 +219,11 @@ describe("worker containers, as the Function renders them, read by the worker ru
       return found;
     };
     const expected = new Set(Object.values(WORKER_ENV));
-    expect(names(join(RUNTIMES, "python", "src"), ".py", /["'](WARMPOOL_[A-Z_]+)["']/g)).toEqual(expected);
+    const pythonSrc = join(RUNTIMES, "python", "src", "warmpool");
+    const clientPart = (path: string): boolean => path === join(pythonSrc, "client") || path === join(pythonSrc, "_client_names.py");
+    expect(names(pythonSrc, ".py", /["'](WARMPOOL_[A-Z_]+)["']/g, clientPart)).toEqual(expected);
+    // The client finds its agent as the CLI does: the clients' names, and the agent's state dir for its token.
+    expect(names(join(pythonSrc, "client"), ".py", /["'](WARMPOOL_[A-Z_]+)["']/g)).toEqual(new Set([...Object.values(CLIENT_ENV), AGENT_ENV.stateDir]));
     expect(names(join(RUNTIMES, "node"), ".js", /env\.(WARMPOOL_[A-Z_]+)|["'`](WARMPOOL_[A-Z_]+)["'`]/g)).toEqual(expected);
   });
 
@@ -235,7 +245,7 @@ describe("worker containers, as the Function renders them, read by the worker ru
 
   it("the agent selects the pods the Deployment makes", () => {
     const { deployment } = render(functionSpec({ handler: "m:f" }));
-    const labels = deployment.template!.metadata!.labels as Record<string, string>;
+    const labels = template(deployment).metadata!.labels as Record<string, string>;
     for (const pair of podSelector("demo", "fn").split(",")) {
       const [key, value] = pair.split("=");
       expect(labels[key!]).toBe(value);

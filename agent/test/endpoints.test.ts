@@ -6,7 +6,6 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { request } from "undici";
 import { Agent } from "../src/agent";
 import { ManualClock } from "../src/clock";
 import { validateApp } from "../src/spec/load";

@@ -181,6 +181,9 @@ export interface Running {
   child: ChildProcess;
   url: string;
   exited: Promise<void>;
+  /** What it has printed to stdout and stderr so far. */
+  stdout(): string;
+  stderr(): string;
 }
 
 /** A process that exists and is not a zombie (the dead agent's workers are re-parented, and reaped by whoever inherits them). */
@@ -204,7 +207,7 @@ export function startProcess(cwd: string, args = ["dev", "app.yaml", "--port", "
     child.stdout!.on("data", (d: Buffer) => {
       out += d.toString();
       const m = /ready on (http:\/\/\S+)/.exec(out);
-      if (m !== null) resolve({ child, url: m[1] as string, exited });
+      if (m !== null) resolve({ child, url: m[1] as string, exited, stdout: () => out, stderr: () => err });
     });
     child.once("exit", (code) => reject(new Error(`agent exited with ${code}: ${err}`)));
   });

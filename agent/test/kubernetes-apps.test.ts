@@ -115,7 +115,7 @@ describe("status and events", () => {
   it("builds the Endpoint status: the route's URL on the agent and whether its function has a ready container", () => {
     const route = (spec: object) => new RouteTable([{ name: "chat", endpoints: [parseSpec("Endpoint", { app: "chat", name: "api", function: "llm", ...spec }, "endpoint")] }]).get("chat", "api")!;
     const spec = route({ path: "/v1/chat" });
-    const fn = (ready: number) => ({ status: () => ({ replicas: 2, readyReplicas: ready }) });
+    const fn = (ready: number) => ({ status: () => ({ replicas: 2, readyReplicas: ready, queueDepth: 0, delayed: 0, inFlight: 0, pendingSpawns: 0 }) });
     expect(endpointStatus("http://10.0.0.5:8080", spec, fn(1))).toEqual({ url: "http://10.0.0.5:8080/web/chat/v1/chat", ready: true });
     expect(endpointStatus("http://10.0.0.5:8080", spec, fn(0))).toEqual({ url: "http://10.0.0.5:8080/web/chat/v1/chat", ready: false });
     // No path: the schema's default "/".

@@ -15,8 +15,17 @@ const WINDOW = 64;
 beforeAll(async () => {
   h = await startAgent(
     {
-      double: { handler: "handlers:double", runtime: "node", concurrency: { maxInputs: 16 }, autoscaler: { minContainers: 1, maxContainers: 1 } },
-      gate: { handler: "handlers:gate", concurrency: { maxInputs: 8 }, autoscaler: { minContainers: 1, maxContainers: 1 } },
+      double: {
+        handler: "handlers:double",
+        runtime: "node",
+        concurrency: { maxInputs: 16 },
+        autoscaler: { minContainers: 1, maxContainers: 1 },
+      },
+      gate: {
+        handler: "handlers:gate",
+        concurrency: { maxInputs: 8 },
+        autoscaler: { minContainers: 1, maxContainers: 1 },
+      },
     },
     { mapWindow: WINDOW, maxPendingInputs: 100_000 },
   );
@@ -82,3 +91,32 @@ test("ordered: a slow first input holds the stream at the window, and the client
   await done;
   expect(results.map((r) => r.i)).toEqual(Array.from({ length: total }, (_, i) => i));
 }, 90_000);
+
+test("a map whose body the agent holds back (its window is full) is not cut as a slow client", async () => {
+  // Bodies must arrive at 1 MB/s after 1 s here (an allowance of 2 s for this 1 MB body); the body
+  // takes ~4 s to be read, because the agent reads it only as fast as a 1-input window lets a 0.2 s
+  // handler finish inputs (1 MB is more than socket buffers hold, so the client waits on the agent).
+  const slow = await startAgent(
+    {
+      slow: {
+        handler: "handlers:slow",
+        autoscaler: { minContainers: 1, maxContainers: 1 },
+      },
+    },
+    { mapWindow: 1, bodyTimeout: 1, bodyMinRate: 1_000_000 },
+  );
+  const c = new WarmpoolClient({ url: slow.url, token: TOKEN });
+  try {
+    const results: unknown[] = [];
+    for await (const r of c.fn("t", "slow").mapLines(
+      (function* () {
+        for (let i = 0; i < 20; i++) yield { args: [0.2, "x".repeat(50_000)] } as Invocation;
+      })(),
+    ))
+      results.push(r.status);
+    expect(results).toEqual(new Array(20).fill("succeeded"));
+  } finally {
+    await c.close();
+    await slow.close();
+  }
+}, 60_000);

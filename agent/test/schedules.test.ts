@@ -41,10 +41,10 @@ describe("timing", () => {
   });
 
   test("periods fire at multiples of the period since the epoch", () => {
-    const t = timingOf({ every: "5m" });
+    const t = timingOf({ every: "5m", timezone: "UTC" });
     expect(iso(t.next(utc("2026-01-01T10:02:03Z")) as number)).toBe("2026-01-01T10:05:00.000Z");
     expect(iso(t.next(utc("2026-01-01T10:05:00Z")) as number)).toBe("2026-01-01T10:10:00.000Z");
-    expect(iso(timingOf({ every: "1d" }).next(utc("2026-01-01T10:00:00Z")) as number)).toBe("2026-01-02T00:00:00.000Z");
+    expect(iso(timingOf({ every: "1d", timezone: "UTC" }).next(utc("2026-01-01T10:00:00Z")) as number)).toBe("2026-01-02T00:00:00.000Z");
   });
 });
 

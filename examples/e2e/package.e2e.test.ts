@@ -70,4 +70,10 @@ describe("the committed Pulumi package matches the provider", () => {
     expect(tree(out, "sdk/go").has("sdk/go/warmpool/function.go")).toBe(true);
     expect({ problems: drift("sdk/go"), hint }).toEqual({ problems: [], hint });
   });
+
+  it("sdk/go is a module at the import path it documents, and it builds", async () => {
+    expect(readFileSync(join(REPO, "sdk", "go", "go.mod"), "utf8")).toMatch(/^module github\.com\/warmpool\/warmpool\/sdk\/go\n/);
+    expect(readFileSync(join(REPO, "sdk", "go", "warmpool", "init.go"), "utf8")).toContain('"github.com/warmpool/warmpool/sdk/go/warmpool/internal"');
+    await run("go", ["build", "./..."], { cwd: join(REPO, "sdk", "go"), env: { ...process.env, GOFLAGS: "-mod=readonly", GONOSUMDB: "github.com/pulumi", GOTOOLCHAIN: "local" }, timeout: 600_000 });
+  });
 });

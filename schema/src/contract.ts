@@ -47,10 +47,14 @@ export const AGENT_ENV = {
   sandbox: "WARMPOOL_SANDBOX",
 } as const;
 
-/** Environment of the `warmpool` client commands. */
+/** Environment of the clients (the `warmpool` client commands, the TypeScript and Python clients). */
 export const CLIENT_ENV = {
   url: "WARMPOOL_URL",
   token: "WARMPOOL_TOKEN",
+  /** The profile of the config file to use, when no --profile names one. */
+  profile: "WARMPOOL_PROFILE",
+  /** The config file, instead of ~/.warmpool/config.toml. */
+  config: "WARMPOOL_CONFIG",
 } as const;
 
 /** Environment of a worker process (agent/runtimes/PROTOCOL.md), set by the provider in pods and by the local backend. */

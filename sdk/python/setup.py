@@ -24,6 +24,9 @@ setup(name='pulumi_warmpool',
       description="Pulumi components for warmpool: GPU capacity, the runtime agent and serverless functions on Kubernetes and AWS",
       long_description=readme(),
       long_description_content_type='text/markdown',
+      project_urls={
+          'Repository': 'https://github.com/warmpool/warmpool'
+      },
       packages=find_packages(),
       package_data={
           'pulumi_warmpool': [

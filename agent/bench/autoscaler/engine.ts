@@ -181,7 +181,7 @@ export function simulate<S>(policy: Policy<S>, config: PolicyConfig, work: Workl
 
   let t = 0;
   let truncated = false;
-  for (;; t += dtMs) {
+  for (; ; t += dtMs) {
     let changed = changedNext;
     changedNext = false;
 

@@ -123,7 +123,9 @@ export async function main(argv: readonly string[]): Promise<Record<string, unkn
     scenarios: {} as Record<string, unknown>,
   };
   const scenarios = results.scenarios as Record<string, unknown>;
-  print(`Autoscaler benchmark, ${results.startedAt as string}: step ${params.dtMs / 1000} s, cold start ${params.coldStartMs / 1000} s, maxInputs ${MODEL.maxInputs}, targetInputs ${MODEL.targetInputs}, scaledownWindow ${config.fn.scaledownWindowMs / 1000} s, maxContainers ${MODEL.maxContainers}`);
+  print(
+    `Autoscaler benchmark, ${results.startedAt as string}: step ${params.dtMs / 1000} s, cold start ${params.coldStartMs / 1000} s, maxInputs ${MODEL.maxInputs}, targetInputs ${MODEL.targetInputs}, scaledownWindow ${config.fn.scaledownWindowMs / 1000} s, maxContainers ${MODEL.maxContainers}`,
+  );
   for (const p of policies) print(`  ${p.name.padEnd(16)} ${p.about}`);
 
   if (o.only.has("trace")) {
@@ -134,7 +136,9 @@ export async function main(argv: readonly string[]): Promise<Record<string, unkn
     const span = (trace.arrivalMs[n - 1] as number) / 1000;
     const service = work.serviceMs.reduce((a, b) => a + b, 0) / 1000;
     scenarios.trace = { file: trace.file, start: trace.start, calls: n, spanSeconds: span, serviceSeconds: service, skippedRows: trace.skipped, firstSkipped: trace.firstSkipped, results: runs };
-    print(`\nTrace ${path.basename(trace.file)}: ${num(n)} calls over ${num(span)} s from ${trace.start}, ${num(service)} s of service (mean ${(service / n).toFixed(2)} s)${trace.skipped > 0 ? `; ${trace.skipped} rows skipped (${trace.firstSkipped})` : ""}`);
+    print(
+      `\nTrace ${path.basename(trace.file)}: ${num(n)} calls over ${num(span)} s from ${trace.start}, ${num(service)} s of service (mean ${(service / n).toFixed(2)} s)${trace.skipped > 0 ? `; ${trace.skipped} rows skipped (${trace.firstSkipped})` : ""}`,
+    );
     print(runTable(runs, BASELINE));
     const capped = runs.filter((r) => r.peakContainers >= MODEL.maxContainers).map((r) => r.policy);
     if (capped.length > 0) print(`NOTE: ${capped.join(", ")} reached maxContainers ${MODEL.maxContainers}: on this trace the cap, not only the policy, shapes the figures`);
@@ -156,9 +160,17 @@ export async function main(argv: readonly string[]): Promise<Record<string, unkn
 
   if (o.only.has("failure")) {
     const retried = functionConfig({ maxRetries: FAILURE.maxRetries });
-    for (const [key, rate] of [["failure", FAILURE.failureRate], ["failure-all", 1]] as const) {
+    for (const [key, rate] of [
+      ["failure", FAILURE.failureRate],
+      ["failure-all", 1],
+    ] as const) {
       const seeds = Array.from({ length: o.seeds }, (_, i) => i + 1);
-      const byPolicy = policies.map((p) => summarizeFailure(p, seeds.map((seed) => simulate(p, retried, failureWorkload(seed, rate), params))));
+      const byPolicy = policies.map((p) =>
+        summarizeFailure(
+          p,
+          seeds.map((seed) => simulate(p, retried, failureWorkload(seed, rate), params)),
+        ),
+      );
       scenarios[key] = { ...FAILURE, failureRate: rate, seeds, results: byPolicy };
       print(
         `\n${key === "failure" ? "Failure" : "Failure, every attempt"}: ${FAILURE.callsPerSec} calls/s for ${FAILURE.durationMs / 1000} s, ${FAILURE.serviceMs / 1000} s each, ${rate * 100} % of attempts fail; retries ${FAILURE.maxRetries} (1, 2, 4 s), clients call again ${FAILURE.clientRetries}× after ${FAILURE.clientRetryDelayMs / 1000} s; median (min – max) over seeds 1..${o.seeds}`,

@@ -54,11 +54,15 @@ interface LogEvent {
 
 export async function realCrossCheck(o: { runs: number; print: (s?: string) => void }): Promise<Record<string, unknown>> {
   const { print } = o;
-  print(`\nReal agent: the burst at scale ${SCALE} (cold start ${(MODEL.coldStartMs * SCALE) / 1000} s, service ${(BURST.serviceMs * SCALE) / 1000} s, scaledownWindow 6 s, ${BURST.bursts} bursts ${(BURST.periodMs * SCALE) / 1000} s apart), ${o.runs} run(s)`);
+  print(
+    `\nReal agent: the burst at scale ${SCALE} (cold start ${(MODEL.coldStartMs * SCALE) / 1000} s, service ${(BURST.serviceMs * SCALE) / 1000} s, scaledownWindow 6 s, ${BURST.bursts} bursts ${(BURST.periodMs * SCALE) / 1000} s apart), ${o.runs} run(s)`,
+  );
   const runs: RealRun[] = [];
   for (let i = 0; i < o.runs; i++) {
     const r = await oneRun();
-    print(`  run ${i + 1}: ${r.starts} starts, peak ${r.peakConcurrentStarts} at once, ${r.containerSeconds.toFixed(1)} container-s, wait p50 ${r.waitP50.toFixed(3)} s, p99 ${r.waitP99.toFixed(3)} s, cold start ${spread(r.coldStarts).median.toFixed(3)} s; live before each burst: ${r.liveBeforeBurst.join(" ")}`);
+    print(
+      `  run ${i + 1}: ${r.starts} starts, peak ${r.peakConcurrentStarts} at once, ${r.containerSeconds.toFixed(1)} container-s, wait p50 ${r.waitP50.toFixed(3)} s, p99 ${r.waitP99.toFixed(3)} s, cold start ${spread(r.coldStarts).median.toFixed(3)} s; live before each burst: ${r.liveBeforeBurst.join(" ")}`,
+    );
     runs.push(r);
   }
   const config = functionConfig({ scaledownWindowS: 60 * SCALE });
@@ -103,7 +107,14 @@ export async function realCrossCheck(o: { runs: number; print: (s?: string) => v
   };
   print(
     table(
-      ["figure", `real agent, median (min – max) over ${o.runs} runs`, `sim, ${(params.coldStartMs / 1000).toFixed(2)} s cold, over tick phases`, "real ÷ sim", `sim, ${(coldMs / 1000).toFixed(2)} s cold (measured)`, "real ÷ sim"],
+      [
+        "figure",
+        `real agent, median (min – max) over ${o.runs} runs`,
+        `sim, ${(params.coldStartMs / 1000).toFixed(2)} s cold, over tick phases`,
+        "real ÷ sim",
+        `sim, ${(coldMs / 1000).toFixed(2)} s cold (measured)`,
+        "real ÷ sim",
+      ],
       [
         row("starts", "starts", 0),
         row("peak concurrent starts", "peakConcurrentStarts", 0),
@@ -138,7 +149,11 @@ async function oneRun(): Promise<RealRun> {
     },
   };
   fs.writeFileSync(path.join(dir, "app.yaml"), `${JSON.stringify(app, null, 2)}\n`);
-  const child = spawn(process.execPath, [CLI, "dev", "app.yaml", "--port", "0", "--log-level", "info"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [CLI, "dev", "app.yaml", "--port", "0", "--log-level", "info"], {
+    cwd: dir,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, WARMPOOL_CONFIG: path.join(dir, "config.toml") },
+  });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const events: LogEvent[] = [];
   let stderrTail = "";
@@ -177,7 +192,12 @@ async function oneRun(): Promise<RealRun> {
     pool = new Pool(url, { connections: BURST.calls + 4 });
     const p = pool;
     const request = async (method: string, route: string, body?: unknown): Promise<any> => {
-      const res = await p.request({ method: method as "GET", path: route, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: body === undefined ? null : JSON.stringify(body) });
+      const res = await p.request({
+        method: method as "GET",
+        path: route,
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: body === undefined ? null : JSON.stringify(body),
+      });
       const text = await res.body.text();
       if (res.statusCode !== 200) throw new Error(`${method} ${route}: ${res.statusCode} ${text.slice(0, 300)}`);
       return JSON.parse(text);

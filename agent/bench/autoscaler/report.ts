@@ -102,7 +102,21 @@ export interface FailureSummary {
 export function failureTable(rows: readonly FailureSummary[], baseline: string): string {
   const base = rows.find((r) => r.policy === baseline);
   return table(
-    ["policy", "attempts/call (mean)", "max", "attempts/first", "client calls/call", "calls failed", "starts", "peak starts", "peak live", "container-s", "vs before", "wait p99 (s)", "starts, breaker open"],
+    [
+      "policy",
+      "attempts/call (mean)",
+      "max",
+      "attempts/first",
+      "client calls/call",
+      "calls failed",
+      "starts",
+      "peak starts",
+      "peak live",
+      "container-s",
+      "vs before",
+      "wait p99 (s)",
+      "starts, breaker open",
+    ],
     rows.map((r) => [
       r.policy,
       spreadText(r.attemptsPerLogicalMean, 2),

@@ -81,7 +81,7 @@ export function burstWorkload(scale = 1, b: { bursts: number; calls: number; ser
 export function failureWorkload(seed: number, failureRate: number = FAILURE.failureRate): Workload {
   const rand = mulberry32(seed);
   const arrivals: number[] = [];
-  for (let t = 0; ; ) {
+  for (let t = 0; ;) {
     t += (-Math.log(1 - rand()) / FAILURE.callsPerSec) * 1000;
     if (t >= FAILURE.durationMs) break;
     arrivals.push(t);

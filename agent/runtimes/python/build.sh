@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the sdist and the wheel of warmpool-worker into dist/, offline: the build backend in
+# Builds the sdist and the wheel of warmpool-runtime into dist/, offline: the build backend in
 # backend/ uses only the standard library, so any python3 >= 3.9 will do.
 set -euo pipefail
 cd "$(dirname "$0")"

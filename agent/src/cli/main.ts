@@ -1,13 +1,20 @@
 #!/usr/bin/env node
 /**
- * `warmpool`: run the agent (`agent`, `dev`) or talk to one (`call`, `spawn`, `get`, `cancel`, `map`,
- * `status`, `logs`, `apps`). Client commands find the agent through --url / WARMPOOL_URL and the token
- * through --token / WARMPOOL_TOKEN / `.warmpool/token`.
+ * `warmpool`: run the agent (`agent`, `dev`, `serve`) or talk to one (`call`, `spawn`, `get`, `cancel`,
+ * `map`, `status`, `logs`, `schedules`, `apps`). Client commands find the agent as client/config.ts
+ * says: --url/--token, WARMPOOL_URL/WARMPOOL_TOKEN, a profile of ~/.warmpool/config.toml (which
+ * `warmpool dev` writes), or the local default. Exit status: 0, 1 when a remote function failed, 2 for
+ * anything else (a usage error, an agent that cannot be reached or refuses the token).
  */
 import { AGENT_ENV, AGENT_FLAGS as F } from "@warmpool/schema";
-import { Command, Option } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { schedulesCommand } from "./schedules";
-import { appsCommand, callCommand, cancelCommand, getCommand, guard, logsCommand, mapCommand, spawnCommand, statusCommand } from "./commands";
+import { appsCommand, callCommand, cancelCommand, getCommand, logsCommand, spawnCommand, type ClientFlags, type Context } from "./commands";
+import { EXIT, guard } from "./errors";
+import { jsonObject, seconds, wholeNumber } from "./flags";
+import { mapCommand } from "./map";
+import { exitQuietlyOnEpipe, FORMATS, Output } from "./output";
+import { statusCommand } from "./status";
 
 // The agent's modules (fastify, SQLite, ...) load only for `agent` and `dev`: client commands start fast.
 const serve: typeof import("./serve").serve = async (spec, flags) => (await import("./serve")).serve(spec, flags);
@@ -15,6 +22,10 @@ const serve: typeof import("./serve").serve = async (spec, flags) => (await impo
 /** The CLI; exported so that the contract test parses what the provider renders with this very program. */
 export const program = new Command();
 program.name("warmpool").description("Serverless GPU functions on your own cloud: the agent and its client").version("0.1.0");
+// Usage errors exit 2, like every other error that is not a remote function's (errors.ts); set before
+// the commands are added, which inherit it.
+program.exitOverride();
+program.option("--no-color", "no colour (also: NO_COLOR set, or output that is not a terminal)");
 
 const serverFlags = (cmd: Command): Command =>
   cmd
@@ -54,42 +65,66 @@ serverFlags(program.command("agent").description("run the agent standalone: apps
 serverFlags(program.command("serve <spec>").description("like dev, and prints the URLs of the app's web endpoints")).action((spec: string, flags) => serve(spec, flags));
 serverFlags(program.command("dev <spec>").description("run the agent with the local backend and the App of a spec file (state in .warmpool/)")).action((spec: string, flags) => serve(spec, flags));
 
+/** The flags of every client command: which agent (client/config.ts), and how to print. */
 const clientFlags = (cmd: Command): Command =>
-  cmd.option("--url <url>", "agent URL (default $WARMPOOL_URL or http://127.0.0.1:8765)").option("--token <token>", "API token (default $WARMPOOL_TOKEN or .warmpool/token)");
+  cmd
+    .option("--url <url>", "agent URL (default: $WARMPOOL_URL, the profile's url, or http://127.0.0.1:8765)")
+    .option("--token <token>", "API token (default: $WARMPOOL_TOKEN, the profile's token, or the state dir's token file)")
+    .option("--profile <name>", "a profile of ~/.warmpool/config.toml ($WARMPOOL_CONFIG): the agent `warmpool dev` wrote, or one added by hand (default: $WARMPOOL_PROFILE, else the active one)")
+    .addOption(new Option("-o, --output <format>", "json, yaml (for programs), or wide (more columns)").choices(FORMATS))
+    .addOption(new Option("--json", "same as -o json").hideHelp());
 
-clientFlags(program.command("call <target> [args...]").description("call app/fn and print its result").option("--kwargs <json>", "keyword arguments as a JSON object")).action(
-  (t: string, a: string[], f) => guard(() => callCommand(t, a, f)),
+/** A client command's action: its flags and Output in, errors turned into a message and exit status. */
+function clientAction<F extends ClientFlags, A extends unknown[]>(action: (ctx: Context<F>, ...args: A) => Promise<void>) {
+  return (...params: unknown[]): Promise<void> => {
+    const cmd = params[params.length - 1] as Command;
+    const flags = cmd.opts<F>();
+    const out = new Output(flags, program.opts<{ color: boolean }>().color);
+    return guard(out, () => action({ flags, out }, ...(params.slice(0, -2) as A)));
+  };
+}
+
+const invokeFlags = (cmd: Command): Command =>
+  cmd.option("--kwargs <json>", "keyword arguments as a JSON object", jsonObject).option("--raw", "send every argument as a string instead of parsing it as JSON");
+
+clientFlags(invokeFlags(program.command("call <target> [args...]").description("call app/fn with JSON arguments and print its result"))).action(clientAction(callCommand));
+clientFlags(invokeFlags(program.command("spawn <target> [args...]").description("queue a durable call and print its id"))).action(clientAction(spawnCommand));
+clientFlags(program.command("get <callId>").description("wait for a spawned call and print its result").option("--wait <seconds>", "give up after this long", seconds)).action(
+  clientAction(getCommand),
 );
-clientFlags(program.command("spawn <target> [args...]").description("queue a durable call and print its id").option("--kwargs <json>", "keyword arguments as a JSON object")).action(
-  (t: string, a: string[], f) => guard(() => spawnCommand(t, a, f)),
-);
-clientFlags(
-  program.command("get <callId>").description("wait for a spawned call and print its result").option("--wait <seconds>", "give up after this long").option("--json", "print the whole status"),
-).action((id: string, f) => guard(() => getCommand(id, f)));
-clientFlags(program.command("cancel <callId>").description("cancel a call")).action((id: string, f) => guard(() => cancelCommand(id, f)));
+clientFlags(program.command("cancel <callId>").description("cancel a call")).action(clientAction(cancelCommand));
 clientFlags(
   program
     .command("map <target> [values...]")
-    .description("run app/fn over many inputs (each one argument), streaming results")
+    .description("run app/fn over many inputs (each one JSON argument), one result line each on stdout; a progress bar on stderr when it is a terminal")
     .option("--file <ndjson>", "read one JSON argument per line")
-    .option("--range <n>", "inputs 0 .. n-1")
+    .option("--range <n>", "inputs 0 .. n-1", wholeNumber(0))
+    .option("--raw", "each value or line is a string, not JSON")
     .option("--unordered", "results as they finish")
     .option("--quiet", "print only failures"),
-).action((t: string, v: string[], f) => guard(() => mapCommand(t, v, f)));
-clientFlags(program.command("status <target>").description("containers, queue and autoscaler decisions of app/fn").option("--json", "print JSON")).action((t: string, f) =>
-  guard(() => statusCommand(t, f)),
+).action(clientAction(mapCommand));
+clientFlags(program.command("status <target>").description("desired and ready containers and why they differ, start failures, containers and autoscaler decisions of app/fn")).action(
+  clientAction(statusCommand),
 );
-clientFlags(program.command("logs <target>").description("captured output of app/fn's containers").option("--tail <n>", "lines per container (default 200)")).action((t: string, f) =>
-  guard(() => logsCommand(t, f)),
+clientFlags(program.command("logs <target>").description("captured output of app/fn's containers").option("--tail <n>", "lines per container (default 200)", wholeNumber(1))).action(
+  clientAction(logsCommand),
 );
-clientFlags(program.command("schedules").description("schedules: timing, next and last run, last outcome and failures").option("--app <app>", "only this app").option("--json", "print JSON")).action(
-  (f) => guard(() => schedulesCommand(f)),
-);
-clientFlags(program.command("apps").description("deployed apps and their functions").option("--json", "print JSON")).action((f) => guard(() => appsCommand(f)));
+clientFlags(program.command("schedules").description("schedules: timing, next and last run, last outcome and failures").option("--app <app>", "only this app")).action(clientAction(schedulesCommand));
+clientFlags(program.command("apps").description("deployed apps, their functions and endpoints")).action(clientAction(appsCommand));
 
-if (require.main === module) {
-  program.parseAsync(process.argv).catch((err: Error) => {
+/** Runs the command line (bin/warmpool.js calls it; tests import `program` without running it). */
+export function run(argv: string[] = process.argv): void {
+  exitQuietlyOnEpipe(process.stdout);
+  exitQuietlyOnEpipe(process.stderr);
+  program.parseAsync(argv).catch((err: Error) => {
+    // commander has printed its own errors (an unknown flag, a bad value); the others are said here.
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? 0 : EXIT.error;
+      return;
+    }
     process.stderr.write(`${err.message}\n`);
-    process.exit(2);
+    process.exit(EXIT.error);
   });
 }
+
+if (require.main === module) run();

@@ -1,8 +1,8 @@
 /**
  * `warmpool agent` (standalone: apps come from `PUT /v1/apps/{app}` and survive restarts) and
  * `warmpool dev <spec.yaml>` (the local backend with the App of one spec file, state under
- * `.warmpool/`). Both print the API token once, when it is first created, and stop cleanly on
- * SIGINT/SIGTERM.
+ * `.warmpool/`). Both print the API token once, when it is first created, leave their URL and token
+ * where clients find them (profile.ts), and stop cleanly on SIGINT/SIGTERM.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -12,6 +12,7 @@ import { StateDirLocked } from "../lock";
 import { withDefaults, type AgentOptions } from "../config/options";
 import { loadSpecFile } from "../spec/load";
 import { describeRoute } from "../routes/describe";
+import { describePublished, publishAgent } from "./profile";
 
 export interface ServeFlags {
   stateDir?: string;
@@ -108,6 +109,10 @@ export async function serve(specFile: string | undefined, flags: ServeFlags): Pr
   process.once("SIGTERM", stop);
   await agent.run(apps);
   await k8s?.controller.start(agent);
+  // Before "ready": whoever waits for that line finds the profile written. Not for an agent in a
+  // cluster, whose clients reach it through its Service, not the address it listens on.
+  const published =
+    k8s === undefined ? publishAgent({ stateDir: agent.options.stateDir, url: agent.url, tokenFile: flags.tokenFile ?? agent.tokenFile, profile: apps[0]?.app.environment ?? "dev" }) : null;
   const plane = agent.dataPlane === null ? "" : "; web-server endpoints through HAProxy";
   process.stdout.write(`warmpool agent ready on ${agent.url} (state: ${agent.options.stateDir}${plane})\n`);
   for (const app of apps) {
@@ -117,6 +122,7 @@ export async function serve(specFile: string | undefined, flags: ServeFlags): Pr
       process.stdout.write(`  endpoint ${d.name} (${d.kind}${d.public ? ", public" : ", token"}) → ${d.function}: ${d.url}${d.domains.length > 0 ? `  (Host: ${d.domains.join(", ")})` : ""}\n`);
     }
   }
+  if (published !== null) (published.written instanceof Error ? process.stderr : process.stdout).write(`${describePublished(published)}\n`);
 }
 
 /**

@@ -8,18 +8,27 @@
  *   await call.get();                            // 64
  *   for await (const r of square.map([1, 2, 3])) // 1, 4, 9 — streamed, in order
  *
- * Remote exceptions surface as RemoteFunctionError (type, message, traceback); gateway refusals as
- * ApiError (HTTP status and WP_ERR_* code).
+ * The URL and token come from the options, the environment or a profile of `~/.warmpool/config.toml`,
+ * as config.ts says (the Python client's rules). Remote exceptions surface as RemoteFunctionError
+ * (type, message, traceback); gateway refusals as ApiError (HTTP status and WP_ERR_* code), AuthError
+ * for 401 and 403 (naming the URL and where the token came from); an agent that cannot be reached as
+ * AgentUnavailableError (naming the URL and where it came from).
  */
 import { Readable } from "node:stream";
-import { CLIENT_ENV } from "@warmpool/schema";
 import { Agent as HttpAgent, request, type Dispatcher } from "undici";
+import { resolveConfig, type Resolved } from "./config";
+
+export { ConfigError, resolveConfig, type Resolved } from "./config";
 
 export interface ClientOptions {
-  /** @default process.env[CLIENT_ENV.url] ?? "http://127.0.0.1:8765" */
+  /** @default WARMPOOL_URL, else the profile's, else "http://127.0.0.1:8765" (config.ts) */
   url?: string;
-  /** @default process.env.WARMPOOL_TOKEN */
+  /** @default WARMPOOL_TOKEN, else the profile's, else the state dir's token file (config.ts) */
   token?: string;
+  /** A profile of the config file. @default WARMPOOL_PROFILE, else the active one */
+  profile?: string;
+  /** Where URL and token were already looked up (the CLI resolves them with its own flag names). */
+  resolved?: Resolved;
 }
 
 export interface CallResult {
@@ -52,6 +61,34 @@ export class ApiError extends Error {
   }
 }
 
+/** 401 (no token) or 403 (a token this agent does not accept): the message says which URL and which token. */
+export class AuthError extends ApiError {
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    body: unknown,
+    readonly resolved: Resolved,
+  ) {
+    super(status, code, `${message} (agent ${resolved.url}; ${resolved.tokenSource})`, body);
+    this.name = "AuthError";
+  }
+}
+
+/** The agent could not be reached (nothing listening, no such host, connection reset). */
+export class AgentUnavailableError extends Error {
+  constructor(
+    readonly resolved: Resolved,
+    /** The system error code, e.g. ECONNREFUSED, ENOTFOUND. */
+    readonly code: string,
+    reason: string,
+  ) {
+    const from = resolved.urlSource === "the default" ? "the default URL: no URL was given nor found in a profile" : `URL from ${resolved.urlSource}`;
+    super(`cannot reach the agent at ${resolved.url} (${from}): ${reason}`);
+    this.name = "AgentUnavailableError";
+  }
+}
+
 export class RemoteFunctionError extends Error {
   constructor(
     readonly callId: string,
@@ -66,12 +103,16 @@ export class RemoteFunctionError extends Error {
 
 export class WarmpoolClient {
   readonly url: string;
+  readonly resolved: Resolved;
   private readonly headers: Record<string, string>;
   readonly dispatcher: Dispatcher;
 
   constructor(options: ClientOptions = {}) {
-    this.url = (options.url ?? process.env[CLIENT_ENV.url] ?? "http://127.0.0.1:8765").replace(/\/$/, "");
-    const token = options.token ?? process.env[CLIENT_ENV.token] ?? "";
+    this.resolved =
+      options.resolved ??
+      resolveConfig({ url: options.url, token: options.token, profile: options.profile, names: { url: "the url option", token: "the token option", profile: "the profile option" } });
+    this.url = this.resolved.url;
+    const token = this.resolved.token;
     this.headers = token === "" ? {} : { authorization: `Bearer ${token}` };
     this.dispatcher = new HttpAgent({ keepAliveTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0 });
   }
@@ -110,21 +151,21 @@ export class WarmpoolClient {
 
   /** @internal */
   async json(method: Dispatcher.HttpMethod, path: string, body?: unknown, expect: number[] = [200, 202]): Promise<unknown> {
-    const res = await request(this.url + path, {
+    const res = await this.request(path, {
       method,
       dispatcher: this.dispatcher,
       headers: body === undefined ? this.headers : { ...this.headers, "content-type": "application/json" },
       body: body === undefined ? null : JSON.stringify(body),
     });
     const text = await res.body.text();
-    const parsed = text === "" ? undefined : (JSON.parse(text) as unknown);
-    if (!expect.includes(res.statusCode)) throw apiError(res.statusCode, parsed);
+    const parsed = text === "" ? undefined : parseBody(text);
+    if (!expect.includes(res.statusCode)) throw this.apiError(res.statusCode, parsed);
     return parsed;
   }
 
   /** @internal */
   async stream(path: string, lines: AsyncIterable<string>): Promise<Dispatcher.ResponseData> {
-    const res = await request(this.url + path, {
+    const res = await this.request(path, {
       method: "POST",
       dispatcher: this.dispatcher,
       headers: { ...this.headers, "content-type": "application/x-ndjson" },
@@ -132,9 +173,55 @@ export class WarmpoolClient {
     });
     if (res.statusCode !== 200) {
       const text = await res.body.text();
-      throw apiError(res.statusCode, text === "" ? undefined : JSON.parse(text));
+      throw this.apiError(res.statusCode, text === "" ? undefined : parseBody(text));
     }
     return res;
+  }
+
+  /** @internal An error of the agent's body; 401 and 403 say which agent and which token. */
+  apiError(status: number, body: unknown): ApiError {
+    const e = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
+    const code = e?.code ?? "WP_ERR_UNKNOWN";
+    const message = e?.message ?? JSON.stringify(body);
+    return status === 401 || status === 403 ? new AuthError(status, code, message, body, this.resolved) : new ApiError(status, code, message, body);
+  }
+
+  private async request(path: string, options: { dispatcher: Dispatcher } & Omit<Dispatcher.RequestOptions, "origin" | "path">): Promise<Dispatcher.ResponseData> {
+    try {
+      return await request(this.url + path, options);
+    } catch (err) {
+      const code = systemCode(err);
+      if (code !== undefined && UNREACHABLE.has(code)) throw new AgentUnavailableError(this.resolved, code, UNREACHABLE.get(code) as string);
+      throw err;
+    }
+  }
+}
+
+/** Connection failures that mean "no agent there", worded. */
+const UNREACHABLE = new Map([
+  ["ECONNREFUSED", "connection refused"],
+  ["ENOTFOUND", "no such host"],
+  ["EAI_AGAIN", "the host name could not be looked up"],
+  ["EHOSTUNREACH", "host unreachable"],
+  ["ENETUNREACH", "network unreachable"],
+  ["ECONNRESET", "connection reset"],
+  ["UND_ERR_CONNECT_TIMEOUT", "connect timed out"],
+]);
+
+/** The system error code of an undici failure (on the error, its cause, or an AggregateError's first). */
+function systemCode(err: unknown): string | undefined {
+  for (let e = err as { code?: unknown; cause?: unknown; errors?: unknown[] } | undefined, depth = 0; e !== undefined && e !== null && depth < 4; depth++) {
+    if (typeof e.code === "string" && UNREACHABLE.has(e.code)) return e.code;
+    e = (e.cause ?? e.errors?.[0]) as typeof e;
+  }
+  return undefined;
+}
+
+function parseBody(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
   }
 }
 
@@ -155,7 +242,12 @@ export class RemoteFunction {
   }
 
   async invoke(inv: Invocation): Promise<unknown> {
-    return unwrap((await this.client.json("POST", this.path("call"), inv)) as CallResult);
+    return unwrap(await this.invokeResult(inv));
+  }
+
+  /** Runs the function and returns the call's record, succeeded or failed (throws only if the agent refuses). */
+  async invokeResult(inv: Invocation): Promise<CallResult> {
+    return (await this.client.json("POST", this.path("call"), inv)) as CallResult;
   }
 
   /** Queues a durable call and returns its handle once the agent has stored it. */
@@ -189,7 +281,7 @@ export class RemoteFunction {
         if (line === "") continue;
         const parsed = JSON.parse(line) as MapLine & { done?: boolean; error?: { code?: string; message: string } };
         if (parsed.done === true) return;
-        if (parsed.callId === undefined && parsed.error !== undefined) throw apiError(200, { error: parsed.error });
+        if (parsed.callId === undefined && parsed.error !== undefined) throw this.client.apiError(200, { error: parsed.error });
         yield parsed;
       }
       rest = rest.slice(start);
@@ -205,13 +297,19 @@ export class FunctionCall {
 
   /** Waits for the result (long-polls); throws RemoteFunctionError if it failed, or on `timeoutMs`. */
   async get(options: { timeoutMs?: number } = {}): Promise<unknown> {
+    const r = await this.wait(options);
+    if (!FINAL.has(r.status)) throw new Error(`call ${this.id} is still ${r.status} after ${options.timeoutMs}ms`);
+    return unwrap(r);
+  }
+
+  /** The call's record once it is final (succeeded, failed, cancelled), or when `timeoutMs` has passed. */
+  async wait(options: { timeoutMs?: number } = {}): Promise<CallResult> {
     const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
     for (;;) {
       const left = deadline - Date.now();
       const wait = Math.max(0, Math.min(55, left / 1000));
       const r = await this.status(wait);
-      if (r.status === "succeeded" || r.status === "failed" || r.status === "cancelled") return unwrap(r);
-      if (Date.now() >= deadline) throw new Error(`call ${this.id} is still ${r.status} after ${options.timeoutMs}ms`);
+      if (FINAL.has(r.status) || Date.now() >= deadline) return r;
     }
   }
 
@@ -224,15 +322,12 @@ export class FunctionCall {
   }
 }
 
+const FINAL = new Set<CallResult["status"]>(["succeeded", "failed", "cancelled"]);
+
 function unwrap(r: CallResult): unknown {
   if (r.status === "succeeded") return r.result;
   const e = r.error ?? { type: "Error", message: `call ${r.status}` };
   throw new RemoteFunctionError(r.callId, e.type, e.message, e.traceback);
-}
-
-function apiError(status: number, body: unknown): ApiError {
-  const e = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
-  return new ApiError(status, e?.code ?? "WP_ERR_UNKNOWN", e?.message ?? JSON.stringify(body), body);
 }
 
 function enc(s: string): string {

@@ -81,7 +81,16 @@ export function registerMap(app: FastifyInstance, deps: GatewayDeps): void {
       while (!aborted && !ready()) {
         await new Promise<void>((resolve) => {
           wake = resolve;
-          if (res.writableNeedDrain) res.once("drain", resolve);
+          // One drain listener per wait, removed when something else wakes it (a result, an abort):
+          // otherwise every wake left one behind (MaxListenersExceededWarning on long maps).
+          if (res.writableNeedDrain) {
+            const onDrain = (): void => resolve();
+            res.once("drain", onDrain);
+            wake = () => {
+              res.off("drain", onDrain);
+              resolve();
+            };
+          }
         });
         wake = null;
       }

@@ -7,6 +7,10 @@
  * upload at 100 KiB/s is well inside it; one byte every 5 s is cut after 20 s. The answer is
  * `408 WP_ERR_REQUEST_TIMEOUT` when nothing was answered yet, and the connection closes.
  *
+ * Only time the gateway spends reading counts: while the body waits on the gateway (the map route
+ * reads its NDJSON inputs only as fast as it admits them, so its socket is paused for as long as the
+ * function is busy), the clock stands still. Otherwise a long map would be cut as a slow client.
+ *
  * Heads have their own deadline: node:http's `headersTimeout`.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -21,8 +25,10 @@ export interface SlowBodyOptions {
 interface Watched {
   req: IncomingMessage;
   res: ServerResponse;
-  started: number;
   bytesAtStart: number;
+  /** Time spent reading so far (checks during which the gateway did not hold the body back). */
+  readingMs: number;
+  lastCheck: number;
 }
 
 /** How often bodies in progress are checked: how late past its deadline a body can be cut. */
@@ -37,7 +43,7 @@ export class SlowBodies {
   /** Watches `req` until its body has arrived (requests without a body are never watched). */
   watch(req: IncomingMessage, res: ServerResponse): void {
     if (req.complete || (req.headers["content-length"] === undefined && req.headers["transfer-encoding"] === undefined) || req.headers["content-length"] === "0") return;
-    const w: Watched = { req, res, started: Date.now(), bytesAtStart: req.socket.bytesRead };
+    const w: Watched = { req, res, bytesAtStart: req.socket.bytesRead, readingMs: 0, lastCheck: Date.now() };
     this.watched.add(w);
     const done = (): void => void this.watched.delete(w);
     req.once("end", done);
@@ -52,12 +58,14 @@ export class SlowBodies {
         this.watched.delete(w);
         continue;
       }
+      const heldBack = w.req.socket.isPaused() || w.req.readableLength >= w.req.readableHighWaterMark;
+      if (!heldBack) w.readingMs += now - w.lastCheck;
+      w.lastCheck = now;
       const received = w.req.socket.bytesRead - w.bytesAtStart;
-      const deadline = w.started + this.options.graceMs + (received / this.options.minRate) * 1000;
-      if (now < deadline) continue;
+      if (w.readingMs < this.options.graceMs + (received / this.options.minRate) * 1000) continue;
       this.watched.delete(w);
       const err = new AgentError("WP_ERR_REQUEST_TIMEOUT", [
-        `the request body arrived too slowly: ${received} bytes in ${Math.round((now - w.started) / 1000)} s (at least ${this.options.minRate} bytes/s after the first ${this.options.graceMs / 1000} s)`,
+        `the request body arrived too slowly: ${received} bytes in ${Math.round(w.readingMs / 1000)} s of reading (at least ${this.options.minRate} bytes/s after the first ${this.options.graceMs / 1000} s)`,
       ]);
       const socket = w.req.socket;
       if (!w.res.headersSent && socket.writable) socket.end(rawResponse(err), () => socket.destroy());

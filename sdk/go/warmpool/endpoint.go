@@ -8,8 +8,8 @@ import (
 	"reflect"
 
 	"errors"
-	"example.com/pulumi-warmpool/sdk/go/warmpool/internal"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/warmpool/warmpool/sdk/go/warmpool/internal"
 )
 
 // An HTTP route to a function.

@@ -8,8 +8,8 @@ import (
 	"reflect"
 
 	"errors"
-	"example.com/pulumi-warmpool/sdk/go/warmpool/internal"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/warmpool/warmpool/sdk/go/warmpool/internal"
 )
 
 // A serverless function: its validated spec as a Function custom resource, and the worker Deployment the agent scales.

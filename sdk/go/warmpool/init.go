@@ -6,9 +6,9 @@ package warmpool
 import (
 	"fmt"
 
-	"example.com/pulumi-warmpool/sdk/go/warmpool/internal"
 	"github.com/blang/semver"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/warmpool/warmpool/sdk/go/warmpool/internal"
 )
 
 type module struct {

@@ -7,8 +7,8 @@ import (
 	"context"
 	"reflect"
 
-	"example.com/pulumi-warmpool/sdk/go/warmpool/internal"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/warmpool/warmpool/sdk/go/warmpool/internal"
 )
 
 // The warmpool runtime: CRDs, the agent Deployment and Service, RBAC, state store and API token.

@@ -72,14 +72,9 @@ class Invoker {
     const first = inputs[0];
     const names = Object.keys(first.kwargs);
     const sameShape = (/** @type {Input} */ input) =>
-      input.args.length === first.args.length &&
-      Object.keys(input.kwargs).length === names.length &&
-      names.every((name) => Object.hasOwn(input.kwargs, name));
+      input.args.length === first.args.length && Object.keys(input.kwargs).length === names.length && names.every((name) => Object.hasOwn(input.kwargs, name));
     if (!inputs.every(sameShape)) {
-      return failAll(inputs, runtimeError(
-        "BatchArgumentMismatch",
-        "every input of a batch must have the same number of positional arguments and the same keyword names",
-      ));
+      return failAll(inputs, runtimeError("BatchArgumentMismatch", "every input of a batch must have the same number of positional arguments and the same keyword names"));
     }
     const args = first.args.map((_, position) => inputs.map((input) => input.args[position]));
     /** @type {Record<string, unknown[]>} */

@@ -1,4 +1,4 @@
-"""A PEP 517 build backend for warmpool-worker that uses only the standard library.
+"""A PEP 517 build backend for warmpool-runtime that uses only the standard library.
 
 The package is pure Python with no dependencies, so a wheel is a zip of ``src/warmpool`` plus the
 three ``.dist-info`` files; setuptools would need the ``wheel`` package (or a recent setuptools)

@@ -1,0 +1,89 @@
+/**
+ * agent/README.md's CLI commands, typed as a user types them: `warmpool dev examples/quickstart/app.yaml`
+ * in a copy of the quickstart (with `--port 0`, so that no fixed port is needed: the commands below
+ * find the agent through the profile it wrote), then every line of the README's `cli-commands` block,
+ * in its order, in another directory, on a terminal, each checked against what its comment says.
+ * `npx warmpool` is the built CLI here (cli.test.ts checks that `npx warmpool` runs it).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { onTerminal, warmpool } from "./cli-process";
+import { ndjson, startProcess, tempDir, type Running } from "./helpers";
+
+jest.setTimeout(60_000);
+
+const REPO = path.resolve(__dirname, "..", "..");
+const README = fs.readFileSync(path.join(REPO, "agent", "README.md"), "utf8");
+const DEV = "npx warmpool dev examples/quickstart/app.yaml";
+
+/** The block's lines: [command, comment]. */
+const LINES = /<!-- cli-commands[^>]*-->\n```sh\n([\s\S]*?)```\n<!-- \/cli-commands -->/
+  .exec(README)![1]!
+  .trimEnd()
+  .split("\n")
+  .map((l) => l.split(/\s{2,}# /) as [string, string]);
+
+interface Seen {
+  code: number;
+  output: string;
+  dir: string;
+}
+
+let callId = "";
+
+/** What each command must do; the README and this table name the same commands. */
+const EXPECT: Record<string, (r: Seen) => void> = {
+  "npx warmpool call quickstart/square 7": (r) => expect(r.output).toBe("49\n"),
+  "npx warmpool call quickstart/greet '\"world\"'": (r) => expect(r.output).toMatch(/^hello, world, from node v\d+\.\d+\.\d+\n$/),
+  "npx warmpool spawn quickstart/square 8": (r) => {
+    expect(r.output).toMatch(/^fc-[0-9a-f]+\n$/);
+    callId = r.output.trim();
+  },
+  "npx warmpool get fc-…": (r) => expect(r.output).toBe("64\n"),
+  "npx warmpool map quickstart/square --range 1000 > out.ndjson": (r) => {
+    expect(ndjson(fs.readFileSync(path.join(r.dir, "out.ndjson"), "utf8"))).toEqual(Array.from({ length: 1000 }, (_, i) => ({ index: i, result: i * i })));
+    expect(r.output).toMatch(/map \S+ 1000\/1000 \| 0 failed/);
+    expect(r.output).toContain("1000 inputs, 1000 succeeded, 0 failed\n");
+  },
+  "npx warmpool map quickstart/square --range 1000 | head -3": (r) => {
+    expect(r.output).toContain('{"index":0,"result":0}\n{"index":1,"result":1}\n{"index":2,"result":4}\n');
+    expect(r.output).not.toMatch(/EPIPE|Error|error/);
+  },
+  "npx warmpool status quickstart/square": (r) => {
+    expect(r.output).toMatch(/^FUNCTION +DESIRED +READY +STARTING +QUEUED +DELAYED +IN FLIGHT\nquickstart\/square +\d+ +\d+/);
+    expect(r.output).toMatch(/^desired \d+: the containers the autoscaler wants for/m);
+    expect(r.output).toMatch(/^CONTAINER +STATE +IN FLIGHT/m);
+    expect(r.output).toMatch(/^TIME +DESIRED +AUTOSCALER DECISION\n.*scale up 0 → /m);
+  },
+  "npx warmpool logs quickstart/square --tail 5": (r) => expect(r.output).toMatch(/^\[square-[0-9a-f]+\] /m),
+  "npx warmpool apps -o wide": (r) => expect(r.output).toMatch(/^quickstart +square +python +functions:square +\d+ +\d+ +\d+ +\d+ +\d+ +\d+ +dev$/m),
+  "npx warmpool apps -o json": (r) =>
+    expect(JSON.parse(r.output)).toEqual([expect.objectContaining({ name: "quickstart", functions: expect.arrayContaining([expect.objectContaining({ name: "greet", runtime: "node" })]) })]),
+};
+
+let agent: Running;
+let elsewhere: string;
+
+beforeAll(async () => {
+  const project = tempDir("readme");
+  fs.cpSync(path.join(REPO, "examples", "quickstart"), path.join(project, "examples", "quickstart"), { recursive: true });
+  expect(README).toContain(`${DEV}     # prints the API token once`);
+  agent = await startProcess(project, [...DEV.split(" ").slice(2), "--port", "0", "--log-level", "warn"]);
+  elsewhere = tempDir("readme-elsewhere");
+});
+
+afterAll(async () => {
+  agent?.child.kill("SIGTERM");
+  await agent?.exited;
+});
+
+test("the README and this test name the same commands", () => {
+  expect(LINES.map(([command]) => command)).toEqual(Object.keys(EXPECT));
+});
+
+test.each(LINES)("%s  # %s", async (command) => {
+  const typed = command.replace(/^npx warmpool /, `${warmpool()} `).replace("fc-…", callId);
+  const r = await onTerminal(elsewhere, typed);
+  expect(r.code).toBe(0);
+  EXPECT[command]!({ code: r.code, output: r.output.replace(/\r\n/g, "\n"), dir: elsewhere });
+});
