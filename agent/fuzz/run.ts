@@ -6,7 +6,9 @@
  * at the end the web server's record must hold no request that reached the private endpoint without
  * the token, and never the agent's token.
  *
- *   node agent/dist/fuzz/run.js [--cases 10000] [--planes agent,haproxy] [--seed N] [--concurrency 32] [--json out.json]
+ *   node agent/dist/fuzz/run.js [--cases 10000] [--planes agent,haproxy,python,node] [--seed N] [--concurrency 32] [--json out.json]
+ *
+ * Planes `python` and `node` are the worker runtimes' own listeners, attacked directly (workers.ts).
  *
  * Exit status 1 when anything failed; the report says what, with the case and the seed to replay it.
  */
@@ -17,6 +19,7 @@ import { generate } from "./cases";
 import { judge } from "./oracle";
 import { LIMITS, startTarget, type Target } from "./target";
 import { exchange, parseResponses, type Outcome } from "./wire";
+import { formatWorkerReport, fuzzWorker, type WorkerReport, type WorkerRuntime } from "./workers";
 
 export interface PlaneReport {
   plane: string;
@@ -268,19 +271,28 @@ if (require.main === module) {
     const i = argv.indexOf(`--${name}`);
     return i >= 0 ? argv[i + 1] : undefined;
   };
+  const planes = (value("planes") ?? "agent,haproxy,python,node").split(",");
+  const runtimes = planes.filter((p): p is WorkerRuntime => p === "python" || p === "node");
   const options: FuzzOptions = {
     cases: Number(value("cases") ?? 1000),
-    planes: (value("planes") ?? "agent,haproxy").split(",") as Array<"agent" | "haproxy">,
+    planes: planes.filter((p): p is "agent" | "haproxy" => p === "agent" || p === "haproxy"),
     seed: Number(value("seed") ?? Math.floor(Math.random() * 2 ** 31)),
     concurrency: Number(value("concurrency") ?? 32),
     log: (line) => process.stderr.write(`fuzz: ${line}\n`),
   };
-  fuzz(options).then(
-    (reports) => {
+  const all = async (): Promise<{ reports: PlaneReport[]; workers: WorkerReport[] }> => {
+    const reports = await fuzz(options);
+    const workers: WorkerReport[] = [];
+    for (const runtime of runtimes) workers.push(await fuzzWorker(runtime, options));
+    return { reports, workers };
+  };
+  all().then(
+    ({ reports, workers }) => {
       for (const r of reports) process.stdout.write(`${format(r, options.seed)}\n`);
+      for (const r of workers) process.stdout.write(`${formatWorkerReport(r, options.seed)}\n`);
       const out = value("json");
-      if (out !== undefined) fs.writeFileSync(out, JSON.stringify({ seed: options.seed, reports }, null, 2));
-      process.exit(reports.every((r) => r.failures.length === 0 && !r.crashed) ? 0 : 1);
+      if (out !== undefined) fs.writeFileSync(out, JSON.stringify({ seed: options.seed, reports, workers }, null, 2));
+      process.exit([...reports, ...workers].every((r) => r.failures.length === 0 && !r.crashed) ? 0 : 1);
     },
     (err: Error) => {
       process.stderr.write(`fuzz: ${err.stack ?? err.message}\n`);

@@ -31,6 +31,9 @@ def parse_invoke(body: bytes, max_inputs: int) -> List[Input]:
         document = json.loads(body)
     except ValueError as error:
         raise BadRequest(f"body is not JSON: {error}") from None
+    except RecursionError:
+        # json's decoder recurses once per level: about 1,000 nested arrays reach the interpreter's limit.
+        raise BadRequest("body is nested too deeply") from None
     inputs = document.get("inputs") if isinstance(document, dict) else None
     if not isinstance(inputs, list) or not inputs:
         raise BadRequest('body must be {"inputs": [...]} with at least one input')

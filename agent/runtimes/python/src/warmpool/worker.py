@@ -17,7 +17,7 @@ from . import loader, webserver
 from .config import ConfigError, from_env
 from .invoke import Invoker
 from .routes import Routes
-from .server import WorkerServer
+from .server import CONNECTIONS_BEYOND_INPUTS, WorkerServer
 from .shutdown import ShutdownSignal
 from .stats import Stats
 
@@ -51,7 +51,7 @@ def main() -> None:
     shutdown = ShutdownSignal()
     stats = Stats()
     routes = Routes(stats, max(config.batch_size, 1), shutdown.request)
-    server = WorkerServer((config.host, config.port), routes, backlog=max(128, 2 * config.max_inputs))
+    server = WorkerServer((config.host, config.port), routes, backlog=max(128, 2 * config.max_inputs), max_connections=config.max_inputs + CONNECTIONS_BEYOND_INPUTS)
     threading.Thread(target=server.serve_forever, args=(_POLL_S,), name="warmpool-accept", daemon=True).start()
 
     try:
