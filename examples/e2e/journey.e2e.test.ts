@@ -207,7 +207,10 @@ describe("pulumi up of the CPU-only ops example on a real node, then calling it"
 
   let mapDone = 0;
   it("map over 100 inputs scales to more pods and returns every result", async () => {
-    const inputs = Array.from({ length: 100 }, (_, i) => ({ args: [`m${i}`, 0.5] }));
+    // 2 s each: 25 s of work for one container (8 inputs at once), longer than a pod's cold start even on
+    // a loaded machine, so the autoscaler's cold-start gate has a reason to start more (at 0.5 s each,
+    // one container could finish the 6 s of work before a second pod was ready).
+    const inputs = Array.from({ length: 100 }, (_, i) => ({ args: [`m${i}`, 2] }));
     let peak = 0;
     let watching = true;
     const watch = (async () => {
