@@ -18,6 +18,10 @@ export const ERRORS = {
   WP_ERR_BAD_PATH: { status: 400, template: "request path %s: %s" },
   WP_ERR_UNAUTHORIZED: { status: 401, template: "missing bearer token: send 'Authorization: Bearer <token>'" },
   WP_ERR_FORBIDDEN: { status: 403, template: "the bearer token is not valid for this agent" },
+  WP_ERR_TOKEN_SCOPE: {
+    status: 403,
+    template: "the token of app %s may not %s: an App token calls, spawns and maps its App's functions, reads and cancels their calls, and uses its App's Dicts and Queues",
+  },
   WP_ERR_APP_NOT_FOUND: { status: 404, template: "app %s is not deployed" },
   WP_ERR_FUNCTION_NOT_FOUND: { status: 404, template: "app %s has no function %s" },
   WP_ERR_CALL_NOT_FOUND: { status: 404, template: "call %s does not exist (or its result has expired)" },
@@ -26,6 +30,7 @@ export const ERRORS = {
   WP_ERR_METHOD_NOT_ALLOWED: { status: 405, template: "%s" },
   WP_ERR_REQUEST_TIMEOUT: { status: 408, template: "%s" },
   WP_ERR_NOT_STANDALONE: { status: 409, template: "app %s comes from the spec file %s and cannot be replaced over the API; edit the file instead" },
+  WP_ERR_PARENT_NOT_RUNNING: { status: 409, template: "parent call %s (header %s) is %s: a call made from inside a call must be made while its parent runs" },
   WP_ERR_PAYLOAD_TOO_LARGE: { status: 413, template: "request body is larger than the payload limit of %s bytes" },
   WP_ERR_EXPECTATION_FAILED: { status: 417, template: "Expect: %s is not supported (only 100-continue)" },
   WP_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, template: "%s" },

@@ -71,6 +71,19 @@ export const WORKER_ENV = {
   webPort: "WARMPOOL_WEB_PORT",
 } as const;
 
+/**
+ * What the agent adds to a worker's environment so that code in it can call the agent: its URL and a
+ * token scoped to the worker's App (agent/src/token.ts). They are the clients' own names, so the
+ * Python client in a worker finds its agent exactly as it does anywhere else.
+ */
+export const WORKER_CLIENT_ENV = { url: CLIENT_ENV.url, token: CLIENT_ENV.token } as const;
+
+/** Headers of the agent's API that the runtimes' clients send. */
+export const CALL_HEADERS = {
+  /** The id of the call running the code that makes this call (set by the Python client inside a worker): the new call is its child. */
+  parent: "Warmpool-Parent-Call",
+} as const;
+
 /** The worker protocol version both runtimes speak. */
 export const WORKER_PROTOCOL = "1";
 /** Port the worker runtime listens on inside a pod. */

@@ -20,6 +20,8 @@ export interface NewCall {
   createdAt: number;
   /** `{"args":[...],"kwargs":{...}}` as JSON text. */
   payload: string;
+  /** The call it was made from inside of. */
+  parent?: string;
 }
 
 export type AttemptOutcome = "succeeded" | "failed" | "timeout" | "crashed" | "cancelled";
@@ -46,6 +48,9 @@ export interface StoredCall {
   result: string | null;
   error: RemoteError | null;
   attempts: AttemptRecord[];
+  /** The call it was made from inside of, and the calls made from inside it. */
+  parent: string | null;
+  children: string[];
 }
 
 export interface UnfinishedCall {
@@ -92,6 +97,8 @@ export interface Store {
    */
   finish(callId: string, state: Exclude<StoredState, "waiting">, result: string | null, error: RemoteError | null, finishedAt: number, attempt?: AttemptRecord | null): Promise<void>;
   get(id: string): Promise<StoredCall | undefined>;
+  /** Replaces the list of calls made from inside `callId`; committed with the next group. */
+  recordChildren(callId: string, children: readonly string[]): void;
   /** Every call not yet final, oldest first: what recovery re-queues after a restart. */
   unfinished(): Promise<UnfinishedCall[]>;
   /** Deletes final calls that finished before `before`; returns how many. */

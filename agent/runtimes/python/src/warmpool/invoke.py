@@ -3,9 +3,10 @@ or the whole batch in one call for a batched one, with the counters of ``/stats`
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import protocol
+from .context import current_call
 from .errors import describe, runtime_error
 from .loader import Handler
 from .protocol import Input
@@ -15,16 +16,21 @@ Outcome = Tuple[bool, Any]
 """(True, value) or (False, error object): a handler failure is a result, not an exception."""
 
 
-def _call_sync(fn: Callable[..., Any], args: List[Any], kwargs: Dict[str, Any]) -> Outcome:
+def _call_sync(fn: Callable[..., Any], args: List[Any], kwargs: Dict[str, Any], call_id: Optional[str]) -> Outcome:
+    token = current_call.set(call_id)
     try:
         return True, fn(*args, **kwargs)
     except BaseException as error:  # noqa: B036 - whatever the handler raised, even SystemExit, is its result
         return False, describe(error)
+    finally:
+        current_call.reset(token)
 
 
-async def _call_async(fn: Callable[..., Any], args: List[Any], kwargs: Dict[str, Any]) -> Outcome:
+async def _call_async(fn: Callable[..., Any], args: List[Any], kwargs: Dict[str, Any], call_id: Optional[str]) -> Outcome:
     # Caught on the loop rather than re-raised through the future, so the traceback shows the
-    # handler's frames and not concurrent.futures'.
+    # handler's frames and not concurrent.futures'. Each input is a task of its own, so setting the
+    # variable here touches no other input's context.
+    current_call.set(call_id)
     try:
         return True, await fn(*args, **kwargs)
     except BaseException as error:  # noqa: B036
@@ -47,13 +53,13 @@ class Invoker:
         finally:
             self._stats.end(count)
 
-    def _call(self, args: List[Any], kwargs: Dict[str, Any]) -> Outcome:
+    def _call(self, args: List[Any], kwargs: Dict[str, Any], call_id: Optional[str] = None) -> Outcome:
         if self._loop is None:
-            return _call_sync(self._fn, args, kwargs)
-        return self._loop.run(_call_async(self._fn, args, kwargs))
+            return _call_sync(self._fn, args, kwargs, call_id)
+        return self._loop.run(_call_async(self._fn, args, kwargs, call_id))
 
     def _run_one(self, item: Input) -> str:
-        ok, result = self._call(item.args, item.kwargs)
+        ok, result = self._call(item.args, item.kwargs, item.id)
         return protocol.success(item.id, result) if ok else protocol.failure(item.id, result)
 
     def _run_batch(self, inputs: List[Input]) -> List[str]:

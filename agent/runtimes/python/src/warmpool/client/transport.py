@@ -18,6 +18,7 @@ import weakref
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 from urllib.parse import quote
 
+from ..context import current_call
 from .config import Resolved
 from .errors import AgentUnavailableError, ApiError, InvalidError, api_error
 from .http import Connection, Endpoint, Pool, ProtocolError
@@ -102,7 +103,7 @@ class Transport:
     ) -> Any:
         """The parsed JSON answer; an ``ApiError`` for any other status. ``timeout`` -1 means
         ``request_timeout``, None no limit."""
-        headers = list(self._base)
+        headers = list(self._base) + _parent()
         payload = b""
         if body is not None:
             payload = encode(body)
@@ -181,7 +182,7 @@ class Transport:
         connection.write_head(
             "POST",
             self.endpoint.prefix + target,
-            self._base + headers + [("Transfer-Encoding", "chunked"), ("Idempotency-Key", key)],
+            self._base + _parent() + headers + [("Transfer-Encoding", "chunked"), ("Idempotency-Key", key)],
         )
         return connection
 
@@ -192,6 +193,13 @@ class Transport:
             pool.release(connection)
         else:
             connection.close()
+
+
+def _parent() -> List[Tuple[str, str]]:
+    """Inside a worker's handler, the header that makes a call the child of the one running
+    (context.py); nothing elsewhere."""
+    call_id = current_call.get()
+    return [] if call_id is None else [("Warmpool-Parent-Call", call_id)]
 
 
 def decode(answer: bytes) -> Any:
