@@ -28,6 +28,12 @@ export interface AgentOptions {
   resultTtl?: number;
   /** Inputs of one map request running or buffered at once (Modal runs 1,000). @default 1000 */
   mapWindow?: number;
+  /** Live entries one Dict may hold before a put that adds keys is refused (409). @default 100000 */
+  dictMaxEntries?: number;
+  /** Items one Queue partition may hold before a put is refused (409). @default 100000 */
+  queueMaxItems?: number;
+  /** Largest Dict or Queue value, and Dict key, as JSON text, in KiB (Modal: 1 MiB per Queue item). @default 1024 */
+  collectionValueMaxKiB?: number;
   /** Autoscaler tick, in milliseconds. @default 1000 */
   tickMs?: number;
   /** How long a sweep of expired results waits between runs, in seconds. @default 3600 */
@@ -90,6 +96,9 @@ export interface CompiledOptions {
   payloadLimitBytes: number;
   resultTtlMs: number;
   mapWindow: number;
+  dictMaxEntries: number;
+  queueMaxItems: number;
+  collectionValueMaxBytes: number;
   tickMs: number;
   sweepIntervalMs: number;
   logLevel: ResolvedOptions["logLevel"];
@@ -120,6 +129,9 @@ export function withDefaults(options: AgentOptions): ResolvedOptions {
     payloadLimitMiB: 16,
     resultTtl: 604_800,
     mapWindow: 1000,
+    dictMaxEntries: 100_000,
+    queueMaxItems: 100_000,
+    collectionValueMaxKiB: 1024,
     tickMs: 1000,
     sweepInterval: 3600,
     logLevel: "info",
@@ -148,6 +160,9 @@ export function compileOptions(options: AgentOptions): CompiledOptions {
   positive("maxPendingSpawns", o.maxPendingSpawns);
   positive("payloadLimitMiB", o.payloadLimitMiB);
   positive("mapWindow", o.mapWindow);
+  positive("dictMaxEntries", o.dictMaxEntries);
+  positive("queueMaxItems", o.queueMaxItems);
+  positive("collectionValueMaxKiB", o.collectionValueMaxKiB);
   positive("tickMs", o.tickMs);
   positive("maxConnections", o.maxConnections);
   positive("headersTimeout", o.headersTimeout);
@@ -170,6 +185,9 @@ export function compileOptions(options: AgentOptions): CompiledOptions {
     payloadLimitBytes: Math.round(o.payloadLimitMiB * 1024 * 1024),
     resultTtlMs: o.resultTtl * 1000,
     mapWindow: o.mapWindow,
+    dictMaxEntries: o.dictMaxEntries,
+    queueMaxItems: o.queueMaxItems,
+    collectionValueMaxBytes: Math.round(o.collectionValueMaxKiB * 1024),
     tickMs: o.tickMs,
     sweepIntervalMs: o.sweepInterval * 1000,
     logLevel: o.logLevel,

@@ -21,6 +21,7 @@ import { AgentError, errorBody, errorHeaders, rawResponse } from "../errors";
 import { registerApps } from "./apps";
 import { jsonTooDeep, tooDeep } from "./body";
 import { registerCalls } from "./calls";
+import { registerCollections } from "./collections";
 import { limitConnections } from "./connections";
 import { registerMap } from "./map";
 import { SlowBodies } from "./slow-bodies";
@@ -138,6 +139,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     registerMap(scope, deps);
   });
   registerApps(app, deps);
+  registerCollections(app, deps);
   registerSchedules(app, deps.schedules);
   return app;
 }

@@ -18,6 +18,7 @@ import * as path from "node:path";
 import Database from "better-sqlite3";
 import type { RemoteError } from "../errors";
 import { checkDatabase, checkLog, markerPath, openError } from "./open-check";
+import { COLLECTIONS_SCHEMA, SqliteCollections } from "./sqlite-collections";
 import type { AttemptRecord, NewCall, ScheduleState, Store, StoredApp, StoredCall, StoredState, UnfinishedCall } from "./store";
 
 const SCHEMA = `
@@ -83,6 +84,7 @@ export class SqliteStore implements Store {
       this.db.pragma("busy_timeout = 5000");
       checkDatabase(this.db, file);
       this.db.exec(SCHEMA);
+      this.db.exec(COLLECTIONS_SCHEMA);
       // Files created before the last_attempt column existed.
       const columns = this.db.prepare("SELECT name FROM pragma_table_info('calls')").pluck().all() as string[];
       if (!columns.includes("last_attempt")) this.db.exec("ALTER TABLE calls ADD COLUMN last_attempt TEXT");
@@ -100,6 +102,17 @@ export class SqliteStore implements Store {
     this.commit = this.db.transaction((ops: Op[]) => {
       for (const op of ops) op();
     });
+    this.collections = new SqliteCollections(this.db, (op) => this.submitWith(op));
+  }
+
+  readonly collections: SqliteCollections;
+
+  /** Like submit, for a write that reads first (collections): resolves with what `op` returned, once durable. */
+  private submitWith<T>(op: () => T): Promise<T> {
+    let out: T;
+    return this.submit(() => {
+      out = op();
+    }).then(() => out);
   }
 
   private prepare() {

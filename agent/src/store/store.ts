@@ -1,6 +1,6 @@
 /**
  * The durable side of the agent: spawned calls, their attempts and results, the apps deployed over
- * the API, and what the scheduler remembers of each schedule. Every durable write of the agent goes
+ * the API, what the scheduler remembers of each schedule, and Dicts and Queues (collections.ts). Every durable write of the agent goes
  * through this interface. The interface is asynchronous and row-oriented so that a PostgreSQL implementation can fill
  * it later; the SQLite one (sqlite.ts) is the embedded default.
  *
@@ -9,6 +9,7 @@
  * caller holds the connection and sees a failure if the agent dies (see queue/call-table.ts).
  */
 import type { RemoteError } from "../errors";
+import type { CollectionStore } from "./collections";
 
 /** BullMQ's vocabulary. A stored call is `waiting` until it reaches a final state. */
 export type StoredState = "waiting" | "completed" | "failed" | "cancelled";
@@ -110,5 +111,7 @@ export interface Store {
   saveSchedule(state: ScheduleState): Promise<void>;
   /** Every stored schedule state; fields stored by an older agent that are missing come back absent. */
   schedules(): Promise<Array<Partial<ScheduleState> & { key: string }>>;
+  /** Dicts and Queues (collections.ts). */
+  readonly collections: CollectionStore;
   close(): Promise<void>;
 }
