@@ -69,6 +69,8 @@ export const WORKER_ENV = {
   containerId: "WARMPOOL_CONTAINER_ID",
   /** Set only for a function behind a webServer endpoint: the port its web server listens on. */
   webPort: "WARMPOOL_WEB_PORT",
+  /** The Function's `serialization`: `json`, or `pickle` (the Python runtime then reads and writes `{"$pickle": base64}` values). */
+  serialization: "WARMPOOL_SERIALIZATION",
 } as const;
 
 /**

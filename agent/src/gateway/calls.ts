@@ -56,6 +56,37 @@ export function ownedBy(principal: Principal, fnKey: string): boolean {
   return principal.kind === "admin" || fnKey.slice(0, fnKey.indexOf("/")) === principal.app;
 }
 
+/**
+ * A pickled argument (`{"$pickle": base64}`, PROTOCOL.md "Values") for a function that takes JSON is
+ * refused here, naming where it is: its worker would hand the handler the envelope as a plain dict.
+ * The text search is the cheap test; the walk for the path runs only when it hits.
+ */
+export function refusePickles(config: { key: string; spec: { serialization: string } }, payload: string, where = "body"): void {
+  if (config.spec.serialization === "pickle" || !payload.includes('"$pickle"')) return;
+  const at = pickleAt(JSON.parse(payload) as unknown, where);
+  if (at === null) return;
+  throw new AgentError("WP_ERR_BAD_REQUEST", [
+    `${at} is a pickled value ({"$pickle": ...}), but function ${config.key} takes JSON: set serialization: pickle on it (Python runtime only), or pass JSON values and bytes`,
+  ]);
+}
+
+function pickleAt(value: unknown, path: string): string | null {
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = pickleAt(value[i], `${path}[${i}]`);
+      if (found !== null) return found;
+    }
+  } else if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value);
+    if (entries.length === 1 && entries[0]?.[0] === "$pickle") return path;
+    for (const [k, v] of entries) {
+      const found = pickleAt(v, `${path}.${k}`);
+      if (found !== null) return found;
+    }
+  }
+  return null;
+}
+
 function callNotFound(id: string): AgentError {
   return new AgentError("WP_ERR_CALL_NOT_FOUND", [JSON.stringify(id)]);
 }
@@ -65,8 +96,10 @@ export function registerCalls(app: FastifyInstance, deps: GatewayDeps): void {
   const clock = options.clock;
 
   app.post("/v1/apps/:app/functions/:fn/call", { config: { scoped: "app" } }, async function call(req: FnRequest, reply: FastifyReply) {
-    const lane = registry.lookup(req.params.app, req.params.fn).lane;
+    const fn = registry.lookup(req.params.app, req.params.fn);
+    const lane = fn.lane;
     const payload = invocationPayload(req.body);
+    refusePickles(fn.config, payload);
     const parent = parentOf(req, calls);
     checkPending(lane, options.maxPendingInputs);
     const input = calls.enqueueSync(lane, payload, parent);
@@ -81,8 +114,10 @@ export function registerCalls(app: FastifyInstance, deps: GatewayDeps): void {
   });
 
   app.post("/v1/apps/:app/functions/:fn/spawn", { config: { scoped: "app" } }, async function spawn(req: FnRequest, reply: FastifyReply) {
-    const lane = registry.lookup(req.params.app, req.params.fn).lane;
+    const fn = registry.lookup(req.params.app, req.params.fn);
+    const lane = fn.lane;
     const payload = invocationPayload(req.body);
+    refusePickles(fn.config, payload);
     const parent = parentOf(req, calls);
     if (lane.pendingSpawns >= options.maxPendingSpawns) throw tooMany(lane, lane.pendingSpawns, options.maxPendingSpawns);
     const [input] = await calls.enqueueDurable(lane, [payload], parent);

@@ -440,16 +440,17 @@ print(json.dumps(out))`);
     expect(out.env.str).toMatch(new RegExp(`^cannot reach the agent at http://127\\.0\\.0\\.1:${out.port} \\(URL from WARMPOOL_URL\\): .*; tried 1 time$`));
   });
 
-  test("arguments that are not JSON are refused before anything is sent", async () => {
+  test("arguments that are neither JSON, bytes nor picklable are refused before anything is sent", async () => {
     const out = await py(`
+import threading
 out = []
-for args in ([object()], [float('nan')]):
+for args in ([threading.Lock()], [float('nan')]):
     try: Function.from_name('t', 'square', client=Client('http://127.0.0.1:9', 'x')).remote(*args)
     except warmpool.InvalidError as e: out.append(describe(e)['str'])
 print(json.dumps(out))`);
     expect(out).toEqual([
-      "arguments must be JSON values (dict, list, str, int, float, bool, None): Object of type object is not JSON serializable",
-      "arguments must be JSON values (dict, list, str, int, float, bool, None): Out of range float values are not JSON compliant",
+      "arguments must be JSON values (dict, list, str, int, float, bool, None), bytes, or picklable: lock is neither JSON nor picklable (cannot pickle '_thread.lock' object)",
+      "arguments must be JSON values (dict, list, str, int, float, bool, None), bytes, or picklable: Out of range float values are not JSON compliant",
     ]);
   });
 });

@@ -114,6 +114,7 @@ export class LocalBackend implements Backend {
       [E.maxInputs]: String(fn.maxInputs),
       [E.batchSize]: String(fn.batch?.maxBatchSize ?? 0),
       [E.containerId]: id,
+      [E.serialization]: fn.spec.serialization,
       ...(access === undefined ? {} : { [WORKER_CLIENT_ENV.url]: access.url, [WORKER_CLIENT_ENV.token]: access.token }),
       ...inheritedEnv(),
     };

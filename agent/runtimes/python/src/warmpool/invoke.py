@@ -11,6 +11,7 @@ from .errors import describe, runtime_error
 from .loader import Handler
 from .protocol import Input
 from .stats import Stats
+from .values import Codec
 
 Outcome = Tuple[bool, Any]
 """(True, value) or (False, error object): a handler failure is a result, not an exception."""
@@ -38,7 +39,8 @@ async def _call_async(fn: Callable[..., Any], args: List[Any], kwargs: Dict[str,
 
 
 class Invoker:
-    def __init__(self, handler: Handler, batch_size: int, stats: Stats) -> None:
+    def __init__(self, handler: Handler, batch_size: int, stats: Stats, codec: Codec = Codec(False)) -> None:
+        self.codec = codec
         self._fn = handler.fn
         self._loop = handler.loop if handler.is_async else None
         self._batched = batch_size > 0
@@ -60,7 +62,7 @@ class Invoker:
 
     def _run_one(self, item: Input) -> str:
         ok, result = self._call(item.args, item.kwargs, item.id)
-        return protocol.success(item.id, result) if ok else protocol.failure(item.id, result)
+        return protocol.success(item.id, result, self.codec.encode) if ok else protocol.failure(item.id, result)
 
     def _run_batch(self, inputs: List[Input]) -> List[str]:
         first = inputs[0]
@@ -79,7 +81,7 @@ class Invoker:
             return _fail_all(inputs, runtime_error(
                 "BatchSizeMismatch", f"batched handler returned {got} for a batch of {len(inputs)} inputs",
             ))
-        return [protocol.success(item.id, value) for item, value in zip(inputs, result)]
+        return [protocol.success(item.id, value, self.codec.encode) for item, value in zip(inputs, result)]
 
 
 def _fail_all(inputs: List[Input], error: Dict[str, str]) -> List[str]:

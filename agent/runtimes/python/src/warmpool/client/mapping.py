@@ -26,7 +26,7 @@ from .blocking import END
 from .errors import RemoteError, TooManyPendingError, remote_error
 from .http import Connection, ProtocolError
 from .progress import Progress
-from .transport import Transport, decode, encode, invocation, new_key
+from .transport import Transport, decode, encode, invocation, new_key, revive
 
 _SPAWNS = 32
 """Spawn requests of one ``spawn_map`` in flight at once: enough to keep the agent's group commit
@@ -104,7 +104,7 @@ async def map_lines(transport: Transport, target: str, source: Any, kwargs: Dict
                 for line in lines:
                     if not line.strip():
                         continue
-                    parsed = json.loads(line)
+                    parsed = json.loads(line, object_hook=revive)
                     if parsed.get("done") is True:
                         finished = True
                     elif "callId" not in parsed:

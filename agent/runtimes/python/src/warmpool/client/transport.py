@@ -12,7 +12,9 @@ that request goes again at once on a new connection, without counting as a retry
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import pickle
 import uuid
 import weakref
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
@@ -23,7 +25,32 @@ from .config import Resolved
 from .errors import AgentUnavailableError, ApiError, InvalidError, api_error
 from .http import Connection, Endpoint, Pool, ProtocolError
 
-_encode = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
+def _beyond_json(value: Any) -> Any:
+    """Values JSON cannot carry (PROTOCOL.md, "Values"): bytes as ``{"$bytes": base64}``; anything
+    else picklable as ``{"$pickle": base64}``, which only a function with ``serialization: pickle``
+    accepts (the agent refuses it for the others, saying so)."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {"$bytes": base64.b64encode(bytes(value)).decode("ascii")}
+    try:
+        data = pickle.dumps(value, protocol=4)
+    except Exception as error:  # noqa: BLE001 - whatever pickle raised, the value cannot travel
+        raise TypeError(f"{type(value).__name__} is neither JSON nor picklable ({error})") from None
+    return {"$pickle": base64.b64encode(data).decode("ascii")}
+
+
+def revive(obj: Dict[str, Any]) -> Any:
+    """``{"$bytes": ...}`` and ``{"$pickle": ...}`` in answers (results, Dict and Queue values) back
+    into Python values. Unpickling runs code the pickle names: results are trusted as the functions
+    that returned them are."""
+    if len(obj) == 1:
+        if isinstance(obj.get("$bytes"), str):
+            return base64.b64decode(obj["$bytes"])
+        if isinstance(obj.get("$pickle"), str):
+            return pickle.loads(base64.b64decode(obj["$pickle"]))
+    return obj
+
+
+_encode = json.JSONEncoder(allow_nan=False, separators=(",", ":"), default=_beyond_json).encode
 _USER_AGENT = "warmpool-python/0.1.0"
 
 
@@ -61,7 +88,7 @@ def encode(value: Any) -> bytes:
     try:
         return _encode(value).encode()
     except (TypeError, ValueError, RecursionError) as error:
-        raise InvalidError(f"arguments must be JSON values (dict, list, str, int, float, bool, None): {error}") from None
+        raise InvalidError(f"arguments must be JSON values (dict, list, str, int, float, bool, None), bytes, or picklable: {error}") from None
 
 
 class _Stale(Exception):
@@ -207,7 +234,7 @@ def decode(answer: bytes) -> Any:
     if not answer:
         return None
     try:
-        return json.loads(answer)
+        return json.loads(answer, object_hook=revive)
     except ValueError:
         return answer.decode("utf-8", "replace")
 
