@@ -25,6 +25,9 @@ class Input(NamedTuple):
     id: str
     args: List[Any]
     kwargs: Dict[str, Any]
+    method: Optional[str] = None
+    """For a class function: the method to run, and the instance's parameters."""
+    params: Dict[str, Any] = {}
 
 
 def parse_invoke(body: bytes, max_inputs: int, object_hook: Optional[Callable[[Dict[str, Any]], Any]] = None) -> List[Input]:
@@ -52,7 +55,13 @@ def _input(index: int, item: Any) -> Input:
         raise BadRequest(f"inputs[{index}].args must be an array")
     if not isinstance(kwargs, dict):
         raise BadRequest(f"inputs[{index}].kwargs must be an object")
-    return Input(input_id, args, kwargs)
+    method = item.get("method")
+    params = item.get("params", {})
+    if method is not None and not isinstance(method, str):
+        raise BadRequest(f"inputs[{index}].method must be a string")
+    if not isinstance(params, dict):
+        raise BadRequest(f"inputs[{index}].params must be an object")
+    return Input(input_id, args, kwargs, method, params)
 
 
 def success(input_id: str, value: Any, encode_value: Callable[[Any], str] = _encode) -> str:

@@ -71,11 +71,14 @@ def new_key() -> str:
     return str(uuid.uuid4())
 
 
-def invocation(args: Sequence[Any], kwargs: Dict[str, Any]) -> Dict[str, Any]:
-    """The API's Invocation: ``{"args": [...], "kwargs": {...}}`` (kwargs left out when empty)."""
+def invocation(args: Sequence[Any], kwargs: Dict[str, Any], extra: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """The API's Invocation: ``{"args": [...], "kwargs": {...}}`` (kwargs left out when empty), with
+    ``extra`` (a class function's ``method`` and ``params``) when given."""
     body: Dict[str, Any] = {"args": list(args)}
     if kwargs:
         body["kwargs"] = kwargs
+    if extra:
+        body.update(extra)
     return body
 
 
