@@ -24,7 +24,7 @@ describe("over HTTP, on one agent", () => {
 
   beforeAll(async () => {
     stateDir = path.join(tempDir("coll"), "state");
-    agent = new Agent({ stateDir, port: 0, token: TOKEN, logLevel: "silent", runtimesDir: RUNTIMES, clock, dictMaxEntries: 3, queueMaxItems: 4, collectionValueMaxKiB: 1 });
+    agent = new Agent({ stateDir, port: 0, token: TOKEN, logLevel: "silent", runtimesDir: RUNTIMES, clock, dictMaxEntries: 3, queueMaxItems: 4, collectionValueMaxKiB: 1, maxCollections: 7 });
     await agent.run();
     http = new Http(agent.url, TOKEN);
   });
@@ -88,6 +88,18 @@ describe("over HTTP, on one agent", () => {
     const big = await http.req("POST", "/v1/queues/qfull/put", { values: ["x".repeat(2000)], partition: "p" });
     expect(big.status).toBe(413);
     expect(big.body.error).toMatchObject({ code: "WP_ERR_VALUE_TOO_LARGE", message: "values[0] of the request is 2002 bytes as JSON; the limit is 1024 bytes" });
+  });
+
+  test("bounds: Dicts per namespace (each App has its own count)", async () => {
+    const own = new Http(agent.url, appToken(TOKEN, "counted"));
+    for (let i = 0; i < 7; i++) expect((await own.req("PUT", `/v1/dicts/d${i}`)).status).toBe(200);
+    const over = await own.req("PUT", "/v1/dicts/d7");
+    expect(over.status).toBe(409);
+    expect(over.body.error.message).toBe('app "counted" holds 7 dicts (limit 7): 1 dict more would pass it; remove some first');
+    expect((await own.req("PUT", "/v1/dicts/d0")).body.created).toBe(false);
+    expect((await own.req("PUT", "/v1/queues/q0")).status).toBe(200);
+    expect((await own.req("DELETE", "/v1/dicts/d0")).body.deleted).toBe(true);
+    expect((await own.req("PUT", "/v1/dicts/d7")).status).toBe(200);
   });
 
   test("bad input: one clear error naming the request, the field and the value", async () => {

@@ -34,6 +34,8 @@ export interface AgentOptions {
   queueMaxItems?: number;
   /** Largest Dict or Queue value, and Dict key, as JSON text, in KiB (Modal: 1 MiB per Queue item). @default 1024 */
   collectionValueMaxKiB?: number;
+  /** Dicts, and Queues, one App (or the admin) may have. @default 1000 */
+  maxCollections?: number;
   /** Autoscaler tick, in milliseconds. @default 1000 */
   tickMs?: number;
   /** How long a sweep of expired results waits between runs, in seconds. @default 3600 */
@@ -99,6 +101,7 @@ export interface CompiledOptions {
   dictMaxEntries: number;
   queueMaxItems: number;
   collectionValueMaxBytes: number;
+  maxCollections: number;
   tickMs: number;
   sweepIntervalMs: number;
   logLevel: ResolvedOptions["logLevel"];
@@ -132,6 +135,7 @@ export function withDefaults(options: AgentOptions): ResolvedOptions {
     dictMaxEntries: 100_000,
     queueMaxItems: 100_000,
     collectionValueMaxKiB: 1024,
+    maxCollections: 1000,
     tickMs: 1000,
     sweepInterval: 3600,
     logLevel: "info",
@@ -163,6 +167,7 @@ export function compileOptions(options: AgentOptions): CompiledOptions {
   positive("dictMaxEntries", o.dictMaxEntries);
   positive("queueMaxItems", o.queueMaxItems);
   positive("collectionValueMaxKiB", o.collectionValueMaxKiB);
+  positive("maxCollections", o.maxCollections);
   positive("tickMs", o.tickMs);
   positive("maxConnections", o.maxConnections);
   positive("headersTimeout", o.headersTimeout);
@@ -188,6 +193,7 @@ export function compileOptions(options: AgentOptions): CompiledOptions {
     dictMaxEntries: o.dictMaxEntries,
     queueMaxItems: o.queueMaxItems,
     collectionValueMaxBytes: Math.round(o.collectionValueMaxKiB * 1024),
+    maxCollections: o.maxCollections,
     tickMs: o.tickMs,
     sweepIntervalMs: o.sweepInterval * 1000,
     logLevel: o.logLevel,

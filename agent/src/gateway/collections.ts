@@ -16,7 +16,8 @@
  * reaches its App's namespace only (its workers share them, and no other App sees them); the admin
  * token reaches "" by default and an App's with `?app=<name>`. Keys are JSON scalars or arrays of
  * them (what Python can hash), compared as their JSON text; values any JSON value. Both are bounded
- * (collectionValueMaxBytes), as are a Dict's entries and a Queue partition's items.
+ * (collectionValueMaxBytes), as are a Dict's entries, a Queue partition's items, and the Dicts and
+ * Queues of one namespace (maxCollections each), so a worker cannot fill the agent's disk.
  *
  * A queue `get` with a timeout waits on the agent, not in a loop of the client's: a put to the same
  * partition wakes every waiter, which then takes in the store's commit order (one item goes to one
@@ -56,7 +57,11 @@ export function registerCollections(app: FastifyInstance, deps: GatewayDeps): vo
     const base = `/v1/${kind}s/:name`;
     app.put(base, scoped, async function createCollection(req: Req) {
       const ref = refOf(req, kind);
-      const created = await store.create(ref, clock.now());
+      const created = await store.create(ref, clock.now(), o.maxCollections);
+      if (created === "full") {
+        const where = ref.ns === "" ? "the admin's namespace" : `app ${JSON.stringify(ref.ns)}`;
+        throw new AgentError("WP_ERR_COLLECTION_FULL", [where, `${o.maxCollections} ${kind}s`, o.maxCollections, `1 ${kind}`], { limit: o.maxCollections });
+      }
       return { name: ref.name, app: ref.ns === "" ? null : ref.ns, created };
     });
     app.get(base, scoped, async function describeCollection(req: Req) {

@@ -21,8 +21,8 @@ export interface CollectionRef {
 export type PutOutcome = { ok: true; written: number; len: number } | { ok: false; reason: "missing" } | { ok: false; reason: "full"; len: number };
 
 export interface CollectionStore {
-  /** Makes it if missing; resolves true when it was made now. */
-  create(ref: CollectionRef, now: number): Promise<boolean>;
+  /** Makes it if missing; resolves true when it was made now, "full" when its namespace already has `maxPerNamespace` of its kind. */
+  create(ref: CollectionRef, now: number, maxPerNamespace: number): Promise<boolean | "full">;
   exists(ref: CollectionRef): Promise<boolean>;
   /** Deletes it with its contents; resolves whether there was one. */
   drop(ref: CollectionRef): Promise<boolean>;

@@ -49,6 +49,7 @@ export class SqliteCollections implements CollectionStore {
     this.s = {
       create: db.prepare("INSERT OR IGNORE INTO collections (kind, ns, name, created_at) VALUES (?, ?, ?, ?)"),
       exists: db.prepare("SELECT 1 FROM collections WHERE kind = ? AND ns = ? AND name = ?").pluck(),
+      count: db.prepare("SELECT count(*) FROM collections WHERE kind = ? AND ns = ?").pluck(),
       drop: db.prepare("DELETE FROM collections WHERE kind = ? AND ns = ? AND name = ?"),
       dropEntries: db.prepare("DELETE FROM dict_entries WHERE ns = ? AND name = ?"),
       dropItems: db.prepare("DELETE FROM queue_items WHERE ns = ? AND name = ?"),
@@ -68,8 +69,12 @@ export class SqliteCollections implements CollectionStore {
     };
   }
 
-  create(ref: CollectionRef, now: number): Promise<boolean> {
-    return this.submit(() => this.s.create.run(ref.kind, ref.ns, ref.name, now).changes === 1);
+  create(ref: CollectionRef, now: number, maxPerNamespace: number): Promise<boolean | "full"> {
+    return this.submit(() => {
+      if (this.s.exists.get(ref.kind, ref.ns, ref.name) !== undefined) return false;
+      if ((this.s.count.get(ref.kind, ref.ns) as number) >= maxPerNamespace) return "full";
+      return this.s.create.run(ref.kind, ref.ns, ref.name, now).changes === 1;
+    });
   }
 
   async exists(ref: CollectionRef): Promise<boolean> {
