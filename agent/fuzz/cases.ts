@@ -12,7 +12,7 @@
  * - paths (20 %): encodings of the private endpoint's path (`//`, dot segments, `%70`, `%2f`, ...).
  * - tokens (10 %): the token in every wrong place and shape, and duplicated Authorization headers.
  * - upgrades (12 %): WebSocket upgrades on every kind of route, reset or half-closed at once.
- * - api (8 %): API routes (calls, Dicts and Queues) with random JSON bodies, deep nesting, wrong
+ * - api (8 %): API routes (calls, stored payloads, Dicts and Queues) with random JSON bodies, deep nesting, wrong
  *   types and sizes, oversized batches and values, hostile keys and partitions.
  * Slow heads, slow bodies and connection floods are timed scenarios of their own (run.ts).
  */
@@ -50,6 +50,7 @@ function targets(r: Routes): Array<{ path: string; protected: boolean }> {
     { path: `/v1/apps/${r.app}/functions/echo/call`, protected: true },
     { path: "/v1/dicts/fz/get", protected: true },
     { path: "/v1/queues/fz", protected: true },
+    { path: "/v1/payloads", protected: true },
     { path: "/healthz", protected: false },
     { path: "/dashboard", protected: false },
     { path: "/dashboard/uPlot.min.js", protected: false },
@@ -363,6 +364,7 @@ function api(r: Routes): fc.Arbitrary<Case> {
     "/v1/queues/fz/put",
     "/v1/queues/fz/get",
     "/v1/queues/fz?partition=%00",
+    "/v1/payloads",
   );
   const deep = (n: number): string => "[".repeat(n) + "]".repeat(n);
   const body = fc.oneof(
@@ -390,6 +392,9 @@ function api(r: Routes): fc.Arbitrary<Case> {
       '{"n":1e9,"timeout":-1}',
       '{"n":1,"timeout":0.05,"partition":"empty"}',
       '{"values":["' + "v".repeat(2_000_000) + '"]}',
+      '{"payload":"pl-00000000000000000000000000000000"}',
+      '{"payload":"../../etc/passwd"}',
+      '{"payload":["pl-x"],"args":[]}',
     ),
   );
   const type = fc.constantFrom("application/json", "application/x-ndjson", "text/plain", "application/json; charset=utf-8", "", "application/jsonx");

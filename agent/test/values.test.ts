@@ -7,6 +7,7 @@
 import * as path from "node:path";
 import { Agent } from "../src/agent";
 import { validateApp } from "../src/spec/load";
+import { appToken } from "../src/token";
 import { Http, RUNTIMES, TOKEN, tempDir } from "./helpers";
 import { pyJson } from "./runtimes/python-client";
 
@@ -101,4 +102,54 @@ test("the spec refuses pickle for the Node runtime and behind an Endpoint", () =
   expect(() => validateApp({ name: "x", functions: { f: { handler: "m:f", serialization: "pickle" } }, endpoints: { web: { function: "f" } } }, "x", VALUES)).toThrow(
     'endpoints.web.function = "f": names function "f", whose serialization is "pickle": an Endpoint\'s function must use "json"',
   );
+});
+
+describe("payloads above the inline limit go through the store", () => {
+  let big: Agent;
+  let bigHttp: Http;
+  const MiB = 1024 * 1024;
+
+  beforeAll(async () => {
+    big = new Agent({ stateDir: path.join(tempDir("bigvalues"), "state"), port: 0, token: TOKEN, logLevel: "silent", runtimesDir: RUNTIMES, payloadLimitMiB: 1, largePayloadLimitMiB: 4 });
+    await big.run([validateApp({ name: "big", functions: { echo: { handler: "values:size_and_back" } } }, "big", VALUES)]);
+    bigHttp = new Http(big.url, TOKEN);
+  });
+  afterAll(() => big?.close());
+
+  test("the Python client stores arguments over its inline limit first: remote, spawn and .aio, with large results back", async () => {
+    const code = `
+import asyncio, json
+from warmpool import Client, Function
+from warmpool.client.transport import Options
+client = Client(options=Options(inline_limit=512 * 1024))
+f = Function.from_name("big", "echo", client=client)
+data = bytes(range(256)) * 12000      # 3,072,000 bytes: 4 MB of base64, over the agent's 1 MiB limit
+r = f.remote(data)
+s = f.spawn(data).get()
+a = asyncio.run(f.remote.aio(data[:1000000]))
+print(json.dumps([r["size"], r["back"] == data, s["size"], a["size"], a["back"] == data[:1000000]]))
+`;
+    expect(await pyJson(code, { env: { WARMPOOL_URL: big.url, WARMPOOL_TOKEN: TOKEN } })).toEqual([3_072_000, true, 3_072_000, 1_000_000, true]);
+  });
+
+  test("over HTTP: inline over the limit is 413; a stored payload runs once, in its own namespace, within its own limit", async () => {
+    const args = [{ $bytes: Buffer.alloc(MiB).toString("base64") }];
+    expect((await bigHttp.call("big", "echo", args)).status).toBe(413);
+    const stored = await bigHttp.req("POST", "/v1/payloads", { args });
+    expect(stored.status).toBe(200);
+    const id = stored.body.payloadId as string;
+    // Another App's token cannot use it.
+    const other = await new Http(big.url, appToken(TOKEN, "big")).req("POST", "/v1/apps/big/functions/echo/call", { payload: id });
+    expect(other.body.error).toMatchObject({ code: "WP_ERR_PAYLOAD_NOT_FOUND" });
+    const r = await bigHttp.req("POST", "/v1/apps/big/functions/echo/call", { payload: id });
+    expect(r.body).toMatchObject({ status: "succeeded", result: { size: MiB } });
+    const again = await bigHttp.req("POST", "/v1/apps/big/functions/echo/call", { payload: id });
+    expect(again.status).toBe(404);
+    expect(again.body.error.message).toContain("it was used already");
+    const mixed = await bigHttp.req("POST", "/v1/apps/big/functions/echo/call", { payload: id, args: [] });
+    expect(mixed.body.error.message).toContain("body.payload");
+    const tooBig = await bigHttp.req("POST", "/v1/payloads", { args: ["x".repeat(5 * MiB)] });
+    expect(tooBig.status).toBe(413);
+    expect(tooBig.body.error.message).toBe(`request body is larger than the payload limit of ${4 * MiB} bytes`);
+  });
 });

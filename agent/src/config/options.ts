@@ -24,6 +24,8 @@ export interface AgentOptions {
   maxPendingSpawns?: number;
   /** Largest request body, in MiB. @default 16 */
   payloadLimitMiB?: number;
+  /** Largest invocation stored through `POST /v1/payloads` (for arguments over payloadLimitMiB), in MiB. @default 256 */
+  largePayloadLimitMiB?: number;
   /** How long results of finished spawned calls are kept, in seconds. @default 604800 (7 days) */
   resultTtl?: number;
   /** Inputs of one map request running or buffered at once (Modal runs 1,000). @default 1000 */
@@ -96,6 +98,7 @@ export interface CompiledOptions {
   maxPendingInputs: number;
   maxPendingSpawns: number;
   payloadLimitBytes: number;
+  largePayloadLimitBytes: number;
   resultTtlMs: number;
   mapWindow: number;
   dictMaxEntries: number;
@@ -130,6 +133,7 @@ export function withDefaults(options: AgentOptions): ResolvedOptions {
     maxPendingInputs: 2000,
     maxPendingSpawns: 1_000_000,
     payloadLimitMiB: 16,
+    largePayloadLimitMiB: 256,
     resultTtl: 604_800,
     mapWindow: 1000,
     dictMaxEntries: 100_000,
@@ -163,6 +167,7 @@ export function compileOptions(options: AgentOptions): CompiledOptions {
   positive("maxPendingInputs", o.maxPendingInputs);
   positive("maxPendingSpawns", o.maxPendingSpawns);
   positive("payloadLimitMiB", o.payloadLimitMiB);
+  positive("largePayloadLimitMiB", o.largePayloadLimitMiB);
   positive("mapWindow", o.mapWindow);
   positive("dictMaxEntries", o.dictMaxEntries);
   positive("queueMaxItems", o.queueMaxItems);
@@ -188,6 +193,7 @@ export function compileOptions(options: AgentOptions): CompiledOptions {
     maxPendingInputs: o.maxPendingInputs,
     maxPendingSpawns: o.maxPendingSpawns,
     payloadLimitBytes: Math.round(o.payloadLimitMiB * 1024 * 1024),
+    largePayloadLimitBytes: Math.round(Math.max(o.largePayloadLimitMiB, o.payloadLimitMiB) * 1024 * 1024),
     resultTtlMs: o.resultTtl * 1000,
     mapWindow: o.mapWindow,
     dictMaxEntries: o.dictMaxEntries,

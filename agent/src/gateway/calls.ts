@@ -13,6 +13,7 @@ import { CALL_HEADERS } from "@warmpool/schema";
 import type { Principal } from "../token";
 import { invocationPayload, waitSeconds } from "./body";
 import { describeInput, describeStored } from "./call-bodies";
+import { storedPayload } from "./payloads";
 import type { GatewayDeps } from "./deps";
 
 type FnRequest = FastifyRequest<{ Params: { app: string; fn: string }; Body: unknown }>;
@@ -98,7 +99,7 @@ export function registerCalls(app: FastifyInstance, deps: GatewayDeps): void {
   app.post("/v1/apps/:app/functions/:fn/call", { config: { scoped: "app" } }, async function call(req: FnRequest, reply: FastifyReply) {
     const fn = registry.lookup(req.params.app, req.params.fn);
     const lane = fn.lane;
-    const payload = invocationPayload(req.body);
+    const payload = (await storedPayload(req, deps)) ?? invocationPayload(req.body);
     refusePickles(fn.config, payload);
     const parent = parentOf(req, calls);
     checkPending(lane, options.maxPendingInputs);
@@ -116,7 +117,7 @@ export function registerCalls(app: FastifyInstance, deps: GatewayDeps): void {
   app.post("/v1/apps/:app/functions/:fn/spawn", { config: { scoped: "app" } }, async function spawn(req: FnRequest, reply: FastifyReply) {
     const fn = registry.lookup(req.params.app, req.params.fn);
     const lane = fn.lane;
-    const payload = invocationPayload(req.body);
+    const payload = (await storedPayload(req, deps)) ?? invocationPayload(req.body);
     refusePickles(fn.config, payload);
     const parent = parentOf(req, calls);
     if (lane.pendingSpawns >= options.maxPendingSpawns) throw tooMany(lane, lane.pendingSpawns, options.maxPendingSpawns);

@@ -22,6 +22,7 @@ import { registerApps } from "./apps";
 import { jsonTooDeep, tooDeep } from "./body";
 import { registerCalls } from "./calls";
 import { registerCollections } from "./collections";
+import { registerPayloads } from "./payloads";
 import { limitConnections } from "./connections";
 import { registerMap } from "./map";
 import { SlowBodies } from "./slow-bodies";
@@ -120,7 +121,8 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     sendError(reply, new AgentError("WP_ERR_ROUTE_NOT_FOUND", [`${req.method} ${req.url.split("?")[0]?.slice(0, 200)}`]));
   });
 
-  app.setErrorHandler((error: FastifyError | Error, _req, reply) => sendError(reply, asAgentError(error, o.payloadLimitBytes)));
+  // The route's own limit where it has one (POST /v1/payloads), for the 413's message.
+  app.setErrorHandler((error: FastifyError | Error, req, reply) => sendError(reply, asAgentError(error, req.routeOptions?.bodyLimit ?? o.payloadLimitBytes)));
 
   app.get("/healthz", { config: { public: true } }, async () => ({ ok: true }));
   app.get("/readyz", { config: { public: true } }, async (_req, reply) => {
@@ -140,6 +142,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   });
   registerApps(app, deps);
   registerCollections(app, deps);
+  registerPayloads(app, deps);
   registerSchedules(app, deps.schedules);
   return app;
 }

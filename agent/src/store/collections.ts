@@ -46,4 +46,12 @@ export interface CollectionStore {
   queueTake(ref: CollectionRef, partition: string, n: number): Promise<string[]>;
   /** Values in a partition, or in every partition with `partition` null. */
   queueLen(ref: CollectionRef, partition: string | null): Promise<number>;
+
+  /**
+   * Invocations too large to send inline (gateway/payloads.ts): stored under an id in a namespace,
+   * taken (read and deleted) by the call that uses them; ones never taken go with the sweep.
+   */
+  putPayload(ns: string, id: string, payload: string, now: number): Promise<void>;
+  takePayload(ns: string, id: string): Promise<string | undefined>;
+  sweepPayloads(before: number): Promise<number>;
 }

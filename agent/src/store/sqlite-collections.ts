@@ -32,6 +32,13 @@ CREATE TABLE IF NOT EXISTS queue_items (
   value TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS queue_order ON queue_items(ns, name, partition, seq);
+CREATE TABLE IF NOT EXISTS payloads (
+  ns TEXT NOT NULL,
+  id TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (ns, id)
+) WITHOUT ROWID;
 `;
 
 const LIVE = "(expires_at IS NULL OR expires_at > ?)";
@@ -66,6 +73,10 @@ export class SqliteCollections implements CollectionStore {
       take: db.prepare("DELETE FROM queue_items WHERE seq = ?"),
       partLen: db.prepare("SELECT count(*) FROM queue_items WHERE ns = ? AND name = ? AND partition = ?").pluck(),
       queueLen: db.prepare("SELECT count(*) FROM queue_items WHERE ns = ? AND name = ?").pluck(),
+      putPayload: db.prepare("INSERT INTO payloads (ns, id, payload, created_at) VALUES (?, ?, ?, ?)"),
+      getPayload: db.prepare("SELECT payload FROM payloads WHERE ns = ? AND id = ?").pluck(),
+      delPayload: db.prepare("DELETE FROM payloads WHERE ns = ? AND id = ?"),
+      sweepPayloads: db.prepare("DELETE FROM payloads WHERE created_at < ?"),
     };
   }
 
@@ -143,6 +154,24 @@ export class SqliteCollections implements CollectionStore {
       for (const r of rows) this.s.take.run(r.seq);
       return rows.map((r) => r.value);
     });
+  }
+
+  putPayload(ns: string, id: string, payload: string, now: number): Promise<void> {
+    return this.submit(() => {
+      this.s.putPayload.run(ns, id, payload, now);
+    });
+  }
+
+  takePayload(ns: string, id: string): Promise<string | undefined> {
+    return this.submit(() => {
+      const payload = this.s.getPayload.get(ns, id) as string | undefined;
+      if (payload !== undefined) this.s.delPayload.run(ns, id);
+      return payload;
+    });
+  }
+
+  sweepPayloads(before: number): Promise<number> {
+    return this.submit(() => this.s.sweepPayloads.run(before).changes);
   }
 
   async queueLen(ref: CollectionRef, partition: string | null): Promise<number> {

@@ -256,6 +256,8 @@ export class SqliteStore implements Store {
   }
 
   async sweep(before: number): Promise<number> {
+    // Large invocations stored for a call that never came (the caller died between the two requests).
+    await this.collections.sweepPayloads(before);
     let total = 0;
     for (;;) {
       const ids = this.stmt.expired.all(before) as string[];

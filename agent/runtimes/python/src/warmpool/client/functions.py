@@ -21,7 +21,7 @@ from .blocking import dual, iterate
 from .errors import CallTimeoutError, NotFoundError, remote_error
 from .mapping import IterSource, map_results, spawn_all, total_of
 from .progress import Progress
-from .transport import Options, Transport, invocation, new_key, path
+from .transport import Options, Transport, encode, invocation, new_key, path
 
 _POLL_S = 55.0
 """Longest single long-poll of ``get``: under the 60 s that proxies commonly allow an idle request."""
@@ -123,9 +123,17 @@ class Function:
         except NotFoundError as error:
             raise await self._client.explain(error) from None
 
-    async def _invocation(self, args: Any, kwargs: Dict[str, Any]) -> Dict[str, Any]:
+    async def _invocation(self, args: Any, kwargs: Dict[str, Any]) -> Any:
+        """The body of a call or spawn: the invocation, or, past ``Options.inline_limit``, a
+        reference to it stored first on the agent (``POST /v1/payloads``, used once)."""
         await self._target()
-        return invocation(args, kwargs, self._extra)
+        body = invocation(args, kwargs, self._extra)
+        transport = self._client.transport
+        encoded = encode(body)
+        if len(encoded) <= transport.options.inline_limit:
+            return encoded
+        stored = await transport.request("POST", "/v1/payloads", encoded, timeout=None)
+        return {"payload": stored["payloadId"]}
 
     @dual
     async def hydrate(self) -> "Function":

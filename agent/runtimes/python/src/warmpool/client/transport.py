@@ -64,6 +64,9 @@ class Options(NamedTuple):
     """Tries after the first, on connection failures and 503s."""
     retry_delay: float = 0.25
     """Before the first retry; doubled for each next one."""
+    inline_limit: int = 8 * 1024 * 1024
+    """Bytes of JSON above which a call's or spawn's arguments are stored first (``POST
+    /v1/payloads``) and the call names them: under the agent's 16 MiB limit on a request."""
 
 
 def new_key() -> str:
@@ -135,7 +138,10 @@ class Transport:
         ``request_timeout``, None no limit."""
         headers = list(self._base) + _parent()
         payload = b""
-        if body is not None:
+        if isinstance(body, bytes):
+            payload = body  # encoded already (a large invocation, measured before it was sent)
+            headers += [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
+        elif body is not None:
             payload = encode(body)
             headers += [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
         elif method in ("POST", "PUT"):
