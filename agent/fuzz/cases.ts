@@ -12,7 +12,8 @@
  * - paths (20 %): encodings of the private endpoint's path (`//`, dot segments, `%70`, `%2f`, ...).
  * - tokens (10 %): the token in every wrong place and shape, and duplicated Authorization headers.
  * - upgrades (12 %): WebSocket upgrades on every kind of route, reset or half-closed at once.
- * - api (8 %): API routes with random JSON bodies, deep nesting, wrong types and sizes.
+ * - api (8 %): API routes (calls, stored payloads, Dicts and Queues) with random JSON bodies, deep nesting, wrong
+ *   types and sizes, oversized batches and values, hostile keys and partitions.
  * Slow heads, slow bodies and connection floods are timed scenarios of their own (run.ts).
  */
 import * as fc from "fast-check";
@@ -47,6 +48,9 @@ function targets(r: Routes): Array<{ path: string; protected: boolean }> {
     { path: `/web/${r.app}/pfn/x`, protected: true },
     { path: "/v1/apps", protected: true },
     { path: `/v1/apps/${r.app}/functions/echo/call`, protected: true },
+    { path: "/v1/dicts/fz/get", protected: true },
+    { path: "/v1/queues/fz", protected: true },
+    { path: "/v1/payloads", protected: true },
     { path: "/healthz", protected: false },
     { path: "/dashboard", protected: false },
     { path: "/dashboard/uPlot.min.js", protected: false },
@@ -348,6 +352,19 @@ function api(r: Routes): fc.Arbitrary<Case> {
     `/v1/apps/${r.app}`,
     "/v1/calls/fc-nope?wait=abc",
     `/web/${r.app}/fn/x`,
+    "/v1/dicts/fz",
+    "/v1/dicts/fz/get",
+    "/v1/dicts/fz/put",
+    "/v1/dicts/fz/pop",
+    "/v1/dicts/fz/contains",
+    "/v1/dicts/fz/items?after=%22%00&limit=1000&values=maybe",
+    "/v1/dicts/fz?app=..",
+    "/v1/dicts/nope/put",
+    "/v1/queues/fz",
+    "/v1/queues/fz/put",
+    "/v1/queues/fz/get",
+    "/v1/queues/fz?partition=%00",
+    "/v1/payloads",
   );
   const deep = (n: number): string => "[".repeat(n) + "]".repeat(n);
   const body = fc.oneof(
@@ -365,6 +382,19 @@ function api(r: Routes): fc.Arbitrary<Case> {
       '{"args":[1],"extra":true}',
       "\u0000",
       '{"args":[' + "1,".repeat(5000) + "1]}",
+      '{"key":{"a":1}}',
+      `{"key":${deep(900)}}`,
+      `{"key":"k","items":[{"key":"k","value":${deep(200)}}],"ttl":1e308}`,
+      '{"items":[{"key":[1,[2,[3]]],"value":"v"}],"ttl":0.001,"skipIfExists":"yes"}',
+      '{"items":' + JSON.stringify(Array.from({ length: 1001 }, (_, i) => ({ key: i, value: i }))) + "}",
+      '{"values":[1,2,3],"partition":"../../x"}',
+      '{"values":[' + '"x",'.repeat(1000) + '"x"]}',
+      '{"n":1e9,"timeout":-1}',
+      '{"n":1,"timeout":0.05,"partition":"empty"}',
+      '{"values":["' + "v".repeat(2_000_000) + '"]}',
+      '{"payload":"pl-00000000000000000000000000000000"}',
+      '{"payload":"../../etc/passwd"}',
+      '{"payload":["pl-x"],"args":[]}',
     ),
   );
   const type = fc.constantFrom("application/json", "application/x-ndjson", "text/plain", "application/json; charset=utf-8", "", "application/jsonx");

@@ -107,6 +107,11 @@ export async function startTarget(plane: "agent" | "haproxy", options: TargetOpt
     if (Date.now() > deadline) throw new Error(`the fuzz app's web server did not come up:\n${stderr}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+  // A Dict and a Queue for the API cases to work on (collections.ts's routes), besides missing ones.
+  for (const kind of ["dicts", "queues"]) {
+    const res = await request(`${url}/v1/${kind}/fz`, { method: "PUT", headers: auth });
+    await res.body.text();
+  }
   const pid = child.pid as number;
   return {
     plane,

@@ -40,7 +40,7 @@ import type { Store } from "./store/store";
 import { startSweeper } from "./store/sweeper";
 import { lockStateDir } from "./lock";
 import { requireSetpriv } from "./proc/parent-death";
-import { bearerCheck, loadOrCreateToken, type TokenCheck } from "./token";
+import { appToken, bearerCheck, loadOrCreateToken, principalCheck, type TokenCheck } from "./token";
 
 /** Published for each settled input when something subscribes (free otherwise). */
 export const inputChannel = diagnostics.channel("warmpool:input");
@@ -78,6 +78,9 @@ export class Agent {
   dataPlane: HaproxyDataPlane | null = null;
   /** What the probes and status pages see. */
   private readonly state = { ready: false, url: "" };
+  /** Resolves with the URL workers reach the agent at, once the gateway listens (containers started earlier wait for it). */
+  private readonly workerUrl: Promise<string>;
+  private listening: (url: string) => void = () => undefined;
   private readonly apps = new AppRegistry();
   private readonly appDeployer: AppDeployer;
   private closing: Promise<void> | null = null;
@@ -102,6 +105,7 @@ export class Agent {
       this.tokenFile = t.file;
     }
     this.checkToken = bearerCheck(this.token);
+    this.workerUrl = new Promise((resolve) => (this.listening = resolve));
     // The backend first: a sandbox that cannot work refuses the start before the database is opened.
     let backend: Backend | undefined;
     try {
@@ -171,7 +175,9 @@ export class Agent {
       appDirs: () => [...this.apps.apps()].map((a) => a.loaded.appDir),
       env: inheritedEnv(),
     });
-    return new LocalBackend({ stateDir: o.stateDir, logDir: o.logDir, runtimesDir: o.runtimesDir, python: o.python, node: o.node, sandbox });
+    // Each worker gets the agent's URL and its App's token (never the admin token), so that code in it can call its App's functions.
+    const agentAccess = async (app: string): Promise<{ url: string; token: string }> => ({ url: await this.workerUrl, token: appToken(this.token, app) });
+    return new LocalBackend({ stateDir: o.stateDir, logDir: o.logDir, runtimesDir: o.runtimesDir, python: o.python, node: o.node, sandbox, agentAccess });
   }
 
   /** Recovers, then starts the schedules, the autoscaler and the gateway. Apps given here (the spec file's) are deployed first. */
@@ -191,6 +197,7 @@ export class Agent {
       schedules: this.schedules,
       metrics: this.metrics,
       checkToken: this.checkToken,
+      checkPrincipal: principalCheck(this.token),
       state: this.state,
     });
     registerWeb(gateway, {
@@ -206,6 +213,7 @@ export class Agent {
     this.gateway = gateway;
     if (this.options.dataPlane === "haproxy") await this.startDataPlane(gateway);
     else this.state.url = await gateway.listen({ host: this.options.host, port: this.options.port });
+    this.listening(loopbackUrl(this.state.url));
     this.state.ready = true;
     this.log.info({ event: "agent.listening", url: this.url, apps: [...this.apps.apps()].map((a) => a.name) }, `warmpool agent listening on ${this.url}`);
   }
@@ -278,4 +286,12 @@ export class Agent {
     this.unlock();
     this.log.flush?.();
   }
+}
+
+/** The agent's URL as a worker on this machine reaches it: a wildcard address (0.0.0.0, ::) becomes loopback. */
+function loopbackUrl(url: string): string {
+  const u = new URL(url);
+  if (u.hostname === "0.0.0.0") u.hostname = "127.0.0.1";
+  else if (u.hostname === "[::]") u.hostname = "[::1]";
+  return u.toString().replace(/\/$/, "");
 }

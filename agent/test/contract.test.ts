@@ -174,6 +174,7 @@ describe("worker containers, as the Function renders them, read by the worker ru
       max_inputs: 3,
       batch_size: 0,
       container_id: "fn-abc",
+      serialization: "json",
     });
     expect(port).toBe(WORKER_PORT);
     expect(container.workingDir).toBe(WORKER_APP_DIR);
@@ -192,6 +193,7 @@ describe("worker containers, as the Function renders them, read by the worker ru
       maxInputs: 1,
       batchSize: 4,
       containerId: "fn-xyz",
+      serialization: "json",
     });
   });
 

@@ -8,7 +8,8 @@
  * each attempt is asserted on its own:
  * - /proc/<ppid>/environ and cmdline, and the environ and cmdline of every pid it can see;
  * - the token file, the database, the state dir, the other function's log, the other app's dir;
- * - the agent's API (/v1/apps) with every token it found, and without one.
+ * - the agent's API (/v1/apps) with every token it found (only its own App's, which may not list the
+ *   apps), and without one.
  * A control: the probe does read its own app dir and its own environment.
  *
  * `WARMPOOL_SANDBOX=none npx jest sandbox-isolation` runs the same attack on unsandboxed workers (it
@@ -16,6 +17,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { appToken } from "../src/token";
 import { FIXTURES, Http, startProcess, tempDir, until, type Running } from "./helpers";
 
 const PROBE = path.resolve(__dirname, "fixtures", "probe", "probe.py");
@@ -131,8 +133,9 @@ test("another app's dir is not there", () => {
   expect(listing.ok ? listing.value : []).toEqual([]);
 });
 
-test("no token found, so the agent's API refuses it", () => {
-  expect(seen.tokens).toEqual([]);
+test("no token found but its own App's, and the agent's API refuses it beyond that App", () => {
+  // The worker's own environment holds its App's token (WARMPOOL_TOKEN, for calls from inside); the agent's is nowhere.
+  expect(seen.tokens).toEqual([appToken(token, "iso")]);
   expect(JSON.stringify(seen)).not.toContain(token);
-  expect(seen.api).toEqual({ none: 401 });
+  expect(seen.api).toEqual({ none: 401, [appToken(token, "iso")]: 403 });
 });

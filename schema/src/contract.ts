@@ -69,6 +69,21 @@ export const WORKER_ENV = {
   containerId: "WARMPOOL_CONTAINER_ID",
   /** Set only for a function behind a webServer endpoint: the port its web server listens on. */
   webPort: "WARMPOOL_WEB_PORT",
+  /** The Function's `serialization`: `json`, or `pickle` (the Python runtime then reads and writes `{"$pickle": base64}` values). */
+  serialization: "WARMPOOL_SERIALIZATION",
+} as const;
+
+/**
+ * What the agent adds to a worker's environment so that code in it can call the agent: its URL and a
+ * token scoped to the worker's App (agent/src/token.ts). They are the clients' own names, so the
+ * Python client in a worker finds its agent exactly as it does anywhere else.
+ */
+export const WORKER_CLIENT_ENV = { url: CLIENT_ENV.url, token: CLIENT_ENV.token } as const;
+
+/** Headers of the agent's API that the runtimes' clients send. */
+export const CALL_HEADERS = {
+  /** The id of the call running the code that makes this call (set by the Python client inside a worker): the new call is its child. */
+  parent: "Warmpool-Parent-Call",
 } as const;
 
 /** The worker protocol version both runtimes speak. */

@@ -23,6 +23,7 @@ describe("checkSpec", () => {
         secrets: [],
         volumes: {},
         env: {},
+        serialization: "json",
         autoscaler: { minContainers: 0, maxContainers: 10, bufferContainers: 0, scaledownWindow: 60 },
         concurrency: { maxInputs: 4, targetInputs: 4 },
       },

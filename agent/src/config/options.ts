@@ -24,10 +24,20 @@ export interface AgentOptions {
   maxPendingSpawns?: number;
   /** Largest request body, in MiB. @default 16 */
   payloadLimitMiB?: number;
+  /** Largest invocation stored through `POST /v1/payloads` (for arguments over payloadLimitMiB), in MiB. @default 256 */
+  largePayloadLimitMiB?: number;
   /** How long results of finished spawned calls are kept, in seconds. @default 604800 (7 days) */
   resultTtl?: number;
   /** Inputs of one map request running or buffered at once (Modal runs 1,000). @default 1000 */
   mapWindow?: number;
+  /** Live entries one Dict may hold before a put that adds keys is refused (409). @default 100000 */
+  dictMaxEntries?: number;
+  /** Items one Queue partition may hold before a put is refused (409). @default 100000 */
+  queueMaxItems?: number;
+  /** Largest Dict or Queue value, and Dict key, as JSON text, in KiB (Modal: 1 MiB per Queue item). @default 1024 */
+  collectionValueMaxKiB?: number;
+  /** Dicts, and Queues, one App (or the admin) may have. @default 1000 */
+  maxCollections?: number;
   /** Autoscaler tick, in milliseconds. @default 1000 */
   tickMs?: number;
   /** How long a sweep of expired results waits between runs, in seconds. @default 3600 */
@@ -88,8 +98,13 @@ export interface CompiledOptions {
   maxPendingInputs: number;
   maxPendingSpawns: number;
   payloadLimitBytes: number;
+  largePayloadLimitBytes: number;
   resultTtlMs: number;
   mapWindow: number;
+  dictMaxEntries: number;
+  queueMaxItems: number;
+  collectionValueMaxBytes: number;
+  maxCollections: number;
   tickMs: number;
   sweepIntervalMs: number;
   logLevel: ResolvedOptions["logLevel"];
@@ -118,8 +133,13 @@ export function withDefaults(options: AgentOptions): ResolvedOptions {
     maxPendingInputs: 2000,
     maxPendingSpawns: 1_000_000,
     payloadLimitMiB: 16,
+    largePayloadLimitMiB: 256,
     resultTtl: 604_800,
     mapWindow: 1000,
+    dictMaxEntries: 100_000,
+    queueMaxItems: 100_000,
+    collectionValueMaxKiB: 1024,
+    maxCollections: 1000,
     tickMs: 1000,
     sweepInterval: 3600,
     logLevel: "info",
@@ -147,7 +167,12 @@ export function compileOptions(options: AgentOptions): CompiledOptions {
   positive("maxPendingInputs", o.maxPendingInputs);
   positive("maxPendingSpawns", o.maxPendingSpawns);
   positive("payloadLimitMiB", o.payloadLimitMiB);
+  positive("largePayloadLimitMiB", o.largePayloadLimitMiB);
   positive("mapWindow", o.mapWindow);
+  positive("dictMaxEntries", o.dictMaxEntries);
+  positive("queueMaxItems", o.queueMaxItems);
+  positive("collectionValueMaxKiB", o.collectionValueMaxKiB);
+  positive("maxCollections", o.maxCollections);
   positive("tickMs", o.tickMs);
   positive("maxConnections", o.maxConnections);
   positive("headersTimeout", o.headersTimeout);
@@ -168,8 +193,13 @@ export function compileOptions(options: AgentOptions): CompiledOptions {
     maxPendingInputs: o.maxPendingInputs,
     maxPendingSpawns: o.maxPendingSpawns,
     payloadLimitBytes: Math.round(o.payloadLimitMiB * 1024 * 1024),
+    largePayloadLimitBytes: Math.round(Math.max(o.largePayloadLimitMiB, o.payloadLimitMiB) * 1024 * 1024),
     resultTtlMs: o.resultTtl * 1000,
     mapWindow: o.mapWindow,
+    dictMaxEntries: o.dictMaxEntries,
+    queueMaxItems: o.queueMaxItems,
+    collectionValueMaxBytes: Math.round(o.collectionValueMaxKiB * 1024),
+    maxCollections: o.maxCollections,
     tickMs: o.tickMs,
     sweepIntervalMs: o.sweepInterval * 1000,
     logLevel: o.logLevel,

@@ -31,7 +31,8 @@ export function registerApps(app: FastifyInstance, deps: GatewayDeps): void {
     };
   });
 
-  app.get("/v1/apps/:app", async function getApp(req: FastifyRequest<{ Params: { app: string } }>) {
+  // Scoped: the Python client's Cls reads its App's functions from here, from inside a container too.
+  app.get("/v1/apps/:app", { config: { scoped: "app" } }, async function getApp(req: FastifyRequest<{ Params: { app: string } }>) {
     const deployed = registry.app(req.params.app);
     if (deployed === undefined) throw new AgentError("WP_ERR_APP_NOT_FOUND", [JSON.stringify(req.params.app)]);
     return { name: deployed.name, spec: deployed.loaded.app, appDir: deployed.loaded.appDir, functions: [...deployed.functions.keys()], schedules: schedules.list(deployed.name) };

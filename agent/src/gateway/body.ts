@@ -7,6 +7,8 @@ import { AgentError } from "../errors";
 
 const EMPTY = '{"args":[],"kwargs":{}}';
 
+const METHOD = /^[A-Za-z_][A-Za-z0-9_]{0,99}$/;
+
 export function invocationPayload(body: unknown, where = "body"): string {
   if (body === undefined || body === null) return EMPTY;
   if (typeof body !== "object" || Array.isArray(body)) {
@@ -15,16 +17,28 @@ export function invocationPayload(body: unknown, where = "body"): string {
   const o = body as Record<string, unknown>;
   let args: unknown = [];
   let kwargs: unknown = {};
+  // A class function's input (module:Class): the method to run and the instance's parameters.
+  let method: unknown;
+  let params: unknown;
   for (const key in o) {
     if (key === "args") args = o.args;
     else if (key === "kwargs") kwargs = o.kwargs;
-    else throw new AgentError("WP_ERR_BAD_REQUEST", [`${where} has an unknown field "${key}" (allowed: args, kwargs)`]);
+    else if (key === "method") method = o.method;
+    else if (key === "params") params = o.params;
+    else throw new AgentError("WP_ERR_BAD_REQUEST", [`${where} has an unknown field "${key}" (allowed: args, kwargs, method, params)`]);
   }
   if (!Array.isArray(args)) throw new AgentError("WP_ERR_BAD_REQUEST", [`${where}.args must be a JSON array`]);
   if (typeof kwargs !== "object" || kwargs === null || Array.isArray(kwargs)) {
     throw new AgentError("WP_ERR_BAD_REQUEST", [`${where}.kwargs must be a JSON object`]);
   }
-  return JSON.stringify({ args, kwargs });
+  if (method === undefined && params === undefined) return JSON.stringify({ args, kwargs });
+  if (method !== undefined && (typeof method !== "string" || !METHOD.test(method))) {
+    throw new AgentError("WP_ERR_BAD_REQUEST", [`${where}.method = ${JSON.stringify(method).slice(0, 80)}: must be a method's name (a Python identifier)`]);
+  }
+  if (params !== undefined && (typeof params !== "object" || params === null || Array.isArray(params))) {
+    throw new AgentError("WP_ERR_BAD_REQUEST", [`${where}.params must be a JSON object of the class's parameters`]);
+  }
+  return JSON.stringify({ args, kwargs, method, params });
 }
 
 /** `?wait=<seconds>`: a number from 0 to 300. */

@@ -9,8 +9,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Lane } from "../queue/call-table";
 import { AgentError } from "../errors";
 import type { Input } from "../queue/call-table";
+import { CALL_HEADERS } from "@warmpool/schema";
+import type { Principal } from "../token";
 import { invocationPayload, waitSeconds } from "./body";
 import { describeInput, describeStored } from "./call-bodies";
+import { storedPayload } from "./payloads";
 import type { GatewayDeps } from "./deps";
 
 type FnRequest = FastifyRequest<{ Params: { app: string; fn: string }; Body: unknown }>;
@@ -30,15 +33,77 @@ function settled(input: Input): Promise<Input> {
   return new Promise((resolve) => input.onSettle(resolve));
 }
 
+const PARENT_HEADER = CALL_HEADERS.parent.toLowerCase();
+
+/**
+ * The running call named by the request's Warmpool-Parent-Call header (the new call becomes its
+ * child), or null without one. An App token may name only its App's calls; a parent that is not
+ * running any more (finished, cancelled, unknown) refuses the request, so a cancelled parent cannot
+ * start new work.
+ */
+export function parentOf(req: FastifyRequest, calls: GatewayDeps["calls"]): Input | null {
+  const header = req.headers[PARENT_HEADER];
+  if (header === undefined) return null;
+  const id = Array.isArray(header) ? header[0] : header;
+  const parent = typeof id === "string" ? calls.find(id) : undefined;
+  const shown = JSON.stringify(String(id).slice(0, 100));
+  if (parent === undefined || !ownedBy(req.principal, parent.lane.key)) throw new AgentError("WP_ERR_PARENT_NOT_RUNNING", [shown, CALL_HEADERS.parent, "not a call the agent is running"]);
+  if (parent.final) throw new AgentError("WP_ERR_PARENT_NOT_RUNNING", [shown, CALL_HEADERS.parent, parent.status]);
+  return parent;
+}
+
+/** Whether the principal may see the call of function `fnKey` (`app/fn`): the admin any, an App token its App's. */
+export function ownedBy(principal: Principal, fnKey: string): boolean {
+  return principal.kind === "admin" || fnKey.slice(0, fnKey.indexOf("/")) === principal.app;
+}
+
+/**
+ * A pickled argument (`{"$pickle": base64}`, PROTOCOL.md "Values") for a function that takes JSON is
+ * refused here, naming where it is: its worker would hand the handler the envelope as a plain dict.
+ * The text search is the cheap test; the walk for the path runs only when it hits.
+ */
+export function refusePickles(config: { key: string; spec: { serialization: string } }, payload: string, where = "body"): void {
+  if (config.spec.serialization === "pickle" || !payload.includes('"$pickle"')) return;
+  const at = pickleAt(JSON.parse(payload) as unknown, where);
+  if (at === null) return;
+  throw new AgentError("WP_ERR_BAD_REQUEST", [
+    `${at} is a pickled value ({"$pickle": ...}), but function ${config.key} takes JSON: set serialization: pickle on it (Python runtime only), or pass JSON values and bytes`,
+  ]);
+}
+
+function pickleAt(value: unknown, path: string): string | null {
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = pickleAt(value[i], `${path}[${i}]`);
+      if (found !== null) return found;
+    }
+  } else if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value);
+    if (entries.length === 1 && entries[0]?.[0] === "$pickle") return path;
+    for (const [k, v] of entries) {
+      const found = pickleAt(v, `${path}.${k}`);
+      if (found !== null) return found;
+    }
+  }
+  return null;
+}
+
+function callNotFound(id: string): AgentError {
+  return new AgentError("WP_ERR_CALL_NOT_FOUND", [JSON.stringify(id)]);
+}
+
 export function registerCalls(app: FastifyInstance, deps: GatewayDeps): void {
   const { calls, registry, store, options } = deps;
   const clock = options.clock;
 
-  app.post("/v1/apps/:app/functions/:fn/call", async function call(req: FnRequest, reply: FastifyReply) {
-    const lane = registry.lookup(req.params.app, req.params.fn).lane;
-    const payload = invocationPayload(req.body);
+  app.post("/v1/apps/:app/functions/:fn/call", { config: { scoped: "app" } }, async function call(req: FnRequest, reply: FastifyReply) {
+    const fn = registry.lookup(req.params.app, req.params.fn);
+    const lane = fn.lane;
+    const payload = (await storedPayload(req, deps)) ?? invocationPayload(req.body);
+    refusePickles(fn.config, payload);
+    const parent = parentOf(req, calls);
     checkPending(lane, options.maxPendingInputs);
-    const input = calls.enqueueSync(lane, payload);
+    const input = calls.enqueueSync(lane, payload, parent);
     // A call is not durable: if the caller goes away, its input is cancelled.
     const onClose = (): void => {
       if (!input.final && !reply.raw.writableFinished) calls.cancel(input);
@@ -49,21 +114,26 @@ export function registerCalls(app: FastifyInstance, deps: GatewayDeps): void {
     return reply.type("application/json").send(describeInput(input, false));
   });
 
-  app.post("/v1/apps/:app/functions/:fn/spawn", async function spawn(req: FnRequest, reply: FastifyReply) {
-    const lane = registry.lookup(req.params.app, req.params.fn).lane;
-    const payload = invocationPayload(req.body);
+  app.post("/v1/apps/:app/functions/:fn/spawn", { config: { scoped: "app" } }, async function spawn(req: FnRequest, reply: FastifyReply) {
+    const fn = registry.lookup(req.params.app, req.params.fn);
+    const lane = fn.lane;
+    const payload = (await storedPayload(req, deps)) ?? invocationPayload(req.body);
+    refusePickles(fn.config, payload);
+    const parent = parentOf(req, calls);
     if (lane.pendingSpawns >= options.maxPendingSpawns) throw tooMany(lane, lane.pendingSpawns, options.maxPendingSpawns);
-    const [input] = await calls.enqueueDurable(lane, [payload]);
+    const [input] = await calls.enqueueDurable(lane, [payload], parent);
     return reply
       .code(202)
       .type("application/json")
       .send(`{"callId":"${(input as Input).id}"}`);
   });
 
-  app.get("/v1/calls/:id", async function getCall(req: CallRequest, reply: FastifyReply) {
+  app.get("/v1/calls/:id", { config: { scoped: "any" } }, async function getCall(req: CallRequest, reply: FastifyReply) {
     const wait = waitSeconds(req.query.wait);
     const input = calls.find(req.params.id);
     if (input !== undefined) {
+      // Another App's call is answered as if it did not exist: an App token learns nothing of it.
+      if (!ownedBy(req.principal, input.lane.key)) throw callNotFound(req.params.id);
       if (!input.final && wait > 0) {
         await new Promise<void>((resolve) => {
           const listener = (): void => {
@@ -80,18 +150,19 @@ export function registerCalls(app: FastifyInstance, deps: GatewayDeps): void {
       return reply.type("application/json").send(describeInput(input, true));
     }
     const stored = await store.get(req.params.id);
-    if (stored === undefined) throw new AgentError("WP_ERR_CALL_NOT_FOUND", [JSON.stringify(req.params.id)]);
+    if (stored === undefined || !ownedBy(req.principal, stored.fn)) throw callNotFound(req.params.id);
     return reply.type("application/json").send(describeStored(stored));
   });
 
-  app.delete("/v1/calls/:id", async function cancelCall(req: CallRequest, reply: FastifyReply) {
+  app.delete("/v1/calls/:id", { config: { scoped: "any" } }, async function cancelCall(req: CallRequest, reply: FastifyReply) {
     const input = calls.find(req.params.id);
     if (input !== undefined) {
+      if (!ownedBy(req.principal, input.lane.key)) throw callNotFound(req.params.id);
       const cancelled = calls.cancel(input);
       return reply.send({ callId: input.id, status: input.status, cancelled });
     }
     const stored = await store.get(req.params.id);
-    if (stored === undefined) throw new AgentError("WP_ERR_CALL_NOT_FOUND", [JSON.stringify(req.params.id)]);
+    if (stored === undefined || !ownedBy(req.principal, stored.fn)) throw callNotFound(req.params.id);
     return reply.send({ callId: stored.id, status: stored.state === "completed" ? "succeeded" : stored.state, cancelled: false });
   });
 }

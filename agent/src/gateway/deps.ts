@@ -5,7 +5,7 @@ import type { CompiledOptions } from "../config/options";
 import type { Metrics } from "../metrics/metrics";
 import type { CallTable } from "../queue/call-table";
 import type { Store } from "../store/store";
-import type { TokenCheck } from "../token";
+import type { PrincipalCheck, TokenCheck } from "../token";
 import type { ScheduleList } from "./schedules";
 
 /** The agent as its probes and status pages see it. */
@@ -25,5 +25,7 @@ export interface GatewayDeps {
   schedules: ScheduleList;
   metrics: Metrics;
   checkToken: TokenCheck;
+  /** Admin and App tokens (token.ts); without it only the admin token is accepted. */
+  checkPrincipal?: PrincipalCheck;
   state: AgentState;
 }

@@ -17,7 +17,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AgentError, errorBody } from "../errors";
 import type { Input } from "../queue/call-table";
 import { invocationPayload, jsonTooDeep, tooDeep } from "./body";
-import { checkPending } from "./calls";
+import { checkPending, parentOf, refusePickles } from "./calls";
 import { describeInput } from "./call-bodies";
 import type { GatewayDeps } from "./deps";
 
@@ -25,8 +25,11 @@ type MapRequest = FastifyRequest<{ Params: { app: string; fn: string }; Querystr
 
 export function registerMap(app: FastifyInstance, deps: GatewayDeps): void {
   const { registry, options } = deps;
-  app.post("/v1/apps/:app/functions/:fn/map", async function map(req: MapRequest, reply: FastifyReply) {
-    const lane = registry.lookup(req.params.app, req.params.fn).lane;
+  app.post("/v1/apps/:app/functions/:fn/map", { config: { scoped: "app" } }, async function map(req: MapRequest, reply: FastifyReply) {
+    const deployed = registry.lookup(req.params.app, req.params.fn);
+    const lane = deployed.lane;
+    const fnConfig = deployed.config;
+    const parent = parentOf(req, deps.calls);
     const ordered = req.query.ordered !== "false" && req.query.ordered !== "0";
     const body = req.body;
     let source: Iterable<unknown> | AsyncIterable<unknown>;
@@ -102,8 +105,9 @@ export function registerMap(app: FastifyInstance, deps: GatewayDeps): void {
         await waitUntil(() => admitted - written < window && !res.writableNeedDrain);
         if (aborted) break;
         const payload = invocationPayload(item, `input ${admitted}`);
+        refusePickles(fnConfig, payload, `input ${admitted}`);
         const index = admitted++;
-        const input = calls.enqueueSync(lane, payload);
+        const input = calls.enqueueSync(lane, payload, parent);
         outstanding.add(input);
         input.onSettle((i) => onDone(index, i));
       }

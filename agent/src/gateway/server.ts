@@ -21,16 +21,29 @@ import { AgentError, errorBody, errorHeaders, rawResponse } from "../errors";
 import { registerApps } from "./apps";
 import { jsonTooDeep, tooDeep } from "./body";
 import { registerCalls } from "./calls";
+import { registerCollections } from "./collections";
+import { registerPayloads } from "./payloads";
 import { limitConnections } from "./connections";
 import { registerMap } from "./map";
 import { SlowBodies } from "./slow-bodies";
 import type { GatewayDeps } from "./deps";
 import { registerSchedules } from "./schedules";
 import { BAD_TARGET, gatewayUrl } from "../routes/routing";
+import { ADMIN, type Principal } from "../token";
 
 declare module "fastify" {
   interface FastifyContextConfig {
     public?: boolean;
+    /**
+     * Which App tokens may use the route (token.ts): `app`, those of the App named by the path's `:app`;
+     * `any`, every App token, the route itself confining it to what its App owns (a call of the App, its
+     * Dicts and Queues). Absent: the admin token only.
+     */
+    scoped?: "app" | "any";
+  }
+  interface FastifyRequest {
+    /** Who the request acts for; set by the auth hook (the admin for public routes). */
+    principal: Principal;
   }
 }
 
@@ -80,6 +93,8 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     res.writeHead(err.status, { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...errorHeaders(err), connection: "close" }).end(body);
   });
 
+  // null until the auth hook sets it (fastify refuses an object as a shared default).
+  app.decorateRequest<Principal | null>("principal", null);
   app.addHook("onRequest", (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
     const bad = (req.raw as unknown as Record<symbol, unknown>)[BAD_TARGET];
     if (typeof bad === "string") return done(new AgentError("WP_ERR_BAD_PATH", [JSON.stringify((req.originalUrl ?? "").slice(0, 200)), bad]));
@@ -87,9 +102,11 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     if (closing) return done(new AgentError("WP_ERR_SHUTTING_DOWN"));
     slow.watch(req.raw, reply.raw);
     if (req.routeOptions.config.public === true) return done();
-    const auth = deps.checkToken(req.headers.authorization);
+    const auth = deps.checkPrincipal === undefined ? admitAdmin(deps.checkToken(req.headers.authorization)) : deps.checkPrincipal(req.headers.authorization);
     if (auth === "missing") return done(new AgentError("WP_ERR_UNAUTHORIZED"));
     if (auth === "wrong") return done(new AgentError("WP_ERR_FORBIDDEN"));
+    req.principal = auth;
+    if (auth.kind === "app") return done(outOfScope(auth.app, req));
     done();
   });
 
@@ -104,7 +121,8 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     sendError(reply, new AgentError("WP_ERR_ROUTE_NOT_FOUND", [`${req.method} ${req.url.split("?")[0]?.slice(0, 200)}`]));
   });
 
-  app.setErrorHandler((error: FastifyError | Error, _req, reply) => sendError(reply, asAgentError(error, o.payloadLimitBytes)));
+  // The route's own limit where it has one (POST /v1/payloads), for the 413's message.
+  app.setErrorHandler((error: FastifyError | Error, req, reply) => sendError(reply, asAgentError(error, req.routeOptions?.bodyLimit ?? o.payloadLimitBytes)));
 
   app.get("/healthz", { config: { public: true } }, async () => ({ ok: true }));
   app.get("/readyz", { config: { public: true } }, async (_req, reply) => {
@@ -123,8 +141,24 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     registerMap(scope, deps);
   });
   registerApps(app, deps);
+  registerCollections(app, deps);
+  registerPayloads(app, deps);
   registerSchedules(app, deps.schedules);
   return app;
+}
+
+function admitAdmin(check: "ok" | "missing" | "wrong"): Principal | "missing" | "wrong" {
+  return check === "ok" ? ADMIN : check;
+}
+
+/** Why an App token may not use this route, or undefined when it may (see FastifyContextConfig.scoped). */
+function outOfScope(app: string, req: FastifyRequest): AgentError | undefined {
+  const scoped = req.routeOptions.config.scoped;
+  if (scoped === "any") return undefined;
+  const target = (req.params as { app?: unknown } | undefined)?.app;
+  if (scoped === "app" && target === app) return undefined;
+  const what = `${req.method} ${(req.url.split("?")[0] ?? "").slice(0, 200)}`;
+  return new AgentError("WP_ERR_TOKEN_SCOPE", [JSON.stringify(app), what]);
 }
 
 /** Answers `err` on a fastify reply: its status, headers (errors.ts `errorHeaders`) and body. */

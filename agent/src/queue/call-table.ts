@@ -93,33 +93,40 @@ export class CallTable {
     return lane;
   }
 
-  /** A synchronous input (`call`, `map`): in memory only, queued at once. */
-  enqueueSync(lane: Lane, payload: string): Input {
+  /** A synchronous input (`call`, `map`): in memory only, queued at once. `parent`: the running call that made it. */
+  enqueueSync(lane: Lane, payload: string, parent: Input | null = null): Input {
     const input = new Input(newCallId(), lane, false, payload, this.clock.now());
+    if (parent !== null) this.adopt(parent, input);
     this.live.set(input.id, input);
     this.pushWaiting(input);
-    mutable(lane).policy.wake();
+    // A map whose parent was cancelled while it streamed: its later inputs never run either.
+    if (parent !== null && parent.state === "cancelled") this.cancel(input);
+    else mutable(lane).policy.wake();
     return input;
   }
 
   /** Spawned calls: durable first, then queued. Resolves with the inputs once the store has them. */
-  async enqueueDurable(lane: Lane, payloads: readonly string[]): Promise<Input[]> {
+  async enqueueDurable(lane: Lane, payloads: readonly string[], parent: Input | null = null): Promise<Input[]> {
     const l = mutable(lane);
     const now = this.clock.now();
     // A short queue: keep the payloads so that dispatch need not read them back from the store.
     const keep = lane.queued + payloads.length < PAYLOAD_CACHE_QUEUE;
     const inputs = payloads.map((p) => new Input(newCallId(), lane, true, keep ? p : null, now));
     l.pendingSpawns += inputs.length;
+    const parentId = parent === null ? {} : { parent: parent.id };
     try {
-      await this.store.enqueue(inputs.map((input, i) => ({ id: input.id, fn: lane.key, createdAt: now, payload: payloads[i] as string })));
+      await this.store.enqueue(inputs.map((input, i) => ({ id: input.id, fn: lane.key, createdAt: now, payload: payloads[i] as string, ...parentId })));
     } catch (err) {
       l.pendingSpawns -= inputs.length;
       throw err;
     }
     for (const input of inputs) {
+      if (parent !== null) this.adopt(parent, input);
       this.live.set(input.id, input);
       this.pushWaiting(input);
     }
+    // The parent was cancelled while the children were being stored: they go the way it went.
+    if (parent !== null && parent.state === "cancelled") for (const input of inputs) this.cancel(input);
     l.policy.wake();
     return inputs;
   }
@@ -266,7 +273,21 @@ export class CallTable {
     // An active input keeps running in its container; its result is discarded.
     input.error = { type: "CallCancelled", message: "the call was cancelled" };
     this.settle(input, "cancelled", this.clock.now());
+    // Calls made from inside it are cancelled with it (those already final are not in `live`).
+    if (input.children !== null) {
+      for (const id of input.children) {
+        const child = this.live.get(id);
+        if (child !== undefined) this.cancel(child);
+      }
+    }
     return true;
+  }
+
+  /** Records `child` as made from inside `parent` (both ways; the parent's list in the store too when it is durable). */
+  private adopt(parent: Input, child: Input): void {
+    child.parent = parent.id;
+    (parent.children ??= []).push(child.id);
+    if (parent.durable) this.store.recordChildren(parent.id, parent.children);
   }
 
   /** A waiting input moves to the lane of a redeployed function (taken off the old queue by the caller). */

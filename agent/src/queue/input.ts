@@ -41,6 +41,10 @@ export class Input {
   /** When it entered the queue last (for batching's waitMs). */
   enqueuedAt: number;
   finishedAt: number | null = null;
+  /** The call whose code made this one (header Warmpool-Parent-Call), or null. */
+  parent: string | null = null;
+  /** Calls made from inside this one, in order; cancelling this one cancels them. */
+  children: string[] | null = null;
   private listeners: SettleListener[] | null = null;
 
   constructor(

@@ -62,6 +62,13 @@ export function validateApp(doc: unknown, subject: string, appDir: string): Load
       if (!result.ok) problems.push(...result.problems.map((p) => ({ ...p, path: joinPath(`${key}.${name}`, p.path) })));
       else if (app.functions?.[result.spec.function] === undefined) {
         problems.push({ path: `${key}.${name}.function`, value: result.spec.function, message: `must name a function of this app (${Object.keys(app.functions ?? {}).join(", ") || "none"})` });
+      } else if (kind === "Endpoint" && (app.functions[result.spec.function] as { serialization?: string }).serialization === "pickle") {
+        // An HTTP request and response are not pickles: the function would get and return JSON only.
+        problems.push({
+          path: `${key}.${name}.function`,
+          value: result.spec.function,
+          message: `names function "${result.spec.function}", whose serialization is "pickle": an Endpoint's function must use "json"`,
+        });
       } else if (kind === "Schedule") schedules.push(result.spec as ResolvedScheduleSpec);
       else endpoints.push(result.spec as ResolvedEndpointSpec);
     }

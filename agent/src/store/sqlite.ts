@@ -18,6 +18,7 @@ import * as path from "node:path";
 import Database from "better-sqlite3";
 import type { RemoteError } from "../errors";
 import { checkDatabase, checkLog, markerPath, openError } from "./open-check";
+import { COLLECTIONS_SCHEMA, SqliteCollections } from "./sqlite-collections";
 import type { AttemptRecord, NewCall, ScheduleState, Store, StoredApp, StoredCall, StoredState, UnfinishedCall } from "./store";
 
 const SCHEMA = `
@@ -83,9 +84,13 @@ export class SqliteStore implements Store {
       this.db.pragma("busy_timeout = 5000");
       checkDatabase(this.db, file);
       this.db.exec(SCHEMA);
+      this.db.exec(COLLECTIONS_SCHEMA);
       // Files created before the last_attempt column existed.
       const columns = this.db.prepare("SELECT name FROM pragma_table_info('calls')").pluck().all() as string[];
       if (!columns.includes("last_attempt")) this.db.exec("ALTER TABLE calls ADD COLUMN last_attempt TEXT");
+      // The call tree (calls made from inside calls): added later, so added to older files here.
+      if (!columns.includes("parent")) this.db.exec("ALTER TABLE calls ADD COLUMN parent TEXT");
+      if (!columns.includes("children")) this.db.exec("ALTER TABLE calls ADD COLUMN children TEXT");
     } catch (err) {
       this.db.close();
       throw openError(err, file);
@@ -97,16 +102,28 @@ export class SqliteStore implements Store {
     this.commit = this.db.transaction((ops: Op[]) => {
       for (const op of ops) op();
     });
+    this.collections = new SqliteCollections(this.db, (op) => this.submitWith(op));
+  }
+
+  readonly collections: SqliteCollections;
+
+  /** Like submit, for a write that reads first (collections): resolves with what `op` returned, once durable. */
+  private submitWith<T>(op: () => T): Promise<T> {
+    let out: T;
+    return this.submit(() => {
+      out = op();
+    }).then(() => out);
   }
 
   private prepare() {
     const db = this.db;
     return {
-      insert: db.prepare("INSERT INTO calls (id, fn, state, created_at, payload) VALUES (?, ?, 'waiting', ?, ?)"),
+      insert: db.prepare("INSERT INTO calls (id, fn, state, created_at, payload, parent) VALUES (?, ?, 'waiting', ?, ?, ?)"),
+      children: db.prepare("UPDATE calls SET children = ? WHERE id = ?"),
       payload: db.prepare("SELECT payload FROM calls WHERE id = ?").pluck(),
       attempt: db.prepare("INSERT OR REPLACE INTO attempts (call_id, n, record) VALUES (?, ?, ?)"),
       finish: db.prepare("UPDATE calls SET state = ?, result = ?, error = ?, finished_at = ?, payload = NULL, last_attempt = ? WHERE id = ? AND state = 'waiting'"),
-      get: db.prepare("SELECT id, fn, state, created_at, finished_at, result, error, last_attempt FROM calls WHERE id = ?"),
+      get: db.prepare("SELECT id, fn, state, created_at, finished_at, result, error, last_attempt, parent, children FROM calls WHERE id = ?"),
       attempts: db.prepare("SELECT record FROM attempts WHERE call_id = ? ORDER BY n").pluck(),
       unfinished: db.prepare(
         "SELECT c.id, c.fn, c.created_at, (SELECT count(*) FROM attempts a WHERE a.call_id = c.id) AS attempts FROM calls c WHERE c.state = 'waiting' ORDER BY c.created_at, c.rowid",
@@ -164,12 +181,17 @@ export class SqliteStore implements Store {
 
   enqueue(calls: readonly NewCall[]): Promise<void> {
     return this.submit(() => {
-      for (const c of calls) this.stmt.insert.run(c.id, c.fn, c.createdAt, c.payload);
+      for (const c of calls) this.stmt.insert.run(c.id, c.fn, c.createdAt, c.payload, c.parent ?? null);
     });
   }
 
   async payload(id: string): Promise<string | undefined> {
     return this.stmt.payload.get(id) as string | undefined;
+  }
+
+  recordChildren(callId: string, children: readonly string[]): void {
+    const text = JSON.stringify(children);
+    this.queueOnly(() => this.stmt.children.run(text, callId));
   }
 
   recordAttempt(callId: string, attempt: AttemptRecord): void {
@@ -192,7 +214,19 @@ export class SqliteStore implements Store {
 
   async get(id: string): Promise<StoredCall | undefined> {
     const row = this.stmt.get.get(id) as
-      { id: string; fn: string; state: StoredState; created_at: number; finished_at: number | null; result: string | null; error: string | null; last_attempt: string | null } | undefined;
+      | {
+          id: string;
+          fn: string;
+          state: StoredState;
+          created_at: number;
+          finished_at: number | null;
+          result: string | null;
+          error: string | null;
+          last_attempt: string | null;
+          parent: string | null;
+          children: string | null;
+        }
+      | undefined;
     if (row === undefined) return undefined;
     const attempts = (this.stmt.attempts.all(id) as string[]).map((r) => JSON.parse(r) as AttemptRecord);
     if (row.last_attempt !== null) {
@@ -211,6 +245,8 @@ export class SqliteStore implements Store {
       result: row.result,
       error: row.error === null ? null : (JSON.parse(row.error) as RemoteError),
       attempts,
+      parent: row.parent,
+      children: row.children === null ? [] : (JSON.parse(row.children) as string[]),
     };
   }
 
@@ -220,6 +256,8 @@ export class SqliteStore implements Store {
   }
 
   async sweep(before: number): Promise<number> {
+    // Large invocations stored for a call that never came (the caller died between the two requests).
+    await this.collections.sweepPayloads(before);
     let total = 0;
     for (;;) {
       const ids = this.stmt.expired.all(before) as string[];

@@ -1,6 +1,6 @@
 /**
  * The durable side of the agent: spawned calls, their attempts and results, the apps deployed over
- * the API, and what the scheduler remembers of each schedule. Every durable write of the agent goes
+ * the API, what the scheduler remembers of each schedule, and Dicts and Queues (collections.ts). Every durable write of the agent goes
  * through this interface. The interface is asynchronous and row-oriented so that a PostgreSQL implementation can fill
  * it later; the SQLite one (sqlite.ts) is the embedded default.
  *
@@ -9,6 +9,7 @@
  * caller holds the connection and sees a failure if the agent dies (see queue/call-table.ts).
  */
 import type { RemoteError } from "../errors";
+import type { CollectionStore } from "./collections";
 
 /** BullMQ's vocabulary. A stored call is `waiting` until it reaches a final state. */
 export type StoredState = "waiting" | "completed" | "failed" | "cancelled";
@@ -20,6 +21,8 @@ export interface NewCall {
   createdAt: number;
   /** `{"args":[...],"kwargs":{...}}` as JSON text. */
   payload: string;
+  /** The call it was made from inside of. */
+  parent?: string;
 }
 
 export type AttemptOutcome = "succeeded" | "failed" | "timeout" | "crashed" | "cancelled";
@@ -46,6 +49,9 @@ export interface StoredCall {
   result: string | null;
   error: RemoteError | null;
   attempts: AttemptRecord[];
+  /** The call it was made from inside of, and the calls made from inside it. */
+  parent: string | null;
+  children: string[];
 }
 
 export interface UnfinishedCall {
@@ -92,6 +98,8 @@ export interface Store {
    */
   finish(callId: string, state: Exclude<StoredState, "waiting">, result: string | null, error: RemoteError | null, finishedAt: number, attempt?: AttemptRecord | null): Promise<void>;
   get(id: string): Promise<StoredCall | undefined>;
+  /** Replaces the list of calls made from inside `callId`; committed with the next group. */
+  recordChildren(callId: string, children: readonly string[]): void;
   /** Every call not yet final, oldest first: what recovery re-queues after a restart. */
   unfinished(): Promise<UnfinishedCall[]>;
   /** Deletes final calls that finished before `before`; returns how many. */
@@ -103,5 +111,7 @@ export interface Store {
   saveSchedule(state: ScheduleState): Promise<void>;
   /** Every stored schedule state; fields stored by an older agent that are missing come back absent. */
   schedules(): Promise<Array<Partial<ScheduleState> & { key: string }>>;
+  /** Dicts and Queues (collections.ts). */
+  readonly collections: CollectionStore;
   close(): Promise<void>;
 }

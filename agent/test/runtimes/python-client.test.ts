@@ -347,21 +347,22 @@ print(json.dumps([m.add.remote(1), m.twice.remote(4), list(m.add.map([1, 2])), a
     expect(out).toEqual([101, 8, [101, 102], 42, 100]);
   });
 
-  test("a missing method or class is NotFoundError naming what there is; parameters are refused before anything is sent", async () => {
+  test("a missing method or class is NotFoundError naming what there is; parameters for a class served a method per function are refused", async () => {
     const out = await py(`
 out = {}
 try: Cls.from_name('t', 'Model', client=agent)().nope.remote(1)
 except warmpool.NotFoundError as e: out['method'] = describe(e)
 try: Cls.from_name('t', 'Nope', client=agent)().add.remote(1)
 except warmpool.NotFoundError as e: out['class'] = describe(e)
-nowhere = Client('http://127.0.0.1:9', 'x')
-try: Cls.from_name('t', 'Model', client=nowhere)(size=3)
+try: Cls.from_name('t', 'Model', client=agent)(size=3).add.remote(1)
 except warmpool.InvalidError as e: out['params'] = describe(e)
 print(json.dumps(out))`);
     expect(out.method.str).toBe("404 WP_ERR_FUNCTION_NOT_FOUND: class 'Model' of app 't' has no method 'nope'; its methods: add, twice");
     expect(out.method.functions).toEqual(["model-add", "model-twice"]);
     expect(out.class.str).toBe("404 WP_ERR_FUNCTION_NOT_FOUND: app 't' has no class 'Nope' (no function's handler is <module>:Nope.<method>); its classes: Model (add, twice)");
-    expect(out.params.str).toBe("Model(size=3): class parameters are not supported yet. The agent makes one instance of Model per container, without arguments; call Model() instead.");
+    expect(out.params.str).toBe(
+      "Model(size=3): app 't' serves Model one method per function (module:Model.method), which takes no parameters; deploy the class as one function with handler module:Model to use parameters",
+    );
     expect(out.params.mro).toContain("ValueError");
   });
 });
@@ -440,16 +441,17 @@ print(json.dumps(out))`);
     expect(out.env.str).toMatch(new RegExp(`^cannot reach the agent at http://127\\.0\\.0\\.1:${out.port} \\(URL from WARMPOOL_URL\\): .*; tried 1 time$`));
   });
 
-  test("arguments that are not JSON are refused before anything is sent", async () => {
+  test("arguments that are neither JSON, bytes nor picklable are refused before anything is sent", async () => {
     const out = await py(`
+import threading
 out = []
-for args in ([object()], [float('nan')]):
+for args in ([threading.Lock()], [float('nan')]):
     try: Function.from_name('t', 'square', client=Client('http://127.0.0.1:9', 'x')).remote(*args)
     except warmpool.InvalidError as e: out.append(describe(e)['str'])
 print(json.dumps(out))`);
     expect(out).toEqual([
-      "arguments must be JSON values (dict, list, str, int, float, bool, None): Object of type object is not JSON serializable",
-      "arguments must be JSON values (dict, list, str, int, float, bool, None): Out of range float values are not JSON compliant",
+      "arguments must be JSON values (dict, list, str, int, float, bool, None), bytes, or picklable: lock is neither JSON nor picklable (cannot pickle '_thread.lock' object)",
+      "arguments must be JSON values (dict, list, str, int, float, bool, None), bytes, or picklable: Out of range float values are not JSON compliant",
     ]);
   });
 });

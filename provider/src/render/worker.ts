@@ -99,6 +99,7 @@ function workerEnv(spec: FunctionSpec): k8s.types.input.core.v1.EnvVar[] {
     { name: e.maxInputs, value: String(spec.concurrency?.maxInputs ?? 1) },
     { name: e.batchSize, value: String(spec.batching?.maxBatchSize ?? 0) },
     { name: e.containerId, valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+    { name: e.serialization, value: spec.serialization ?? "json" },
     // Set only for a web-server function: the worker starts the handler's server on this port.
     ...(spec.webPort === undefined ? [] : [{ name: e.webPort, value: String(spec.webPort) }]),
     ...own,

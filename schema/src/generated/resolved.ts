@@ -66,6 +66,7 @@ export interface ResolvedFunctionSpec extends FunctionSpec {
   secrets: NonNullable<FunctionSpec["secrets"]>;
   volumes: NonNullable<FunctionSpec["volumes"]>;
   env: NonNullable<FunctionSpec["env"]>;
+  serialization: NonNullable<FunctionSpec["serialization"]>;
   autoscaler: ResolvedFunctionSpecAutoscaler;
   concurrency: ResolvedFunctionSpecConcurrency;
 }

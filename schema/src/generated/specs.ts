@@ -232,6 +232,10 @@ env?: {
 [k: string]: string
 }
 /**
+ * How arguments and results that are not JSON travel: `json` (JSON values, bytes as `{"$bytes": base64}`) or `pickle` (Python only: any picklable value, as `{"$pickle": base64}`; the caller must be Python too). Not for functions behind an Endpoint, whose requests and responses are HTTP.
+ */
+serialization?: ("json" | "pickle")
+/**
  * The port the container's own HTTP server listens on, for a function behind a `webServer` Endpoint: the worker starts the handler's web server on it (`WARMPOOL_WEB_PORT`) and the pod declares it as container port `web`. Must equal the Endpoint's `port`.
  */
 webPort?: number

@@ -52,6 +52,14 @@ export function functionProblems(spec: FunctionSpec): Problem[] {
       related: ["retries.maxDelay"],
     });
   }
+  if (spec.serialization === "pickle" && (spec.runtime ?? "python") !== "python") {
+    problems.push({
+      path: "serialization",
+      value: spec.serialization,
+      message: `must be "json" for runtime "${spec.runtime}": only the Python runtime (and a Python caller) can read pickles`,
+      related: ["runtime"],
+    });
+  }
   problems.push(...gpuProblems(spec));
   for (const mountPath of Object.keys(spec.volumes ?? {})) {
     const normalized = mountPath.replace(/\/+$/, "") || "/";

@@ -18,6 +18,7 @@ class ConfigError extends Error {
  * @property {number} maxInputs
  * @property {number} batchSize
  * @property {string} containerId
+ * @property {string} serialization
  */
 
 /**
@@ -45,6 +46,9 @@ function fromEnv(env) {
   if (!handler.includes(":")) {
     throw new ConfigError(`WARMPOOL_HANDLER must be module:function or module:Class.method, got ${JSON.stringify(handler)}`);
   }
+  const serialization = env.WARMPOOL_SERIALIZATION ?? "json";
+  // Pickles are Python's: a Node handler could neither read its arguments nor write its results.
+  if (serialization !== "json") throw new ConfigError(`WARMPOOL_SERIALIZATION must be json for the Node runtime, got ${JSON.stringify(serialization)}`);
   return {
     host: env.WARMPOOL_HOST ?? "127.0.0.1",
     port: integer(env, "WARMPOOL_PORT", "", 0),
@@ -53,6 +57,7 @@ function fromEnv(env) {
     maxInputs: integer(env, "WARMPOOL_MAX_INPUTS", "1", 1),
     batchSize: integer(env, "WARMPOOL_BATCH_SIZE", "0", 0),
     containerId: env.WARMPOOL_CONTAINER_ID ?? "local",
+    serialization,
   };
 }
 

@@ -24,7 +24,7 @@ class BadRequest extends Error {
 function parseInvoke(body, maxInputs) {
   let document;
   try {
-    document = JSON.parse(body);
+    document = JSON.parse(body, revive);
   } catch (error) {
     throw new BadRequest(`body is not JSON: ${/** @type {Error} */ (error).message}`);
   }
@@ -32,6 +32,36 @@ function parseInvoke(body, maxInputs) {
   if (!Array.isArray(inputs) || inputs.length === 0) throw new BadRequest('body must be {"inputs": [...]} with at least one input');
   if (inputs.length > maxInputs) throw new BadRequest(`${inputs.length} inputs in one request, this handler takes at most ${maxInputs}`);
   return inputs.map(toInput);
+}
+
+/**
+ * Bytes travel as `{"$bytes": base64}` (PROTOCOL.md, "Values"): such an object is a Buffer for the
+ * handler. JSON.parse calls this bottom-up, so nested ones are found too.
+ * @param {string} _key
+ * @param {unknown} value
+ */
+function revive(_key, value) {
+  if (isObject(value) && typeof value.$bytes === "string") {
+    const keys = Object.keys(value);
+    if (keys.length === 1) {
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(value.$bytes) || value.$bytes.length % 4 !== 0) throw new BadRequest("a $bytes value is not base64");
+      return Buffer.from(value.$bytes, "base64");
+    }
+  }
+  return value;
+}
+
+/**
+ * A Buffer or typed byte array in a result goes out as `{"$bytes": base64}`. JSON.stringify has
+ * already called Buffer's toJSON on `value`, so the original is read from the holder.
+ * @this {Record<string, unknown>}
+ * @param {string} key
+ * @param {unknown} value
+ */
+function bytesOut(key, value) {
+  const original = this[key];
+  if (original instanceof Uint8Array) return { $bytes: Buffer.from(original.buffer, original.byteOffset, original.byteLength).toString("base64") };
+  return value;
 }
 
 /**
@@ -64,7 +94,7 @@ function success(id, value) {
   let encoded;
   try {
     // undefined (a handler that returns nothing) is null on the wire, like Python's None.
-    encoded = value === undefined ? "null" : JSON.stringify(value);
+    encoded = value === undefined ? "null" : JSON.stringify(value, bytesOut);
   } catch (error) {
     return failure(id, runtimeError("SerializationError", `result is not JSON-serialisable: ${/** @type {Error} */ (error).message}`));
   }

@@ -13,7 +13,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
-import { WORKER_ENV as E, WORKER_PROTOCOL } from "@warmpool/schema";
+import { WORKER_CLIENT_ENV, WORKER_ENV as E, WORKER_PROTOCOL } from "@warmpool/schema";
 import type { FunctionConfig } from "../../config/function";
 import type { Backend, ContainerHandle, ContainerInfo } from "../backend";
 import { GpuAllocator } from "./gpus";
@@ -31,6 +31,12 @@ export interface LocalBackendOptions {
   gpus?: GpuAllocator;
   /** @default bwrap, hiding the state and log dirs, as the user 65534:65534 when the agent is root */
   sandbox?: Sandbox;
+  /**
+   * The agent's URL and a token scoped to the App (token.ts), put in each worker's environment
+   * (WORKER_CLIENT_ENV) so that its code can call the App's functions. May wait until the agent
+   * listens. @default none: workers get neither
+   */
+  agentAccess?: (app: string) => Promise<{ url: string; token: string }>;
 }
 
 /** The part of the agent's environment a worker gets (PROTOCOL.md). */
@@ -85,6 +91,13 @@ export class LocalBackend implements Backend {
       this.gpus.release(gpus);
       throw err;
     }
+    let access: { url: string; token: string } | undefined;
+    try {
+      access = await this.options.agentAccess?.(fn.app);
+    } catch (err) {
+      this.gpus.release(gpus);
+      throw err;
+    }
     const port = await freePort();
     const logFile = path.join(this.options.logDir, fn.app, fn.name, `${id}.log`);
     fs.mkdirSync(path.dirname(logFile), { recursive: true });
@@ -101,6 +114,8 @@ export class LocalBackend implements Backend {
       [E.maxInputs]: String(fn.maxInputs),
       [E.batchSize]: String(fn.batch?.maxBatchSize ?? 0),
       [E.containerId]: id,
+      [E.serialization]: fn.spec.serialization,
+      ...(access === undefined ? {} : { [WORKER_CLIENT_ENV.url]: access.url, [WORKER_CLIENT_ENV.token]: access.token }),
       ...inheritedEnv(),
     };
     if (gpus.length > 0) env.CUDA_VISIBLE_DEVICES = gpus.join(",");

@@ -9,11 +9,12 @@ package installs into any image, CUDA base images included, without pulling in d
 
 from typing import Any
 
+from .classes import parameter
 from .hooks import enter, exit, method
 from ._client_names import NAMES as _CLIENT
 from .web import Response
 
-__all__ = ["enter", "exit", "method", "Response", *_CLIENT]
+__all__ = ["enter", "exit", "method", "parameter", "Response", *_CLIENT]
 __version__ = "0.1.0"
 
 

@@ -4,6 +4,8 @@ can list them without importing the client (a worker's start does not need it)."
 NAMES = (
     "Client",
     "Cls",
+    "Dict",
+    "Queue",
     "Function",
     "FunctionCall",
     "AgentUnavailableError",

@@ -18,6 +18,7 @@ class Config(NamedTuple):
     max_inputs: int
     batch_size: int
     container_id: str
+    serialization: str
 
 
 def _int(env: Mapping[str, str], name: str, default: str, minimum: int) -> int:
@@ -38,6 +39,9 @@ def from_env(env: Mapping[str, str] = os.environ) -> Config:
     handler = env.get("WARMPOOL_HANDLER", "")
     if ":" not in handler:
         raise ConfigError(f"WARMPOOL_HANDLER must be module:function or module:Class.method, got {handler!r}")
+    serialization = env.get("WARMPOOL_SERIALIZATION", "json")
+    if serialization not in ("json", "pickle"):
+        raise ConfigError(f"WARMPOOL_SERIALIZATION must be json or pickle, got {serialization!r}")
     return Config(
         host=env.get("WARMPOOL_HOST", "127.0.0.1"),
         port=_int(env, "WARMPOOL_PORT", "", 0),
@@ -46,4 +50,5 @@ def from_env(env: Mapping[str, str] = os.environ) -> Config:
         max_inputs=_int(env, "WARMPOOL_MAX_INPUTS", "1", 1),
         batch_size=_int(env, "WARMPOOL_BATCH_SIZE", "0", 0),
         container_id=env.get("WARMPOOL_CONTAINER_ID", "local"),
+        serialization=serialization,
     )

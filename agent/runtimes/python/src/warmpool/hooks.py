@@ -6,6 +6,7 @@ code and worker under different names), where identity checks against a registry
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable, List
 
 _TAG = "__warmpool_hook__"
@@ -41,3 +42,17 @@ def hook_names(cls: type, kind: str) -> List[str]:
         # A subclass redefining a hook replaces it but keeps the base class's place in the order.
         members.update(vars(klass))
     return [name for name, value in members.items() if getattr(value, _TAG, None) == kind]
+
+
+def method_names(cls: type) -> List[str]:
+    """What a class function serves: the methods marked ``@method``, or, with none marked, every
+    public method that is not a hook."""
+    members: dict = {}
+    for klass in reversed(cls.__mro__):
+        if klass is object:
+            continue
+        members.update(vars(klass))
+    marked = [name for name, value in members.items() if getattr(value, _TAG, None) == "method"]
+    if marked:
+        return marked
+    return [name for name, value in members.items() if not name.startswith("_") and inspect.isfunction(value) and getattr(value, _TAG, None) is None]

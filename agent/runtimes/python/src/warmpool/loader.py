@@ -9,6 +9,7 @@ import sys
 from typing import Any, Callable, List, NamedTuple, Optional
 
 from .aio import LoopThread
+from .classes import ClassHandler
 from .hooks import hook_names
 
 
@@ -22,9 +23,14 @@ class Handler(NamedTuple):
     exit_hooks: List[Callable[[], Any]]
     loop: Optional[LoopThread]
     """Present when the handler or any hook is ``async def``; None keeps sync workers thread-only."""
+    cls: Optional[ClassHandler] = None
+    """For ``module:Class``: the class function, whose inputs name a method and parameters."""
 
     def close(self) -> None:
         """Run the ``@exit`` hooks once, in order, then stop the event loop."""
+        if self.cls is not None:
+            self.cls.close()
+            return
         try:
             for hook in self.exit_hooks:
                 _run_hook(hook, self.loop)
@@ -50,6 +56,11 @@ def load(spec: str, app_dir: str) -> Handler:
         fn = _attribute(instance, method_name, f"{module_name}:{owner_name}")
         enter_hooks = [getattr(instance, name) for name in hook_names(owner, "enter")]
         exit_hooks = [getattr(instance, name) for name in hook_names(owner, "exit")]
+    elif inspect.isclass(owner):
+        # module:Class: every method of the class, an instance per parameter set (classes.py).
+        handler = ClassHandler(owner, f"{module_name}:{owner_name}")
+        handler.warm_default()
+        return Handler(owner, False, [], handler.loop, handler)
     else:
         fn = owner
     if not callable(fn):

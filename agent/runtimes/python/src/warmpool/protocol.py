@@ -7,7 +7,8 @@ response is joined from the pieces without a second encoding pass.
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, NamedTuple
+import pickle
+from typing import Any, Callable, Dict, List, NamedTuple, Optional
 
 from .errors import runtime_error
 
@@ -24,11 +25,14 @@ class Input(NamedTuple):
     id: str
     args: List[Any]
     kwargs: Dict[str, Any]
+    method: Optional[str] = None
+    """For a class function: the method to run, and the instance's parameters."""
+    params: Dict[str, Any] = {}
 
 
-def parse_invoke(body: bytes, max_inputs: int) -> List[Input]:
+def parse_invoke(body: bytes, max_inputs: int, object_hook: Optional[Callable[[Dict[str, Any]], Any]] = None) -> List[Input]:
     try:
-        document = json.loads(body)
+        document = json.loads(body, object_hook=object_hook)
     except ValueError as error:
         raise BadRequest(f"body is not JSON: {error}") from None
     except RecursionError:
@@ -54,13 +58,19 @@ def _input(index: int, item: Any) -> Input:
         raise BadRequest(f"inputs[{index}].args must be an array")
     if not isinstance(kwargs, dict):
         raise BadRequest(f"inputs[{index}].kwargs must be an object")
-    return Input(input_id, args, kwargs)
+    method = item.get("method")
+    params = item.get("params", {})
+    if method is not None and not isinstance(method, str):
+        raise BadRequest(f"inputs[{index}].method must be a string")
+    if not isinstance(params, dict):
+        raise BadRequest(f"inputs[{index}].params must be an object")
+    return Input(input_id, args, kwargs, method, params)
 
 
-def success(input_id: str, value: Any) -> str:
+def success(input_id: str, value: Any, encode_value: Callable[[Any], str] = _encode) -> str:
     try:
-        encoded = _encode(value)
-    except (TypeError, ValueError, RecursionError) as error:
+        encoded = encode_value(value)
+    except (TypeError, ValueError, RecursionError, pickle.PicklingError) as error:
         return failure(input_id, runtime_error("SerializationError", f"result is not JSON-serialisable: {error}"))
     return '{"id":%s,"ok":true,"value":%s}' % (_encode(input_id), encoded)
 

@@ -92,7 +92,7 @@ class Routes:
         if invoker is None:
             return _NOT_LOADED
         try:
-            inputs = protocol.parse_invoke(body, self._max_request_inputs)
+            inputs = protocol.parse_invoke(body, self._max_request_inputs, invoker.codec.hook)
         except BadRequest as error:
             return 400, protocol.error_body("BadRequest", str(error))
         return 200, protocol.outputs(invoker.run(inputs))

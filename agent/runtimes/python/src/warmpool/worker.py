@@ -15,6 +15,7 @@ import traceback
 
 from . import loader, webserver
 from .config import ConfigError, from_env
+from .values import Codec
 from .invoke import Invoker
 from .routes import Routes
 from .server import CONNECTIONS_BEYOND_INPUTS, WorkerServer
@@ -62,7 +63,7 @@ def main() -> None:
         traceback.print_exc()
         _log(f"{config.handler} failed to start in container {config.container_id}")
         _exit(3)
-    routes.serve(Invoker(handler, config.batch_size, stats))
+    routes.serve(Invoker(handler, config.batch_size, stats, Codec(config.serialization == "pickle")))
     host, port = server.server_address[:2]
     _log(f"ready: {config.handler} on {host}:{port}, container {config.container_id}, python {sys.version.split()[0]}")
 

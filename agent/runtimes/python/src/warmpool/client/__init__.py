@@ -11,10 +11,11 @@ Standard library only, like the worker runtime in the same package. Modules, one
 ``config`` (where the agent and token come from) and ``configfile`` (the config file),
 ``http`` (HTTP/1.1 on asyncio streams) and ``transport`` (the JSON API: auth, idempotency keys,
 retries), ``errors``, ``functions`` (Client, Function, FunctionCall), ``mapping`` (map, starmap,
-spawn_map), ``cls`` (Cls), ``blocking`` (the blocking API and ``.aio``), ``progress``.
+spawn_map), ``cls`` (Cls), ``collections`` (Dict, Queue), ``blocking`` (the blocking API and ``.aio``), ``progress``.
 """
 
 from .cls import Cls
+from .collections import Dict, Queue
 from .errors import (
     AgentUnavailableError,
     ApiError,

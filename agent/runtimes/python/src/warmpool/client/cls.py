@@ -1,10 +1,11 @@
-"""``Cls``: a class's methods, found among the app's functions by their handlers.
+"""``Cls``: a class's methods, found among the app's functions by their handlers, read once from
+``GET /v1/apps/{app}`` (the spec lists every function's handler).
 
-Today each method of a class is a function of its own in the App spec, with the handler
-``module:Class.method``. ``Cls.from_name("app", "Model")().predict`` is the function whose handler
-is ``<module>:Model.predict``, read once from ``GET /v1/apps/{app}`` (the spec lists every
-function's handler). Class parameters (``Model(size=3)``) need the agent to make an instance per
-set of parameters, which it does not do yet: they are refused before anything is sent.
+- A *class function*, handler ``module:Model``, serves every method of the class: each input names
+  its method and the instance's parameters (``Model(size=3)``), and the worker keeps an instance
+  per parameter set (runtimes/python/src/warmpool/classes.py). Modal's ``@app.cls``.
+- A function per method, handler ``module:Model.predict``: one instance per container, without
+  parameters. When a class has both, a method without parameters goes to its own function.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class Cls:
         self.name = name
         self._client = client
         self._methods: Optional[Dict[str, List[str]]] = None
+        self._class_function: Optional[str] = None
 
     @staticmethod
     def from_name(app_name: str, name: str, *, environment_name: Optional[str] = None, client: Optional[Client] = None) -> "Cls":
@@ -33,13 +35,9 @@ class Cls:
         return f"Cls({self.app_name!r}, {self.name!r})"
 
     def __call__(self, *args: Any, **parameters: Any) -> "Obj":
-        if args or parameters:
-            given = ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in parameters.items()])
-            raise InvalidError(
-                f"{self.name}({given}): class parameters are not supported yet. The agent makes one "
-                f"instance of {self.name} per container, without arguments; call {self.name}() instead."
-            )
-        return Obj(self)
+        if args:
+            raise InvalidError(f"{self.name}({', '.join(map(repr, args))}): parameters are passed by name, as in Modal: {self.name}(size=3)")
+        return Obj(self, parameters)
 
     @dual
     async def hydrate(self) -> "Cls":
@@ -69,10 +67,14 @@ class Cls:
             handler_module, _, attribute = handler.partition(":")
             owner, dot, method = attribute.partition(".")
             if not dot:
+                if owner == wanted and (not module or module == handler_module) and owner[:1].isupper():
+                    self._class_function = function
                 continue
             classes.setdefault(owner, []).append(method)
             if owner == wanted and (not module or module == handler_module):
                 methods.setdefault(method, []).append(function)
+        if not methods and self._class_function is not None:
+            return methods
         if not methods:
             known = "; ".join(f"{owner} ({', '.join(sorted(set(names)))})" for owner, names in sorted(classes.items())) or "(none)"
             raise NotFoundError(
@@ -83,10 +85,20 @@ class Cls:
             )
         return methods
 
-    async def function_for(self, method: str) -> str:
-        """The name of the function that serves ``method``."""
+    async def function_for(self, method: str, parameters: Optional[Dict[str, Any]] = None) -> Any:
+        """The name of the function that serves ``method``; for a class function, the name and the
+        input's ``{"method", "params"}``."""
         methods = await self._read()
         names = methods.get(method)
+        if self._class_function is not None and (parameters or not names):
+            return self._class_function, {"method": method, "params": parameters or {}}
+        if parameters:
+            given = ", ".join(f"{k}={v!r}" for k, v in parameters.items())
+            raise InvalidError(
+                f"{self.name}({given}): app {self.app_name!r} serves {self.name} one method per function "
+                f"(module:{self.name}.method), which takes no parameters; deploy the class as one function "
+                f"with handler module:{self.name} to use parameters"
+            )
         if not names:
             raise NotFoundError(
                 404,
@@ -104,12 +116,13 @@ class Cls:
 class Obj:
     """An instance of a ``Cls``: its attributes are its methods, each a ``Function``."""
 
-    def __init__(self, cls: Cls) -> None:
+    def __init__(self, cls: Cls, parameters: Dict[str, Any]) -> None:
         self._cls = cls
+        self._parameters = parameters
         self._functions: Dict[str, Function] = {}
 
     def __repr__(self) -> str:
-        return f"{self._cls!r}()"
+        return f"{self._cls!r}({', '.join(f'{k}={v!r}' for k, v in self._parameters.items())})"
 
     def __getattr__(self, method: str) -> Function:
         if method.startswith("_"):
@@ -117,9 +130,10 @@ class Obj:
         function = self._functions.get(method)
         if function is None:
             cls = self._cls
+            parameters = self._parameters
 
-            async def resolve() -> str:
-                return await cls.function_for(method)
+            async def resolve() -> Any:
+                return await cls.function_for(method, parameters)
 
             function = self._functions[method] = Function(cls.app_name, f"{cls.name}.{method}", cls._client, resolve=resolve)
         return function

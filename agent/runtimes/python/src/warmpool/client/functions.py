@@ -21,7 +21,7 @@ from .blocking import dual, iterate
 from .errors import CallTimeoutError, NotFoundError, remote_error
 from .mapping import IterSource, map_results, spawn_all, total_of
 from .progress import Progress
-from .transport import Options, Transport, invocation, new_key, path
+from .transport import Options, Transport, encode, invocation, new_key, path
 
 _POLL_S = 55.0
 """Longest single long-poll of ``get``: under the 60 s that proxies commonly allow an idle request."""
@@ -91,9 +91,11 @@ def unwrap(answer: Dict[str, Any]) -> Any:
 class Function:
     """A deployed function, by app and name."""
 
-    def __init__(self, app_name: str, name: str, client: Client, *, resolve: Optional[Callable[[], Awaitable[str]]] = None) -> None:
+    def __init__(self, app_name: str, name: str, client: Client, *, resolve: Optional[Callable[[], Awaitable[Any]]] = None) -> None:
         self.app_name = app_name
         self._name: Optional[str] = None if resolve is not None else name
+        self._extra: Optional[Dict[str, Any]] = None
+        """A class function's method and parameters, sent with every input (cls.py)."""
         self._label = name
         self._resolve = resolve
         self._client = client
@@ -109,7 +111,9 @@ class Function:
     async def _target(self, verb: str = "") -> str:
         if self._name is None:
             assert self._resolve is not None
-            self._name = await self._resolve()
+            resolved = await self._resolve()
+            # A method of a class function resolves to (function, {"method", "params"}).
+            self._name, self._extra = resolved if isinstance(resolved, tuple) else (resolved, None)
         segments = ["v1", "apps", self.app_name, "functions", self._name] + ([verb] if verb else [])
         return path(*segments)
 
@@ -118,6 +122,18 @@ class Function:
             return await self._client.transport.request(method, await self._target(verb), body, **options)
         except NotFoundError as error:
             raise await self._client.explain(error) from None
+
+    async def _invocation(self, args: Any, kwargs: Dict[str, Any]) -> Any:
+        """The body of a call or spawn: the invocation, or, past ``Options.inline_limit``, a
+        reference to it stored first on the agent (``POST /v1/payloads``, used once)."""
+        await self._target()
+        body = invocation(args, kwargs, self._extra)
+        transport = self._client.transport
+        encoded = encode(body)
+        if len(encoded) <= transport.options.inline_limit:
+            return encoded
+        stored = await transport.request("POST", "/v1/payloads", encoded, timeout=None)
+        return {"payload": stored["payloadId"]}
 
     @dual
     async def hydrate(self) -> "Function":
@@ -128,13 +144,13 @@ class Function:
     @dual
     async def remote(self, *args: Any, **kwargs: Any) -> Any:
         """Runs the function and returns its result; raises its exception as a ``RemoteError``."""
-        answer = await self._request("POST", "call", invocation(args, kwargs), key=new_key(), timeout=None)
+        answer = await self._request("POST", "call", await self._invocation(args, kwargs), key=new_key(), timeout=None)
         return unwrap(answer)
 
     @dual
     async def spawn(self, *args: Any, **kwargs: Any) -> "FunctionCall":
         """Queues a durable call; returns once the agent has stored it."""
-        answer = await self._request("POST", "spawn", invocation(args, kwargs), key=new_key())
+        answer = await self._request("POST", "spawn", await self._invocation(args, kwargs), key=new_key())
         return FunctionCall(str(answer["callId"]), self._client)
 
     # map, starmap, spawn_map: a blocking form that feeds inputs from the caller's thread, and an
@@ -147,7 +163,7 @@ class Function:
         progress = Progress(self._label, total_of(iterables))
         try:
             target = await self._target("map")
-            async for result in map_results(self._client.transport, target, source, kwargs or {}, order_outputs, return_exceptions, progress):
+            async for result in map_results(self._client.transport, target, source, kwargs or {}, order_outputs, return_exceptions, progress, self._extra):
                 yield result
         except NotFoundError as error:
             raise await self._client.explain(error) from None
@@ -166,7 +182,7 @@ class Function:
         progress = Progress(self._label, total_of(iterables), verb="spawned")
         try:
             target = await self._target("spawn")
-            async for _ in spawn_all(self._client.transport, target, source, kwargs or {}, progress):
+            async for _ in spawn_all(self._client.transport, target, source, kwargs or {}, progress, self._extra):
                 yield _
         except NotFoundError as error:
             raise await self._client.explain(error) from None

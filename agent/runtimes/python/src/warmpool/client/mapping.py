@@ -26,7 +26,7 @@ from .blocking import END
 from .errors import RemoteError, TooManyPendingError, remote_error
 from .http import Connection, ProtocolError
 from .progress import Progress
-from .transport import Transport, decode, encode, invocation, new_key
+from .transport import Transport, decode, encode, invocation, new_key, revive
 
 _SPAWNS = 32
 """Spawn requests of one ``spawn_map`` in flight at once: enough to keep the agent's group commit
@@ -85,10 +85,10 @@ def total_of(iterables: "List[Any]") -> Optional[int]:
         return None
 
 
-async def map_lines(transport: Transport, target: str, source: Any, kwargs: Dict[str, Any], ordered: bool) -> AsyncIterator[Dict[str, Any]]:
+async def map_lines(transport: Transport, target: str, source: Any, kwargs: Dict[str, Any], ordered: bool, extra: Optional[Dict[str, Any]] = None) -> AsyncIterator[Dict[str, Any]]:
     """The agent's result lines of one map (``{"index", "callId", "status", "result"|"error"}``)."""
     connection = await transport.open_stream(f"{target}?ordered={'true' if ordered else 'false'}", [("Content-Type", "application/x-ndjson")], new_key())
-    sender = asyncio.ensure_future(_send(connection, source, kwargs))
+    sender = asyncio.ensure_future(_send(connection, source, kwargs, extra))
     finished = False
     try:
         try:
@@ -104,7 +104,7 @@ async def map_lines(transport: Transport, target: str, source: Any, kwargs: Dict
                 for line in lines:
                     if not line.strip():
                         continue
-                    parsed = json.loads(line)
+                    parsed = json.loads(line, object_hook=revive)
                     if parsed.get("done") is True:
                         finished = True
                     elif "callId" not in parsed:
@@ -124,7 +124,7 @@ async def map_lines(transport: Transport, target: str, source: Any, kwargs: Dict
             connection.close()
 
 
-async def _send(connection: Connection, source: Any, kwargs: Dict[str, Any]) -> None:
+async def _send(connection: Connection, source: Any, kwargs: Dict[str, Any], extra: Optional[Dict[str, Any]]) -> None:
     try:
         while True:
             args = await source.get()
@@ -132,7 +132,7 @@ async def _send(connection: Connection, source: Any, kwargs: Dict[str, Any]) -> 
                 connection.write_last_chunk()
                 await connection.drain()
                 return
-            connection.write_chunk(encode(invocation(args, kwargs)) + b"\n")
+            connection.write_chunk(encode(invocation(args, kwargs, extra)) + b"\n")
             await connection.drain()
     except (OSError, ProtocolError):
         return  # the agent closed the connection: its answer (or the reader) says why
@@ -173,10 +173,11 @@ async def map_results(
     order_outputs: bool,
     return_exceptions: bool,
     progress: Progress,
+    extra: Optional[Dict[str, Any]] = None,
 ) -> AsyncIterator[Any]:
     """Modal's semantics over the lines: results, or the first failure raised, or (with
     ``return_exceptions``) failures yielded in their place as ``RemoteError``s."""
-    lines = map_lines(transport, target, source, kwargs, order_outputs)
+    lines = map_lines(transport, target, source, kwargs, order_outputs, extra)
     try:
         async for line in lines:
             if line.get("status") == "succeeded":
@@ -194,7 +195,7 @@ async def map_results(
         await lines.aclose()
 
 
-async def spawn_all(transport: Transport, target: str, source: Any, kwargs: Dict[str, Any], progress: Progress) -> AsyncIterator[None]:
+async def spawn_all(transport: Transport, target: str, source: Any, kwargs: Dict[str, Any], progress: Progress, extra: Optional[Dict[str, Any]] = None) -> AsyncIterator[None]:
     """Spawns every input; returns once each is durable on the agent. (An async generator that
     yields nothing, so the blocking API can feed it through ``blocking.iterate``.)"""
     slots = asyncio.Semaphore(_SPAWNS)
@@ -203,7 +204,7 @@ async def spawn_all(transport: Transport, target: str, source: Any, kwargs: Dict
     failures: List[BaseException] = []
 
     async def spawn(args: tuple) -> None:
-        body = invocation(args, kwargs)
+        body = invocation(args, kwargs, extra)
         key = new_key()
         try:
             while True:

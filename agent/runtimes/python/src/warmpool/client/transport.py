@@ -12,17 +12,45 @@ that request goes again at once on a new connection, without counting as a retry
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import pickle
 import uuid
 import weakref
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 from urllib.parse import quote
 
+from ..context import current_call
 from .config import Resolved
 from .errors import AgentUnavailableError, ApiError, InvalidError, api_error
 from .http import Connection, Endpoint, Pool, ProtocolError
 
-_encode = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
+def _beyond_json(value: Any) -> Any:
+    """Values JSON cannot carry (PROTOCOL.md, "Values"): bytes as ``{"$bytes": base64}``; anything
+    else picklable as ``{"$pickle": base64}``, which only a function with ``serialization: pickle``
+    accepts (the agent refuses it for the others, saying so)."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {"$bytes": base64.b64encode(bytes(value)).decode("ascii")}
+    try:
+        data = pickle.dumps(value, protocol=4)
+    except Exception as error:  # noqa: BLE001 - whatever pickle raised, the value cannot travel
+        raise TypeError(f"{type(value).__name__} is neither JSON nor picklable ({error})") from None
+    return {"$pickle": base64.b64encode(data).decode("ascii")}
+
+
+def revive(obj: Dict[str, Any]) -> Any:
+    """``{"$bytes": ...}`` and ``{"$pickle": ...}`` in answers (results, Dict and Queue values) back
+    into Python values. Unpickling runs code the pickle names: results are trusted as the functions
+    that returned them are."""
+    if len(obj) == 1:
+        if isinstance(obj.get("$bytes"), str):
+            return base64.b64decode(obj["$bytes"])
+        if isinstance(obj.get("$pickle"), str):
+            return pickle.loads(base64.b64decode(obj["$pickle"]))
+    return obj
+
+
+_encode = json.JSONEncoder(allow_nan=False, separators=(",", ":"), default=_beyond_json).encode
 _USER_AGENT = "warmpool-python/0.1.0"
 
 
@@ -36,6 +64,9 @@ class Options(NamedTuple):
     """Tries after the first, on connection failures and 503s."""
     retry_delay: float = 0.25
     """Before the first retry; doubled for each next one."""
+    inline_limit: int = 8 * 1024 * 1024
+    """Bytes of JSON above which a call's or spawn's arguments are stored first (``POST
+    /v1/payloads``) and the call names them: under the agent's 16 MiB limit on a request."""
 
 
 def new_key() -> str:
@@ -43,11 +74,14 @@ def new_key() -> str:
     return str(uuid.uuid4())
 
 
-def invocation(args: Sequence[Any], kwargs: Dict[str, Any]) -> Dict[str, Any]:
-    """The API's Invocation: ``{"args": [...], "kwargs": {...}}`` (kwargs left out when empty)."""
+def invocation(args: Sequence[Any], kwargs: Dict[str, Any], extra: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """The API's Invocation: ``{"args": [...], "kwargs": {...}}`` (kwargs left out when empty), with
+    ``extra`` (a class function's ``method`` and ``params``) when given."""
     body: Dict[str, Any] = {"args": list(args)}
     if kwargs:
         body["kwargs"] = kwargs
+    if extra:
+        body.update(extra)
     return body
 
 
@@ -60,7 +94,7 @@ def encode(value: Any) -> bytes:
     try:
         return _encode(value).encode()
     except (TypeError, ValueError, RecursionError) as error:
-        raise InvalidError(f"arguments must be JSON values (dict, list, str, int, float, bool, None): {error}") from None
+        raise InvalidError(f"arguments must be JSON values (dict, list, str, int, float, bool, None), bytes, or picklable: {error}") from None
 
 
 class _Stale(Exception):
@@ -102,9 +136,12 @@ class Transport:
     ) -> Any:
         """The parsed JSON answer; an ``ApiError`` for any other status. ``timeout`` -1 means
         ``request_timeout``, None no limit."""
-        headers = list(self._base)
+        headers = list(self._base) + _parent()
         payload = b""
-        if body is not None:
+        if isinstance(body, bytes):
+            payload = body  # encoded already (a large invocation, measured before it was sent)
+            headers += [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
+        elif body is not None:
             payload = encode(body)
             headers += [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
         elif method in ("POST", "PUT"):
@@ -181,7 +218,7 @@ class Transport:
         connection.write_head(
             "POST",
             self.endpoint.prefix + target,
-            self._base + headers + [("Transfer-Encoding", "chunked"), ("Idempotency-Key", key)],
+            self._base + _parent() + headers + [("Transfer-Encoding", "chunked"), ("Idempotency-Key", key)],
         )
         return connection
 
@@ -194,12 +231,19 @@ class Transport:
             connection.close()
 
 
+def _parent() -> List[Tuple[str, str]]:
+    """Inside a worker's handler, the header that makes a call the child of the one running
+    (context.py); nothing elsewhere."""
+    call_id = current_call.get()
+    return [] if call_id is None else [("Warmpool-Parent-Call", call_id)]
+
+
 def decode(answer: bytes) -> Any:
     """An answer's JSON, or its text when it is not JSON (a proxy's error page)."""
     if not answer:
         return None
     try:
-        return json.loads(answer)
+        return json.loads(answer, object_hook=revive)
     except ValueError:
         return answer.decode("utf-8", "replace")
 

@@ -1,0 +1,79 @@
+/**
+ * Classes as Modal has them (issue 14, item 4), with a real agent and a real Python worker: a class
+ * function (handler `module:Class`) serves all its `@method`s from one container pool; each input
+ * names its method and parameters; each distinct parameter set gets its own instance, `@enter` once,
+ * at most 8 per container (the least recently used idle one runs `@exit` and goes). The Python
+ * client's `Cls` reaches it, blocking and `.aio`.
+ */
+import * as path from "node:path";
+import { Agent } from "../src/agent";
+import { validateApp } from "../src/spec/load";
+import { Http, RUNTIMES, TOKEN, tempDir } from "./helpers";
+import { pyJson } from "./runtimes/python-client";
+
+jest.setTimeout(90_000);
+
+const CLASSES = path.resolve(__dirname, "fixtures", "classes");
+
+let agent: Agent;
+let http: Http;
+
+beforeAll(async () => {
+  agent = new Agent({ stateDir: path.join(tempDir("classes"), "state"), port: 0, token: TOKEN, logLevel: "silent", runtimesDir: RUNTIMES });
+  const one = { autoscaler: { maxContainers: 1 }, concurrency: { maxInputs: 4 } };
+  const functions = { counter: { handler: "counter:Counter", ...one }, plain: { handler: "counter:Plain", ...one } };
+  await agent.run([validateApp({ name: "cls", functions }, "cls", CLASSES)]);
+  http = new Http(agent.url, TOKEN);
+});
+afterAll(() => agent?.close());
+
+const call = (fn: string, method: string, args: unknown[], params?: object) => http.req("POST", `/v1/apps/cls/functions/${fn}/call`, { args, method, ...(params === undefined ? {} : { params }) });
+
+test("one pool serves every method; the default instance is made (and entered) before the container is ready", async () => {
+  const a = await call("counter", "where", []);
+  const b = await call("counter", "scale", [5]);
+  expect(b.body).toMatchObject({ status: "succeeded", result: 5 });
+  expect((await call("counter", "where", [])).body.result.pid).toBe(a.body.result.pid);
+  expect((await call("counter", "hooks", [])).body.result.entered).toEqual([1]);
+});
+
+test("each parameter set gets its own instance, entered once", async () => {
+  expect((await call("counter", "scale", [3], { size: 2 })).body.result).toBe(6);
+  expect((await call("counter", "scale", [3], { size: 2 })).body.result).toBe(6);
+  expect((await call("counter", "later", [3], { size: 7 })).body.result).toBe(10);
+  expect((await call("counter", "hooks", [], { size: 2 })).body.result.entered).toEqual([1, 2, 7]);
+  // A class without parameter() declarations takes them as constructor arguments.
+  expect((await call("plain", "greet", ["ann"], { greeting: "hi" })).body.result).toBe("hi, ann");
+  expect((await call("plain", "greet", ["bob"])).body.result).toBe("hello, bob");
+});
+
+test("at most 8 instances per container: the least recently used one runs @exit and goes", async () => {
+  for (let size = 10; size < 17; size++) expect((await call("counter", "scale", [1], { size })).body.result).toBe(size);
+  const { entered, exited } = (await call("counter", "hooks", [], { size: 16 })).body.result;
+  // 1, 2, 7 and 10..16: 10 sets, so the two used least recently were evicted: 1, then 7 (2 was used
+  // after 7, by the hooks call of the previous test).
+  expect(entered).toEqual([1, 2, 7, 10, 11, 12, 13, 14, 15, 16]);
+  expect(exited).toEqual([1, 7]);
+});
+
+test("a method the class does not serve, or a parameter it does not have, fails the input saying so", async () => {
+  expect((await call("counter", "helper", [])).body.error).toMatchObject({ type: "InvalidMethod", message: "counter:Counter has no method 'helper'; its methods: scale, where, later, hooks" });
+  expect((await call("counter", "scale", [1], { colour: "red" })).body.error).toMatchObject({ type: "InvalidMethod", message: "counter:Counter has no parameter 'colour'; its parameters: size" });
+  expect((await http.call("cls", "counter", [1])).body.error).toMatchObject({ type: "InvalidMethod", message: expect.stringContaining("each input names a method") });
+  const bad = await call("counter", "no such", []);
+  expect(bad.status).toBe(400);
+  expect(bad.body.error.message).toContain('body.method = "no such": must be a method\'s name');
+});
+
+test("the Python client: Cls.from_name(app, name)(**params).method, blocking, map and .aio", async () => {
+  const code = `
+import asyncio, json
+from warmpool import Cls
+Counter = Cls.from_name("cls", "Counter")
+big = Counter(size=100)
+async def aio():
+    return await big.later.remote.aio(1)
+print(json.dumps({"default": Counter().scale.remote(2), "big": big.scale.remote(2), "map": list(big.scale.map([1, 2])), "aio": asyncio.run(aio()), "spawn": big.scale.spawn(3).get()}))
+`;
+  expect(await pyJson(code, { env: { WARMPOOL_URL: agent.url, WARMPOOL_TOKEN: TOKEN } })).toEqual({ default: 2, big: 200, map: [100, 200], aio: 101, spawn: 300 });
+});
