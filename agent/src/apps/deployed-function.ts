@@ -12,6 +12,7 @@
  */
 import type { Logger } from "pino";
 import type { ScaleConfig, Observation, ContainerObservation } from "../autoscaler/decide";
+import { Estimator } from "../autoscaler/estimates";
 import { ScaleRecord } from "../autoscaler/record";
 import type { Scaled } from "../autoscaler/runner";
 import type { Backend } from "../backends/backend";
@@ -61,6 +62,8 @@ export class DeployedFunction implements Scaled {
   readonly pool: ContainerPool;
   readonly dispatch: InputDispatch;
   readonly scaling = new ScaleRecord();
+  private readonly estimator: Estimator;
+  private readonly clock: Clock;
   private stopped = false;
 
   constructor(
@@ -69,6 +72,8 @@ export class DeployedFunction implements Scaled {
   ) {
     this.key = config.key;
     this.scale = scaleConfig(config);
+    this.estimator = new Estimator(config.scaledownWindowMs);
+    this.clock = deps.clock;
     const { calls, clock, outcomes } = deps;
     this.lane = calls.openLane(config.key, {
       maxRetries: config.retries.maxRetries,
@@ -101,7 +106,16 @@ export class DeployedFunction implements Scaled {
     for (const c of this.pool.containers) {
       if (c.phase === "starting" || c.phase === "ready") containers.push({ id: c.id, state: c.phase, inFlight: this.load.inFlightOn(c), idleSince: this.load.idleSince(c) });
     }
-    return { queued: this.lane.queued + this.lane.delayed, inFlight: this.load.inFlight, containers, startBackoff: this.pool.backoff };
+    // Inputs waiting out a retry delay (lane.delayed) are left out on purpose: failing demand must not grow the function.
+    const now = this.clock.now();
+    const estimates = this.estimator.sample(now, {
+      load: this.load.inFlight + this.lane.queued,
+      busyMs: this.load.busyMs(now),
+      ended: this.load.ended,
+      arrived: this.lane.arrived,
+      coldStartMs: this.pool.coldStartMs(),
+    });
+    return { queued: this.lane.queued, inFlight: this.load.inFlight, containers, startBackoff: this.pool.backoff, estimates };
   }
 
   startContainer(): Promise<void> {

@@ -50,6 +50,7 @@ interface LaneState {
   queued: number;
   delayed: number;
   pendingSpawns: number;
+  arrived: number;
   replacedBy: LaneState | null;
   policy: LanePolicy;
 }
@@ -89,7 +90,7 @@ export class CallTable {
 
   /** A new, empty lane for a deployed function. */
   openLane(key: string, policy: LanePolicy): Lane {
-    const lane: LaneState = { key, queue: new Deque<Input>(), queued: 0, delayed: 0, pendingSpawns: 0, replacedBy: null, policy };
+    const lane: LaneState = { key, queue: new Deque<Input>(), queued: 0, delayed: 0, pendingSpawns: 0, arrived: 0, replacedBy: null, policy };
     return lane;
   }
 
@@ -98,6 +99,7 @@ export class CallTable {
     const input = new Input(newCallId(), lane, false, payload, this.clock.now());
     this.live.set(input.id, input);
     this.pushWaiting(input);
+    mutable(lane).arrived++;
     mutable(lane).policy.wake();
     return input;
   }
@@ -120,6 +122,7 @@ export class CallTable {
       this.live.set(input.id, input);
       this.pushWaiting(input);
     }
+    l.arrived += inputs.length;
     l.policy.wake();
     return inputs;
   }
