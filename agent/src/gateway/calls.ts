@@ -35,8 +35,10 @@ export function registerCalls(app: FastifyInstance, deps: GatewayDeps): void {
   const clock = options.clock;
 
   app.post("/v1/apps/:app/functions/:fn/call", async function call(req: FnRequest, reply: FastifyReply) {
-    const lane = registry.lookup(req.params.app, req.params.fn).lane;
+    const fn = registry.lookup(req.params.app, req.params.fn);
+    const lane = fn.lane;
     const payload = invocationPayload(req.body);
+    fn.admit();
     checkPending(lane, options.maxPendingInputs);
     const input = calls.enqueueSync(lane, payload);
     // A call is not durable: if the caller goes away, its input is cancelled.
@@ -50,8 +52,10 @@ export function registerCalls(app: FastifyInstance, deps: GatewayDeps): void {
   });
 
   app.post("/v1/apps/:app/functions/:fn/spawn", async function spawn(req: FnRequest, reply: FastifyReply) {
-    const lane = registry.lookup(req.params.app, req.params.fn).lane;
+    const fn = registry.lookup(req.params.app, req.params.fn);
+    const lane = fn.lane;
     const payload = invocationPayload(req.body);
+    fn.admit();
     if (lane.pendingSpawns >= options.maxPendingSpawns) throw tooMany(lane, lane.pendingSpawns, options.maxPendingSpawns);
     const [input] = await calls.enqueueDurable(lane, [payload]);
     return reply

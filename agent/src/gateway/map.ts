@@ -26,7 +26,10 @@ type MapRequest = FastifyRequest<{ Params: { app: string; fn: string }; Querystr
 export function registerMap(app: FastifyInstance, deps: GatewayDeps): void {
   const { registry, options } = deps;
   app.post("/v1/apps/:app/functions/:fn/map", async function map(req: MapRequest, reply: FastifyReply) {
-    const lane = registry.lookup(req.params.app, req.params.fn).lane;
+    const fn = registry.lookup(req.params.app, req.params.fn);
+    const lane = fn.lane;
+    // A map is admitted (or refused by an open breaker) as a whole, when it starts.
+    fn.admit();
     const ordered = req.query.ordered !== "false" && req.query.ordered !== "0";
     const body = req.body;
     let source: Iterable<unknown> | AsyncIterable<unknown>;

@@ -27,6 +27,7 @@ import type { Clock } from "../clock";
 import type { RemoteError } from "../errors";
 import type { AttemptOutcome, AttemptRecord, Store } from "../store/store";
 import { Deque } from "./deque";
+import { RETRY_BUDGET_EXHAUSTED } from "./retry-budget";
 import { Input, newCallId, type Lane } from "./input";
 
 export { apiStatus, Input, newCallId, type ApiStatus, type InputState, type Lane, type SettleListener } from "./input";
@@ -40,6 +41,20 @@ export interface LanePolicy {
   wake(): void;
   /** An input of this lane reached a final state. */
   settled?(input: Input): void;
+  /** The function's retry budget and breaker (issue 15); absent: every declared retry runs. */
+  guards?: LaneGuards;
+}
+
+/**
+ * What the call table tells a function's guards (retry-budget.ts, breaker.ts) and asks them, at the
+ * transitions it alone makes: a first attempt leased, an attempt ended, a retry wanted.
+ */
+export interface LaneGuards {
+  firstAttempt(): void;
+  /** An attempt ended (a cancelled one is not reported). */
+  ended(ok: boolean): void;
+  /** May a failed input with declared retries left be retried? false: it fails now, with RETRY_BUDGET_EXHAUSTED. */
+  retry(): boolean;
 }
 
 /** A lane as the call table writes it. */
@@ -174,6 +189,7 @@ export class CallTable {
       l.queued--;
       input.state = "active";
       input.attempt++;
+      if (input.attempt === 1) l.policy.guards?.firstAttempt();
       return input;
     }
   }
@@ -200,6 +216,7 @@ export class CallTable {
     if (input.state !== "active") return; // cancelled meanwhile
     const now = this.clock.now();
     const attempt: AttemptRecord = { n: input.attempt, container, startedAt, finishedAt: now, outcome: "succeeded" };
+    mutable(input.lane).policy.guards?.ended(true);
     this.record(input, attempt, true);
     input.result = result;
     this.settle(input, "completed", now, attempt);
@@ -214,7 +231,11 @@ export class CallTable {
     const now = this.clock.now();
     const lane = mutable(input.lane);
     const retriesUsed = input.attempt - 1;
-    const retry = retryable && retriesUsed < lane.policy.maxRetries;
+    const guards = lane.policy.guards;
+    if (outcome !== "cancelled") guards?.ended(false);
+    const declared = retryable && retriesUsed < lane.policy.maxRetries;
+    // The budget is asked only when a declared retry is left, so it is spent only on retries that would run.
+    const retry = declared && (guards === undefined || guards.retry());
     const delay = retry ? lane.policy.retryDelay(retriesUsed + 1) : undefined;
     const attempt: AttemptRecord = {
       n: input.attempt,
@@ -227,7 +248,7 @@ export class CallTable {
     };
     this.record(input, attempt, delay === undefined);
     if (delay === undefined) {
-      input.error = error;
+      input.error = declared ? { ...error, reason: RETRY_BUDGET_EXHAUSTED } : error;
       this.settle(input, "failed", now, attempt);
       return;
     }
