@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Lane } from "../queue/call-table";
 import { AgentError } from "../errors";
 import type { Input } from "../queue/call-table";
-import { invocationPayload, waitSeconds } from "./body";
+import { IDEMPOTENCY_HEADER, idempotencyKey, invocationPayload, waitSeconds } from "./body";
 import { describeInput, describeStored } from "./call-bodies";
 import type { GatewayDeps } from "./deps";
 
@@ -40,6 +40,8 @@ export function registerCalls(app: FastifyInstance, deps: GatewayDeps): void {
     const payload = invocationPayload(req.body);
     fn.admit();
     checkPending(lane, options.maxPendingInputs);
+    const key = idempotencyKey(req.headers[IDEMPOTENCY_HEADER], req.body);
+    if (key !== undefined) return keyedCall(lane, payload, key, reply);
     const input = calls.enqueueSync(lane, payload);
     // A call is not durable: if the caller goes away, its input is cancelled.
     const onClose = (): void => {
@@ -51,12 +53,32 @@ export function registerCalls(app: FastifyInstance, deps: GatewayDeps): void {
     return reply.type("application/json").send(describeInput(input, false));
   });
 
+  /**
+   * A call with an idempotency key is durable (stored with its key before it runs), so that a retry
+   * with the key finds it across agent restarts: it waits for the call the key names, whether this
+   * request made it or an earlier one did, and is not cancelled when the caller goes away.
+   */
+  async function keyedCall(lane: Lane, payload: string, key: string, reply: FastifyReply): Promise<FastifyReply> {
+    const { id, existing } = await calls.enqueueKeyed(lane, payload, key);
+    reply.header("idempotent-replayed", String(existing)).type("application/json");
+    const input = calls.find(id);
+    if (input !== undefined) return reply.send(describeInput(await settled(input), false));
+    const stored = await store.get(id);
+    if (stored === undefined) throw new AgentError("WP_ERR_CALL_NOT_FOUND", [JSON.stringify(id)]);
+    return reply.send(describeStored(stored));
+  }
+
   app.post("/v1/apps/:app/functions/:fn/spawn", async function spawn(req: FnRequest, reply: FastifyReply) {
     const fn = registry.lookup(req.params.app, req.params.fn);
     const lane = fn.lane;
     const payload = invocationPayload(req.body);
     fn.admit();
     if (lane.pendingSpawns >= options.maxPendingSpawns) throw tooMany(lane, lane.pendingSpawns, options.maxPendingSpawns);
+    const key = idempotencyKey(req.headers[IDEMPOTENCY_HEADER], req.body);
+    if (key !== undefined) {
+      const { id, existing } = await calls.enqueueKeyed(lane, payload, key);
+      return reply.code(202).header("idempotent-replayed", String(existing)).type("application/json").send(`{"callId":"${id}"}`);
+    }
     const [input] = await calls.enqueueDurable(lane, [payload]);
     return reply
       .code(202)

@@ -88,6 +88,8 @@ export interface CallTableEvents {
 export class CallTable {
   /** Inputs not yet final, plus final spawned ones until their result is durable. */
   private readonly live = new Map<string, Input>();
+  /** Idempotency keys being resolved (looked up, or their call being stored), so that two requests with one key make one call. */
+  private readonly resolving = new Map<string, Promise<{ id: string; existing: boolean }>>();
 
   constructor(
     private readonly store: Store,
@@ -120,7 +122,8 @@ export class CallTable {
   }
 
   /** Spawned calls: durable first, then queued. Resolves with the inputs once the store has them. */
-  async enqueueDurable(lane: Lane, payloads: readonly string[]): Promise<Input[]> {
+  async enqueueDurable(lane: Lane, payloads: readonly string[], idempotencyKey?: string): Promise<Input[]> {
+    if (idempotencyKey !== undefined && payloads.length !== 1) throw new Error(`an idempotency key names one call, not ${payloads.length}`);
     const l = mutable(lane);
     const now = this.clock.now();
     // A short queue: keep the payloads so that dispatch need not read them back from the store.
@@ -128,7 +131,8 @@ export class CallTable {
     const inputs = payloads.map((p) => new Input(newCallId(), lane, true, keep ? p : null, now));
     l.pendingSpawns += inputs.length;
     try {
-      await this.store.enqueue(inputs.map((input, i) => ({ id: input.id, fn: lane.key, createdAt: now, payload: payloads[i] as string })));
+      const rows = inputs.map((input, i) => ({ id: input.id, fn: lane.key, createdAt: now, payload: payloads[i] as string }));
+      await (idempotencyKey === undefined ? this.store.enqueue(rows) : this.store.enqueueKeyed(rows[0] as (typeof rows)[number], idempotencyKey));
     } catch (err) {
       l.pendingSpawns -= inputs.length;
       throw err;
@@ -140,6 +144,29 @@ export class CallTable {
     l.arrived += inputs.length;
     l.policy.wake();
     return inputs;
+  }
+
+  /**
+   * A call with an idempotency key: the call already made with `key` on this function (while it is
+   * stored: the result TTL), or a new durable one made with it. Resolves with its id, and whether it
+   * existed. A key is per function; a second request with the key gets the first call, whatever its
+   * arguments.
+   */
+  enqueueKeyed(lane: Lane, payload: string, key: string): Promise<{ id: string; existing: boolean }> {
+    const k = `${lane.key}\n${key}`;
+    const pending = this.resolving.get(k);
+    if (pending !== undefined) return pending.then((r) => ({ id: r.id, existing: true }));
+    const work = (async () => {
+      const found = await this.store.callForKey(lane.key, key);
+      if (found !== undefined) return { id: found, existing: true };
+      const [input] = await this.enqueueDurable(lane, [payload], key);
+      return { id: (input as Input).id, existing: false };
+    })();
+    this.resolving.set(k, work);
+    // Once resolved the store has the key: later requests find it there.
+    const done = (): void => void this.resolving.delete(k);
+    work.then(done, done);
+    return work;
   }
 
   /**

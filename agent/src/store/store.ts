@@ -103,5 +103,9 @@ export interface Store {
   saveSchedule(state: ScheduleState): Promise<void>;
   /** Every stored schedule state; fields stored by an older agent that are missing come back absent. */
   schedules(): Promise<Array<Partial<ScheduleState> & { key: string }>>;
+  /** Persists a call with its idempotency key (per function), both in one durable write. */
+  enqueueKeyed(call: NewCall, key: string): Promise<void>;
+  /** The call made with `key` on `fn`, while that call is stored (the key's TTL is its call's). */
+  callForKey(fn: string, key: string): Promise<string | undefined>;
   close(): Promise<void>;
 }
