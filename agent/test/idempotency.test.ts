@@ -1,14 +1,15 @@
 /**
  * Idempotency keys across kill -9 of a real agent process (`warmpool dev`, real Python workers, the
  * SQLite state on disk): a `call` or `spawn` sent again with the key of an earlier one attaches to that
- * call — its result if it finished, its progress if not — instead of running it again, even after the
+ * call — its result if it finished, its progress if not — instead of running it again (each input of a
+ * `map` too, keyed by its own field or by the map's header and its index), even after the
  * agent was killed and started again on the same state. Without a key, the same request is a new call.
  * Every run of the handler is counted in a file (handlers.record).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { volumeDir } from "../src/backends/local/volumes";
-import { FIXTURES, Http, startProcess, tempDir, until, type Running } from "./helpers";
+import { FIXTURES, Http, ndjson, startProcess, tempDir, until, type Running } from "./helpers";
 
 /** Runs of `record(…, i)` that started, by i. */
 function starts(file: string): Map<number, number> {
@@ -48,6 +49,10 @@ test("a key attaches to its call, finished or running, across kill -9 of the age
     const again = await http.req("POST", "/v1/apps/keys/functions/work/spawn", { args: [0, 2], idempotencyKey: "key-spawn" });
     expect(again.body.callId).toBe(spawned.body.callId);
     expect(again.headers["idempotent-replayed"]).toBe("true");
+    // A map keyed by its header: each input is `<key>/<index>`; one input brings its own key.
+    const map = () => http.req("POST", "/v1/apps/keys/functions/work/map", [{ args: [0, 4] }, { args: [0, 5], idempotencyKey: "own-5" }], { "idempotency-key": "map-1" });
+    const mapped = ndjson((await map()).text);
+    expect(mapped.slice(0, 2).map((l) => l.result)).toEqual([4, 5]);
     void call([30, 3], "key-running").catch(() => undefined);
     await until("the long call running", () => starts(records).get(3) === 1);
 
@@ -67,8 +72,12 @@ test("a key attaches to its call, finished or running, across kill -9 of the age
     const stored = await http.get(running.body.callId);
     expect(stored.body.status).not.toBe("succeeded");
     expect(await http.req("DELETE", `/v1/calls/${running.body.callId}`)).toMatchObject({ status: 200 });
+    const remapped = ndjson((await map()).text);
+    expect(remapped.slice(0, 2).map((l) => [l.callId, l.result])).toEqual(mapped.slice(0, 2).map((l) => [l.callId, l.result]));
     expect(starts(records).get(1)).toBe(1);
     expect(starts(records).get(2)).toBe(1);
+    expect(starts(records).get(4)).toBe(1);
+    expect(starts(records).get(5)).toBe(1);
     expect(starts(records).get(3) ?? 0).toBeLessThanOrEqual(2);
 
     // Without a key the same request is a new call, and runs again.

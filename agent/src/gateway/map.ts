@@ -16,9 +16,9 @@ import type { Readable } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AgentError, errorBody } from "../errors";
 import type { Input } from "../queue/call-table";
-import { invocationPayload, jsonTooDeep, tooDeep } from "./body";
+import { IDEMPOTENCY_HEADER, idempotencyKey, invocationPayload, jsonTooDeep, tooDeep } from "./body";
 import { checkPending } from "./calls";
-import { describeInput } from "./call-bodies";
+import { describeInput, describeStored } from "./call-bodies";
 import type { GatewayDeps } from "./deps";
 
 type MapRequest = FastifyRequest<{ Params: { app: string; fn: string }; Querystring: { ordered?: string }; Body: unknown }>;
@@ -37,6 +37,8 @@ export function registerMap(app: FastifyInstance, deps: GatewayDeps): void {
     else if (body !== null && typeof body === "object" && typeof (body as Readable).pipe === "function") source = ndjson(body as Readable, options.payloadLimitBytes);
     else throw new AgentError("WP_ERR_BAD_REQUEST", ["map body must be a JSON array of inputs or an NDJSON stream (Content-Type: application/x-ndjson)"]);
     checkPending(lane, options.maxPendingInputs);
+    // A map's Idempotency-Key header keys each input as `<key>/<index>` (an input's own idempotencyKey field wins).
+    const mapKey = idempotencyKey(req.headers[IDEMPOTENCY_HEADER], undefined);
 
     reply.hijack();
     const res = reply.raw;
@@ -60,10 +62,13 @@ export function registerMap(app: FastifyInstance, deps: GatewayDeps): void {
     };
     const onDone = (index: number, input: Input): void => {
       outstanding.delete(input);
-      if (input.state === "completed") succeeded++;
-      else if (input.state === "failed") failed++;
+      settle(index, input.state, describeInput(input, false));
+    };
+    const settle = (index: number, state: string, body: string): void => {
+      if (state === "completed") succeeded++;
+      else if (state === "failed") failed++;
       else cancelled++;
-      const line = `{"index":${index},${describeInput(input, false).slice(1)}\n`;
+      const line = `{"index":${index},${body.slice(1)}\n`;
       if (!ordered) write(line);
       else {
         held.set(index, line);
@@ -106,9 +111,22 @@ export function registerMap(app: FastifyInstance, deps: GatewayDeps): void {
         if (aborted) break;
         const payload = invocationPayload(item, `input ${admitted}`);
         const index = admitted++;
-        const input = calls.enqueueSync(lane, payload);
-        outstanding.add(input);
-        input.onSettle((i) => onDone(index, i));
+        const key = idempotencyKey(undefined, item) ?? (mapKey === undefined ? undefined : `${mapKey}/${index}`);
+        if (key === undefined) {
+          const input = calls.enqueueSync(lane, payload);
+          outstanding.add(input);
+          input.onSettle((i) => onDone(index, i));
+          continue;
+        }
+        // A keyed input is durable like a spawn: not cancelled when the caller goes, so its retry finds it.
+        const { id } = await calls.enqueueKeyed(lane, payload, key);
+        const input = calls.find(id);
+        if (input !== undefined) input.onSettle((i) => onDone(index, i));
+        else {
+          const stored = await deps.store.get(id);
+          if (stored === undefined) throw new AgentError("WP_ERR_CALL_NOT_FOUND", [JSON.stringify(id)]);
+          settle(index, stored.state, describeStored(stored));
+        }
       }
       await waitUntil(() => written === admitted);
       if (!aborted) res.end(`${JSON.stringify({ done: true, total: admitted, succeeded, failed, cancelled })}\n`);
