@@ -44,11 +44,12 @@ describe("decide: the cold-start gate, maxConcurrentStarts, the breaker, load-fo
     ["maxConcurrentStarts caps a burst at zero", { maxConcurrentStarts: 2 }, { queued: 100, inFlight: 0, containers: [], estimates: measured }, { desired: 13, start: 2 }],
     ["maxConcurrentStarts counts the ones already starting", { maxConcurrentStarts: 2 }, { queued: 100, inFlight: 0, containers: [warming("a")], estimates: measured }, { desired: 13, start: 1 }],
     // 6 arrivals/s × 3 s = 18 in flight in steady state → ceil(18 / 6) = 3, though nothing waits behind them.
-    ["the arrival rate asks for the steady-state fleet", {}, { queued: 9, inFlight: 8, containers: [ready("a", 8)], estimates: { ...measured, arrivalsPerSec: 6 } }, { desired: 3, start: 2 }],
+    // The ceiling says ceil(38 / 6) = 7; the backlog clears on the one ready container (38 < 8 × (1 + 20 / 3)).
+    ["the arrival rate asks for the steady-state fleet", {}, { queued: 30, inFlight: 8, containers: [ready("a", 8)], estimates: { ...measured, arrivalsPerSec: 6 } }, { desired: 3, start: 2 }],
     ["in-flight load never gets fewer than it needs", {}, { queued: 1, inFlight: 24, containers: [ready("a", 8), ready("b", 8), ready("c", 8)], estimates: measured }, { desired: 3, start: 0 }],
     ["breaker open: no start for failing demand", {}, { queued: 40, inFlight: 0, containers: [ready("a", 0)], estimates: measured, breaker: "open" }, { start: 0, stop: [] }],
-    ["breaker half-open with a container: the probe runs there, no start", {}, { queued: 5, inFlight: 0, containers: [ready("a", 0)], breaker: "half-open" }, { start: 0 }],
-    ["breaker half-open at zero: one start, for the probe", {}, { queued: 1, inFlight: 0, containers: [], breaker: "half-open" }, { start: 1 }],
+    ["breaker half-open with a container: the probe runs there, no start", {}, { queued: 20, inFlight: 0, containers: [ready("a", 0)], breaker: "half-open" }, { start: 0 }],
+    ["breaker half-open at zero: one start, for the probe", {}, { queued: 20, inFlight: 0, containers: [], breaker: "half-open" }, { start: 1 }],
     [
       "load-following: an idle container beyond the window's average stops before scaledownWindow",
       {},

@@ -22,6 +22,7 @@ beforeAll(async () => {
     {
       budget: { handler: "handlers:picky", retries: { maxRetries: 3, initialDelay: 0 }, autoscaler: { maxContainers: 1 } },
       breaker: { handler: "handlers:picky", autoscaler: { maxContainers: 1 } },
+      delayed: { handler: "handlers:picky", retries: { maxRetries: 1, initialDelay: 60 }, autoscaler: { maxContainers: 2, scaledownWindow: 2 } },
     },
     { clock, tickMs: 500 },
   );
@@ -81,4 +82,29 @@ test("the breaker: 20 failed attempts open it (503, Retry-After, reason); after 
   expect((await h.http.call("t", "breaker", [3])).body).toMatchObject({ status: "succeeded", result: 9 });
   await until("closed", async () => /^closed/.test((await h.http.status("t", "breaker")).status.breaker));
   expect((await h.http.call("t", "breaker", [4])).body).toMatchObject({ status: "succeeded", result: 16 });
+}, 60_000);
+
+test("an input waiting out a retry delay neither holds nor starts a container; when it queues again, it does", async () => {
+  const fn = h.agent.registry.lookup("t", "delayed");
+  const spawned = await h.http.spawn("t", "delayed", [7]);
+  const id = spawned.body.callId as string;
+  await until("the first attempt failed", () => h.agent.calls.find(id)?.state === "delayed");
+  expect(fn.pool.containers).toHaveLength(1);
+  // 3 s of ticks: the window (scaledownWindow 2 s) saw no load for a whole window → the container stops,
+  // though an input of the function is still pending (before: it counted as queued and held it).
+  for (let i = 0; i < 6; i++) clock.advance(500);
+  await until("scaled to zero while the retry waits", () => fn.pool.containers.length === 0);
+  expect(fn.lane.delayed).toBe(1);
+  const starts = fn.scaling.events.reduce((n, e) => n + e.start, 0);
+  clock.advance(10_000);
+  expect(fn.scaling.events.reduce((n, e) => n + e.start, 0)).toBe(starts);
+  // The delay is over: the input queues and a container starts for it.
+  clock.advance(50_000);
+  const done = await until("the retry ran", async () => {
+    clock.advance(0);
+    const r = await h.http.get(id);
+    return r.body.status === "failed" ? r.body : undefined;
+  });
+  expect(done.attempts).toHaveLength(2);
+  expect(fn.scaling.events.reduce((n, e) => n + e.start, 0)).toBe(starts + 1);
 }, 60_000);

@@ -155,7 +155,8 @@ export function decide(config: ScaleConfig, obs: Observation, now: number): Deci
     if (backoff !== undefined && now < backoff.until) return { desired, start: 0, stop: [], reason: `${head}; start held back ${backoff.until - now}ms after ${backoff.failures} failed start(s)` };
     let warming = 0;
     for (const x of obs.containers) if (x.state === "starting") warming++;
-    const room = Math.max(0, config.maxConcurrentStarts - warming);
+    // Half-open at zero: one container, for the one probe call the breaker lets through.
+    const room = obs.breaker === "half-open" ? 1 : Math.max(0, config.maxConcurrentStarts - warming);
     const start = Math.min(desired - live, room);
     const capped = start < desired - live ? `; ${warming} starting, maxConcurrentStarts ${config.maxConcurrentStarts}: start ${start}` : "";
     return { desired, start, stop: [], reason: `${head}${capped}` };
