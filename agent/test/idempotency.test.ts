@@ -2,7 +2,7 @@
  * Idempotency keys across kill -9 of a real agent process (`warmpool dev`, real Python workers, the
  * SQLite state on disk): a `call` or `spawn` sent again with the key of an earlier one attaches to that
  * call — its result if it finished, its progress if not — instead of running it again (each input of a
- * `map` too, keyed by its own field or by the map's header and its index), even after the
+ * `map` too, keyed by its own field), even after the
  * agent was killed and started again on the same state. Without a key, the same request is a new call.
  * Every run of the handler is counted in a file (handlers.record).
  */
@@ -49,8 +49,12 @@ test("a key attaches to its call, finished or running, across kill -9 of the age
     const again = await http.req("POST", "/v1/apps/keys/functions/work/spawn", { args: [0, 2], idempotencyKey: "key-spawn" });
     expect(again.body.callId).toBe(spawned.body.callId);
     expect(again.headers["idempotent-replayed"]).toBe("true");
-    // A map keyed by its header: each input is `<key>/<index>`; one input brings its own key.
-    const map = () => http.req("POST", "/v1/apps/keys/functions/work/map", [{ args: [0, 4] }, { args: [0, 5], idempotencyKey: "own-5" }], { "idempotency-key": "map-1" });
+    // A map's inputs, each keyed by its own field.
+    const map = () =>
+      http.req("POST", "/v1/apps/keys/functions/work/map", [
+        { args: [0, 4], idempotencyKey: "own-4" },
+        { args: [0, 5], idempotencyKey: "own-5" },
+      ]);
     const mapped = ndjson((await map()).text);
     expect(mapped.slice(0, 2).map((l) => l.result)).toEqual([4, 5]);
     void call([30, 3], "key-running").catch(() => undefined);

@@ -16,7 +16,7 @@ import type { Readable } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AgentError, errorBody } from "../errors";
 import type { Input } from "../queue/call-table";
-import { IDEMPOTENCY_HEADER, idempotencyKey, invocationPayload, jsonTooDeep, tooDeep } from "./body";
+import { idempotencyKey, invocationPayload, jsonTooDeep, tooDeep } from "./body";
 import { checkPending } from "./calls";
 import { describeInput, describeStored } from "./call-bodies";
 import type { GatewayDeps } from "./deps";
@@ -37,8 +37,6 @@ export function registerMap(app: FastifyInstance, deps: GatewayDeps): void {
     else if (body !== null && typeof body === "object" && typeof (body as Readable).pipe === "function") source = ndjson(body as Readable, options.payloadLimitBytes);
     else throw new AgentError("WP_ERR_BAD_REQUEST", ["map body must be a JSON array of inputs or an NDJSON stream (Content-Type: application/x-ndjson)"]);
     checkPending(lane, options.maxPendingInputs);
-    // A map's Idempotency-Key header keys each input as `<key>/<index>` (an input's own idempotencyKey field wins).
-    const mapKey = idempotencyKey(req.headers[IDEMPOTENCY_HEADER], undefined);
 
     reply.hijack();
     const res = reply.raw;
@@ -111,7 +109,10 @@ export function registerMap(app: FastifyInstance, deps: GatewayDeps): void {
         if (aborted) break;
         const payload = invocationPayload(item, `input ${admitted}`);
         const index = admitted++;
-        const key = idempotencyKey(undefined, item) ?? (mapKey === undefined ? undefined : `${mapKey}/${index}`);
+        // Only an input's own idempotencyKey field keys it: a map's Idempotency-Key header (the Python
+        // client sends one) is not applied to its inputs, which stay in memory and are cancelled when
+        // the caller leaves, as the map's callers rely on.
+        const key = idempotencyKey(undefined, item);
         if (key === undefined) {
           const input = calls.enqueueSync(lane, payload);
           outstanding.add(input);
