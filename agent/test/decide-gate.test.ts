@@ -60,13 +60,13 @@ describe("decide: the cold-start gate, maxConcurrentStarts, the breaker, load-fo
       "load-following: the window's peak keeps a spike's containers while inputs run",
       {},
       { queued: 0, inFlight: 5, containers: [ready("a", 5), ready("b", 0, 1000)], estimates: { ...measured, inFlightAverage: 4, peakLoad: 16 } },
-      { desired: 2, stop: [] },
+      { desired: 1, stop: [] },
     ],
     [
       "load-following: once nothing runs only the average holds (the last one stays for the window)",
       {},
       { queued: 0, inFlight: 0, containers: [ready("a", 0, 500), ready("b", 0, 1000), ready("c", 0, 2000)], estimates: { ...measured, inFlightAverage: 1, peakLoad: 20 } },
-      { desired: 1, stop: ["c", "b"] },
+      { desired: 0, stop: ["c", "b"] },
     ],
     [
       "load-following: an average of 0 stops the last one",

@@ -11,7 +11,11 @@
  *   WP_ERR_FUNCTION_FAILING with Retry-After and the reason; 10 s later one probe is let through, and
  *   its success closes it.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { request } from "undici";
 import { ManualClock } from "../src/clock";
+import { KEYED_CANCEL_GRACE_MS } from "../src/gateway/calls";
 import { startAgent, until, type Harness } from "./helpers";
 
 let h: Harness;
@@ -22,6 +26,7 @@ beforeAll(async () => {
     {
       budget: { handler: "handlers:picky", retries: { maxRetries: 3, initialDelay: 0 }, autoscaler: { maxContainers: 1 } },
       breaker: { handler: "handlers:picky", autoscaler: { maxContainers: 1 } },
+      held: { handler: "handlers:gate", concurrency: { maxInputs: 4 } },
       delayed: { handler: "handlers:picky", retries: { maxRetries: 1, initialDelay: 60 }, autoscaler: { maxContainers: 2, scaledownWindow: 2 } },
     },
     { clock, tickMs: 500 },
@@ -107,4 +112,40 @@ test("an input waiting out a retry delay neither holds nor starts a container; w
   });
   expect(done.attempts).toHaveLength(2);
   expect(fn.scaling.events.reduce((n, e) => n + e.start, 0)).toBe(starts + 1);
+}, 60_000);
+
+test("a keyed call whose caller went away: a retry with the key within the grace attaches to it; with none, it is cancelled", async () => {
+  const fn = h.agent.registry.lookup("t", "held");
+  /** A call with `key` whose connection the caller drops once the input runs. */
+  const abandon = async (key: string, gate: string): Promise<void> => {
+    const ac = new AbortController();
+    const pending = request(`${h.url}/v1/apps/t/functions/held/call`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${h.http.token}`, "content-type": "application/json", "idempotency-key": key },
+      body: JSON.stringify({ args: [gate, key] }),
+      signal: ac.signal,
+    }).catch(() => undefined);
+    await until(`${key} running`, () => fn.load.inFlight > 0);
+    ac.abort();
+    await pending;
+  };
+
+  await abandon("k-retried", "g-retried");
+  await until("the grace timer set", () => clock.timers().includes(KEYED_CANCEL_GRACE_MS));
+  // Within the grace (the clock stands still): the retry attaches to the running call.
+  const retry = h.http.req("POST", "/v1/apps/t/functions/held/call", { args: ["g-retried", "k-retried"] }, { "idempotency-key": "k-retried" });
+  fs.writeFileSync(path.join(h.dir, "g-retried"), "");
+  const r = await retry;
+  expect(r.headers["idempotent-replayed"]).toBe("true");
+  expect(r.body).toMatchObject({ status: "succeeded", result: "k-retried" });
+
+  clock.advance(KEYED_CANCEL_GRACE_MS); // the first grace timer fires on a finished call: nothing happens
+  await abandon("k-gone", "g-gone");
+  await until("the grace timer set", () => clock.timers().includes(KEYED_CANCEL_GRACE_MS));
+  clock.advance(KEYED_CANCEL_GRACE_MS - 1);
+  const id = (await h.http.req("POST", "/v1/apps/t/functions/held/spawn", { args: ["g-gone", "k-gone"] }, { "idempotency-key": "k-gone" })).body.callId as string;
+  expect((await h.http.get(id)).body.status).toBe("running");
+  clock.advance(1);
+  await until("cancelled after the grace", async () => (await h.http.get(id)).body.status === "cancelled");
+  fs.writeFileSync(path.join(h.dir, "g-gone"), "");
 }, 60_000);

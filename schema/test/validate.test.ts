@@ -23,7 +23,7 @@ describe("checkSpec", () => {
         secrets: [],
         volumes: {},
         env: {},
-        autoscaler: { minContainers: 0, maxContainers: 10, bufferContainers: 0, scaledownWindow: 60 },
+        autoscaler: { minContainers: 0, maxContainers: 10, bufferContainers: 0, scaledownWindow: 60, maxConcurrentStarts: 4 },
         concurrency: { maxInputs: 4, targetInputs: 4 },
       },
     });

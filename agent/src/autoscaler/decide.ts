@@ -182,7 +182,8 @@ export function decide(config: ScaleConfig, obs: Observation, now: number): Deci
       if (!windowOver) early++;
     }
   }
-  const desired = Math.min(live, keep);
+  // `desired` stays what the load needs now (status, metrics); `keep` is how many of the live ones stay.
+  const desired = ceiling;
   const average = follow ? `, over ${config.scaledownWindowMs / 1000}s: average in flight ${avg.toFixed(2)}${busy && peak !== null ? `, peak ${peak}` : ""} → keep ${stable}` : "";
   if (stop.length > 0) {
     return {
