@@ -26,7 +26,7 @@
  * wait for a slot (≈ 0.1 s) instead of paying 20 s of cold start. Unknown C or s count as 0 (a new
  * container is assumed useful at once), so before anything was measured the gate only uses maxInputs.
  * At most `maxConcurrentStarts` containers are starting at once. The breaker (queue/breaker.ts) open
- * means the demand is failing: nothing starts, unless nothing is live and a half-open probe waits.
+ * means the demand is failing: nothing starts; half-open, one starts if none is live (for the probe).
  * A start back-off (the pool's, after failed starts: 1 s, 2 s, 4 s … at most 30 s) starts none.
  *
  * Scale-down follows load (Knative's stable window): over the last scaledownWindow,
@@ -39,10 +39,11 @@
  * the average alone gave a p99 wait of 1.8 s against 0.1 s: spikes came back after their containers
  * had stopped, and paid 20 s cold starts); once nothing runs, only the average holds containers, so
  * between bursts they stop as soon as the window's average allows (20 calls of 3 s: one container is
- * kept for the window, not the burst's three). So scaledownWindow is (1) the window that average covers, (2) the longest an idle surplus
- * container lives (one idle that long stops whatever the average), and (3) the delay before the last
- * container stops after the load ended. Never a container with an input in flight, never one still
- * starting (they count towards `desired`).
+ * kept for the window, not the burst's three). So scaledownWindow is (1) the window these cover, (2)
+ * the longest an idle surplus container lives (one idle that long stops whatever the average), and
+ * (3) the delay before the last container stops after the load ended. Never a container with an input
+ * in flight, never one still starting. `desired` stays the ceiling (what the load needs now, for
+ * status and metrics); how many stay is `keep`, in the reason.
  */
 
 export interface ScaleConfig {
