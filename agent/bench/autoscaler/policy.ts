@@ -42,11 +42,19 @@ export interface Estimates {
   serviceMs: number | null;
   /** Calls that arrived in the last 10 s, per second (client retries included: the agent cannot tell). */
   arrivalsPerSec: number;
+  /** Mean in flight over the last scaledownWindow (Knative's sparse-data rule, as `averages`); null before any data. */
+  inFlightAverage: number | null;
+  /** Highest load (in flight + queued) over the last scaledownWindow. */
+  peakLoad: number | null;
 }
 
 export interface PolicyObservation {
-  /** Inputs waiting, plus those waiting out a retry delay (as FunctionRuntime.observe() counts them). */
+  /** Inputs waiting for a container. */
   queued: number;
+  /** Inputs waiting out a retry delay (the agent before issue 15 counted them as queued; the agent after leaves them out). */
+  delayed: number;
+  /** The policy's breaker (CallGuards.open) at this step: "open" while it is. */
+  breaker: "closed" | "open";
   inFlight: number;
   /** Live containers in start order (starting or ready; draining ones are on their way out). */
   containers: readonly ContainerView[];
@@ -95,6 +103,8 @@ export interface CallGuards {
   retry(now: number, attempt: number, maxRetries: number): boolean;
   /** Every attempt that ended, and how. */
   record(now: number, ok: boolean): void;
+  /** A first attempt was dispatched (a retry budget earns from these). */
+  first?(now: number): void;
   /** For the report: is the breaker open now (containers started meanwhile are counted). */
   open(now: number): boolean;
 }

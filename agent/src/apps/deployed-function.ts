@@ -11,7 +11,8 @@
  * It is what the registry hands out, and what the autoscaler scales (`Scaled`).
  */
 import type { Logger } from "pino";
-import type { ScaleConfig, Observation, ContainerObservation } from "../autoscaler/decide";
+import type { ScaleConfig, Observation, ContainerObservation, Estimates } from "../autoscaler/decide";
+import { Estimator } from "../autoscaler/estimates";
 import { ScaleRecord } from "../autoscaler/record";
 import type { Scaled } from "../autoscaler/runner";
 import type { Backend } from "../backends/backend";
@@ -20,9 +21,12 @@ import { retryDelayMs, scaleConfig, type FunctionConfig } from "../config/functi
 import { describeContainer, type Container } from "../containers/container";
 import { ContainerPool } from "../containers/pool";
 import { InputDispatch } from "../dispatcher/dispatch";
+import { AgentError } from "../errors";
 import { Load } from "../load/load";
 import type { FunctionGauges, OutcomeCounters } from "../metrics/metrics";
+import { Breaker } from "../queue/breaker";
 import type { CallTable, Input, Lane } from "../queue/call-table";
+import { RetryBudget } from "../queue/retry-budget";
 
 export interface DeployedFunctionDeps {
   calls: CallTable;
@@ -51,6 +55,12 @@ export interface FunctionState {
   lastStartError?: string;
   lastScaleReason?: string;
   lastScaleTime?: string;
+  /** What the autoscaler measured at its last look (issue 15's estimates; ms, per second). */
+  estimates?: Estimates;
+  /** The breaker: closed, open or half-open, with the failures it counts. */
+  breaker?: string;
+  /** Retries the retry budget allows now. */
+  retryTokens?: number;
 }
 
 export class DeployedFunction implements Scaled {
@@ -61,6 +71,12 @@ export class DeployedFunction implements Scaled {
   readonly pool: ContainerPool;
   readonly dispatch: InputDispatch;
   readonly scaling = new ScaleRecord();
+  private readonly estimator: Estimator;
+  private lastEstimates: Estimates | null = null;
+  private readonly clock: Clock;
+  /** Issue 15's guards: retries at most a tenth of first attempts; new calls refused while most attempts fail. */
+  readonly retryBudget = new RetryBudget();
+  readonly breaker = new Breaker();
   private stopped = false;
 
   constructor(
@@ -69,12 +85,19 @@ export class DeployedFunction implements Scaled {
   ) {
     this.key = config.key;
     this.scale = scaleConfig(config);
+    this.estimator = new Estimator(config.scaledownWindowMs);
+    this.clock = deps.clock;
     const { calls, clock, outcomes } = deps;
     this.lane = calls.openLane(config.key, {
       maxRetries: config.retries.maxRetries,
       retryDelay: (n) => retryDelayMs(config.retries, n),
       wake: () => this.dispatch.pump(),
       settled: (input: Input) => (input.state === "completed" ? outcomes.succeeded : input.state === "failed" ? outcomes.failed : outcomes.cancelled).inc(),
+      guards: {
+        firstAttempt: () => this.retryBudget.firstAttempt(),
+        retry: () => this.retryBudget.tryRetry(),
+        ended: (ok) => this.breaker.record(clock.now(), ok),
+      },
     });
     this.load = new Load<Container>(clock, (c) => this.pool.idle(c));
     this.pool = new ContainerPool(config, {
@@ -101,7 +124,29 @@ export class DeployedFunction implements Scaled {
     for (const c of this.pool.containers) {
       if (c.phase === "starting" || c.phase === "ready") containers.push({ id: c.id, state: c.phase, inFlight: this.load.inFlightOn(c), idleSince: this.load.idleSince(c) });
     }
-    return { queued: this.lane.queued + this.lane.delayed, inFlight: this.load.inFlight, containers, startBackoff: this.pool.backoff };
+    // Inputs waiting out a retry delay (lane.delayed) are left out on purpose: failing demand must not grow the function.
+    const now = this.clock.now();
+    const estimates = this.estimator.sample(now, {
+      load: this.load.inFlight + this.lane.queued,
+      busyMs: this.load.busyMs(now),
+      ended: this.load.ended,
+      arrived: this.lane.arrived,
+      coldStartMs: this.pool.coldStartMs(),
+    });
+    this.lastEstimates = estimates;
+    return { queued: this.lane.queued, inFlight: this.load.inFlight, containers, startBackoff: this.pool.backoff, estimates, breaker: this.breaker.state(now) };
+  }
+
+  /**
+   * May a new call (call, spawn, a map request) start now? Throws the 503 of an open breaker, with
+   * Retry-After and the breaker's reason; half-open lets one probe through.
+   */
+  admit(): void {
+    const now = this.clock.now();
+    if (this.breaker.admit(now)) return;
+    const retryAfter = this.breaker.retryAfterS(now);
+    const reason = this.breaker.describe(now);
+    throw new AgentError("WP_ERR_FUNCTION_FAILING", [JSON.stringify(this.key), reason, retryAfter], { retryAfter, reason });
   }
 
   startContainer(): Promise<void> {
@@ -140,6 +185,9 @@ export class DeployedFunction implements Scaled {
       pendingSpawns: this.lane.pendingSpawns,
       ...(pool.startFailures > 0 && pool.lastStartError !== null ? { startFailures: pool.startFailures, lastStartError: pool.lastStartError } : {}),
       ...(s.lastReason === null ? {} : { lastScaleReason: s.lastReason, lastScaleTime: new Date(s.lastTime as number).toISOString() }),
+      ...(this.lastEstimates === null ? {} : { estimates: this.lastEstimates }),
+      breaker: this.breaker.describe(this.clock.now()),
+      retryTokens: Math.floor(this.retryBudget.available * 10) / 10,
     };
   }
 

@@ -14,6 +14,7 @@
  * for 401 and 403 (naming the URL and where the token came from); an agent that cannot be reached as
  * AgentUnavailableError (naming the URL and where it came from).
  */
+import { randomUUID } from "node:crypto";
 import { Readable } from "node:stream";
 import { Agent as HttpAgent, request, type Dispatcher } from "undici";
 import { resolveConfig, type Resolved } from "./config";
@@ -29,6 +30,14 @@ export interface ClientOptions {
   profile?: string;
   /** Where URL and token were already looked up (the CLI resolves them with its own flag names). */
   resolved?: Resolved;
+  /**
+   * Times a call or spawn is sent again, with the same idempotency key, when the agent cannot be
+   * reached, the connection breaks before the answer, or it answers 503 (the Python client's rule).
+   * @default 4
+   */
+  retries?: number;
+  /** Delay before retry n: retryDelayMs × 2^(n−1). @default 250 */
+  retryDelayMs?: number;
 }
 
 export interface CallResult {
@@ -47,6 +56,8 @@ export interface MapLine extends CallResult {
 export interface Invocation {
   args?: unknown[];
   kwargs?: Record<string, unknown>;
+  /** The logical call's idempotency key; default: a fresh UUID per call, the same on each of its retries. */
+  idempotencyKey?: string;
 }
 
 export class ApiError extends Error {
@@ -106,8 +117,14 @@ export class WarmpoolClient {
   readonly resolved: Resolved;
   private readonly headers: Record<string, string>;
   readonly dispatcher: Dispatcher;
+  private readonly retries: number;
+  private readonly retryDelayMs: number;
 
   constructor(options: ClientOptions = {}) {
+    this.retries = options.retries ?? 4;
+    this.retryDelayMs = options.retryDelayMs ?? 250;
+    if (!Number.isInteger(this.retries) || this.retries < 0) throw new Error(`retries = ${this.retries}: must be a whole number ≥ 0`);
+    if (!(this.retryDelayMs >= 0)) throw new Error(`retryDelayMs = ${this.retryDelayMs}: must be ≥ 0`);
     this.resolved =
       options.resolved ??
       resolveConfig({ url: options.url, token: options.token, profile: options.profile, names: { url: "the url option", token: "the token option", profile: "the profile option" } });
@@ -161,6 +178,35 @@ export class WarmpoolClient {
     const parsed = text === "" ? undefined : parseBody(text);
     if (!expect.includes(res.statusCode)) throw this.apiError(res.statusCode, parsed);
     return parsed;
+  }
+
+  /**
+   * @internal A call or spawn: sent with its idempotency key (`Idempotency-Key`), and sent again with
+   * the same key when the agent cannot be reached, the connection breaks, or it answers 503, so that
+   * the agent runs the logical call once however often this client tries (the function's own
+   * `retries` are the one retry layer).
+   */
+  async keyed(path: string, inv: Invocation): Promise<unknown> {
+    const { idempotencyKey, ...body } = inv;
+    const key = idempotencyKey ?? randomUUID();
+    const text = JSON.stringify(body);
+    for (let attempt = 0; ; attempt++) {
+      let res: Dispatcher.ResponseData | undefined;
+      let failure: unknown;
+      try {
+        res = await this.request(path, { method: "POST", dispatcher: this.dispatcher, headers: { ...this.headers, "content-type": "application/json", "idempotency-key": key }, body: text });
+        const answer = await res.body.text();
+        const parsed = answer === "" ? undefined : parseBody(answer);
+        if (res.statusCode === 200 || res.statusCode === 202) return parsed;
+        failure = this.apiError(res.statusCode, parsed);
+        if (res.statusCode !== 503) throw failure;
+      } catch (err) {
+        if (err === failure || !(err instanceof AgentUnavailableError || isBroken(err))) throw err;
+        failure = err;
+      }
+      if (attempt >= this.retries) throw failure;
+      await new Promise((r) => setTimeout(r, this.retryDelayMs * 2 ** attempt));
+    }
   }
 
   /** @internal */
@@ -217,6 +263,12 @@ function systemCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/** A connection that broke after the request went out (undici's socket errors): worth sending again with the same key. */
+function isBroken(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return code === "UND_ERR_SOCKET" || code === "ECONNRESET" || code === "EPIPE";
+}
+
 function parseBody(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
@@ -247,7 +299,7 @@ export class RemoteFunction {
 
   /** Runs the function and returns the call's record, succeeded or failed (throws only if the agent refuses). */
   async invokeResult(inv: Invocation): Promise<CallResult> {
-    return (await this.client.json("POST", this.path("call"), inv)) as CallResult;
+    return (await this.client.keyed(this.path("call"), inv)) as CallResult;
   }
 
   /** Queues a durable call and returns its handle once the agent has stored it. */
@@ -256,7 +308,7 @@ export class RemoteFunction {
   }
 
   async spawnWith(inv: Invocation): Promise<FunctionCall> {
-    const body = (await this.client.json("POST", this.path("spawn"), inv)) as { callId: string };
+    const body = (await this.client.keyed(this.path("spawn"), inv)) as { callId: string };
     return new FunctionCall(this.client, body.callId);
   }
 

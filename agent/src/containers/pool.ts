@@ -44,6 +44,8 @@ export interface StartBackoff {
 }
 
 const MAX_BACKOFF_MS = 30_000;
+/** Cold starts remembered for the autoscaler's estimate: the last 5, so one slow start moves the mean by a fifth. */
+const KEPT_COLD_STARTS = 5;
 
 /** A keep-alive pool of `connections` to a worker (timeouts are the dispatcher's, per attempt, on the injected clock). */
 function workerConnection(host: string, port: number, connections: number): Pool {
@@ -56,6 +58,7 @@ export class ContainerPool {
   private blockedUntil = 0;
   private lastError: string | null = null;
   private closed = false;
+  private readonly starts: number[] = [];
 
   constructor(
     private readonly config: FunctionConfig,
@@ -79,6 +82,12 @@ export class ContainerPool {
   /** Why the last start failed, or null. */
   get lastStartError(): string | null {
     return this.lastError;
+  }
+
+  /** Mean start → ready of the last containers that became ready (ms), or null before the first. */
+  coldStartMs(): number | null {
+    if (this.starts.length === 0) return null;
+    return this.starts.reduce((a, b) => a + b, 0) / this.starts.length;
   }
 
   /** Starting or ready. */
@@ -118,6 +127,8 @@ export class ContainerPool {
       c.connection = workerConnection(handle.host, handle.port, this.config.maxInputs);
       c.phase = "ready";
       c.readyAt = clock.now();
+      this.starts.push(c.readyAt - c.createdAt);
+      if (this.starts.length > KEPT_COLD_STARTS) this.starts.shift();
       this.deps.load.ready(c);
       this.failures = 0;
       log.info({ event: "container.ready", fn: this.config.key, container: c.id, ref: handle.ref, startMs: round(spawned - t0), readyMs: round(performance.now() - spawned) }, "container ready");

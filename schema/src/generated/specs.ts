@@ -285,9 +285,13 @@ maxContainers?: number
  */
 bufferContainers?: number
 /**
- * How long a container must be idle before it is stopped.
+ * The load-following window: idle containers beyond what the average load over this window needs are stopped; a surplus container idle this long always stops, and the last one stops this long after the load ended.
  */
 scaledownWindow?: number
+/**
+ * Containers starting at once, at most (the cold-start gate's cap: a burst at zero does not start every missing container at once).
+ */
+maxConcurrentStarts?: number
 }
 /**
  * Inputs one container runs at once (Modal's `@concurrent`).
