@@ -31,6 +31,12 @@ export interface Deployer {
   deploy(loaded: LoadedApp, origin: AppOrigin): DeployedApp;
   /** Removes an app: its functions stop, their waiting inputs fail, its schedules stop. */
   remove(name: string): void;
+  /**
+   * `DELETE /v1/apps/{app}` (`warmpool stop`): removes an app deployed over the API and forgets it, so
+   * that a restart does not bring it back. The spec file's apps are refused (409): the file is their source.
+   * False when no such app is deployed.
+   */
+  stop(name: string): boolean;
 }
 
 /** What the rest of the agent hears of deploys and containers (the data plane). */
@@ -113,6 +119,15 @@ export class AppDeployer implements Deployer {
     this.deploy({ ...current.loaded, app: { name } as typeof current.loaded.app, functions: [], schedules: [], endpoints: [] }, "cluster");
     this.deps.registry.delete(name);
     this.deps.events.deployed?.();
+  }
+
+  stop(name: string): boolean {
+    if (this.fileApps.has(name)) throw new AgentError("WP_ERR_NOT_STANDALONE", [JSON.stringify(name), this.deps.appSource]);
+    if (this.deps.registry.app(name) === undefined) return false;
+    this.remove(name);
+    void this.deps.store.deleteApp(name);
+    this.deps.log.info({ event: "app.stopped", app: name }, `stopped app ${name}`);
+    return true;
   }
 
   /**

@@ -52,5 +52,33 @@ export interface Backend {
   list(): ContainerInfo[];
   /** The captured output of the function's containers, oldest container first, at most `tailLines` lines each. */
   logs(fn: string, tailLines: number): Promise<Array<{ container: string; lines: string[] }>>;
+  /**
+   * Follows the output of the function's containers (`warmpool logs --follow`): first the last
+   * `tailLines` lines of each container whose output changed since `sinceMs` (epoch ms; 0: all), then,
+   * with `follow`, each line as it is written, until `close()`. Absent where the backend cannot (the
+   * kubernetes backend: `kubectl logs -f`).
+   */
+  followLogs?(fn: string, options: FollowOptions, sink: LogSink): { close(): void };
   close(): Promise<void>;
+}
+
+export interface FollowOptions {
+  tailLines: number;
+  sinceMs: number;
+  follow: boolean;
+}
+
+/** One line of a container's output. `time`: when the agent read it (ms), or null for lines written before the request. */
+export interface LogLine {
+  container: string;
+  line: string;
+  time: number | null;
+}
+
+export interface LogSink {
+  lines(lines: LogLine[]): void;
+  /** The history is out (and, without `follow`, everything). */
+  caughtUp(): void;
+  /** The reader is behind: lines stay in the files until it catches up. */
+  paused(): boolean;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `warmpool`: run the agent (`agent`, `dev`, `serve`) or talk to one (`call`, `spawn`, `get`, `cancel`,
- * `map`, `status`, `logs`, `schedules`, `apps`). Client commands find the agent as client/config.ts
+ * `map`, `status`, `logs`, `schedules`, `apps`, `deploy`, `stop`, `run`, `container`). Client commands find the agent as client/config.ts
  * says: --url/--token, WARMPOOL_URL/WARMPOOL_TOKEN, a profile of ~/.warmpool/config.toml (which
  * `warmpool dev` writes), or the local default. Exit status: 0, 1 when a remote function failed, 2 for
  * anything else (a usage error, an agent that cannot be reached or refuses the token).
@@ -9,9 +9,12 @@
 import { AGENT_ENV, AGENT_FLAGS as F } from "@warmpool/schema";
 import { Command, CommanderError, Option } from "commander";
 import { schedulesCommand } from "./schedules";
-import { appsCommand, callCommand, cancelCommand, getCommand, logsCommand, spawnCommand, type ClientFlags, type Context } from "./commands";
+import { appsCommand, callCommand, cancelCommand, getCommand, spawnCommand, type ClientFlags, type Context } from "./commands";
+import { containerExecCommand, containerListCommand } from "./containers";
+import { deployCommand, runCommand, stopCommand } from "./lifecycle";
+import { logsCommand } from "./logs";
 import { EXIT, guard } from "./errors";
-import { jsonObject, seconds, wholeNumber } from "./flags";
+import { duration, jsonObject, seconds, wholeNumber } from "./flags";
 import { mapCommand } from "./map";
 import { exitQuietlyOnEpipe, FORMATS, Output } from "./output";
 import { statusCommand } from "./status";
@@ -106,9 +109,23 @@ clientFlags(
 clientFlags(program.command("status <target>").description("desired and ready containers and why they differ, start failures, containers and autoscaler decisions of app/fn")).action(
   clientAction(statusCommand),
 );
-clientFlags(program.command("logs <target>").description("captured output of app/fn's containers").option("--tail <n>", "lines per container (default 200)", wholeNumber(1))).action(
-  clientAction(logsCommand),
-);
+clientFlags(
+  program
+    .command("logs <target>")
+    .description("captured output of app/fn's containers")
+    .option("--tail <n>", "lines per container (default 200)", wholeNumber(1))
+    .option("-f, --follow", "keep printing lines as the containers write them, until Ctrl-C")
+    .option("--since <duration>", "only containers whose output changed within this long: 30s, 10m, 2h, 1d (a bare number is seconds)", duration)
+    .option("--timestamps", "prefix each line with when the agent read it (- for lines written before the command)"),
+).action(clientAction(logsCommand));
+clientFlags(program.command("deploy <spec>").description("deploy (or update) the App of a spec file on the agent, which keeps it across restarts")).action(clientAction(deployCommand));
+clientFlags(program.command("stop <app>").description("stop an app deployed with `deploy`: its containers and schedules stop, its waiting inputs fail")).action(clientAction(stopCommand));
+clientFlags(
+  invokeFlags(program.command("run <spec> <function> [args...]").description("one-shot: deploy the spec's app, call the function with JSON arguments (after --), print its result, stop the app")),
+).action(clientAction(runCommand));
+const container = program.command("container").description("the containers of deployed functions");
+clientFlags(container.command("list [target]").description("containers (of app/fn, or all), their state and what they run")).action(clientAction(containerListCommand));
+clientFlags(container.command("exec <id> [command...]").description("run a command in a container, where the backend allows it")).action(clientAction(containerExecCommand));
 clientFlags(program.command("schedules").description("schedules: timing, next and last run, last outcome and failures").option("--app <app>", "only this app")).action(clientAction(schedulesCommand));
 clientFlags(program.command("apps").description("deployed apps, their functions and endpoints")).action(clientAction(appsCommand));
 

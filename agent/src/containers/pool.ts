@@ -10,7 +10,7 @@
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import { Pool, request } from "undici";
-import type { Backend } from "../backends/backend";
+import type { Backend, FollowOptions, LogSink } from "../backends/backend";
 import type { Clock } from "../clock";
 import type { FunctionConfig } from "../config/function";
 import { AgentError } from "../errors";
@@ -172,6 +172,11 @@ export class ContainerPool {
   /** The captured output of the containers, at most `tailLines` lines each. */
   logs(tailLines: number): Promise<Array<{ container: string; lines: string[] }>> {
     return this.deps.backend.logs(this.config.key, tailLines);
+  }
+
+  /** Follows the containers' output (backend.ts `followLogs`); null where the backend cannot. */
+  followLogs(options: FollowOptions, sink: LogSink): { close(): void } | null {
+    return this.deps.backend.followLogs?.(this.config.key, options, sink) ?? null;
   }
 
   /**

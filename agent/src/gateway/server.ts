@@ -22,6 +22,7 @@ import { registerApps } from "./apps";
 import { jsonTooDeep, tooDeep } from "./body";
 import { registerCalls } from "./calls";
 import { limitConnections } from "./connections";
+import { registerLogs } from "./logs";
 import { registerMap } from "./map";
 import { SlowBodies } from "./slow-bodies";
 import type { GatewayDeps } from "./deps";
@@ -123,6 +124,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
     registerMap(scope, deps);
   });
   registerApps(app, deps);
+  registerLogs(app, deps);
   registerSchedules(app, deps.schedules);
   return app;
 }

@@ -15,8 +15,9 @@ import * as http from "node:http";
 import * as path from "node:path";
 import { WORKER_ENV as E, WORKER_PROTOCOL } from "@warmpool/schema";
 import type { FunctionConfig } from "../../config/function";
-import type { Backend, ContainerHandle, ContainerInfo } from "../backend";
+import type { Backend, ContainerHandle, ContainerInfo, FollowOptions, LogSink } from "../backend";
 import { GpuAllocator } from "./gpus";
+import { followLogDir } from "./logs";
 import { freePort } from "./ports";
 import { createSandbox } from "./sandbox/create";
 import type { Sandbox } from "./sandbox/sandbox";
@@ -207,6 +208,10 @@ export class LocalBackend implements Backend {
       if (lines[lines.length - 1] === "") lines.pop();
       return { container: f.slice(0, -4), lines: lines.slice(-tailLines) };
     });
+  }
+
+  followLogs(fn: string, options: FollowOptions, sink: LogSink): { close(): void } {
+    return followLogDir(path.join(this.options.logDir, ...fn.split("/")), options, sink);
   }
 
   async close(): Promise<void> {
