@@ -80,7 +80,7 @@ test("run app.yaml fn -- args: deploys, calls once, prints the result, and stops
   await cli(dir, ["stop", "life"], env);
 });
 
-test("logs --follow --timestamps prints lines as the containers write them; --since picks the containers with recent output", async () => {
+test("logs --follow --timestamps prints lines as the containers write them, and the agent stops following when it goes; --since picks the containers with recent output", async () => {
   await cli(dir, ["deploy", "app.yaml"], env);
   await cli(dir, ["call", "life/shout", "1"], env);
   const since = await cli(dir, ["logs", "life/shout", "--since", "10m"], env);
@@ -94,8 +94,12 @@ test("logs --follow --timestamps prints lines as the containers write them; --si
   expect(out).toMatch(/^- \[shout-[0-9a-f]+\] shout 1$/m);
   await cli(dir, ["call", "life/shout", "2"], env);
   await until("the followed line", () => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \[shout-[0-9a-f]+\] shout 2$/m.test(out));
+  const followers = async (): Promise<number> => Number(/^warmpool_log_followers (\d+)$/m.exec((await http.req("GET", "/metrics")).text)![1]);
+  expect(await followers()).toBe(1);
   follower.kill("SIGINT");
   await new Promise((r) => follower.once("exit", r));
+  // Its client gone, the agent stops following (the timer and the stream go).
+  await until("no follower left", async () => (await followers()) === 0);
   await cli(dir, ["stop", "life"], env);
 });
 

@@ -21,7 +21,8 @@ import { describeContainer, type Container } from "../containers/container";
 import { ContainerPool } from "../containers/pool";
 import { InputDispatch } from "../dispatcher/dispatch";
 import { Load } from "../load/load";
-import type { FunctionGauges, OutcomeCounters } from "../metrics/metrics";
+import type { FunctionGauges, FunctionTimings, OutcomeCounters } from "../metrics/metrics";
+import type { AttemptRecord } from "../store/store";
 import type { CallTable, Input, Lane } from "../queue/call-table";
 
 export interface DeployedFunctionDeps {
@@ -31,6 +32,8 @@ export interface DeployedFunctionDeps {
   log: Logger;
   /** Counters of settled inputs (metrics children, made at deploy). */
   outcomes: OutcomeCounters;
+  /** Histograms of calls, attempts and cold starts (metrics children, made at deploy). */
+  timings: FunctionTimings;
   /** Inputs wait and no container can take them, or a request waits for one: decide now. */
   pressure(fn: DeployedFunction): void;
   /** A container became ready or stopped. */
@@ -69,12 +72,22 @@ export class DeployedFunction implements Scaled {
   ) {
     this.key = config.key;
     this.scale = scaleConfig(config);
-    const { calls, clock, outcomes } = deps;
+    const { calls, clock, outcomes, timings, log } = deps;
     this.lane = calls.openLane(config.key, {
       maxRetries: config.retries.maxRetries,
       retryDelay: (n) => retryDelayMs(config.retries, n),
       wake: () => this.dispatch.pump(),
-      settled: (input: Input) => (input.state === "completed" ? outcomes.succeeded : input.state === "failed" ? outcomes.failed : outcomes.cancelled).inc(),
+      attempted: (input: Input, a: AttemptRecord) => {
+        timings.queueWait.observe(Math.max(0, a.startedAt - input.enqueuedAt) / 1000);
+        timings.execution.observe(Math.max(0, a.finishedAt - a.startedAt) / 1000);
+      },
+      settled: (input: Input, a: AttemptRecord | null) => {
+        const outcome = input.state === "completed" ? "succeeded" : input.state === "failed" ? "failed" : "cancelled";
+        outcomes[outcome].inc();
+        const totalMs = (input.finishedAt ?? clock.now()) - input.createdAt;
+        timings.call[outcome].observe(totalMs / 1000);
+        logCall(log, config.key, input, outcome, totalMs, a);
+      },
     });
     this.load = new Load<Container>(clock, (c) => this.pool.idle(c));
     this.pool = new ContainerPool(config, {
@@ -83,7 +96,10 @@ export class DeployedFunction implements Scaled {
       log: deps.log,
       load: this.load,
       events: {
-        ready: () => this.dispatch.pump(),
+        ready: (c) => {
+          if (c.readyAt !== null) timings.coldStart.observe((c.readyAt - c.createdAt) / 1000);
+          this.dispatch.pump();
+        },
         changed: () => deps.changed(this),
         startFailed: (c, message, failures) => this.dispatch.startFailed(c, message, failures),
         draining: (c) => deps.draining(this, c),
@@ -151,4 +167,20 @@ export class DeployedFunction implements Scaled {
     this.stopped = true;
     return this.pool.close(graceMs, this.dispatch.close(drainMs));
   }
+}
+
+/**
+ * One line per call, at info: `call.finished` with its id, function, attempts, outcome and durations
+ * (`queueMs` and `runMs` of its last attempt; none when it never ran), and the error's type.
+ */
+function logCall(log: Logger, fn: string, input: Input, outcome: string, totalMs: number, a: AttemptRecord | null): void {
+  if (!log.isLevelEnabled("info")) return;
+  const fields: Record<string, unknown> = { event: "call.finished", callId: input.id, fn, attempt: input.attempt, outcome, totalMs };
+  if (a !== null) {
+    fields.queueMs = Math.max(0, a.startedAt - input.enqueuedAt);
+    fields.runMs = a.finishedAt - a.startedAt;
+    fields.container = a.container;
+  }
+  if (input.error !== null) fields.error = input.error.type;
+  log.info(fields, `call ${input.id} ${fn} ${outcome} in ${totalMs} ms (attempt ${input.attempt})`);
 }

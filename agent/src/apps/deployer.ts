@@ -160,6 +160,7 @@ export class AppDeployer implements Deployer {
       clock: d.clock,
       log: d.log,
       outcomes: d.metrics.outcomes(config.app, config.name),
+      timings: d.metrics.timings(config.app, config.name),
       pressure: (f) => d.autoscaler.request(f),
       changed: (f) => {
         d.autoscaler.request(f);

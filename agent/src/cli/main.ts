@@ -41,6 +41,13 @@ const serverFlags = (cmd: Command): Command =>
     .option(`${F.resultTtl} <seconds>`, "how long results are kept (default 604800)")
     .option("--python <path>", "Python interpreter of the local backend (default python3)")
     .option(`${F.logLevel} <level>`, "debug, info, warn, error or silent (default info)")
+    .option(`${F.metricsPort} <port>`, "also serve GET /metrics without the token on this port (0: any free one), for Prometheus; the API's /metrics needs the token")
+    .addOption(
+      new Option(
+        "--log-format <format>",
+        "json: one JSON object per line, ISO times and level names (default; dev: when stderr is not a terminal); pretty: readable lines (dev on a terminal)",
+      ).choices(["json", "pretty"]),
+    )
     .option("--max-connections <n>", "open connections before new ones get 503 (default: the open-file limit less a quarter)")
     .option("--headers-timeout <seconds>", "time a client has to send a request's head (default 10)")
     .option("--body-timeout <seconds>", "time a request body has before it must keep up --body-min-rate (default 20)")
@@ -66,7 +73,9 @@ serverFlags(program.command("agent").description("run the agent standalone: apps
   .option(`${F.workerAddress} <host:port>`, "send worker requests here instead of to Pod IPs (kubernetes backend; an agent outside the cluster network)")
   .action((flags) => serve(undefined, flags));
 serverFlags(program.command("serve <spec>").description("like dev, and prints the URLs of the app's web endpoints")).action((spec: string, flags) => serve(spec, flags));
-serverFlags(program.command("dev <spec>").description("run the agent with the local backend and the App of a spec file (state in .warmpool/)")).action((spec: string, flags) => serve(spec, flags));
+serverFlags(program.command("dev <spec>").description("run the agent with the local backend and the App of a spec file (state in .warmpool/)")).action((spec: string, flags) =>
+  serve(spec, { logFormat: process.stderr.isTTY === true ? "pretty" : "json", ...flags }),
+);
 
 /** The flags of every client command: which agent (client/config.ts), and how to print. */
 const clientFlags = (cmd: Command): Command =>

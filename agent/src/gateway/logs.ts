@@ -21,7 +21,7 @@ const HIGH_WATER = 256 << 10;
 const MAX_SINCE_S = 366 * 24 * 3600;
 
 export function registerLogs(app: FastifyInstance, deps: GatewayDeps): void {
-  const { registry } = deps;
+  const { registry, metrics } = deps;
   app.get("/v1/apps/:app/functions/:fn/logs", async function getLogs(req: LogsRequest, reply: FastifyReply) {
     const fn = registry.lookup(req.params.app, req.params.fn);
     const q = req.query;
@@ -37,8 +37,10 @@ export function registerLogs(app: FastifyInstance, deps: GatewayDeps): void {
     const raw = reply.raw;
     let follower: { close(): void } | null = null;
     const stop = (): void => {
-      follower?.close();
+      if (follower === null) return;
+      follower.close();
       follower = null;
+      if (follow) metrics.logFollowers.dec();
     };
     follower = fn.pool.followLogs(
       { tailLines: tail, sinceMs: since === null ? 0 : Date.now() - since * 1000, follow },
@@ -58,6 +60,7 @@ export function registerLogs(app: FastifyInstance, deps: GatewayDeps): void {
       },
     );
     if (follower === null) throw new AgentError("WP_ERR_NOT_IMPLEMENTED", [`following logs needs the local backend; this agent runs ${fn.config.key} on another (with kubernetes: kubectl logs -f)`]);
+    if (follow) metrics.logFollowers.inc();
     // The client went away (or the agent closes): the timer goes with it.
     raw.once("close", stop);
     if (raw.destroyed) stop();

@@ -44,7 +44,7 @@ memory?: number
  */
 logLevel?: ("debug" | "info" | "warn" | "error")
 /**
- * Annotate the agent for Prometheus scraping of /metrics.
+ * Serve /metrics without a token on port 9090 (the agent's `--metrics-port`; the API's /metrics needs the token) and annotate the agent pod for Prometheus to scrape it there.
  */
 metricsScrape?: boolean
 }
