@@ -662,6 +662,35 @@ lastScaleTime?: string
  * The spec generation this status describes.
  */
 observedGeneration?: number
+/**
+ * Ready (a container is ready, or none is wanted and none failed to start) and Degraded (container starts fail; the message is the last start's error).
+ */
+conditions?: {
+/**
+ * Ready or Degraded.
+ */
+type: string
+/**
+ * Whether the condition holds.
+ */
+status: ("True" | "False" | "Unknown")
+/**
+ * Why, in one CamelCase word: ContainersReady, ScaledToZero, Starting, StartFailed, AsExpected.
+ */
+reason?: string
+/**
+ * Why, for people; for StartFailed the start's error.
+ */
+message?: string
+/**
+ * When its status last changed.
+ */
+lastTransitionTime?: string
+/**
+ * The spec generation it describes.
+ */
+observedGeneration?: number
+}[]
 }
 /**
  * Firing history of a schedule.
