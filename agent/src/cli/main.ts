@@ -73,9 +73,12 @@ serverFlags(program.command("agent").description("run the agent standalone: apps
   .option(`${F.workerAddress} <host:port>`, "send worker requests here instead of to Pod IPs (kubernetes backend; an agent outside the cluster network)")
   .action((flags) => serve(undefined, flags));
 serverFlags(program.command("serve <spec>").description("like dev, and prints the URLs of the app's web endpoints")).action((spec: string, flags) => serve(spec, flags));
-serverFlags(program.command("dev <spec>").description("run the agent with the local backend and the App of a spec file (state in .warmpool/)")).action((spec: string, flags) =>
-  serve(spec, { logFormat: process.stderr.isTTY === true ? "pretty" : "json", ...flags }),
-);
+serverFlags(
+  program
+    .command("dev <spec>")
+    .description("run the agent with the local backend and the App of a spec file (state in .warmpool/); reloads when the spec or a handler file changes")
+    .option("--no-watch", "do not reload on changes"),
+).action((spec: string, flags) => serve(spec, { logFormat: process.stderr.isTTY === true ? "pretty" : "json", ...flags }));
 
 /** The flags of every client command: which agent (client/config.ts), and how to print. */
 const clientFlags = (cmd: Command): Command =>

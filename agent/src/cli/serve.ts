@@ -13,6 +13,7 @@ import { agentLogger } from "../log";
 import { withDefaults, type AgentOptions } from "../config/options";
 import { loadSpecFile } from "../spec/load";
 import { describeRoute } from "../routes/describe";
+import { watchDev } from "./dev-watch";
 import { describePublished, publishAgent } from "./profile";
 
 export interface ServeFlags {
@@ -27,6 +28,8 @@ export interface ServeFlags {
   logLevel?: AgentOptions["logLevel"];
   logFormat?: AgentOptions["logFormat"];
   metricsPort?: string;
+  /** `dev`: reload on changes of the spec file and the app dir (dev-watch.ts). */
+  watch?: boolean;
   python?: string;
   dataPlane?: AgentOptions["dataPlane"];
   maxConnections?: string;
@@ -136,6 +139,10 @@ export async function serve(specFile: string | undefined, flags: ServeFlags): Pr
     }
   }
   if (published !== null) (published.written instanceof Error ? process.stderr : process.stdout).write(`${describePublished(published)}\n`);
+  if (flags.watch === true && specFile !== undefined) {
+    watchDev(agent, { specFile, stateDir: agent.options.stateDir, print: (line) => process.stdout.write(`[dev] ${line}\n`) });
+    process.stdout.write(`[dev] watching ${path.relative(process.cwd(), path.dirname(path.resolve(specFile))) || "."} for changes: the spec file redeploys, other files get new containers\n`);
+  }
 }
 
 /**
