@@ -100,3 +100,75 @@ describe("the reload", () => {
     expect((await http.call("dw", "extra", [])).body.result).toBe("v3");
   });
 });
+
+describe("starts that fail the same way each time fail fast", () => {
+  let dir: string;
+  let agent: Running;
+  let http: Http;
+
+  beforeAll(async () => {
+    dir = tempDir("dev-failfast");
+    // PROTOCOL.md's own example name: `site` is Python's, imported before the handler.
+    fs.writeFileSync(path.join(dir, "site.py"), ["def serve():", "    pass", ""].join("\n"));
+    fs.writeFileSync(
+      path.join(dir, "models.py"),
+      [
+        "from warmpool import enter",
+        "class Model:",
+        "    @enter",
+        "    def load(self):",
+        "        raise RuntimeError('weights not found at /models/llm')",
+        "    def predict(self, x):",
+        "        return x",
+        "",
+      ].join("\n"),
+    );
+    fs.writeFileSync(
+      path.join(dir, "app.yaml"),
+      [
+        "name: ff",
+        "functions:",
+        "  ui:",
+        '    handler: "site:serve"',
+        "    webPort: 8123",
+        "  model:",
+        '    handler: "models:Model.predict"',
+        "endpoints:",
+        "  ui: {function: ui, kind: webServer, path: /ui, port: 8123, public: true}",
+        "",
+      ].join("\n"),
+    );
+    agent = await startProcess(dir, ["dev", "app.yaml", "--port", "0", "--sandbox", "none", "--log-level", "warn"]);
+    http = new Http(agent.url, fs.readFileSync(path.join(dir, ".warmpool", "token"), "utf8").trim());
+  });
+
+  afterAll(async () => {
+    agent.child.kill("SIGTERM");
+    await agent.exited;
+  });
+
+  test("a handler module named like a standard-library module gets a warning", async () => {
+    await until("the warning", () => agent.stdout().includes('[dev] warning: functions.ui: handler module "site" (site.py) has the name of Python\'s standard-library module site'));
+  });
+
+  test("a held web request gets the start's error and its traceback at once, not a 503 after the startup timeout", async () => {
+    const t0 = Date.now();
+    const r = await http.req("GET", "/web/ff/ui/");
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(r.status).toBe(503);
+    expect(r.body.error.code).toBe("WP_ERR_START_FAILED");
+    expect(r.body.error.message).toMatch(/^ff\/ui cannot start: container ui-[0-9a-f]+ exited with status 3 before it was ready$/);
+    expect(r.body.error.traceback).toBe("warmpool.loader.LoadError: site has no attribute 'serve'");
+    expect(r.body.error.traceback).not.toContain("warmpool/loader.py");
+  });
+
+  test("@enter raising: the call fails after one start with the hook's exception, and nothing starts again on its own", async () => {
+    const r = await http.call("ff", "model", [1]);
+    expect(r.body).toMatchObject({ status: "failed", error: { type: "ContainerStartupError" } });
+    expect(r.body.error.traceback).toContain("RuntimeError: weights not found at /models/llm");
+    expect(r.body.error.traceback).toContain('models.py", line 5, in load');
+    const s = await http.status("ff", "model");
+    expect(s.status).toMatchObject({ startFailures: 1, startFailureRepeats: true });
+    expect(s.containers.filter((c: { state: string }) => c.state === "starting" || c.state === "ready")).toEqual([]);
+  });
+});

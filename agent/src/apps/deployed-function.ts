@@ -52,6 +52,10 @@ export interface FunctionState {
   pendingSpawns: number;
   startFailures?: number;
   lastStartError?: string;
+  /** The last start failed in a way that repeats (import error, `@enter` raising): no retry until the next input. */
+  startFailureRepeats?: boolean;
+  /** That failure's traceback, the runtime's frames left out. */
+  startTraceback?: string;
   lastScaleReason?: string;
   lastScaleTime?: string;
 }
@@ -76,7 +80,10 @@ export class DeployedFunction implements Scaled {
     this.lane = calls.openLane(config.key, {
       maxRetries: config.retries.maxRetries,
       retryDelay: (n) => retryDelayMs(config.retries, n),
-      wake: () => this.dispatch.pump(),
+      wake: () => {
+        this.pool.demand();
+        this.dispatch.pump();
+      },
       attempted: (input: Input, a: AttemptRecord) => {
         timings.queueWait.observe(Math.max(0, a.startedAt - input.enqueuedAt) / 1000);
         timings.execution.observe(Math.max(0, a.finishedAt - a.startedAt) / 1000);
@@ -101,7 +108,7 @@ export class DeployedFunction implements Scaled {
           this.dispatch.pump();
         },
         changed: () => deps.changed(this),
-        startFailed: (c, message, failures) => this.dispatch.startFailed(c, message, failures),
+        startFailed: (c, message, failures, repeats) => this.dispatch.startFailed(c, message, failures, repeats),
         draining: (c) => deps.draining(this, c),
       },
     });
@@ -155,6 +162,7 @@ export class DeployedFunction implements Scaled {
       inFlight: this.load.inFlight,
       pendingSpawns: this.lane.pendingSpawns,
       ...(pool.startFailures > 0 && pool.lastStartError !== null ? { startFailures: pool.startFailures, lastStartError: pool.lastStartError } : {}),
+      ...(pool.startFailure === null ? {} : { startFailureRepeats: true, startTraceback: pool.startFailure.traceback }),
       ...(s.lastReason === null ? {} : { lastScaleReason: s.lastReason, lastScaleTime: new Date(s.lastTime as number).toISOString() }),
     };
   }

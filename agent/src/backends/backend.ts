@@ -12,6 +12,23 @@
  */
 import type { FunctionConfig } from "../config/function";
 
+/**
+ * Exit status of a worker whose handler failed to import or whose `@enter` hook raised (PROTOCOL.md):
+ * the same code fails the same way again, so the agent does not retry it on its own.
+ */
+export const START_FAILED_STATUS = 3;
+
+/** `ready` rejects with this; `deterministic` when the worker exited with START_FAILED_STATUS. */
+export class ContainerStartError extends Error {
+  constructor(
+    message: string,
+    readonly deterministic: boolean,
+  ) {
+    super(message);
+    this.name = "ContainerStartError";
+  }
+}
+
 export type ContainerPhase = "starting" | "ready" | "draining" | "stopped" | "failed";
 
 export interface ContainerHandle {

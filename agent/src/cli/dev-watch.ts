@@ -15,11 +15,12 @@
  *
  * fs.watch with `recursive` (Linux: Node 20+), one watcher for the whole dir.
  */
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { SpecError } from "@warmpool/schema";
 import type { Agent } from "../agent";
-import { loadSpecFile } from "../spec/load";
+import { loadSpecFile, type LoadedApp } from "../spec/load";
 
 const DEBOUNCE_MS = 150;
 const IGNORED_DIRS = new Set([".git", "node_modules", "__pycache__", ".venv", ".mypy_cache", ".pytest_cache"]);
@@ -29,6 +30,8 @@ const CODE = /\.(py|js|mjs|cjs|json)$/;
 export interface DevWatchOptions {
   specFile: string;
   stateDir: string;
+  /** The Python interpreter of the local backend, asked once for its standard-library module names. */
+  python: string;
   /** Where it says what it did. */
   print(line: string): void;
 }
@@ -42,11 +45,16 @@ export function watchDev(agent: Agent, options: DevWatchOptions): () => void {
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> = Promise.resolve();
 
+  const stdlib = stdlibModules(options.python);
+  const warn = (loaded: LoadedApp): void => {
+    for (const w of shadowWarnings(loaded, stdlib)) options.print(`warning: ${w}`);
+  };
+  for (const a of agent.registry.apps()) warn(a.loaded);
   const flush = (): void => {
     timer = null;
     const files = [...changed];
     changed.clear();
-    running = running.then(() => reload(agent, spec, files, options.print)).catch((err: Error) => options.print(`reload failed: ${err.message}`));
+    running = running.then(() => reload(agent, spec, files, options.print, warn)).catch((err: Error) => options.print(`reload failed: ${err.message}`));
   };
 
   const watcher = fs.watch(dir, { recursive: true }, (_event, name) => {
@@ -72,7 +80,37 @@ function ignored(file: string, dir: string, stateDir: string): boolean {
   return false;
 }
 
-async function reload(agent: Agent, spec: string, files: string[], print: (line: string) => void): Promise<void> {
+/** Python's standard-library module names (`sys.stdlib_module_names`, 3.10+); empty when it cannot say. */
+function stdlibModules(python: string): Set<string> {
+  try {
+    const out = execFileSync(python, ["-c", "import sys, json; print(json.dumps(sorted(getattr(sys, 'stdlib_module_names', []))))"], { timeout: 10_000, stdio: ["ignore", "pipe", "ignore"] });
+    return new Set(JSON.parse(out.toString()) as string[]);
+  } catch {
+    return new Set();
+  }
+}
+
+/**
+ * Python handler modules of the app dir named like a standard-library module: Python finds the
+ * standard one first (`site`, `types`, `queue` are imported before the handler), so the handler is
+ * not there: `module 'site' has no attribute 'serve'`.
+ */
+export function shadowWarnings(loaded: LoadedApp, stdlib: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (const fn of loaded.functions) {
+    if (fn.runtime !== "python") continue;
+    const top = (fn.handler.split(":")[0] ?? "").split(".")[0] ?? "";
+    if (!stdlib.has(top)) continue;
+    const file = [`${top}.py`, top].find((f) => fs.existsSync(path.join(loaded.appDir, f)));
+    if (file === undefined) continue;
+    out.push(
+      `functions.${fn.name}: handler module "${top}" (${file}) has the name of Python's standard-library module ${top}, which Python imports instead; rename it (e.g. ${top}_app${file.endsWith(".py") ? ".py" : ""}) and the handler`,
+    );
+  }
+  return out;
+}
+
+async function reload(agent: Agent, spec: string, files: string[], print: (line: string) => void, warn: (loaded: LoadedApp) => void): Promise<void> {
   const specChanged = files.includes(spec);
   const others = files.filter((f) => f !== spec && CODE.test(f) && fs.existsSync(f) && fs.statSync(f).isFile());
   if (!specChanged && others.length === 0) return;
@@ -85,6 +123,7 @@ async function reload(agent: Agent, spec: string, files: string[], print: (line:
     print(`${rel(spec)} changed, and is not deployed: ${err.message}\n  (the running version stays)`);
     return;
   }
+  warn(loaded);
   const name = loaded.app.name;
   const before = agent.registry.app(name);
   const replace = others.length > 0;

@@ -140,7 +140,7 @@ export async function serve(specFile: string | undefined, flags: ServeFlags): Pr
   }
   if (published !== null) (published.written instanceof Error ? process.stderr : process.stdout).write(`${describePublished(published)}\n`);
   if (flags.watch === true && specFile !== undefined) {
-    watchDev(agent, { specFile, stateDir: agent.options.stateDir, print: (line) => process.stdout.write(`[dev] ${line}\n`) });
+    watchDev(agent, { specFile, stateDir: agent.options.stateDir, python: agent.options.python, print: (line) => process.stdout.write(`[dev] ${line}\n`) });
     process.stdout.write(`[dev] watching ${path.relative(process.cwd(), path.dirname(path.resolve(specFile))) || "."} for changes: the spec file redeploys, other files get new containers\n`);
   }
 }

@@ -170,7 +170,8 @@ const MAX_MESSAGE = 4000;
  */
 export function functionConditions(s: FunctionState, generation: number, now: number, previous: readonly Condition[] = []): Condition[] {
   const failures = s.startFailures ?? 0;
-  const lastError = s.lastStartError ?? "";
+  // The worker's traceback (runtime frames left out) where the start fails the same way each time.
+  const lastError = s.startTraceback || s.lastStartError || "";
   const firstLine = lastError.split("\n")[0] ?? "";
   let ready: Pick<Condition, "status" | "reason" | "message">;
   if (s.readyReplicas > 0) ready = { status: "True", reason: "ContainersReady", message: `${s.readyReplicas} of ${s.replicas} wanted containers ready` };
