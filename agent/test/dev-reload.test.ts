@@ -172,3 +172,18 @@ describe("starts that fail the same way each time fail fast", () => {
     expect(s.containers.filter((c: { state: string }) => c.state === "starting" || c.state === "ready")).toEqual([]);
   });
 });
+
+test("dev --no-watch does not watch; --log-format pretty gives readable lines on a pipe too", async () => {
+  const dir = tempDir("dev-nowatch");
+  fs.writeFileSync(path.join(dir, "handlers.py"), "def f(x):\n    return x\n");
+  fs.writeFileSync(path.join(dir, "app.yaml"), 'name: nw\nfunctions:\n  f: {handler: "handlers:f"}\n');
+  const agent = await startProcess(dir, ["dev", "app.yaml", "--port", "0", "--sandbox", "none", "--no-watch", "--log-format", "pretty"]);
+  try {
+    await until("the listening line", () => /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: warmpool agent listening on http:/m.test(agent.stderr()));
+    expect(agent.stderr()).not.toMatch(/^\{"level"/m);
+    expect(agent.stdout()).not.toContain("[dev] watching");
+  } finally {
+    agent.child.kill("SIGTERM");
+    await agent.exited;
+  }
+});
