@@ -25,10 +25,14 @@ test("every problem of a spec file in one run: fields with 'did you mean', refer
       "  web:",
       '    handler: "handlers:serve"',
       "    webPort: 8000",
+      "  api:",
+      '    handler: "handlers:api"',
       "endpoints:",
       "  a: {function: squre, path: /a}",
       "  b: {function: web, kind: webServer, path: /ui, port: 9000}",
       "  c: {function: square, path: /ui/}",
+      "  d: {function: api, kind: webServer, path: /api, port: 8001}",
+      "  e: {function: api, kind: webServer, path: /api2, port: 8002}",
       "schedules:",
       "  s: {function: sqaure, every: 1h}",
       "",
@@ -39,12 +43,13 @@ test("every problem of a spec file in one run: fields with 'did you mean', refer
   expect(r.stderr.split("\n").filter((l) => l.startsWith("  - "))).toEqual([
     '  - functionz = {}: is not a field here; did you mean "functions"? (allowed: name, environment, image, secrets, labels, runtimeNamespace, functions, schedules, endpoints)',
     expect.stringMatching(/^ {2}- functions\.square\.autoscalr = \{"minContainers":1\}: is not a field here; did you mean "autoscaler"\? \(allowed: app, name, /),
-    '  - schedules.s.function = "sqaure": must name a function of this app; did you mean "square"? (square, web)',
-    '  - endpoints.a.function = "squre": must name a function of this app; did you mean "square"? (square, web)',
+    '  - schedules.s.function = "sqaure": must name a function of this app; did you mean "square"? (square, web, api)',
+    '  - endpoints.a.function = "squre": must name a function of this app; did you mean "square"? (square, web, api)',
     '  - endpoints.b.port = 9000: differs from the webPort of Function "web" (8000): set webPort: 9000 on Function "web", or use port 8000 here',
+    '  - endpoints.e.port = 8002: differs from the port of endpoint "d" (8001), which serves the same function "api": a function serves HTTP on one port',
     '  - endpoints.c.path = "/ui/": is already the path of endpoint "b", which would get every request: give each endpoint its own path',
   ]);
-  expect(r.stderr).toContain('spec file "app.yaml" has 6 invalid fields:');
+  expect(r.stderr).toContain('spec file "app.yaml" has 7 invalid fields:');
 });
 
 describe("the reload", () => {

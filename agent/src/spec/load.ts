@@ -91,9 +91,22 @@ export function validateApp(doc: unknown, subject: string, appDir: string): Load
       else endpoints.push(result.spec as ResolvedEndpointSpec);
     }
   }
+  // Locally a function without webPort serves on its web server endpoint's port; one with webPort must
+  // match it, and a function serves on one port only.
+  const servedOn = new Map<string, { endpoint: string; port: number }>();
   for (const e of endpoints) {
     const fn = functions.find((f) => f.name === e.function);
-    if (fn !== undefined) problems.push(...endpointFunctionProblems(e, fn).map((p) => ({ ...p, path: joinPath(`endpoints.${e.name}`, p.path) })));
+    if (fn === undefined || e.kind !== "webServer" || e.port === undefined) continue;
+    if (fn.webPort !== undefined) problems.push(...endpointFunctionProblems(e, fn).map((p) => ({ ...p, path: joinPath(`endpoints.${e.name}`, p.path) })));
+    const first = servedOn.get(fn.name);
+    if (first === undefined) servedOn.set(fn.name, { endpoint: e.name, port: e.port });
+    else if (first.port !== e.port && fn.webPort === undefined) {
+      problems.push({
+        path: `endpoints.${e.name}.port`,
+        value: e.port,
+        message: `differs from the port of endpoint "${first.endpoint}" (${first.port}), which serves the same function "${fn.name}": a function serves HTTP on one port`,
+      });
+    }
   }
   for (const { name, problem } of duplicatePathProblems(endpoints)) problems.push({ ...problem, path: joinPath(`endpoints.${name}`, problem.path) });
   if (problems.length > 0) throw new SpecError(subject, dedupe(problems));
