@@ -53,6 +53,8 @@ export const ERRORS = {
   WP_ERR_SHUTTING_DOWN: { status: 503, template: "the agent is shutting down" },
   WP_ERR_ENDPOINT_OVERLOADED: { status: 503, template: "%s" },
   WP_ERR_COLD_START_TIMEOUT: { status: 503, template: "no container of %s became ready within its startup timeout (%s s)" },
+  // A start that would fail the same way again (import error, @enter raising); `traceback` in the body.
+  WP_ERR_START_FAILED: { status: 503, template: "%s cannot start: %s" },
   WP_ERR_UPSTREAM_TIMEOUT: { status: 504, template: "%s" },
 } as const satisfies Record<string, ErrorDef>;
 

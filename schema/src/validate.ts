@@ -7,6 +7,7 @@ import addFormats from "ajv-formats";
 import { describeAllowed } from "./allowed";
 import { joinPath, type Problem } from "./problems";
 import { deref } from "./refs";
+import { didYouMean } from "./suggest";
 import { SHARED_SCHEMAS, SPEC_KINDS, SPEC_SCHEMAS, type JsonSchema, type SpecKind } from "./specs";
 
 /** Annotations of ours that ajv should accept and ignore. */
@@ -47,7 +48,7 @@ function toProblem(error: ErrorObject): Problem[] {
       const known = Object.keys((node?.properties as object | undefined) ?? {});
       const field = String(params.additionalProperty);
       const data = error.data as Record<string, unknown>;
-      return [{ path: joinPath(path, field), value: data[field], message: `is not a field here (allowed: ${known.join(", ")})` }];
+      return [{ path: joinPath(path, field), value: data[field], message: `is not a field here${didYouMean(field, known)} (allowed: ${known.join(", ")})` }];
     }
     case "propertyNames": {
       const key = String(params.propertyName);

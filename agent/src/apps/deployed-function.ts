@@ -23,8 +23,9 @@ import { ContainerPool } from "../containers/pool";
 import { InputDispatch } from "../dispatcher/dispatch";
 import { AgentError } from "../errors";
 import { Load } from "../load/load";
-import type { FunctionGauges, OutcomeCounters } from "../metrics/metrics";
+import type { FunctionGauges, FunctionTimings, OutcomeCounters } from "../metrics/metrics";
 import { Breaker } from "../queue/breaker";
+import type { AttemptRecord } from "../store/store";
 import type { CallTable, Input, Lane } from "../queue/call-table";
 import { RetryBudget } from "../queue/retry-budget";
 
@@ -35,6 +36,8 @@ export interface DeployedFunctionDeps {
   log: Logger;
   /** Counters of settled inputs (metrics children, made at deploy). */
   outcomes: OutcomeCounters;
+  /** Histograms of calls, attempts and cold starts (metrics children, made at deploy). */
+  timings: FunctionTimings;
   /** Inputs wait and no container can take them, or a request waits for one: decide now. */
   pressure(fn: DeployedFunction): void;
   /** A container became ready or stopped. */
@@ -53,6 +56,10 @@ export interface FunctionState {
   pendingSpawns: number;
   startFailures?: number;
   lastStartError?: string;
+  /** The last start failed in a way that repeats (import error, `@enter` raising): no retry until the next input. */
+  startFailureRepeats?: boolean;
+  /** That failure's traceback, the runtime's frames left out. */
+  startTraceback?: string;
   lastScaleReason?: string;
   lastScaleTime?: string;
   /** What the autoscaler measured at its last look (issue 15's estimates; ms, per second). */
@@ -87,12 +94,25 @@ export class DeployedFunction implements Scaled {
     this.scale = scaleConfig(config);
     this.estimator = new Estimator(config.scaledownWindowMs);
     this.clock = deps.clock;
-    const { calls, clock, outcomes } = deps;
+    const { calls, clock, outcomes, timings, log } = deps;
     this.lane = calls.openLane(config.key, {
       maxRetries: config.retries.maxRetries,
       retryDelay: (n) => retryDelayMs(config.retries, n),
-      wake: () => this.dispatch.pump(),
-      settled: (input: Input) => (input.state === "completed" ? outcomes.succeeded : input.state === "failed" ? outcomes.failed : outcomes.cancelled).inc(),
+      wake: () => {
+        this.pool.demand();
+        this.dispatch.pump();
+      },
+      attempted: (input: Input, a: AttemptRecord) => {
+        timings.queueWait.observe(Math.max(0, a.startedAt - input.enqueuedAt) / 1000);
+        timings.execution.observe(Math.max(0, a.finishedAt - a.startedAt) / 1000);
+      },
+      settled: (input: Input, a: AttemptRecord | null) => {
+        const outcome = input.state === "completed" ? "succeeded" : input.state === "failed" ? "failed" : "cancelled";
+        outcomes[outcome].inc();
+        const totalMs = (input.finishedAt ?? clock.now()) - input.createdAt;
+        timings.call[outcome].observe(totalMs / 1000);
+        logCall(log, config.key, input, outcome, totalMs, a);
+      },
       guards: {
         firstAttempt: () => this.retryBudget.firstAttempt(),
         retry: () => this.retryBudget.tryRetry(),
@@ -106,9 +126,12 @@ export class DeployedFunction implements Scaled {
       log: deps.log,
       load: this.load,
       events: {
-        ready: () => this.dispatch.pump(),
+        ready: (c) => {
+          if (c.readyAt !== null) timings.coldStart.observe((c.readyAt - c.createdAt) / 1000);
+          this.dispatch.pump();
+        },
         changed: () => deps.changed(this),
-        startFailed: (c, message, failures) => this.dispatch.startFailed(c, message, failures),
+        startFailed: (c, message, failures, repeats) => this.dispatch.startFailed(c, message, failures, repeats),
         draining: (c) => deps.draining(this, c),
       },
     });
@@ -184,6 +207,7 @@ export class DeployedFunction implements Scaled {
       inFlight: this.load.inFlight,
       pendingSpawns: this.lane.pendingSpawns,
       ...(pool.startFailures > 0 && pool.lastStartError !== null ? { startFailures: pool.startFailures, lastStartError: pool.lastStartError } : {}),
+      ...(pool.startFailure === null ? {} : { startFailureRepeats: true, startTraceback: pool.startFailure.traceback }),
       ...(s.lastReason === null ? {} : { lastScaleReason: s.lastReason, lastScaleTime: new Date(s.lastTime as number).toISOString() }),
       ...(this.lastEstimates === null ? {} : { estimates: this.lastEstimates }),
       breaker: this.breaker.describe(this.clock.now()),
@@ -199,4 +223,20 @@ export class DeployedFunction implements Scaled {
     this.stopped = true;
     return this.pool.close(graceMs, this.dispatch.close(drainMs));
   }
+}
+
+/**
+ * One line per call, at info: `call.finished` with its id, function, attempts, outcome and durations
+ * (`queueMs` and `runMs` of its last attempt; none when it never ran), and the error's type.
+ */
+function logCall(log: Logger, fn: string, input: Input, outcome: string, totalMs: number, a: AttemptRecord | null): void {
+  if (!log.isLevelEnabled("info")) return;
+  const fields: Record<string, unknown> = { event: "call.finished", callId: input.id, fn, attempt: input.attempt, outcome, totalMs };
+  if (a !== null) {
+    fields.queueMs = Math.max(0, a.startedAt - input.enqueuedAt);
+    fields.runMs = a.finishedAt - a.startedAt;
+    fields.container = a.container;
+  }
+  if (input.error !== null) fields.error = input.error.type;
+  log.info(fields, `call ${input.id} ${fn} ${outcome} in ${totalMs} ms (attempt ${input.attempt})`);
 }

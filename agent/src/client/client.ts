@@ -53,6 +53,13 @@ export interface MapLine extends CallResult {
   index: number;
 }
 
+/** A line of a container's output (`followLogs`); `time` is ISO, null for lines written before the request. */
+export interface LogLine {
+  container: string;
+  line: string;
+  time: string | null;
+}
+
 export interface Invocation {
   args?: unknown[];
   kwargs?: Record<string, unknown>;
@@ -162,17 +169,52 @@ export class WarmpoolClient {
     return this.json("PUT", `/v1/apps/${enc(app)}${dir === undefined ? "" : `?dir=${encodeURIComponent(dir)}`}`, spec);
   }
 
+  /** Deploys an App spec as the file has it (YAML or JSON text); `dir`: where its handlers are, on the agent's machine. */
+  deployText(app: string, text: string, dir?: string): Promise<{ app: string; functions: string[] }> {
+    const path = `/v1/apps/${enc(app)}${dir === undefined ? "" : `?dir=${encodeURIComponent(dir)}`}`;
+    return this.json("PUT", path, new TextBody(text, "application/yaml")) as Promise<{ app: string; functions: string[] }>;
+  }
+
+  /** Stops an app deployed over the API (its functions, containers and schedules), and forgets it. */
+  stop(app: string): Promise<{ app: string; stopped: boolean }> {
+    return this.json("DELETE", `/v1/apps/${enc(app)}`) as Promise<{ app: string; stopped: boolean }>;
+  }
+
+  containers(): Promise<{ containers: Array<Record<string, unknown>> }> {
+    return this.json("GET", "/v1/containers") as Promise<{ containers: Array<Record<string, unknown>> }>;
+  }
+
+  /**
+   * The function's container output as it streams: the last `tail` lines of each container (whose
+   * output changed in the last `sinceSeconds`), then `{caughtUp: true}`, then with `follow` each new
+   * line until the iteration stops (which closes the request).
+   */
+  async *followLogs(app: string, fn: string, options: { tail: number; sinceSeconds?: number; follow: boolean }): AsyncGenerator<LogLine | { caughtUp: true }> {
+    const q = `tail=${options.tail}&follow=${options.follow}${options.sinceSeconds === undefined ? "" : `&since=${options.sinceSeconds}`}`;
+    const res = await this.request(`/v1/apps/${enc(app)}/functions/${enc(fn)}/logs?${q}`, { method: "GET", dispatcher: this.dispatcher, headers: this.headers });
+    if (res.statusCode !== 200) {
+      const text = await res.body.text();
+      throw this.apiError(res.statusCode, text === "" ? undefined : parseBody(text));
+    }
+    try {
+      for await (const line of ndjson(res.body)) yield line as LogLine | { caughtUp: true };
+    } finally {
+      res.body.destroy();
+    }
+  }
+
   close(): Promise<void> {
     return this.dispatcher.close();
   }
 
   /** @internal */
   async json(method: Dispatcher.HttpMethod, path: string, body?: unknown, expect: number[] = [200, 202]): Promise<unknown> {
+    const raw = body instanceof TextBody ? body : null;
     const res = await this.request(path, {
       method,
       dispatcher: this.dispatcher,
-      headers: body === undefined ? this.headers : { ...this.headers, "content-type": "application/json" },
-      body: body === undefined ? null : JSON.stringify(body),
+      headers: body === undefined ? this.headers : { ...this.headers, "content-type": raw?.type ?? "application/json" },
+      body: body === undefined ? null : (raw?.text ?? JSON.stringify(body)),
     });
     const text = await res.body.text();
     const parsed = text === "" ? undefined : parseBody(text);
@@ -267,6 +309,29 @@ function systemCode(err: unknown): string | undefined {
 function isBroken(err: unknown): boolean {
   const code = (err as { code?: unknown } | undefined)?.code;
   return code === "UND_ERR_SOCKET" || code === "ECONNRESET" || code === "EPIPE";
+}
+
+/** A request body sent as it is, with its content type (`json` sends anything else as JSON). */
+class TextBody {
+  constructor(
+    readonly text: string,
+    readonly type: string,
+  ) {}
+}
+
+/** The JSON values of an NDJSON body. */
+async function* ndjson(body: AsyncIterable<unknown>): AsyncGenerator<unknown> {
+  let rest = "";
+  for await (const chunk of body) {
+    rest += (chunk as Buffer).toString("utf8");
+    let nl = rest.indexOf("\n");
+    while (nl >= 0) {
+      const line = rest.slice(0, nl);
+      rest = rest.slice(nl + 1);
+      nl = rest.indexOf("\n");
+      if (line !== "") yield JSON.parse(line) as unknown;
+    }
+  }
 }
 
 function parseBody(text: string): unknown {

@@ -39,8 +39,13 @@ export interface LanePolicy {
   retryDelay(n: number): number;
   /** New work arrived: dispatch it. */
   wake(): void;
-  /** An input of this lane reached a final state. */
-  settled?(input: Input): void;
+  /**
+   * An attempt ended (succeeded, failed, timed out), before its input settles or waits to retry;
+   * `input.enqueuedAt` is still when this attempt entered the queue.
+   */
+  attempted?(input: Input, attempt: AttemptRecord): void;
+  /** An input of this lane reached a final state; `attempt`: its last attempt, null when it never ran. */
+  settled?(input: Input, attempt: AttemptRecord | null): void;
   /** The function's retry budget and breaker (issue 15); absent: every declared retry runs. */
   guards?: LaneGuards;
 }
@@ -361,6 +366,7 @@ export class CallTable {
 
   /** `last`: the call settles with this attempt, whose record then goes to the store with the call's finish. */
   private record(input: Input, attempt: AttemptRecord, last: boolean): void {
+    mutable(input.lane).policy.attempted?.(input, attempt);
     if (input.durable) {
       if (!last) this.store.recordAttempt(input.id, attempt);
       (input.attempts ??= []).push(attempt);
@@ -378,14 +384,14 @@ export class CallTable {
       input.payload = null;
       this.live.delete(input.id);
       input.notify();
-      lane.policy.settled?.(input);
+      lane.policy.settled?.(input, attempt);
       this.events.settled?.(input);
       return;
     }
     lane.pendingSpawns--;
     input.payload = null;
     input.notify();
-    lane.policy.settled?.(input);
+    lane.policy.settled?.(input, attempt);
     this.events.settled?.(input);
     // Keep it findable until the store has the result, so GET never sees a gap.
     this.store.finish(input.id, state, input.result, input.error, now, attempt).then(

@@ -50,7 +50,7 @@ export interface RuntimeArgs {
   memory?: number;
   /** Agent log level. Default: "info". Allowed: debug, info, warn, error. */
   logLevel?: string;
-  /** Annotate the agent for Prometheus scraping of /metrics. Default: true. */
+  /** Serve /metrics without a token on port 9090 (the agent's `--metrics-port`; the API's /metrics needs the token) and annotate the agent pod for Prometheus to scrape it there. Default: true. */
   metricsScrape?: boolean;
 }
 
