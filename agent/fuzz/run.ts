@@ -13,12 +13,11 @@
  * Exit status 1 when anything failed; the report says what, with the case and the seed to replay it.
  */
 import * as fs from "node:fs";
-import * as net from "node:net";
 import { request } from "undici";
 import { generate, type Case } from "./cases";
 import { judge } from "./oracle";
 import { LIMITS, startTarget, type Target } from "./target";
-import { exchange, parseResponses, type Outcome } from "./wire";
+import { exchange, holdConnections, inPool, type Outcome } from "./wire";
 import { formatWorkerReport, fuzzWorker, type WorkerReport, type WorkerRuntime } from "./workers";
 
 export interface PlaneReport {
@@ -48,15 +47,6 @@ async function healthy(t: Target): Promise<boolean> {
   const ok = res?.statusCode === 200;
   await res?.body.text();
   return ok;
-}
-
-async function pool<T>(items: T[], concurrency: number, each: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < items.length) await each(items[next++] as T);
-    }),
-  );
 }
 
 /** Slow heads and bodies: each must be cut with a 408 (or a close) within its deadline, on every kind of route. */
@@ -125,7 +115,7 @@ const METRICS_CASES = 1000;
 async function metricsListener(t: Target, cases: readonly Case[]): Promise<{ ok: boolean; detail: string }> {
   const bad: string[] = [];
   const statuses: Record<string, number> = {};
-  await pool([...cases], 16, async (c) => {
+  await inPool([...cases], 16, async (c) => {
     const out = await exchange(t.metrics.host, t.metrics.port, { ...c.exchange, deadlineMs: Math.max(c.exchange.deadlineMs, 15_000) });
     const first = Buffer.concat(c.exchange.steps.map((s) => s.bytes)).toString("latin1");
     const asksMetrics = /^(GET|HEAD) \/metrics(\?[^ ]*)? HTTP\/1\.[01]\r\n/.test(first);
@@ -147,37 +137,13 @@ async function metricsListener(t: Target, cases: readonly Case[]): Promise<{ ok:
 
 async function flood(t: Target): Promise<{ ok: boolean; detail: string }> {
   const n = LIMITS.maxConnections + 150;
-  const sockets: net.Socket[] = [];
-  const answers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<string>((resolve) => {
-          const socket = net.connect({ host: t.host, port: t.port }, () => socket.write("GET /web/fz/flood HTTP/1.1\r\nHost: x\r\n\r\n"));
-          sockets.push(socket);
-          let text = "";
-          const timer = setTimeout(() => resolve("hang"), 30_000);
-          socket.on("data", (d: Buffer) => {
-            text += d.toString("latin1");
-            const r = parseResponses(text).responses[0];
-            if (r === undefined) return;
-            clearTimeout(timer);
-            if (r.status === 200) resolve("200");
-            else if (r.status === 503 && (JSON.parse(r.body) as { error: { code: string } }).error.code === "WP_ERR_OVERLOADED") resolve("503");
-            else resolve(`${r.status} ${r.body.slice(0, 80)}`);
-          });
-          socket.on("error", (e: NodeJS.ErrnoException) => {
-            clearTimeout(timer);
-            resolve(`error ${e.code ?? e.message}`);
-          });
-          socket.on("close", () => {
-            clearTimeout(timer);
-            resolve(text === "" ? "closed unanswered" : `unparsed ${JSON.stringify(text.slice(0, 80))}`);
-          });
-        }),
-    ),
-  );
-  for (const s of sockets) s.destroy();
+  const answers = await holdConnections(t.host, t.port, n, {
+    request: "GET /web/fz/flood HTTP/1.1\r\nHost: x\r\n\r\n",
+    quietMs: 30_000,
+    silence: "hang",
+    classify: (r) =>
+      r.status === 200 ? "200" : r.status === 503 && (JSON.parse(r.body) as { error: { code: string } }).error.code === "WP_ERR_OVERLOADED" ? "503" : `${r.status} ${r.body.slice(0, 80)}`,
+  });
   const ok200 = answers.filter((a) => a === "200").length;
   const refused = answers.filter((a) => a === "503").length;
   const other = answers.filter((a) => a !== "200" && a !== "503");
@@ -232,7 +198,7 @@ async function fuzzPlane(plane: "agent" | "haproxy", o: FuzzOptions): Promise<Pl
     const cases = generate({ token: t.token, app: "fz" }, o.cases, o.seed);
     const batch = 500;
     for (let i = 0; i < cases.length; i += batch) {
-      await pool(cases.slice(i, i + batch), o.concurrency, async (c) => {
+      await inPool(cases.slice(i, i + batch), o.concurrency, async (c) => {
         const out = await exchange(t.host, t.port, c.exchange);
         report.cases++;
         report.byCategory[c.category] = (report.byCategory[c.category] ?? 0) + 1;

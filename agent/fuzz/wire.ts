@@ -165,3 +165,51 @@ function dechunk(text: string, at: number): { body: string; end: number } | null
     i = eol + 2 + size + 2;
   }
 }
+
+/**
+ * `n` connections opened at once and held until every one has settled, so the server sees them all at
+ * the same time: each settles with `classify` of its first answer, with `silence` when none came within
+ * `quietMs` (held, or hung, as the caller counts it), or with its error or close.
+ */
+export async function holdConnections(host: string, port: number, n: number, o: { request?: string; quietMs: number; silence: string; classify: (r: Response) => string }): Promise<string[]> {
+  const sockets: net.Socket[] = [];
+  const answers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<string>((resolve) => {
+          const socket = net.connect({ host, port }, () => o.request !== undefined && socket.write(o.request));
+          sockets.push(socket);
+          let text = "";
+          const timer = setTimeout(() => resolve(o.silence), o.quietMs);
+          socket.on("data", (d: Buffer) => {
+            text += d.toString("latin1");
+            const r = parseResponses(text).responses[0];
+            if (r === undefined) return;
+            clearTimeout(timer);
+            resolve(o.classify(r));
+          });
+          socket.on("error", (e: NodeJS.ErrnoException) => {
+            clearTimeout(timer);
+            resolve(`error ${e.code ?? e.message}`);
+          });
+          socket.on("close", () => {
+            clearTimeout(timer);
+            resolve(text === "" ? "closed unanswered" : `unparsed ${JSON.stringify(text.slice(0, 80))}`);
+          });
+        }),
+    ),
+  );
+  for (const s of sockets) s.destroy();
+  return answers;
+}
+
+/** `each` over `items`, at most `concurrency` at a time. */
+export async function inPool<T>(items: T[], concurrency: number, each: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) await each(items[next++] as T);
+    }),
+  );
+}

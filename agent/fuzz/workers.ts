@@ -18,7 +18,7 @@ import * as path from "node:path";
 import * as fc from "fast-check";
 import { WORKER_ENV, WORKER_PROTOCOL } from "@warmpool/schema";
 import { request } from "undici";
-import { exchange, parseResponses, type Exchange, type Outcome } from "./wire";
+import { exchange, holdConnections, inPool, type Exchange, type Outcome } from "./wire";
 
 /** The agent package: this file runs from agent/dist/fuzz (npm run fuzz) or agent/fuzz (jest). */
 const AGENT = path.resolve(__dirname, path.basename(path.dirname(__dirname)) === "dist" ? "../.." : "..");
@@ -263,36 +263,12 @@ async function stalls(w: Worker): Promise<Array<{ name: string; ok: boolean; det
 async function flood(w: Worker): Promise<{ name: string; ok: boolean; detail: string }> {
   const cap = WORKER_LIMITS.maxInputs + WORKER_LIMITS.beyondInputs;
   const n = cap + 40;
-  const sockets: net.Socket[] = [];
-  const answers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<string>((resolve) => {
-          const socket = net.connect({ host: w.host, port: w.port });
-          sockets.push(socket);
-          let text = "";
-          // Held without a request: only the refused ones hear anything, at once.
-          const timer = setTimeout(() => resolve("held"), 2000);
-          socket.on("data", (d: Buffer) => {
-            text += d.toString("latin1");
-            const r = parseResponses(text).responses[0];
-            if (r === undefined) return;
-            clearTimeout(timer);
-            resolve(r.status === 503 && r.body.includes('"Overloaded"') ? "503" : `${r.status} ${r.body.slice(0, 80)}`);
-          });
-          socket.on("error", (e: NodeJS.ErrnoException) => {
-            clearTimeout(timer);
-            resolve(`error ${e.code ?? e.message}`);
-          });
-          socket.on("close", () => {
-            clearTimeout(timer);
-            resolve(text === "" ? "closed unanswered" : `unparsed ${JSON.stringify(text.slice(0, 80))}`);
-          });
-        }),
-    ),
-  );
-  for (const s of sockets) s.destroy();
+  // Held without a request: only the refused ones hear anything, at once.
+  const answers = await holdConnections(w.host, w.port, n, {
+    quietMs: 2000,
+    silence: "held",
+    classify: (r) => (r.status === 503 && r.body.includes('"Overloaded"') ? "503" : `${r.status} ${r.body.slice(0, 80)}`),
+  });
   const held = answers.filter((a) => a === "held").length;
   const refused = answers.filter((a) => a === "503").length;
   const other = answers.filter((a) => a !== "held" && a !== "503");
@@ -307,15 +283,6 @@ async function flood(w: Worker): Promise<{ name: string; ok: boolean; detail: st
   };
 }
 
-async function pool<T>(items: T[], concurrency: number, each: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < items.length) await each(items[next++] as T);
-    }),
-  );
-}
-
 export async function fuzzWorker(runtime: WorkerRuntime, o: { cases: number; seed: number; concurrency: number; log?: (line: string) => void }): Promise<WorkerReport> {
   const t0 = Date.now();
   const w = await startWorker(runtime);
@@ -326,7 +293,7 @@ export async function fuzzWorker(runtime: WorkerRuntime, o: { cases: number; see
     const batch = 250;
     for (let i = 0; i < cases.length; i += batch) {
       // Below the worker's connection cap, so that every case is answered rather than refused.
-      await pool(cases.slice(i, i + batch), Math.min(o.concurrency, WORKER_LIMITS.beyondInputs / 2), async (c) => {
+      await inPool(cases.slice(i, i + batch), Math.min(o.concurrency, WORKER_LIMITS.beyondInputs / 2), async (c) => {
         const out = await exchange(w.host, w.port, c.exchange);
         report.cases++;
         for (const r of out.responses) report.statuses[r.status] = (report.statuses[r.status] ?? 0) + 1;

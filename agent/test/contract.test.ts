@@ -12,7 +12,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, wr
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Command } from "commander";
-import { AGENT_ENV, AGENT_FLAGS, AGENT_PORT, CLIENT_ENV, LABELS, WORKER_APP_DIR, WORKER_COMMANDS, WORKER_ENV, WORKER_PORT, checkSpec, type FunctionSpec } from "@warmpool/schema";
+import { AGENT_ENV, AGENT_FLAGS, AGENT_PORT, CLIENT_ENV, LABELS, WORKER_APP_DIR, WORKER_CLIENT_ENV, WORKER_COMMANDS, WORKER_ENV, WORKER_PORT, checkSpec, type FunctionSpec } from "@warmpool/schema";
 import { TOKEN_KEY, TOKEN_SECRET, agentDeploymentSpec } from "warmpool/dist/render/agent";
 import { workerDeploymentSpec } from "warmpool/dist/render/worker";
 import { program } from "../src/cli/main";
@@ -220,7 +220,8 @@ describe("worker containers, as the Function renders them, read by the worker ru
       walk(dir);
       return found;
     };
-    const expected = new Set(Object.values(WORKER_ENV));
+    // The worker runtimes also read the App token the agent gives them, to require it on /invoke.
+    const expected = new Set([...Object.values(WORKER_ENV), WORKER_CLIENT_ENV.token]);
     const pythonSrc = join(RUNTIMES, "python", "src", "warmpool");
     const clientPart = (path: string): boolean => path === join(pythonSrc, "client") || path === join(pythonSrc, "_client_names.py");
     expect(names(pythonSrc, ".py", /["'](WARMPOOL_[A-Z_]+)["']/g, clientPart)).toEqual(expected);

@@ -82,7 +82,9 @@ export const WORKER_ENV = {
 /**
  * What the agent adds to a worker's environment so that code in it can call the agent: its URL and a
  * token scoped to the worker's App (agent/src/token.ts). They are the clients' own names, so the
- * Python client in a worker finds its agent exactly as it does anywhere else.
+ * Python client in a worker finds its agent exactly as it does anywhere else. The worker runtimes
+ * require that token on their own `/invoke` and `/shutdown` (PROTOCOL.md), so no other
+ * App's code can run this App's handlers through a worker's port.
  */
 export const WORKER_CLIENT_ENV = { url: CLIENT_ENV.url, token: CLIENT_ENV.token } as const;
 

@@ -5,7 +5,7 @@
 import Ajv2020, { type ErrorObject, type ValidateFunction } from "ajv/dist/2020";
 import addFormats from "ajv-formats";
 import { describeAllowed } from "./allowed";
-import { joinPath, type Problem } from "./problems";
+import { dedupe, joinPath, type Problem } from "./problems";
 import { deref } from "./refs";
 import { didYouMean } from "./suggest";
 import { SHARED_SCHEMAS, SPEC_KINDS, SPEC_SCHEMAS, type JsonSchema, type SpecKind } from "./specs";
@@ -76,14 +76,4 @@ function pointerToPath(pointer: string): string {
     .split("/")
     .map((part) => part.replace(/~1/g, "/").replace(/~0/g, "~"))
     .reduce<string>((path, part) => (/^\d+$/.test(part) ? joinPath(path, Number(part)) : joinPath(path, part)), "");
-}
-
-function dedupe(problems: Problem[]): Problem[] {
-  const seen = new Set<string>();
-  return problems.filter((p) => {
-    const key = `${p.path}\u0000${p.message}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
 }

@@ -11,7 +11,7 @@
  * containers, inputs queued and in flight) plus what the agent could measure about the recent past
  * (`estimates`, and averages of the load over the windows the policy declares).
  */
-import type { ScaleConfig } from "../../src/autoscaler/decide";
+import type { Estimates, ScaleConfig } from "../../src/autoscaler/decide";
 import type { FunctionConfig } from "../../src/config/function";
 
 export interface PolicyConfig {
@@ -32,21 +32,10 @@ export interface ContainerView {
 }
 
 /**
- * Measured from what already happened, as the agent could measure it; never the simulation's own
- * parameters. null until there is something to measure.
+ * The agent's Estimates (autoscaler/decide.ts), measured here from what already happened in the
+ * simulation, as the agent could measure it (stats.ts): never the simulation's own parameters.
  */
-export interface Estimates {
-  /** Mean start → ready of the last 5 containers that became ready. */
-  coldStartMs: number | null;
-  /** Exponentially weighted mean (α = 0.1) of the duration of finished attempts. */
-  serviceMs: number | null;
-  /** Calls that arrived in the last 10 s, per second (client retries included: the agent cannot tell). */
-  arrivalsPerSec: number;
-  /** Mean in flight over the last scaledownWindow (Knative's sparse-data rule, as `averages`); null before any data. */
-  inFlightAverage: number | null;
-  /** Highest load (in flight + queued) over the last scaledownWindow. */
-  peakLoad: number | null;
-}
+export type { Estimates } from "../../src/autoscaler/decide";
 
 export interface PolicyObservation {
   /** Inputs waiting for a container. */

@@ -44,7 +44,7 @@ async function main() {
 
   const stats = new Stats();
   const routes = new Routes(stats, Math.max(config.batchSize, 1), requestShutdown);
-  const server = createServer(routes, config.maxInputs);
+  const server = createServer(routes, config.maxInputs, config.token);
   await new Promise((resolve, reject) => {
     server.once("error", reject);
     // The agent may open maxInputs connections at once; a short backlog would make the rest retry.

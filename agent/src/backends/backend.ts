@@ -41,6 +41,11 @@ export interface ContainerHandle {
   ref: string;
   gpus: string[];
   startedAt: number;
+  /**
+   * The `Authorization` the worker requires on `/invoke` and `/shutdown` (`Bearer` and its
+   * App's token, PROTOCOL.md "Who may call a worker"), when it requires one.
+   */
+  authorization?: string;
   /** Resolves when the container has exited, with a description of how. */
   exited: Promise<string>;
 }

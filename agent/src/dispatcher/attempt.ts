@@ -39,7 +39,7 @@ export class Attempt {
     if (this.done) return;
     const connection = this.c.connection;
     if (connection === null) return this.crashed(new Error("container has no connection to its worker"), true);
-    invoke(connection, invokeBody(this.inputs, payloads)).then(
+    invoke(connection, invokeBody(this.inputs, payloads), this.c.handle?.authorization).then(
       (outputs) => this.ok(outputs),
       (err: Error) => this.crashed(err, !(err instanceof ProtocolError)),
     );

@@ -65,9 +65,10 @@ class TextHandler {
   }
 }
 
-function post(pool: Pool, body: string): Promise<{ status: number; text: string }> {
+function post(pool: Pool, body: string, authorization: string | undefined): Promise<{ status: number; text: string }> {
+  const headers = authorization === undefined ? HEADERS : { ...HEADERS, authorization };
   return new Promise((resolve, reject) => {
-    pool.dispatch({ path: "/invoke", method: "POST", headers: HEADERS, body }, new TextHandler(resolve, reject) as unknown as Parameters<Pool["dispatch"]>[1]);
+    pool.dispatch({ path: "/invoke", method: "POST", headers, body }, new TextHandler(resolve, reject) as unknown as Parameters<Pool["dispatch"]>[1]);
   });
 }
 
@@ -75,8 +76,8 @@ function post(pool: Pool, body: string): Promise<{ status: number; text: string 
  * No AbortSignal per request: an attempt that times out is settled by the dispatcher's timer and its
  * container killed, which ends this request with an error nobody waits for any more.
  */
-export async function invoke(pool: Pool, body: string): Promise<WorkerOutput[]> {
-  const { status, text } = await post(pool, body);
+export async function invoke(pool: Pool, body: string, authorization?: string): Promise<WorkerOutput[]> {
+  const { status, text } = await post(pool, body, authorization);
   if (status !== 200) throw new ProtocolError(`worker answered ${status}: ${text.slice(0, 500)}`);
   let parsed: { outputs?: unknown };
   try {

@@ -102,13 +102,18 @@ export function registerCalls(app: FastifyInstance, deps: GatewayDeps): void {
   const { calls, registry, store, options } = deps;
   const clock = options.clock;
 
-  app.post("/v1/apps/:app/functions/:fn/call", { config: { scoped: "app" } }, async function call(req: FnRequest, reply: FastifyReply) {
+  /** What a call and a spawn do first: the function, its arguments (stored or inline), the calling call, and the breaker's word. */
+  async function accept(req: FnRequest): Promise<{ lane: Lane; payload: string; parent: Input | null }> {
     const fn = registry.lookup(req.params.app, req.params.fn);
-    const lane = fn.lane;
     const payload = (await storedPayload(req, deps)) ?? invocationPayload(req.body);
     refusePickles(fn.config, payload);
     const parent = parentOf(req, calls);
     fn.admit();
+    return { lane: fn.lane, payload, parent };
+  }
+
+  app.post("/v1/apps/:app/functions/:fn/call", { config: { scoped: "app" } }, async function call(req: FnRequest, reply: FastifyReply) {
+    const { lane, payload, parent } = await accept(req);
     checkPending(lane, options.maxPendingInputs);
     const key = idempotencyKey(req.headers[IDEMPOTENCY_HEADER], req.body);
     if (key !== undefined) return keyedCall(lane, payload, key, parent, reply);
@@ -160,12 +165,7 @@ export function registerCalls(app: FastifyInstance, deps: GatewayDeps): void {
   }
 
   app.post("/v1/apps/:app/functions/:fn/spawn", { config: { scoped: "app" } }, async function spawn(req: FnRequest, reply: FastifyReply) {
-    const fn = registry.lookup(req.params.app, req.params.fn);
-    const lane = fn.lane;
-    const payload = (await storedPayload(req, deps)) ?? invocationPayload(req.body);
-    refusePickles(fn.config, payload);
-    const parent = parentOf(req, calls);
-    fn.admit();
+    const { lane, payload, parent } = await accept(req);
     if (lane.pendingSpawns >= options.maxPendingSpawns) throw tooMany(lane, lane.pendingSpawns, options.maxPendingSpawns);
     const key = idempotencyKey(req.headers[IDEMPOTENCY_HEADER], req.body);
     if (key !== undefined) {

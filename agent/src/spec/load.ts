@@ -8,6 +8,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import {
+  dedupe,
   checkSpec,
   didYouMean,
   duplicatePathProblems,
@@ -118,14 +119,4 @@ export function validateApp(doc: unknown, subject: string, appDir: string): Load
   for (const { name, problem } of duplicatePathProblems(endpoints)) problems.push({ ...problem, path: joinPath(`endpoints.${name}`, problem.path) });
   if (problems.length > 0) throw new SpecError(subject, dedupe(problems));
   return { app, functions, schedules, endpoints, appDir };
-}
-
-function dedupe(problems: Problem[]): Problem[] {
-  const seen = new Set<string>();
-  return problems.filter((p) => {
-    const key = `${p.path}\u0000${p.message}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
 }

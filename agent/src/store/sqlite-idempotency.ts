@@ -26,7 +26,8 @@ export class SqliteIdempotency {
     db.exec(IDEMPOTENCY_SCHEMA);
     // A key whose call was swept is as good as absent (and is replaced by the next call that uses it).
     this.lookup = db.prepare("SELECT k.call_id FROM idempotency_keys k JOIN calls c ON c.id = k.call_id WHERE k.fn = ? AND k.key = ?").pluck();
-    this.insertCall = db.prepare("INSERT INTO calls (id, fn, state, created_at, payload) VALUES (?, ?, 'waiting', ?, ?)");
+    // The same row as SqliteStore's own insert (sqlite.ts), parent included: a keyed call made from inside another is its child.
+    this.insertCall = db.prepare("INSERT INTO calls (id, fn, state, created_at, payload, parent) VALUES (?, ?, 'waiting', ?, ?, ?)");
     this.insertKey = db.prepare("INSERT OR REPLACE INTO idempotency_keys (fn, key, call_id, created_at) VALUES (?, ?, ?, ?)");
     this.orphans = db.prepare("DELETE FROM idempotency_keys WHERE call_id NOT IN (SELECT id FROM calls)");
   }
@@ -37,7 +38,7 @@ export class SqliteIdempotency {
 
   /** The write of a keyed call, to run inside a group commit. */
   insert(call: NewCall, key: string): void {
-    this.insertCall.run(call.id, call.fn, call.createdAt, call.payload);
+    this.insertCall.run(call.id, call.fn, call.createdAt, call.payload, call.parent ?? null);
     this.insertKey.run(call.fn, key, call.id, call.createdAt);
   }
 

@@ -19,6 +19,7 @@ class ConfigError extends Error {
  * @property {number} batchSize
  * @property {string} containerId
  * @property {string} serialization
+ * @property {string} token
  */
 
 /**
@@ -58,6 +59,8 @@ function fromEnv(env) {
     batchSize: integer(env, "WARMPOOL_BATCH_SIZE", "0", 0),
     containerId: env.WARMPOOL_CONTAINER_ID ?? "local",
     serialization,
+    // The App token the agent gave this worker: required on /invoke and /shutdown when set.
+    token: env.WARMPOOL_TOKEN ?? "",
   };
 }
 

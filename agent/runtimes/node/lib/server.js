@@ -9,11 +9,14 @@
  */
 "use strict";
 
+const crypto = require("node:crypto");
 const http = require("node:http");
 const protocol = require("./protocol");
 
 /** @typedef {import("./routes").Routes} Routes */
 
+/** The paths that need the worker's App token, when it has one. */
+const GUARDED = new Set(["/invoke", "/shutdown"]);
 /** Idle keep-alive: above the agent's 60 s (containers/pool.ts), so the agent closes its idle connections first. */
 const IDLE_MS = 75_000;
 /** How long a request's head may take to arrive. */
@@ -35,8 +38,12 @@ function refusal(status, type, message) {
 /**
  * @param {Routes} routes
  * @param {number} maxInputs
+ * @param {string} token the App token the agent gave this worker ("": none required)
  */
-function createServer(routes, maxInputs) {
+function createServer(routes, maxInputs, token) {
+  // Who may run inputs or stop this worker: holders of its App's token. /ready (the health probe) and
+  // /stats (counters) stay open: they run nothing and hold no input or result.
+  const expected = token === "" ? null : Buffer.from(`Bearer ${token}`);
   // connectionsCheckingInterval: how often node:http looks for heads past headersTimeout (30 s by default).
   const server = http.createServer({ noDelay: true, keepAliveTimeout: IDLE_MS, headersTimeout: STALL_MS, connectionsCheckingInterval: 1000 }, (request, response) => {
     // The body must keep arriving: STALL_MS without a byte ends the connection (node:http destroys a
@@ -45,6 +52,16 @@ function createServer(routes, maxInputs) {
     request.socket.setTimeout(STALL_MS);
     request.once("end", () => request.socket.setTimeout(0));
     response.sendDate = false;
+    if (expected !== null && GUARDED.has((request.url ?? "").split("?", 1)[0] ?? "")) {
+      const given = Buffer.from(request.headers.authorization ?? "");
+      if (given.length !== expected.length || !crypto.timingSafeEqual(given, expected)) {
+        // The body is left unread, so the connection cannot be reused.
+        response.setHeader("Connection", "close");
+        send(response, [401, protocol.errorBody("Unauthorized", "this worker takes requests only with its App's token")]);
+        request.resume();
+        return;
+      }
+    }
     if (!routes.gate.enter()) {
       response.setHeader("Connection", "close");
       send(response, routes.draining);

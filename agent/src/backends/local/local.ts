@@ -149,7 +149,19 @@ export class LocalBackend implements Backend {
       fs.rmSync(pidFile, { force: true });
       return how;
     });
-    const handle: ContainerHandle = { id, fn: fn.key, host: "127.0.0.1", port, ref: `pid ${child.pid ?? "?"}`, gpus, startedAt, exited };
+    // The worker takes /invoke only from holders of the token in its environment (PROTOCOL.md).
+    const token = env[WORKER_CLIENT_ENV.token];
+    const handle: ContainerHandle = {
+      id,
+      fn: fn.key,
+      host: "127.0.0.1",
+      port,
+      ref: `pid ${child.pid ?? "?"}`,
+      gpus,
+      startedAt,
+      exited,
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+    };
     const pid = child.pid;
     local = { handle, pid: pid ?? -1, logFile, exitedNow: false, kill: (signal) => (pid === undefined ? void child.kill(signal) : this.sandbox.signal(pid, signal)) };
     if (child.pid !== undefined) fs.writeFileSync(pidFile, String(child.pid));

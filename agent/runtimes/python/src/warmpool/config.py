@@ -19,6 +19,8 @@ class Config(NamedTuple):
     batch_size: int
     container_id: str
     serialization: str
+    token: str
+    """The App token the agent gave this worker: required on /invoke and /shutdown when set."""
 
 
 def _int(env: Mapping[str, str], name: str, default: str, minimum: int) -> int:
@@ -51,4 +53,5 @@ def from_env(env: Mapping[str, str] = os.environ) -> Config:
         batch_size=_int(env, "WARMPOOL_BATCH_SIZE", "0", 0),
         container_id=env.get("WARMPOOL_CONTAINER_ID", "local"),
         serialization=serialization,
+        token=env.get("WARMPOOL_TOKEN", ""),
     )

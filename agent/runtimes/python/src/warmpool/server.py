@@ -13,6 +13,7 @@ the protocol's JSON error.
 
 from __future__ import annotations
 
+import hmac
 import socket
 import threading
 import traceback
@@ -24,6 +25,7 @@ from .routes import Routes
 
 _STATUS = {
     200: b"200 OK",
+    401: b"401 Unauthorized",
     202: b"202 Accepted",
     400: b"400 Bad Request",
     404: b"404 Not Found",
@@ -36,6 +38,9 @@ _STATUS = {
     503: b"503 Service Unavailable",
     505: b"505 HTTP Version Not Supported",
 }
+
+_GUARDED = ("/invoke", "/shutdown")
+"""The paths that need the worker's App token, when it has one."""
 
 IDLE_S = 75.0
 """How long a keep-alive connection may wait for its next request: above the agent's 60 s keep-alive
@@ -54,7 +59,7 @@ class WorkerServer(ThreadingHTTPServer):
     # Daemon threads: a drained worker must not wait for idle keep-alive connections to close.
     daemon_threads = True
 
-    def __init__(self, address: Tuple[str, int], routes: Routes, backlog: int, max_connections: int) -> None:
+    def __init__(self, address: Tuple[str, int], routes: Routes, backlog: int, max_connections: int, token: str = "") -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         # The agent may open max-inputs connections at once; the default backlog of 5 would make the
@@ -62,6 +67,9 @@ class WorkerServer(ThreadingHTTPServer):
         self.request_queue_size = backlog
         self.routes = routes
         self.max_connections = max_connections
+        # Who may run inputs or stop this worker: holders of its App's token. /ready (the health probe)
+        # and /stats (counters) stay open: they run nothing and hold no input or result.
+        self.authorization = f"Bearer {token}".encode() if token else None
         self._open = 0
         self._open_lock = threading.Lock()
         super().__init__(address, _RequestHandler)
@@ -128,6 +136,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
         """Per-request logging is off: a line per call would cost more than the call."""
 
     def _dispatch(self) -> None:
+        expected = self.server.authorization
+        if expected is not None and self.path.split("?", 1)[0] in _GUARDED:
+            given = (self.headers.get("Authorization") or "").encode("latin-1", "replace")
+            if not hmac.compare_digest(given, expected):
+                # The body is left unread, so the connection cannot be reused.
+                self._send((401, protocol.error_body("Unauthorized", "this worker takes requests only with its App's token")), close=True)
+                return
         routes = self.server.routes
         if not routes.gate.enter():
             self._send(routes.draining, close=True)

@@ -52,7 +52,7 @@ def main() -> None:
     shutdown = ShutdownSignal()
     stats = Stats()
     routes = Routes(stats, max(config.batch_size, 1), shutdown.request)
-    server = WorkerServer((config.host, config.port), routes, backlog=max(128, 2 * config.max_inputs), max_connections=config.max_inputs + CONNECTIONS_BEYOND_INPUTS)
+    server = WorkerServer((config.host, config.port), routes, backlog=max(128, 2 * config.max_inputs), max_connections=config.max_inputs + CONNECTIONS_BEYOND_INPUTS, token=config.token)
     threading.Thread(target=server.serve_forever, args=(_POLL_S,), name="warmpool-accept", daemon=True).start()
 
     try:
