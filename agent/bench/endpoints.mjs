@@ -24,7 +24,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { Pool } from "undici";
-import { BENCH_DIR, closedLoop, interleaved, loadavg, percentile, poll, sequential, startAgentProcess, summary, tempDir } from "./lib.mjs";
+import { BENCH_DIR, closedLoop, interleaved, loadavg, percentile, poll, sequential, startAgentProcess, summary, tempDir, workerHeaders } from "./lib.mjs";
 
 const argv = process.argv.slice(2);
 const flag = (name) => argv.includes(`--${name}`);
@@ -178,7 +178,7 @@ async function main() {
     const json = { "content-type": "application/json" };
     const sides = {
       e1: {
-        direct: { origin: `http://127.0.0.1:${fnWorker.port}`, make: () => ({ path: "/invoke", headers: json, body: invokeBody }) },
+        direct: { origin: `http://127.0.0.1:${fnWorker.port}`, make: () => ({ path: "/invoke", headers: workerHeaders(agent, "web"), body: invokeBody }) },
         agent: { origin: inner, make: () => ({ path: "/web/web/fn", headers: json, body: '{"x":1}' }) },
         // Function endpoints are the agent's with either data plane: with HAProxy in front they pay its hop too.
         "via-haproxy": { origin: agent.url, make: () => ({ path: "/web/web/fn", headers: json, body: '{"x":1}' }) },

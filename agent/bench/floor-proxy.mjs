@@ -8,6 +8,8 @@ import { Pool } from "undici";
 const target = process.argv[2];
 const pool = new Pool(target, { connections: 64, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 0, bodyTimeout: 0 });
 const HEADERS = { "content-type": "application/json" };
+// The worker's App token (process.argv[3]), which it requires on /invoke as it does from the agent.
+const TO_WORKER = { ...HEADERS, authorization: process.argv[3] };
 let n = 0;
 const server = http.createServer({ keepAliveTimeout: 75_000 }, (req, res) => {
   const chunks = [];
@@ -16,7 +18,7 @@ const server = http.createServer({ keepAliveTimeout: 75_000 }, (req, res) => {
     const body = Buffer.concat(chunks).toString("utf8");
     const id = `fp-${n++}`;
     pool
-      .request({ path: "/invoke", method: "POST", headers: HEADERS, body: `{"inputs":[{"id":"${id}",${body.slice(1)}]}` })
+      .request({ path: "/invoke", method: "POST", headers: TO_WORKER, body: `{"inputs":[{"id":"${id}",${body.slice(1)}]}` })
       .then((r) => r.body.text())
       .then((text) => {
         const out = JSON.parse(text).outputs[0];

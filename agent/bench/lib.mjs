@@ -12,6 +12,12 @@ export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const AGENT_DIR = path.resolve(BENCH_DIR, "..");
 export const APP_DIR = path.join(BENCH_DIR, "app");
 export const CLI = path.join(AGENT_DIR, "dist", "src", "cli", "main.js");
+const { appToken } = await import(path.join(AGENT_DIR, "dist", "src", "token.js"));
+
+/** What a worker the agent started takes on /invoke: its App's token (PROTOCOL.md "Who may call a worker"). */
+export function workerHeaders(agent, app) {
+  return { "content-type": "application/json", authorization: `Bearer ${appToken(agent.token, app)}` };
+}
 
 export const now = () => performance.now();
 

@@ -19,7 +19,26 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Pool } from "undici";
-import { Api, APP_DIR, BENCH_DIR, AGENT_DIR, closedLoop, cpuSeconds, interleaved, fixedCount, loadavg, memory, now, percentile, poll, sequential, startAgentProcess, summary, within } from "./lib.mjs";
+import {
+  Api,
+  APP_DIR,
+  BENCH_DIR,
+  AGENT_DIR,
+  closedLoop,
+  cpuSeconds,
+  interleaved,
+  fixedCount,
+  loadavg,
+  memory,
+  now,
+  percentile,
+  poll,
+  sequential,
+  startAgentProcess,
+  summary,
+  within,
+  workerHeaders,
+} from "./lib.mjs";
 
 const argv = process.argv.slice(2);
 const flag = (name) => argv.includes(`--${name}`);
@@ -104,7 +123,8 @@ async function benchWarm(agent) {
   const workerOrigin = `http://127.0.0.1:${workerPort}`;
   const agentHeaders = { ...JSON_HEADERS, authorization: `Bearer ${agent.token}` };
   const viaAgent = (i) => ({ path: "/v1/apps/bwarm/functions/noop/call", headers: agentHeaders, body: `{"args":[${i}],"kwargs":{}}` });
-  const direct = (i) => ({ path: "/invoke", headers: JSON_HEADERS, body: `{"inputs":[{"id":"d-${i}","args":[${i}],"kwargs":{}}]}` });
+  const toWorker = workerHeaders(agent, "bwarm");
+  const direct = (i) => ({ path: "/invoke", headers: toWorker, body: `{"inputs":[{"id":"d-${i}","args":[${i}],"kwargs":{}}]}` });
   const checkAgent = (text, i) => {
     const r = JSON.parse(text);
     if (r.status !== "succeeded" || r.result !== i) throw new Error(`agent answered ${text.slice(0, 200)} for ${i}`);
@@ -114,7 +134,7 @@ async function benchWarm(agent) {
     if (!r.ok || r.value !== i) throw new Error(`worker answered ${text.slice(0, 200)} for ${i}`);
   };
   // The floor: a bare Node HTTP hop to the same worker (floor-proxy.mjs), in its own process.
-  const floor = fork(path.join(BENCH_DIR, "floor-proxy.mjs"), [workerOrigin], {
+  const floor = fork(path.join(BENCH_DIR, "floor-proxy.mjs"), [workerOrigin, toWorker.authorization], {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
     execArgv: PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=floor-${Date.now()}.cpuprofile`] : [],
   });

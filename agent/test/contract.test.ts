@@ -175,6 +175,8 @@ describe("worker containers, as the Function renders them, read by the worker ru
       batch_size: 0,
       container_id: "fn-abc",
       serialization: "json",
+      // Pods get no App token yet: the worker then takes every request (PROTOCOL.md).
+      token: "",
     });
     expect(port).toBe(WORKER_PORT);
     expect(container.workingDir).toBe(WORKER_APP_DIR);
@@ -194,6 +196,7 @@ describe("worker containers, as the Function renders them, read by the worker ru
       batchSize: 4,
       containerId: "fn-xyz",
       serialization: "json",
+      token: "",
     });
   });
 

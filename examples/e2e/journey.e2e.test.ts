@@ -248,7 +248,16 @@ describe("pulumi up of the CPU-only ops example on a real node, then calling it"
   }, 180_000);
 
   it("idle pods go back to zero after the scale-down window", async () => {
-    await eventually("llm back at zero pods", async () => ((await replicas("llm")) === 0 && (await pods("llm")).length === 0 ? true : undefined), 120_000);
+    await eventually(
+      "llm back at zero pods",
+      async () => {
+        if ((await replicas("llm")) === 0 && (await pods("llm")).length === 0) return true;
+        // What the autoscaler last said, for the timeout's message.
+        const s = (await cluster.get("functions.warmpool.dev", "llm", "-n", NS)).status ?? {};
+        throw new Error(`replicas ${s.replicas}, ready ${s.readyReplicas}, last decision ${s.lastScaleTime}: ${s.lastScaleReason}`);
+      },
+      120_000,
+    );
     const status = await eventually(
       "the Function status at zero",
       async () => {

@@ -76,6 +76,8 @@ type functionArgs struct {
 	Runtime *string `pulumi:"runtime"`
 	// Secrets whose keys become environment variables of the worker (by reference, never as literal values).
 	Secrets []SecretRef `pulumi:"secrets"`
+	// How arguments and results that are not JSON travel: `json` (JSON values, bytes as `{"$bytes": base64}`) or `pickle` (Python only: any picklable value, as `{"$pickle": base64}`; the caller must be Python too). Not for functions behind an Endpoint, whose requests and responses are HTTP. Default: "json". Allowed: json, pickle.
+	Serialization *string `pulumi:"serialization"`
 	// Maximum time from container start until it is ready (including
 	StartupTimeout *float64 `pulumi:"startupTimeout"`
 	// Maximum run time of one attempt of one input. A timed-out container is recycled. Unit: s. Default: 300. Allowed: 1–86400.
@@ -120,6 +122,8 @@ type FunctionArgs struct {
 	Runtime *string
 	// Secrets whose keys become environment variables of the worker (by reference, never as literal values).
 	Secrets []SecretRefInput
+	// How arguments and results that are not JSON travel: `json` (JSON values, bytes as `{"$bytes": base64}`) or `pickle` (Python only: any picklable value, as `{"$pickle": base64}`; the caller must be Python too). Not for functions behind an Endpoint, whose requests and responses are HTTP. Default: "json". Allowed: json, pickle.
+	Serialization *string
 	// Maximum time from container start until it is ready (including
 	StartupTimeout *float64
 	// Maximum run time of one attempt of one input. A timed-out container is recycled. Unit: s. Default: 300. Allowed: 1–86400.

@@ -37,6 +37,7 @@ class FunctionArgs:
                  retries: Optional['FunctionRetriesArgsArgs'] = None,
                  runtime: Optional[_builtins.str] = None,
                  secrets: Optional[Sequence[pulumi.Input['SecretRefArgs']]] = None,
+                 serialization: Optional[_builtins.str] = None,
                  startup_timeout: Optional[_builtins.float] = None,
                  timeout: Optional[_builtins.float] = None,
                  volumes: Optional[Mapping[str, pulumi.Input['VolumeRefArgs']]] = None,
@@ -60,6 +61,7 @@ class FunctionArgs:
         :param 'FunctionRetriesArgsArgs' retries: Retry policy for failed attempts (Modal's `Retries`). The delay before retry n is initialDelay × backoffCoefficient^(n−1), capped at maxDelay. Default: {"maxRetries":0}.
         :param _builtins.str runtime: The worker runtime that loads the handler. Default: "python". Allowed: python, node.
         :param Sequence[pulumi.Input['SecretRefArgs']] secrets: Secrets whose keys become environment variables of the worker (by reference, never as literal values).
+        :param _builtins.str serialization: How arguments and results that are not JSON travel: `json` (JSON values, bytes as `{"$bytes": base64}`) or `pickle` (Python only: any picklable value, as `{"$pickle": base64}`; the caller must be Python too). Not for functions behind an Endpoint, whose requests and responses are HTTP. Default: "json". Allowed: json, pickle.
         :param _builtins.float startup_timeout: Maximum time from container start until it is ready (including
         :param _builtins.float timeout: Maximum run time of one attempt of one input. A timed-out container is recycled. Unit: s. Default: 300. Allowed: 1–86400.
         :param Mapping[str, pulumi.Input['VolumeRefArgs']] volumes: Volumes to mount: absolute mount path → Volume.
@@ -95,6 +97,8 @@ class FunctionArgs:
             pulumi.set(__self__, "runtime", runtime)
         if secrets is not None:
             pulumi.set(__self__, "secrets", secrets)
+        if serialization is not None:
+            pulumi.set(__self__, "serialization", serialization)
         if startup_timeout is not None:
             pulumi.set(__self__, "startup_timeout", startup_timeout)
         if timeout is not None:
@@ -297,6 +301,18 @@ class FunctionArgs:
         pulumi.set(self, "secrets", value)
 
     @_builtins.property
+    @pulumi.getter
+    def serialization(self) -> Optional[_builtins.str]:
+        """
+        How arguments and results that are not JSON travel: `json` (JSON values, bytes as `{"$bytes": base64}`) or `pickle` (Python only: any picklable value, as `{"$pickle": base64}`; the caller must be Python too). Not for functions behind an Endpoint, whose requests and responses are HTTP. Default: "json". Allowed: json, pickle.
+        """
+        return pulumi.get(self, "serialization")
+
+    @serialization.setter
+    def serialization(self, value: Optional[_builtins.str]):
+        pulumi.set(self, "serialization", value)
+
+    @_builtins.property
     @pulumi.getter(name="startupTimeout")
     def startup_timeout(self) -> Optional[_builtins.float]:
         """
@@ -367,6 +383,7 @@ class Function(pulumi.ComponentResource):
                  retries: Optional[Union['FunctionRetriesArgsArgs', 'FunctionRetriesArgsArgsDict']] = None,
                  runtime: Optional[_builtins.str] = None,
                  secrets: Optional[Sequence[pulumi.Input[Union['SecretRefArgs', 'SecretRefArgsDict']]]] = None,
+                 serialization: Optional[_builtins.str] = None,
                  startup_timeout: Optional[_builtins.float] = None,
                  timeout: Optional[_builtins.float] = None,
                  volumes: Optional[Mapping[str, pulumi.Input[Union['VolumeRefArgs', 'VolumeRefArgsDict']]]] = None,
@@ -393,6 +410,7 @@ class Function(pulumi.ComponentResource):
         :param Union['FunctionRetriesArgsArgs', 'FunctionRetriesArgsArgsDict'] retries: Retry policy for failed attempts (Modal's `Retries`). The delay before retry n is initialDelay × backoffCoefficient^(n−1), capped at maxDelay. Default: {"maxRetries":0}.
         :param _builtins.str runtime: The worker runtime that loads the handler. Default: "python". Allowed: python, node.
         :param Sequence[pulumi.Input[Union['SecretRefArgs', 'SecretRefArgsDict']]] secrets: Secrets whose keys become environment variables of the worker (by reference, never as literal values).
+        :param _builtins.str serialization: How arguments and results that are not JSON travel: `json` (JSON values, bytes as `{"$bytes": base64}`) or `pickle` (Python only: any picklable value, as `{"$pickle": base64}`; the caller must be Python too). Not for functions behind an Endpoint, whose requests and responses are HTTP. Default: "json". Allowed: json, pickle.
         :param _builtins.float startup_timeout: Maximum time from container start until it is ready (including
         :param _builtins.float timeout: Maximum run time of one attempt of one input. A timed-out container is recycled. Unit: s. Default: 300. Allowed: 1–86400.
         :param Mapping[str, pulumi.Input[Union['VolumeRefArgs', 'VolumeRefArgsDict']]] volumes: Volumes to mount: absolute mount path → Volume.
@@ -438,6 +456,7 @@ class Function(pulumi.ComponentResource):
                  retries: Optional[Union['FunctionRetriesArgsArgs', 'FunctionRetriesArgsArgsDict']] = None,
                  runtime: Optional[_builtins.str] = None,
                  secrets: Optional[Sequence[pulumi.Input[Union['SecretRefArgs', 'SecretRefArgsDict']]]] = None,
+                 serialization: Optional[_builtins.str] = None,
                  startup_timeout: Optional[_builtins.float] = None,
                  timeout: Optional[_builtins.float] = None,
                  volumes: Optional[Mapping[str, pulumi.Input[Union['VolumeRefArgs', 'VolumeRefArgsDict']]]] = None,
@@ -473,6 +492,7 @@ class Function(pulumi.ComponentResource):
             __props__.__dict__["retries"] = retries
             __props__.__dict__["runtime"] = runtime
             __props__.__dict__["secrets"] = secrets
+            __props__.__dict__["serialization"] = serialization
             __props__.__dict__["startup_timeout"] = startup_timeout
             __props__.__dict__["timeout"] = timeout
             __props__.__dict__["volumes"] = volumes
