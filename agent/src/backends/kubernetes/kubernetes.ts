@@ -40,6 +40,8 @@ interface Claimed {
   pod: string;
   exit: (how: string) => void;
   unsubscribe: () => void;
+  /** Gives back the container's place in `replicas` (once; false after the first time). */
+  release: () => boolean;
 }
 
 export class KubernetesBackend implements Backend {
@@ -107,8 +109,19 @@ export class KubernetesBackend implements Backend {
     const exited = new Promise<string>((resolve) => (exit = resolve));
     const [host, port] = this.address(pod);
     const handle: ContainerHandle = { id, fn: fn.key, host, port, ref: `pod ${t.namespace}/${name}`, gpus: [], startedAt: Date.now(), exited };
-    const entry: Claimed = { handle, target: t, pod: name, exit: () => undefined, unsubscribe: () => undefined };
+    const entry: Claimed = { handle, target: t, pod: name, exit: () => undefined, unsubscribe: () => undefined, release: () => false };
     let done = false;
+    let released = false;
+    // The container's place in `replicas`, given back once: by stop(), or when its Pod goes on its own
+    // (terminated, evicted, or deleted by the ReplicaSet before it was ready). Without this a Pod that
+    // went by itself kept its reservation, and replicas grew past maxContainers with every such Pod
+    // (7 for a function of at most 4, seen with containers started and stopped in quick succession).
+    entry.release = () => {
+      if (released) return false;
+      released = true;
+      this.reserved.set(dep, Math.max(0, (this.reserved.get(dep) ?? 1) - 1));
+      return true;
+    };
     entry.exit = (how) => {
       if (done) return;
       done = true;
@@ -118,7 +131,9 @@ export class KubernetesBackend implements Backend {
     };
     entry.unsubscribe = w.subscribe(() => {
       const gone = podGone(w.pods.get(name));
-      if (gone !== undefined) entry.exit(gone);
+      if (gone === undefined) return;
+      if (entry.release() && !this.detached && !this.closed) void this.setReplicas(t).catch(() => undefined);
+      entry.exit(gone);
     });
     this.claimed.set(id, entry);
     return handle;
@@ -170,7 +185,6 @@ export class KubernetesBackend implements Backend {
       return;
     }
     const t = c.target;
-    const dep = `${t.namespace}/${t.resource}`;
     try {
       await this.core.patchNamespacedPod(
         { name: c.pod, namespace: t.namespace, body: { metadata: { annotations: { [DELETION_COST_ANNOTATION]: LOWEST_DELETION_COST } } } },
@@ -180,7 +194,7 @@ export class KubernetesBackend implements Backend {
       // The Pod may already be gone; lowering replicas is still right.
       this.options.log.warn({ event: "kubernetes.podPatchFailed", pod: c.pod, error: (err as Error).message }, "could not mark pod for deletion");
     }
-    this.reserved.set(dep, Math.max(0, (this.reserved.get(dep) ?? 1) - 1));
+    c.release();
     await this.setReplicas(t);
     // The ReplicaSet deletes the Pod; its termination grace period covers @exit hooks.
     const wait = graceMs + 30_000;
