@@ -12,8 +12,9 @@
  * - paths (20 %): encodings of the private endpoint's path (`//`, dot segments, `%70`, `%2f`, ...).
  * - tokens (10 %): the token in every wrong place and shape, and duplicated Authorization headers.
  * - upgrades (12 %): WebSocket upgrades on every kind of route, reset or half-closed at once.
- * - api (8 %): API routes (calls, stored payloads, Dicts and Queues) with random JSON bodies, deep nesting, wrong
- *   types and sizes, oversized batches and values, hostile keys and partitions.
+ * - api (8 %): API routes (calls, stored payloads, Dicts and Queues, apps, containers, logs) with random
+ *   JSON and YAML bodies, deep nesting, alias bombs, wrong types and sizes, oversized batches and values,
+ *   hostile keys and partitions, and bad queries of the logs route.
  * Slow heads, slow bodies and connection floods are timed scenarios of their own (run.ts).
  */
 import * as fc from "fast-check";
@@ -365,6 +366,11 @@ function api(r: Routes): fc.Arbitrary<Case> {
     "/v1/queues/fz/get",
     "/v1/queues/fz?partition=%00",
     "/v1/payloads",
+    "/v1/apps/fuzz-other",
+    "/v1/containers",
+    `/v1/apps/${r.app}/functions/echo/logs?since=5&tail=3`,
+    `/v1/apps/${r.app}/functions/echo/logs?follow=maybe&since=-1&tail=0`,
+    `/v1/apps/${r.app}/functions/echo/logs?since=1e400`,
   );
   const deep = (n: number): string => "[".repeat(n) + "]".repeat(n);
   const body = fc.oneof(
@@ -381,6 +387,12 @@ function api(r: Routes): fc.Arbitrary<Case> {
       "null",
       '{"args":[1],"extra":true}',
       "\u0000",
+      "a: &a [x, x, x, x]\nb: &b [*a, *a, *a, *a]\nc: &c [*b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c]",
+      "functions: !!js/function 'x'",
+      "{a: 1, a: 2}",
+      "--- {}\n--- {}",
+      "__proto__: {polluted: true}\nfunctions: {}",
+      "name: fuzz-other\nfunctions:\n  f: {handler: 'handlers:echo', autoscaler: {minContainers: 0}}",
       '{"args":[' + "1,".repeat(5000) + "1]}",
       '{"key":{"a":1}}',
       `{"key":${deep(900)}}`,
@@ -397,7 +409,7 @@ function api(r: Routes): fc.Arbitrary<Case> {
       '{"payload":["pl-x"],"args":[]}',
     ),
   );
-  const type = fc.constantFrom("application/json", "application/x-ndjson", "text/plain", "application/json; charset=utf-8", "", "application/jsonx");
+  const type = fc.constantFrom("application/json", "application/x-ndjson", "text/plain", "application/json; charset=utf-8", "", "application/jsonx", "application/yaml", "text/yaml");
   const method = fc.constantFrom("POST", "PUT", "GET", "DELETE", "PATCH");
   return fc.record({ route, body, type, method }).map(({ route: rt, body: bd, type: ty, method: m }): Case => {
     const bytes = Buffer.from(bd, "utf8");

@@ -1,8 +1,8 @@
 /**
  * The fuzz and abuse suite (`npm run fuzz`; a short run is part of `npm test`, agent/test/fuzz.test.ts):
  * a real agent process per data plane, attacked over loopback with generated cases (cases.ts), timed
- * scenarios (slow heads and bodies, a connection flood past the cap, upgrades reset under way), each
- * answer judged by oracle.ts. After every batch the agent must still be alive and answer /healthz, and
+ * scenarios (slow heads and bodies, a connection flood past the cap, upgrades reset under way, the
+ * first 1,000 cases sent again to the token-less metrics listener), each answer judged by oracle.ts. After every batch the agent must still be alive and answer /healthz, and
  * at the end the web server's record must hold no request that reached the private endpoint without
  * the token, and never the agent's token.
  *
@@ -14,7 +14,7 @@
  */
 import * as fs from "node:fs";
 import { request } from "undici";
-import { generate } from "./cases";
+import { generate, type Case } from "./cases";
 import { judge } from "./oracle";
 import { LIMITS, startTarget, type Target } from "./target";
 import { exchange, holdConnections, inPool, type Outcome } from "./wire";
@@ -105,6 +105,36 @@ function slowScenarios(t: Target): Array<{ name: string; run: () => Promise<Outc
  * alive) until every one has its answer, so the gateway sees them all at the same time. Every one is
  * answered, 200 or the JSON 503, none dropped or left hanging.
  */
+/** Cases also sent to the token-less metrics listener. */
+const METRICS_CASES = 1000;
+
+/**
+ * The metrics listener under the same bytes as the gateway: it answers 2xx only to GET or HEAD of
+ * /metrics, never names the token, and still serves /metrics afterwards.
+ */
+async function metricsListener(t: Target, cases: readonly Case[]): Promise<{ ok: boolean; detail: string }> {
+  const bad: string[] = [];
+  const statuses: Record<string, number> = {};
+  await inPool([...cases], 16, async (c) => {
+    const out = await exchange(t.metrics.host, t.metrics.port, { ...c.exchange, deadlineMs: Math.max(c.exchange.deadlineMs, 15_000) });
+    const first = Buffer.concat(c.exchange.steps.map((s) => s.bytes)).toString("latin1");
+    const asksMetrics = /^(GET|HEAD) \/metrics(\?[^ ]*)? HTTP\/1\.[01]\r\n/.test(first);
+    if (out.hung) bad.push(`${c.name}: hung`);
+    for (const r of out.responses) {
+      statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+      if (r.status < 400 && !asksMetrics) bad.push(`${c.name}: ${r.status} to a request that is not GET /metrics`);
+      if (r.body.includes(t.token)) bad.push(`${c.name}: the answer holds the token`);
+    }
+    if (out.responses.length === 0) statuses.closed = (statuses.closed ?? 0) + 1;
+  });
+  const after = await exchange(t.metrics.host, t.metrics.port, { steps: [{ bytes: Buffer.from("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") }], answers: 1, deadlineMs: 10_000 });
+  if (after.responses[0]?.status !== 200 || !after.responses[0].body.includes("warmpool_inputs_total")) bad.push("GET /metrics afterwards did not answer the metrics");
+  const summary = Object.entries(statuses)
+    .map(([k, v]) => `${k} ×${v}`)
+    .join(", ");
+  return { ok: bad.length === 0, detail: bad.length === 0 ? `${cases.length} cases: ${summary}; /metrics still served` : bad.slice(0, 5).join("; ") };
+}
+
 async function flood(t: Target): Promise<{ ok: boolean; detail: string }> {
   const n = LIMITS.maxConnections + 150;
   const answers = await holdConnections(t.host, t.port, n, {
@@ -184,6 +214,11 @@ async function fuzzPlane(plane: "agent" | "haproxy", o: FuzzOptions): Promise<Pl
       log(`${plane}: ${Math.min(i + batch, cases.length)}/${cases.length} cases, ${report.failures.length} failures`);
     }
     await Promise.all(slow);
+    if (!report.crashed) {
+      const m = await metricsListener(t, cases.slice(0, METRICS_CASES));
+      report.scenarios.push({ name: "metrics listener", ...m });
+      report.cases += Math.min(cases.length, METRICS_CASES);
+    }
     if (!report.crashed) {
       const f = await flood(t);
       report.scenarios.push({ name: "connection flood", ...f });

@@ -30,6 +30,8 @@ export interface Target {
   token: string;
   pid: number;
   stateDir: string;
+  /** The token-less metrics listener (`--metrics-port`): GET /metrics only. */
+  metrics: { host: string; port: number };
   alive(): boolean;
   /** Requests the recorder saw since the last call (through the private endpoint, with the token). */
   seen(): Promise<
@@ -66,6 +68,8 @@ export async function startTarget(plane: "agent" | "haproxy", options: TargetOpt
     plane,
     "--log-level",
     "error",
+    "--metrics-port",
+    "0",
     ...(options.defaultCap === true ? [] : ["--max-connections", String(LIMITS.maxConnections)]),
     "--headers-timeout",
     String(LIMITS.headersTimeoutS),
@@ -84,12 +88,13 @@ export async function startTarget(plane: "agent" | "haproxy", options: TargetOpt
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const url = await new Promise<string>((resolve, reject) => {
+  const [url, metricsUrl] = await new Promise<[string, string]>((resolve, reject) => {
     let out = "";
     child.stdout?.on("data", (d: Buffer) => {
       out += d.toString();
       const m = /ready on (http:\/\/\S+)/.exec(out);
-      if (m !== null) resolve(m[1] as string);
+      const metrics = /metrics without a token on (http:\/\/\S+)/.exec(out);
+      if (m !== null && metrics !== null) resolve([m[1] as string, metrics[1] as string]);
     });
     child.once("exit", (code) => reject(new Error(`the agent exited with ${code} before it was ready:\n${stderr}`)));
   });
@@ -113,6 +118,7 @@ export async function startTarget(plane: "agent" | "haproxy", options: TargetOpt
     await res.body.text();
   }
   const pid = child.pid as number;
+  const mu = new URL(metricsUrl);
   return {
     plane,
     host: u.hostname,
@@ -121,6 +127,7 @@ export async function startTarget(plane: "agent" | "haproxy", options: TargetOpt
     token,
     pid,
     stateDir,
+    metrics: { host: mu.hostname, port: Number(mu.port) },
     alive: () => child.exitCode === null && child.signalCode === null,
     async seen() {
       const res = await request(`${url}/web/fz/private/__seen`, {

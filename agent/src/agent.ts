@@ -11,7 +11,7 @@
  */
 import * as diagnostics from "node:diagnostics_channel";
 import * as fs from "node:fs";
-import pino, { type Logger } from "pino";
+import type { Logger } from "pino";
 import type { FastifyInstance } from "fastify";
 import { AppDeployer, type Deployer } from "./apps/deployer";
 import { recover } from "./apps/recovery";
@@ -31,6 +31,7 @@ import { registerDashboard } from "./dashboard/routes";
 import { HaproxyDataPlane } from "./dataplane/haproxy";
 import { buildGateway } from "./gateway/server";
 import { Metrics } from "./metrics/metrics";
+import { listenMetrics, type MetricsListener } from "./metrics/server";
 import { Series } from "./metrics/series";
 import { CallTable, type Input } from "./queue/call-table";
 import { Scheduler } from "./schedules/scheduler";
@@ -39,6 +40,7 @@ import { SqliteStore } from "./store/sqlite";
 import type { Store } from "./store/store";
 import { startSweeper } from "./store/sweeper";
 import { lockStateDir } from "./lock";
+import { agentLogger } from "./log";
 import { requireSetpriv } from "./proc/parent-death";
 import { appToken, bearerCheck, loadOrCreateToken, principalCheck, type TokenCheck } from "./token";
 
@@ -87,13 +89,15 @@ export class Agent {
   private readonly unlock: () => void;
   private sweeper: Timer | null = null;
   private sampler: Timer | null = null;
+  /** `--metrics-port`: /metrics without the token. */
+  metricsListener: MetricsListener | null = null;
 
   constructor(options: AgentOptions = {}, deps: AgentDeps = {}) {
     this.options = compileOptions(options);
     const o = this.options;
     fs.mkdirSync(o.stateDir, { recursive: true, mode: 0o700 });
     this.unlock = lockStateDir(o.stateDir);
-    this.log = deps.logger ?? pino({ level: o.logLevel, base: { component: "warmpool-agent" } }, pino.destination(2));
+    this.log = deps.logger ?? agentLogger(o.logLevel, o.logFormat, o.logFormat === "pretty" && process.stderr.isTTY === true && (process.env.NO_COLOR ?? "") === "");
     if (o.token !== "") {
       this.token = o.token;
       this.tokenCreated = false;
@@ -214,8 +218,12 @@ export class Agent {
     if (this.options.dataPlane === "haproxy") await this.startDataPlane(gateway);
     else this.state.url = await gateway.listen({ host: this.options.host, port: this.options.port });
     this.listening(loopbackUrl(this.state.url));
+    if (this.options.metricsPort !== null) this.metricsListener = await listenMetrics(this.metrics.registry, this.options.host, this.options.metricsPort);
     this.state.ready = true;
-    this.log.info({ event: "agent.listening", url: this.url, apps: [...this.apps.apps()].map((a) => a.name) }, `warmpool agent listening on ${this.url}`);
+    this.log.info(
+      { event: "agent.listening", url: this.url, metrics: this.metricsListener?.url ?? null, apps: [...this.apps.apps()].map((a) => a.name) },
+      `warmpool agent listening on ${this.url}${this.metricsListener === null ? "" : `, metrics without a token on ${this.metricsListener.url}`}`,
+    );
   }
 
   /** HAProxy on the gateway's address; the agent's own listener moves to a loopback port behind it. */
@@ -279,6 +287,7 @@ export class Agent {
     this.sampler?.cancel();
     await this.dataPlane?.close();
     await this.gateway?.close();
+    await this.metricsListener?.close();
     await this.webDispatcher.destroy();
     await Promise.all([...this.apps.functions()].map((fn) => fn.close(2000, drainMs)));
     await this.backend.close();

@@ -49,9 +49,12 @@ export const ERRORS = {
   WP_ERR_UPSTREAM: { status: 502, template: "%s" },
   WP_ERR_NOT_A_WEB_SERVER: { status: 502, template: "%s" },
   WP_ERR_OVERLOADED: { status: 503, template: "%s" },
+  WP_ERR_FUNCTION_FAILING: { status: 503, template: "function %s is failing: %s; new calls are refused for %s s (a probe call is let through then)" },
   WP_ERR_SHUTTING_DOWN: { status: 503, template: "the agent is shutting down" },
   WP_ERR_ENDPOINT_OVERLOADED: { status: 503, template: "%s" },
   WP_ERR_COLD_START_TIMEOUT: { status: 503, template: "no container of %s became ready within its startup timeout (%s s)" },
+  // A start that would fail the same way again (import error, @enter raising); `traceback` in the body.
+  WP_ERR_START_FAILED: { status: 503, template: "%s cannot start: %s" },
   WP_ERR_UPSTREAM_TIMEOUT: { status: 504, template: "%s" },
 } as const satisfies Record<string, ErrorDef>;
 
@@ -122,6 +125,8 @@ export interface RemoteError {
   type: string;
   message: string;
   traceback?: string;
+  /** Why the agent stopped retrying before the declared retries were used ("retry budget exhausted"). */
+  reason?: string;
 }
 
 /** Failure types the agent itself assigns to an attempt. */

@@ -33,12 +33,12 @@ test("from zero on the first input, without waiting for a tick, and back to zero
   const fn = h.agent.registry.lookup("t", "zero");
   expect(fn.pool.containers).toHaveLength(0);
   expect((await h.http.call("t", "zero", [3])).body.result).toBe(9);
-  expect(fn.scaling.events[0]!.reason).toBe("scale up 0 → 1: 0 in flight + 1 queued, ceil(1 / 1) = 1");
+  expect(fn.scaling.events[0]!.reason).toBe("scale up 0 → 1: 0 in flight + 1 queued, ceil(1 / 1) = 1; gate: cold start ?, service ?, 0.0 arrivals/s; backlog at ready 1, 0 ready + 0 warming → need 1");
   clock.advance(4999);
   expect(fn.pool.containers).toHaveLength(1);
   clock.advance(1);
   await until("scaled to zero", () => fn.pool.containers.length === 0);
-  expect(fn.scaling.events.at(-1)!.reason).toMatch(/^scale down 1 → 0: 0 in flight \+ 0 queued, ceil\(0 \/ 1\) = 0; stopping zero-\w+ idle ≥ 5s$/);
+  expect(fn.scaling.events.at(-1)!.reason).toMatch(/^scale down 1 → 0: 0 in flight \+ 0 queued, ceil\(0 \/ 1\) = 0, over 5s: average in flight 0\.00 → keep [01]; stopping zero-\w+ idle ≥ 5s$/);
   expect((await h.http.status("t", "zero")).status).toMatchObject({ replicas: 0, readyReplicas: 0, lastScaleReason: fn.scaling.events.at(-1)!.reason });
 });
 

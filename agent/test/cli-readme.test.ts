@@ -16,12 +16,16 @@ const REPO = path.resolve(__dirname, "..", "..");
 const README = fs.readFileSync(path.join(REPO, "agent", "README.md"), "utf8");
 const DEV = "npx warmpool dev examples/quickstart/app.yaml";
 
-/** The block's lines: [command, comment]. */
-const LINES = /<!-- cli-commands[^>]*-->\n```sh\n([\s\S]*?)```\n<!-- \/cli-commands -->/
-  .exec(README)![1]!
-  .trimEnd()
-  .split("\n")
-  .map((l) => l.split(/\s{2,}# /) as [string, string]);
+/** A block's lines: [command, comment]. */
+function block(name: string): Array<[string, string]> {
+  return new RegExp(`<!-- ${name}[^>]*-->\\n\`\`\`sh\\n([\\s\\S]*?)\`\`\`\\n<!-- \\/${name} -->`)
+    .exec(README)![1]!
+    .trimEnd()
+    .split("\n")
+    .map((l) => l.split(/\s{2,}# /) as [string, string]);
+}
+const LINES = block("cli-commands");
+const STANDALONE = block("cli-commands-standalone");
 
 interface Seen {
   code: number;
@@ -61,20 +65,37 @@ const EXPECT: Record<string, (r: Seen) => void> = {
     expect(JSON.parse(r.output)).toEqual([expect.objectContaining({ name: "quickstart", functions: expect.arrayContaining([expect.objectContaining({ name: "greet", runtime: "node" })]) })]),
 };
 
+/** What each command of the standalone block must do, typed in order in a copy of the repository's examples. */
+const EXPECT_STANDALONE: Record<string, (r: Seen) => void> = {
+  "npx warmpool run examples/quickstart/app.yaml square -- 12": (r) => expect(r.output).toBe("144\n"),
+  "npx warmpool deploy examples/quickstart/app.yaml": (r) => expect(r.output).toBe("deployed app quickstart: square, tokenizer, greet, embed\n"),
+  "npx warmpool call quickstart/square 5": (r) => expect(r.output).toBe("25\n"),
+  "npx warmpool logs quickstart/square --since 10m --timestamps": (r) => expect(r.output).toMatch(/^- \[square-[0-9a-f]+\] /m),
+  "npx warmpool container list": (r) => expect(r.output).toMatch(/^CONTAINER +APP +FUNCTION +STATE +IN FLIGHT +SERVED +REF +CREATED\nsquare-[0-9a-f]+ +quickstart +square +ready +0 +1 /),
+  "npx warmpool stop quickstart": (r) => expect(r.output).toBe("stopped app quickstart\n"),
+};
+
 let agent: Running;
 let elsewhere: string;
+let standalone: Running;
+let project: string;
+/** The standalone agent writes its profile to a config file of its own, not the dev agent's. */
+const standaloneEnv = { WARMPOOL_CONFIG: path.join(tempDir("readme-standalone-config"), "config.toml") };
 
 beforeAll(async () => {
-  const project = tempDir("readme");
+  project = tempDir("readme");
   fs.cpSync(path.join(REPO, "examples", "quickstart"), path.join(project, "examples", "quickstart"), { recursive: true });
   expect(README).toContain(`${DEV}     # prints the API token once`);
   agent = await startProcess(project, [...DEV.split(" ").slice(2), "--port", "0", "--log-level", "warn"]);
   elsewhere = tempDir("readme-elsewhere");
+  standalone = await startProcess(project, ["agent", "--port", "0", "--state-dir", path.join(project, "standalone-state"), "--log-level", "warn"], { ...process.env, ...standaloneEnv });
 });
 
 afterAll(async () => {
   agent?.child.kill("SIGTERM");
+  standalone?.child.kill("SIGTERM");
   await agent?.exited;
+  await standalone?.exited;
 });
 
 test("the README and this test name the same commands", () => {
@@ -86,4 +107,16 @@ test.each(LINES)("%s  # %s", async (command) => {
   const r = await onTerminal(elsewhere, typed);
   expect(r.code).toBe(0);
   EXPECT[command]!({ code: r.code, output: r.output.replace(/\r\n/g, "\n"), dir: elsewhere });
+});
+
+describe("against a standalone agent", () => {
+  test("the README and this test name the same commands", () => {
+    expect(STANDALONE.map(([command]) => command)).toEqual(Object.keys(EXPECT_STANDALONE));
+  });
+
+  test.each(STANDALONE)("%s  # %s", async (command) => {
+    const r = await onTerminal(project, command.replace(/^npx warmpool /, `${warmpool()} `), standaloneEnv);
+    expect(r.code).toBe(0);
+    EXPECT_STANDALONE[command]!({ code: r.code, output: r.output.replace(/\r\n/g, "\n"), dir: project });
+  });
 });

@@ -6,7 +6,7 @@ import fc from "fast-check";
 import { decide, type ContainerObservation, type Decision, type Observation, type ScaleConfig } from "../src/autoscaler/decide";
 import { retryDelayMs } from "../src/config/function";
 
-const base: ScaleConfig = { minContainers: 0, maxContainers: 10, bufferContainers: 0, targetInputs: 1, batchSize: 1, scaledownWindowMs: 60_000 };
+const base: ScaleConfig = { minContainers: 0, maxContainers: 10, bufferContainers: 0, targetInputs: 1, maxInputs: 1, batchSize: 1, scaledownWindowMs: 60_000, maxConcurrentStarts: 10 };
 const NOW = 1_000_000;
 
 function ready(id: string, inFlight: number, idleFor: number | null): ContainerObservation {
@@ -25,8 +25,8 @@ describe("decide", () => {
     ["first input scales from zero", {}, { queued: 1, inFlight: 0, containers: [] }, { desired: 1, start: 1 }],
     ["minContainers kept warm without inputs", { minContainers: 2 }, { queued: 0, inFlight: 0, containers: [] }, { desired: 2, start: 2 }],
     ["burst clamped to maxContainers", { maxContainers: 4 }, { queued: 100, inFlight: 0, containers: [] }, { desired: 4, start: 4 }],
-    ["targetInputs divides the load", { targetInputs: 4 }, { queued: 10, inFlight: 3, containers: [] }, { desired: 4, start: 4 }],
-    ["buffer added while active", { targetInputs: 4, bufferContainers: 1, maxContainers: 5 }, { queued: 10, inFlight: 3, containers: [] }, { desired: 5, start: 5 }],
+    ["targetInputs divides the load", { targetInputs: 4, maxInputs: 4 }, { queued: 10, inFlight: 3, containers: [] }, { desired: 4, start: 4 }],
+    ["buffer added while active", { targetInputs: 4, maxInputs: 4, bufferContainers: 1, maxContainers: 5 }, { queued: 10, inFlight: 3, containers: [] }, { desired: 5, start: 5 }],
     ["no buffer while idle", { bufferContainers: 2 }, { queued: 0, inFlight: 0, containers: [] }, { desired: 0, start: 0 }],
     ["batching multiplies capacity", { batchSize: 8 }, { queued: 20, inFlight: 0, containers: [] }, { desired: 3, start: 3 }],
     ["starting containers count", {}, { queued: 2, inFlight: 0, containers: [{ id: "a", state: "starting", inFlight: 0, idleSince: null }] }, { desired: 2, start: 1 }],
@@ -54,12 +54,14 @@ describe("decide", () => {
   });
 
   test("the reason states the numbers", () => {
-    const d = decide({ ...base, targetInputs: 4, bufferContainers: 1, maxContainers: 5 }, { queued: 10, inFlight: 3, containers: [] }, NOW);
-    expect(d.reason).toBe("scale up 0 → 5: 3 in flight + 10 queued, ceil(13 / 4) + buffer 1 = 5");
+    const d = decide({ ...base, targetInputs: 4, maxInputs: 4, bufferContainers: 1, maxContainers: 5 }, { queued: 10, inFlight: 3, containers: [] }, NOW);
+    expect(d.reason).toBe("scale up 0 → 5: 3 in flight + 10 queued, ceil(13 / 4) + buffer 1 = 5; gate: cold start ?, service ?, 0.0 arrivals/s; backlog at ready 13, 0 ready + 0 warming → need 4");
     const down = decide(base, { queued: 0, inFlight: 0, containers: [ready("a", 0, 60_000)] }, NOW);
     expect(down.reason).toContain("stopping a idle ≥ 60s");
     const held = decide(base, { queued: 2, inFlight: 0, containers: [], startBackoff: { until: NOW + 4000, failures: 3 } }, NOW);
-    expect(held.reason).toBe("scale up 0 → 2: 0 in flight + 2 queued, ceil(2 / 1) = 2; start held back 4000ms after 3 failed start(s)");
+    expect(held.reason).toBe(
+      "scale up 0 → 2: 0 in flight + 2 queued, ceil(2 / 1) = 2; gate: cold start ?, service ?, 0.0 arrivals/s; backlog at ready 2, 0 ready + 0 warming → need 2; start held back 4000ms after 3 failed start(s)",
+    );
   });
 
   test("scenario: burst, drain, then scale down only after the window", () => {
@@ -89,13 +91,16 @@ describe("decide", () => {
           extra: fc.integer({ min: 1, max: 10 }),
           bufferContainers: fc.integer({ min: 0, max: 3 }),
           targetInputs: fc.integer({ min: 1, max: 8 }),
+          burst: fc.integer({ min: 0, max: 4 }),
+          maxConcurrentStarts: fc.integer({ min: 1, max: 12 }),
           batchSize: fc.integer({ min: 1, max: 4 }),
           scaledownWindowMs: fc.integer({ min: 2000, max: 120_000 }),
         }),
         fc.integer({ min: 0, max: 500 }),
         fc.array(container, { maxLength: 12 }),
         (c, queued, cs) => {
-          const config: ScaleConfig = { ...c, maxContainers: Math.max(1, c.minContainers + c.extra) };
+          const { burst, extra, ...rest } = c;
+          const config: ScaleConfig = { ...rest, maxInputs: c.targetInputs + burst, maxContainers: Math.max(1, c.minContainers + extra) };
           const containers = cs.map((x, i) => ({
             id: `c${i}`,
             state: x.state,
@@ -107,6 +112,7 @@ describe("decide", () => {
           expect(d.desired).toBeGreaterThanOrEqual(config.minContainers);
           expect(d.desired).toBeLessThanOrEqual(config.maxContainers);
           expect(containers.length + d.start).toBeLessThanOrEqual(Math.max(config.maxContainers, containers.length));
+          expect(containers.filter((x) => x.state === "starting").length + d.start).toBeLessThanOrEqual(Math.max(config.maxConcurrentStarts, containers.filter((x) => x.state === "starting").length));
           for (const id of d.stop) {
             const x = containers.find((y) => y.id === id)!;
             expect(x.state).toBe("ready");

@@ -137,3 +137,20 @@ test("at zero containers at most maxPendingRequests are held; the rest get a JSO
   expect(refused[0]!.body.error).toMatchObject({ code: "WP_ERR_ENDPOINT_OVERLOADED", limit: 2 });
   expect(refused[0]!.headers["retry-after"]).toBe("1");
 });
+
+test("a function endpoint whose handler keeps failing opens the function's breaker: 503 WP_ERR_FUNCTION_FAILING with Retry-After", async () => {
+  let failures = 0;
+  for (;;) {
+    const r = await anon.req("GET", "/web/w/fails/again");
+    if (r.status !== 500) {
+      expect(r.status).toBe(503);
+      expect(r.headers["retry-after"]).toBe("10");
+      expect(r.body.error).toMatchObject({ code: "WP_ERR_FUNCTION_FAILING", retryAfter: 10 });
+      break;
+    }
+    failures++;
+    expect(failures).toBeLessThanOrEqual(20);
+  }
+  // 20 failed attempts (one of them an earlier test's) open it: no request runs the handler meanwhile.
+  expect(failures).toBeGreaterThanOrEqual(19);
+});

@@ -25,6 +25,7 @@ test("the agent survives and answers correctly on both data planes", async () =>
     expect(r.scenarios.map((s) => s.name).sort()).toEqual([
       "bare CRLFs",
       "connection flood",
+      "metrics listener",
       "slow body /v1/apps/fz/functions/echo/call",
       "slow body /web/fz/fn/x",
       "slow body /web/fz/upload",

@@ -5,7 +5,7 @@
  */
 import pino from "pino";
 import { parseSpec, SpecError } from "@warmpool/schema";
-import { endpointStatus, functionStatus, groupResources, loadGrouped, podSelector, scaleEvent, scheduleStatus, type SpecResource } from "../src/backends/kubernetes/resources";
+import { endpointStatus, functionConditions, functionStatus, groupResources, loadGrouped, podSelector, scaleEvent, scheduleStatus, type SpecResource } from "../src/backends/kubernetes/resources";
 import { podGone, podReady } from "../src/backends/kubernetes/pods";
 import { StatusWriter, type StatusApi, type StatusSource } from "../src/backends/kubernetes/status";
 import { RouteTable } from "../src/routes/table";
@@ -151,6 +151,52 @@ describe("status and events", () => {
   });
 });
 
+describe("Function conditions", () => {
+  const T0 = Date.parse("2026-12-01T12:00:00.000Z");
+  const base = { replicas: 0, readyReplicas: 0, queueDepth: 0, delayed: 0, inFlight: 0, pendingSpawns: 0 };
+  const ERROR = "container f-1 exited with status 1 before it was ready\nTraceback (most recent call last):\nModuleNotFoundError: No module named 'torch'";
+  const CASES: Array<[string, Parameters<typeof functionConditions>[0], [string, string, string], [string, string, string]]> = [
+    ["scaled to zero, nothing failed", base, ["True", "ScaledToZero", "no container is wanted; the next input starts one"], ["False", "AsExpected", "containers start"]],
+    ["one wanted, starting", { ...base, replicas: 1 }, ["False", "Starting", "0 of 1 wanted containers ready"], ["False", "AsExpected", "containers start"]],
+    ["two of three ready", { ...base, replicas: 3, readyReplicas: 2 }, ["True", "ContainersReady", "2 of 3 wanted containers ready"], ["False", "AsExpected", "containers start"]],
+    [
+      "starts fail: not ready, degraded with the error",
+      { ...base, replicas: 1, startFailures: 3, lastStartError: ERROR },
+      ["False", "StartFailed", "no container is ready: 3 starts failed in a row, the last: container f-1 exited with status 1 before it was ready"],
+      ["True", "StartFailed", ERROR],
+    ],
+    [
+      "a container ready while another fails to start: ready, and degraded",
+      { ...base, replicas: 2, readyReplicas: 1, startFailures: 1, lastStartError: ERROR },
+      ["True", "ContainersReady", "1 of 2 wanted containers ready"],
+      ["True", "StartFailed", ERROR],
+    ],
+  ];
+
+  it.each(CASES)("%s", (_name, state, [rs, rr, rm], [ds, dr, dm]) => {
+    expect(functionConditions(state, 4, T0)).toEqual([
+      { type: "Ready", status: rs, reason: rr, message: rm, lastTransitionTime: "2026-12-01T12:00:00.000Z", observedGeneration: 4 },
+      { type: "Degraded", status: ds, reason: dr, message: dm, lastTransitionTime: "2026-12-01T12:00:00.000Z", observedGeneration: 4 },
+    ]);
+  });
+
+  it("keeps lastTransitionTime while a condition's status holds, and moves it when it changes", () => {
+    const first = functionConditions({ ...base, replicas: 1 }, 1, T0);
+    const later = functionConditions({ ...base, replicas: 1, startFailures: 1, lastStartError: "boom" }, 1, T0 + 5000, first);
+    // Ready stays False (Starting → StartFailed): its time stays; Degraded turned True: now.
+    expect(later.map((c) => [c.type, c.status, c.lastTransitionTime])).toEqual([
+      ["Ready", "False", "2026-12-01T12:00:00.000Z"],
+      ["Degraded", "True", "2026-12-01T12:00:05.000Z"],
+    ]);
+  });
+
+  it("cuts a long start error to its last 4000 characters", () => {
+    const [, degraded] = functionConditions({ ...base, replicas: 1, startFailures: 1, lastStartError: "x".repeat(5000) + "THE END" }, 1, T0);
+    expect(degraded!.message).toHaveLength(4001);
+    expect(degraded!.message.endsWith("THE END")).toBe(true);
+  });
+});
+
 describe("StatusWriter", () => {
   const patches: Array<{ plural: string; namespace: string; name: string; status: object }> = [];
   let failing = false;
@@ -187,6 +233,42 @@ describe("StatusWriter", () => {
     // Not deployed in the agent (its App did not validate): no status.
     { kind: "Endpoint" as const, key: "chat/gone", namespace: "chat-dev", resource: "gone", uid: "u3" },
   ];
+
+  it("writes a Function's conditions: Degraded with the start error, and not again while nothing changes", async () => {
+    let now = Date.parse("2026-12-01T12:00:00.000Z");
+    let state: Record<string, unknown> = {
+      replicas: 1,
+      readyReplicas: 0,
+      queueDepth: 1,
+      delayed: 0,
+      inFlight: 0,
+      pendingSpawns: 0,
+      startFailures: 2,
+      lastStartError: "ImportError: cannot import name 'serve'",
+    };
+    const fnAgent = { url: "", schedules: { list: () => [] }, registry: { routes, find: () => ({ status: () => state, scaling: { events: [] } }) } } as unknown as StatusSource;
+    const target = { key: "chat/llm", namespace: "chat-dev", resource: "llm", uid: "u9", generation: 2 };
+    const writer = new StatusWriter(api, log, () => now);
+    const before = patches.length;
+    await writer.write(fnAgent, [target], []);
+    const status = patches[patches.length - 1]!.status as { conditions: Array<Record<string, unknown>> };
+    expect(status.conditions).toEqual([
+      expect.objectContaining({ type: "Ready", status: "False", reason: "StartFailed" }),
+      { type: "Degraded", status: "True", reason: "StartFailed", message: "ImportError: cannot import name 'serve'", lastTransitionTime: "2026-12-01T12:00:00.000Z", observedGeneration: 2 },
+    ]);
+    now += 1000;
+    await writer.write(fnAgent, [target], []);
+    expect(patches.length).toBe(before + 1);
+    // Fixed: ready, no longer degraded, both since now.
+    state = { replicas: 1, readyReplicas: 1, queueDepth: 0, delayed: 0, inFlight: 0, pendingSpawns: 0 };
+    now += 1000;
+    await writer.write(fnAgent, [target], []);
+    expect((patches[patches.length - 1]!.status as { conditions: unknown[] }).conditions).toEqual([
+      expect.objectContaining({ type: "Ready", status: "True", reason: "ContainersReady", lastTransitionTime: "2026-12-01T12:00:02.000Z" }),
+      expect.objectContaining({ type: "Degraded", status: "False", reason: "AsExpected", lastTransitionTime: "2026-12-01T12:00:02.000Z" }),
+    ]);
+    patches.length = before;
+  });
 
   it("patches Schedule and Endpoint status only when it changed, and survives API failures", async () => {
     const writer = new StatusWriter(api, log);

@@ -71,14 +71,20 @@ describe("worker environment", () => {
     expect(h.agent.backend.list().find((c) => c.fn === "t/gpu")?.gpus).toEqual(["3", "5"]);
   });
 
-  test("a container that cannot start: backoff, then the waiting inputs fail with its output", async () => {
+  test("a handler that cannot import fails its waiting inputs after one start, with its traceback less the runtime's frames, and is not retried on its own", async () => {
     const r = await h.http.call("t", "broken", []);
     expect(r.body.status).toBe("failed");
     expect(r.body.error.type).toBe("ContainerStartupError");
-    expect(r.body.error.message).toContain("3 containers in a row failed to start");
+    expect(r.body.error.message).toMatch(/^t\/broken cannot start: container broken-[0-9a-f]+ exited with status 3 before it was ready$/);
     expect(r.body.error.traceback).toContain("does_not_exist");
+    expect(r.body.error.traceback).not.toMatch(/warmpool[\\/](worker|loader)\.py|importlib|\[warmpool\]/);
     const status = await h.http.status("t", "broken");
-    expect(status.status).toMatchObject({ startFailures: 3, lastStartError: expect.stringContaining("exited with status 3") });
+    expect(status.status).toMatchObject({ startFailures: 1, startFailureRepeats: true, lastStartError: expect.stringContaining("exited with status 3") });
+    // Nothing waits: the autoscaler starts nothing more. The next input tries once more, and fails the same way.
+    expect(status.containers.filter((c: { state: string }) => c.state === "starting")).toEqual([]);
+    const again = await h.http.call("t", "broken", []);
+    expect(again.body.error.message).toContain("cannot start");
+    expect((await h.http.status("t", "broken")).status.startFailures).toBe(2);
   }, 30_000);
 });
 

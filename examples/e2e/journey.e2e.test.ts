@@ -262,7 +262,9 @@ describe("pulumi up of the CPU-only ops example on a real node, then calling it"
       "the Function status at zero",
       async () => {
         const s = (await cluster.get("functions.warmpool.dev", "llm", "-n", NS)).status ?? {};
-        return s.replicas === 0 && s.readyReplicas === 0 ? s : undefined;
+        // replicas is what the load needs (0 as soon as it ends); the surplus containers stop first
+        // (load-following), the last one after the window: wait for the decision that stopped it.
+        return s.replicas === 0 && s.readyReplicas === 0 && /^scale down \d+ → 0/.test(String(s.lastScaleReason)) ? s : undefined;
       },
       30_000,
     );

@@ -2,7 +2,7 @@
  * Checks that need another component's ref, run once the refs resolve (they are known during preview
  * because refs derive from plain arguments).
  */
-import { parseGpu, type EndpointSpec, type FunctionSpec, type Problem } from "@warmpool/schema";
+import { endpointFunctionProblems as sharedEndpointFunctionProblems, parseGpu, type EndpointSpec, type FunctionSpec, type Problem } from "@warmpool/schema";
 import type { FunctionRef, PoolRef } from "./refs";
 import { WORKER_PORT } from "./version";
 
@@ -30,16 +30,7 @@ export function webPortProblems(spec: FunctionSpec): Problem[] {
   return [{ path: "webPort", value: spec.webPort, message: `must not be ${WORKER_PORT}: the worker itself listens there` }];
 }
 
-/**
- * A webServer endpoint proxies to the port its function's pods serve on, which the Function renders
- * from its own `webPort`: the two must agree, or the pods never start the server the route expects.
- */
+/** A webServer endpoint's port must be its function's webPort (the rule is the schema's, shared with spec files). */
 export function endpointFunctionProblems(spec: EndpointSpec, fn: FunctionRef): Problem[] {
-  if ((spec.kind ?? "function") !== "webServer" || spec.port === fn.webPort) return [];
-  const needed = `set webPort: ${spec.port} on Function "${fn.name}"`;
-  const message =
-    fn.webPort === undefined
-      ? `needs Function "${fn.name}" to serve HTTP on it, but the function declares no webPort: ${needed}`
-      : `differs from the webPort of Function "${fn.name}" (${fn.webPort}): ${needed}, or use port ${fn.webPort} here`;
-  return [{ path: "port", value: spec.port, message }];
+  return sharedEndpointFunctionProblems(spec, fn);
 }

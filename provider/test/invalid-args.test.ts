@@ -57,7 +57,7 @@ const cases: Case[] = [
     "unknown field",
     fn("f", { gpus: "H100" } as never),
     F(
-      'gpus = "H100": is not a field here (allowed: app, name, image, handler, runtime, gpu, gpuFallbacks, cpu, memory, ephemeralDisk, timeout, startupTimeout, retries, secrets, volumes, env, serialization, webPort, autoscaler, concurrency, batching, pool)',
+      'gpus = "H100": is not a field here; did you mean "gpu"? (allowed: app, name, image, handler, runtime, gpu, gpuFallbacks, cpu, memory, ephemeralDisk, timeout, startupTimeout, retries, secrets, volumes, env, serialization, webPort, autoscaler, concurrency, batching, pool)',
     ),
   ],
   ["malformed image", fn("f", { image: "Not An Image" }), F('image = "Not An Image": must be an OCI image reference such as registry.example.com/team/model:1.2 or repo@sha256:<digest>')],

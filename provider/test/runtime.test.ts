@@ -24,7 +24,8 @@ describe("Runtime", () => {
     expect(deployment.spec.replicas).toBe(1);
     expect(deployment.spec.strategy.type).toBe("Recreate");
     const pod = deployment.spec.template.spec;
-    expect(deployment.spec.template.metadata.annotations).toMatchObject({ "prometheus.io/scrape": "true", "prometheus.io/path": "/metrics" });
+    // Prometheus scrapes the agent's metrics port, where /metrics needs no token; the gateway's does.
+    expect(deployment.spec.template.metadata.annotations).toEqual({ "prometheus.io/scrape": "true", "prometheus.io/port": "9090", "prometheus.io/path": "/metrics" });
     expect(pod.serviceAccountName).toBe("warmpool-agent");
     const agent = pod.containers[0];
     expect(agent.image).toMatch(/^ghcr\.io\/warmpool\/agent:\d+\.\d+\.\d+$/);
@@ -32,6 +33,8 @@ describe("Runtime", () => {
     expect(agent.readinessProbe.httpGet.path).toBe("/readyz");
     expect(agent.args).toEqual(expect.arrayContaining(["agent", "--backend", "kubernetes", "--token-file", "/var/run/warmpool/token"]));
     expect(agent.args.slice(agent.args.indexOf("--max-pending"), agent.args.indexOf("--max-pending") + 2)).toEqual(["--max-pending", "2000"]);
+    expect(agent.args.slice(agent.args.indexOf("--metrics-port"), agent.args.indexOf("--metrics-port") + 2)).toEqual(["--metrics-port", "9090"]);
+    expect(agent.ports).toContainEqual({ name: "metrics", containerPort: 9090, protocol: "TCP" });
     expect(agent.env.map((e: any) => e.name)).not.toContain("WARMPOOL_TOKEN");
     expect(agent.volumeMounts).toContainEqual({ name: "token", mountPath: "/var/run/warmpool", readOnly: true });
     expect(pod.volumes).toContainEqual({ name: "token", secret: { secretName: "warmpool-agent-token", defaultMode: 0o400 } });

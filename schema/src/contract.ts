@@ -8,8 +8,13 @@
  * changed on one side only fails a test instead of crash-looping a cluster.
  */
 
-/** Port of the agent's gateway (and metrics) in its pod. */
+/** Port of the agent's gateway in its pod (its /metrics there needs the token). */
 export const AGENT_PORT = 8080;
+/**
+ * Port of the agent's metrics listener in its pod (`--metrics-port`): `GET /metrics` only, without a
+ * token, for Prometheus' annotation-based scraping; the API is not served there.
+ */
+export const AGENT_METRICS_PORT = 9090;
 /** Where the agent keeps SQLite, logs and HAProxy's files in its pod (a volume). */
 export const AGENT_STATE_DIR = "/var/lib/warmpool";
 /** Where the API token Secret is mounted in the agent's pod, and the Secret's key: the file is `AGENT_TOKEN_FILE`. */
@@ -28,6 +33,7 @@ export const AGENT_FLAGS = {
   payloadLimit: "--payload-limit",
   resultTtl: "--result-ttl",
   logLevel: "--log-level",
+  metricsPort: "--metrics-port",
   dataPlane: "--data-plane",
   kubeconfig: "--kubeconfig",
   workerAddress: "--worker-address",

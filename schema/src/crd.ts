@@ -79,6 +79,7 @@ const CRD_KINDS: CrdKind[] = [
       { name: "Ready", type: "integer", jsonPath: ".status.readyReplicas", description: "Containers ready" },
       { name: "Queue", type: "integer", jsonPath: ".status.queueDepth", description: "Inputs waiting" },
       { name: "Reason", type: "string", jsonPath: ".status.lastScaleReason", description: "Last scale decision" },
+      { name: "Degraded", type: "string", jsonPath: '.status.conditions[?(@.type=="Degraded")].status', description: "Container starts fail (its message: the last error)" },
       { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp", description: "" },
     ],
   },

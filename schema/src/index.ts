@@ -17,12 +17,14 @@ import type * as Specs from "./generated/specs";
 import type * as Resolved from "./generated/resolved";
 
 export * from "./problems";
+export { closest, didYouMean, editDistance } from "./suggest";
 export * from "./specs";
 export * from "./gpu";
 export type * from "./generated/specs";
 export type * from "./generated/resolved";
 export { DERIVED_DEFAULTS, type DerivedDefault } from "./derived";
 export { isTimezone } from "./rules/schedule";
+export { duplicatePathProblems, endpointFunctionProblems } from "./rules/endpoint";
 
 export interface SpecTypes {
   Runtime: Specs.RuntimeSpec;

@@ -32,6 +32,17 @@ export class SpecError extends Error {
   }
 }
 
+/** Each problem once: the same path and message found by two checks is one problem. */
+export function dedupe(problems: Problem[]): Problem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.path}\u0000${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
 export function formatValue(value: unknown): string {
   if (value === undefined) return "(missing)";
   const text = JSON.stringify(value) ?? String(value);

@@ -5,8 +5,9 @@
 import Ajv2020, { type ErrorObject, type ValidateFunction } from "ajv/dist/2020";
 import addFormats from "ajv-formats";
 import { describeAllowed } from "./allowed";
-import { joinPath, type Problem } from "./problems";
+import { dedupe, joinPath, type Problem } from "./problems";
 import { deref } from "./refs";
+import { didYouMean } from "./suggest";
 import { SHARED_SCHEMAS, SPEC_KINDS, SPEC_SCHEMAS, type JsonSchema, type SpecKind } from "./specs";
 
 /** Annotations of ours that ajv should accept and ignore. */
@@ -47,7 +48,7 @@ function toProblem(error: ErrorObject): Problem[] {
       const known = Object.keys((node?.properties as object | undefined) ?? {});
       const field = String(params.additionalProperty);
       const data = error.data as Record<string, unknown>;
-      return [{ path: joinPath(path, field), value: data[field], message: `is not a field here (allowed: ${known.join(", ")})` }];
+      return [{ path: joinPath(path, field), value: data[field], message: `is not a field here${didYouMean(field, known)} (allowed: ${known.join(", ")})` }];
     }
     case "propertyNames": {
       const key = String(params.propertyName);
@@ -75,14 +76,4 @@ function pointerToPath(pointer: string): string {
     .split("/")
     .map((part) => part.replace(/~1/g, "/").replace(/~0/g, "~"))
     .reduce<string>((path, part) => (/^\d+$/.test(part) ? joinPath(path, Number(part)) : joinPath(path, part)), "");
-}
-
-function dedupe(problems: Problem[]): Problem[] {
-  const seen = new Set<string>();
-  return problems.filter((p) => {
-    const key = `${p.path}\u0000${p.message}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
 }

@@ -24,7 +24,7 @@ describe("checkSpec", () => {
         volumes: {},
         env: {},
         serialization: "json",
-        autoscaler: { minContainers: 0, maxContainers: 10, bufferContainers: 0, scaledownWindow: 60 },
+        autoscaler: { minContainers: 0, maxContainers: 10, bufferContainers: 0, scaledownWindow: 60, maxConcurrentStarts: 4 },
         concurrency: { maxInputs: 4, targetInputs: 4 },
       },
     });

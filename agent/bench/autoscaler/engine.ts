@@ -17,7 +17,7 @@
  */
 import { retryDelayMs } from "../../src/config/function";
 import { Deque } from "../../src/queue/deque";
-import { Heap, LoadWindows, percentile } from "./stats";
+import { Heap, LoadWindows, WindowMax, percentile } from "./stats";
 import { noGuards, type ContainerView, type Policy, type PolicyConfig, type PolicyObservation } from "./policy";
 
 export interface Workload {
@@ -124,6 +124,10 @@ export function simulate<S>(policy: Policy<S>, config: PolicyConfig, work: Workl
 
   let state = policy.init(config);
   const windows = policy.windowsMs.length === 0 ? null : new LoadWindows(policy.windowsMs, dtMs);
+  // In flight over the function's scaledownWindow: the agent's `inFlightAverage` estimate.
+  const busyWindowMs = Math.ceil(config.scale.scaledownWindowMs / dtMs) * dtMs;
+  const busy = new LoadWindows([busyWindowMs], dtMs);
+  const peak = new WindowMax(busyWindowMs / dtMs);
   const containers: Ctr[] = [];
   const queue = new Deque<Att>();
   const delayed = new Heap<{ due: number; att: Att }>((a, b) => a.due - b.due);
@@ -253,6 +257,7 @@ export function simulate<S>(policy: Policy<S>, config: PolicyConfig, work: Workl
       waits.push(t - a.enqueuedAt);
       serviceTotalMs += service;
       calls.attempts++;
+      if (a.attempt === 1) guards.first?.(t);
       attemptsOf[a.logical] = (attemptsOf[a.logical] as number) + 1;
       running.push({ end: t + service, ctr: c, att: a, serviceMs: service });
     }
@@ -260,9 +265,11 @@ export function simulate<S>(policy: Policy<S>, config: PolicyConfig, work: Workl
     // 5. The policy.
     const load = inFlight + queued + delayed.size;
     windows?.push(live > 0 || load > 0 ? load : NaN);
+    busy.push(live > 0 || load > 0 ? inFlight : NaN);
+    peak.push(inFlight + queued);
     const ev = policy.evaluation;
     if ((pressure && ev.onPressure) || (changed && ev.onChange) || (live === 0 && queued > 0 && ev.fromZero) || tickMs === 0 || (t + tickMs - phase) % tickMs === 0) {
-      const obs = observe(containers, queued + delayed.size, inFlight, coldStarts, serviceEwma, recentArrivals, t, windows, policy.windowsMs);
+      const obs = observe(containers, queued, delayed.size, inFlight, coldStarts, serviceEwma, recentArrivals, t, windows, policy.windowsMs, busy.average(busyWindowMs), peak.max, guards.open(t));
       const out = policy.decide(config, obs, t, state);
       state = out.state;
       const d = out.decision;
@@ -299,6 +306,8 @@ export function simulate<S>(policy: Policy<S>, config: PolicyConfig, work: Workl
       if (skip > 0) {
         t += skip * dtMs;
         windows?.skip(skip);
+        busy.skip(skip);
+        peak.skip(skip);
       }
     }
   }
@@ -351,6 +360,7 @@ function pick(containers: readonly Ctr[], target: number, max: number): Ctr | nu
 function observe(
   containers: readonly Ctr[],
   queued: number,
+  delayed: number,
   inFlight: number,
   coldStarts: readonly number[],
   serviceMs: number | null,
@@ -358,6 +368,9 @@ function observe(
   t: number,
   windows: LoadWindows | null,
   windowsMs: readonly number[],
+  inFlightAverage: number,
+  peakLoad: number,
+  open: boolean,
 ): PolicyObservation {
   const view: ContainerView[] = [];
   for (const c of containers) {
@@ -372,7 +385,15 @@ function observe(
   for (let h = recentArrivals.peek(); h !== undefined && h <= t - 10_000; h = recentArrivals.peek()) recentArrivals.shift();
   const averages: Record<number, number> = {};
   if (windows !== null) for (const w of windowsMs) averages[w] = windows.average(w);
-  return { queued, inFlight, containers: view, estimates: { coldStartMs: cold, serviceMs, arrivalsPerSec: recentArrivals.length / 10 }, averages };
+  return {
+    queued,
+    delayed,
+    inFlight,
+    containers: view,
+    estimates: { coldStartMs: cold, serviceMs, arrivalsPerSec: recentArrivals.length / 10, inFlightAverage, peakLoad },
+    averages,
+    breaker: open ? "open" : "closed",
+  };
 }
 
 /** A uniform number in [0, 1) fixed by the seed and the attempt's identity (murmur3's 32-bit finaliser). */

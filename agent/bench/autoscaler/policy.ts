@@ -11,7 +11,7 @@
  * containers, inputs queued and in flight) plus what the agent could measure about the recent past
  * (`estimates`, and averages of the load over the windows the policy declares).
  */
-import type { ScaleConfig } from "../../src/autoscaler/decide";
+import type { Estimates, ScaleConfig } from "../../src/autoscaler/decide";
 import type { FunctionConfig } from "../../src/config/function";
 
 export interface PolicyConfig {
@@ -32,21 +32,18 @@ export interface ContainerView {
 }
 
 /**
- * Measured from what already happened, as the agent could measure it; never the simulation's own
- * parameters. null until there is something to measure.
+ * The agent's Estimates (autoscaler/decide.ts), measured here from what already happened in the
+ * simulation, as the agent could measure it (stats.ts): never the simulation's own parameters.
  */
-export interface Estimates {
-  /** Mean start → ready of the last 5 containers that became ready. */
-  coldStartMs: number | null;
-  /** Exponentially weighted mean (α = 0.1) of the duration of finished attempts. */
-  serviceMs: number | null;
-  /** Calls that arrived in the last 10 s, per second (client retries included: the agent cannot tell). */
-  arrivalsPerSec: number;
-}
+export type { Estimates } from "../../src/autoscaler/decide";
 
 export interface PolicyObservation {
-  /** Inputs waiting, plus those waiting out a retry delay (as FunctionRuntime.observe() counts them). */
+  /** Inputs waiting for a container. */
   queued: number;
+  /** Inputs waiting out a retry delay (the agent before issue 15 counted them as queued; the agent after leaves them out). */
+  delayed: number;
+  /** The policy's breaker (CallGuards.open) at this step: "open" while it is. */
+  breaker: "closed" | "open";
   inFlight: number;
   /** Live containers in start order (starting or ready; draining ones are on their way out). */
   containers: readonly ContainerView[];
@@ -95,6 +92,8 @@ export interface CallGuards {
   retry(now: number, attempt: number, maxRetries: number): boolean;
   /** Every attempt that ended, and how. */
   record(now: number, ok: boolean): void;
+  /** A first attempt was dispatched (a retry budget earns from these). */
+  first?(now: number): void;
   /** For the report: is the breaker open now (containers started meanwhile are counted). */
   open(now: number): boolean;
 }

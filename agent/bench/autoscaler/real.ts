@@ -22,7 +22,7 @@ import * as path from "node:path";
 import { Pool } from "undici";
 import { simulate, type RunResult } from "./engine";
 import { CLI, REAL_APP } from "./paths";
-import { AGENT_EVALUATION, warmpoolLive } from "./policies/warmpool";
+import { AGENT_EVALUATION, warmpoolAfter } from "./policies/warmpool";
 import { num, table } from "./report";
 import { BURST, MODEL, burstWorkload, functionConfig, simParams } from "./scenarios";
 import { percentile, spread, type Spread } from "./stats";
@@ -74,7 +74,7 @@ export async function realCrossCheck(o: { runs: number; print: (s?: string) => v
   // than on average: 10 % of its 9 s life at this scale).
   const phases = Array.from({ length: 10 }, (_, i) => (i * AGENT_EVALUATION.tickMs) / 10);
   const overPhases = (coldStartMs: number): SimSpread => {
-    const runs = phases.map((tickPhaseMs) => simulate(warmpoolLive, config, burstWorkload(SCALE), { ...params, coldStartMs, tickPhaseMs }));
+    const runs = phases.map((tickPhaseMs) => simulate(warmpoolAfter, config, burstWorkload(SCALE), { ...params, coldStartMs, tickPhaseMs }));
     const of = (f: (r: RunResult) => number): Spread => spread(runs.map(f));
     return {
       starts: of((r) => r.starts),

@@ -139,3 +139,41 @@ export class LoadWindows {
     return count === 0 ? 0 : (this.sums[k] as number) / count;
   }
 }
+
+/** The highest sample of the last `steps` steps (a monotonic deque: O(1) amortised per step). */
+export class WindowMax {
+  private readonly idx: number[] = [];
+  private readonly val: number[] = [];
+  private pushed = 0;
+
+  constructor(private readonly steps: number) {}
+
+  push(value: number): void {
+    while (this.val.length > 0 && (this.val[this.val.length - 1] as number) <= value) {
+      this.val.pop();
+      this.idx.pop();
+    }
+    this.val.push(value);
+    this.idx.push(this.pushed++);
+    while ((this.idx[0] as number) <= this.pushed - 1 - this.steps) {
+      this.idx.shift();
+      this.val.shift();
+    }
+  }
+
+  /** `steps` steps of 0. */
+  skip(steps: number): void {
+    if (steps >= this.steps) {
+      this.idx.length = 0;
+      this.val.length = 0;
+      this.pushed += steps - 1;
+      this.push(0);
+      return;
+    }
+    for (let i = 0; i < steps; i++) this.push(0);
+  }
+
+  get max(): number {
+    return this.val.length === 0 ? 0 : (this.val[0] as number);
+  }
+}

@@ -11,7 +11,8 @@
  * It is what the registry hands out, and what the autoscaler scales (`Scaled`).
  */
 import type { Logger } from "pino";
-import type { ScaleConfig, Observation, ContainerObservation } from "../autoscaler/decide";
+import type { ScaleConfig, Observation, ContainerObservation, Estimates } from "../autoscaler/decide";
+import { Estimator } from "../autoscaler/estimates";
 import { ScaleRecord } from "../autoscaler/record";
 import type { Scaled } from "../autoscaler/runner";
 import type { Backend } from "../backends/backend";
@@ -20,9 +21,13 @@ import { retryDelayMs, scaleConfig, type FunctionConfig } from "../config/functi
 import { describeContainer, type Container } from "../containers/container";
 import { ContainerPool } from "../containers/pool";
 import { InputDispatch } from "../dispatcher/dispatch";
+import { AgentError } from "../errors";
 import { Load } from "../load/load";
-import type { FunctionGauges, OutcomeCounters } from "../metrics/metrics";
+import type { FunctionGauges, FunctionTimings, OutcomeCounters } from "../metrics/metrics";
+import { Breaker } from "../queue/breaker";
+import type { AttemptRecord } from "../store/store";
 import type { CallTable, Input, Lane } from "../queue/call-table";
+import { RetryBudget } from "../queue/retry-budget";
 
 export interface DeployedFunctionDeps {
   calls: CallTable;
@@ -31,6 +36,8 @@ export interface DeployedFunctionDeps {
   log: Logger;
   /** Counters of settled inputs (metrics children, made at deploy). */
   outcomes: OutcomeCounters;
+  /** Histograms of calls, attempts and cold starts (metrics children, made at deploy). */
+  timings: FunctionTimings;
   /** Inputs wait and no container can take them, or a request waits for one: decide now. */
   pressure(fn: DeployedFunction): void;
   /** A container became ready or stopped. */
@@ -49,8 +56,18 @@ export interface FunctionState {
   pendingSpawns: number;
   startFailures?: number;
   lastStartError?: string;
+  /** The last start failed in a way that repeats (import error, `@enter` raising): no retry until the next input. */
+  startFailureRepeats?: boolean;
+  /** That failure's traceback, the runtime's frames left out. */
+  startTraceback?: string;
   lastScaleReason?: string;
   lastScaleTime?: string;
+  /** What the autoscaler measured at its last look (issue 15's estimates; ms, per second). */
+  estimates?: Estimates;
+  /** The breaker: closed, open or half-open, with the failures it counts. */
+  breaker?: string;
+  /** Retries the retry budget allows now. */
+  retryTokens?: number;
 }
 
 export class DeployedFunction implements Scaled {
@@ -61,6 +78,12 @@ export class DeployedFunction implements Scaled {
   readonly pool: ContainerPool;
   readonly dispatch: InputDispatch;
   readonly scaling = new ScaleRecord();
+  private readonly estimator: Estimator;
+  private lastEstimates: Estimates | null = null;
+  private readonly clock: Clock;
+  /** Issue 15's guards: retries at most a tenth of first attempts; new calls refused while most attempts fail. */
+  readonly retryBudget = new RetryBudget();
+  readonly breaker = new Breaker();
   private stopped = false;
 
   constructor(
@@ -69,12 +92,32 @@ export class DeployedFunction implements Scaled {
   ) {
     this.key = config.key;
     this.scale = scaleConfig(config);
-    const { calls, clock, outcomes } = deps;
+    this.estimator = new Estimator(config.scaledownWindowMs);
+    this.clock = deps.clock;
+    const { calls, clock, outcomes, timings, log } = deps;
     this.lane = calls.openLane(config.key, {
       maxRetries: config.retries.maxRetries,
       retryDelay: (n) => retryDelayMs(config.retries, n),
-      wake: () => this.dispatch.pump(),
-      settled: (input: Input) => (input.state === "completed" ? outcomes.succeeded : input.state === "failed" ? outcomes.failed : outcomes.cancelled).inc(),
+      wake: () => {
+        this.pool.demand();
+        this.dispatch.pump();
+      },
+      attempted: (input: Input, a: AttemptRecord) => {
+        timings.queueWait.observe(Math.max(0, a.startedAt - input.enqueuedAt) / 1000);
+        timings.execution.observe(Math.max(0, a.finishedAt - a.startedAt) / 1000);
+      },
+      settled: (input: Input, a: AttemptRecord | null) => {
+        const outcome = input.state === "completed" ? "succeeded" : input.state === "failed" ? "failed" : "cancelled";
+        outcomes[outcome].inc();
+        const totalMs = (input.finishedAt ?? clock.now()) - input.createdAt;
+        timings.call[outcome].observe(totalMs / 1000);
+        logCall(log, config.key, input, outcome, totalMs, a);
+      },
+      guards: {
+        firstAttempt: () => this.retryBudget.firstAttempt(),
+        retry: () => this.retryBudget.tryRetry(),
+        ended: (ok) => this.breaker.record(clock.now(), ok),
+      },
     });
     this.load = new Load<Container>(clock, (c) => this.pool.idle(c));
     this.pool = new ContainerPool(config, {
@@ -83,9 +126,12 @@ export class DeployedFunction implements Scaled {
       log: deps.log,
       load: this.load,
       events: {
-        ready: () => this.dispatch.pump(),
+        ready: (c) => {
+          if (c.readyAt !== null) timings.coldStart.observe((c.readyAt - c.createdAt) / 1000);
+          this.dispatch.pump();
+        },
         changed: () => deps.changed(this),
-        startFailed: (c, message, failures) => this.dispatch.startFailed(c, message, failures),
+        startFailed: (c, message, failures, repeats) => this.dispatch.startFailed(c, message, failures, repeats),
         draining: (c) => deps.draining(this, c),
       },
     });
@@ -101,7 +147,29 @@ export class DeployedFunction implements Scaled {
     for (const c of this.pool.containers) {
       if (c.phase === "starting" || c.phase === "ready") containers.push({ id: c.id, state: c.phase, inFlight: this.load.inFlightOn(c), idleSince: this.load.idleSince(c) });
     }
-    return { queued: this.lane.queued + this.lane.delayed, inFlight: this.load.inFlight, containers, startBackoff: this.pool.backoff };
+    // Inputs waiting out a retry delay (lane.delayed) are left out on purpose: failing demand must not grow the function.
+    const now = this.clock.now();
+    const estimates = this.estimator.sample(now, {
+      load: this.load.inFlight + this.lane.queued,
+      busyMs: this.load.busyMs(now),
+      ended: this.load.ended,
+      arrived: this.lane.arrived,
+      coldStartMs: this.pool.coldStartMs(),
+    });
+    this.lastEstimates = estimates;
+    return { queued: this.lane.queued, inFlight: this.load.inFlight, containers, startBackoff: this.pool.backoff, estimates, breaker: this.breaker.state(now) };
+  }
+
+  /**
+   * May a new call (call, spawn, a map request) start now? Throws the 503 of an open breaker, with
+   * Retry-After and the breaker's reason; half-open lets one probe through.
+   */
+  admit(): void {
+    const now = this.clock.now();
+    if (this.breaker.admit(now)) return;
+    const retryAfter = this.breaker.retryAfterS(now);
+    const reason = this.breaker.describe(now);
+    throw new AgentError("WP_ERR_FUNCTION_FAILING", [JSON.stringify(this.key), reason, retryAfter], { retryAfter, reason });
   }
 
   startContainer(): Promise<void> {
@@ -139,7 +207,11 @@ export class DeployedFunction implements Scaled {
       inFlight: this.load.inFlight,
       pendingSpawns: this.lane.pendingSpawns,
       ...(pool.startFailures > 0 && pool.lastStartError !== null ? { startFailures: pool.startFailures, lastStartError: pool.lastStartError } : {}),
+      ...(pool.startFailure === null ? {} : { startFailureRepeats: true, startTraceback: pool.startFailure.traceback }),
       ...(s.lastReason === null ? {} : { lastScaleReason: s.lastReason, lastScaleTime: new Date(s.lastTime as number).toISOString() }),
+      ...(this.lastEstimates === null ? {} : { estimates: this.lastEstimates }),
+      breaker: this.breaker.describe(this.clock.now()),
+      retryTokens: Math.floor(this.retryBudget.available * 10) / 10,
     };
   }
 
@@ -151,4 +223,20 @@ export class DeployedFunction implements Scaled {
     this.stopped = true;
     return this.pool.close(graceMs, this.dispatch.close(drainMs));
   }
+}
+
+/**
+ * One line per call, at info: `call.finished` with its id, function, attempts, outcome and durations
+ * (`queueMs` and `runMs` of its last attempt; none when it never ran), and the error's type.
+ */
+function logCall(log: Logger, fn: string, input: Input, outcome: string, totalMs: number, a: AttemptRecord | null): void {
+  if (!log.isLevelEnabled("info")) return;
+  const fields: Record<string, unknown> = { event: "call.finished", callId: input.id, fn, attempt: input.attempt, outcome, totalMs };
+  if (a !== null) {
+    fields.queueMs = Math.max(0, a.startedAt - input.enqueuedAt);
+    fields.runMs = a.finishedAt - a.startedAt;
+    fields.container = a.container;
+  }
+  if (input.error !== null) fields.error = input.error.type;
+  log.info(fields, `call ${input.id} ${fn} ${outcome} in ${totalMs} ms (attempt ${input.attempt})`);
 }

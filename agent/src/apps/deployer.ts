@@ -27,10 +27,25 @@ import type { AppRegistry, DeployedApp } from "./registry";
 export type AppOrigin = "file" | "api" | "store" | "cluster";
 
 export interface Deployer {
-  /** Deploys (or replaces) an app; one from the API is stored so that a restart deploys it again. */
-  deploy(loaded: LoadedApp, origin: AppOrigin): DeployedApp;
+  /**
+   * Deploys (or replaces) an app; one from the API is stored so that a restart deploys it again.
+   * Functions whose spec and app dir are unchanged keep running, unless `options.replace` (their
+   * handler code changed: `warmpool dev`'s reload) makes new versions of them all.
+   */
+  deploy(loaded: LoadedApp, origin: AppOrigin, options?: DeployOptions): DeployedApp;
   /** Removes an app: its functions stop, their waiting inputs fail, its schedules stop. */
   remove(name: string): void;
+  /**
+   * `DELETE /v1/apps/{app}` (`warmpool stop`): removes an app deployed over the API and forgets it, so
+   * that a restart does not bring it back. The spec file's apps are refused (409): the file is their source.
+   * False when no such app is deployed.
+   */
+  stop(name: string): boolean;
+}
+
+export interface DeployOptions {
+  /** New versions of every function, changed or not (new containers, which load the handlers again). @default false */
+  replace?: boolean;
 }
 
 /** What the rest of the agent hears of deploys and containers (the data plane). */
@@ -66,7 +81,7 @@ export class AppDeployer implements Deployer {
 
   constructor(private readonly deps: DeployerDeps) {}
 
-  deploy(loaded: LoadedApp, origin: AppOrigin): DeployedApp {
+  deploy(loaded: LoadedApp, origin: AppOrigin, options: DeployOptions = {}): DeployedApp {
     const d = this.deps;
     const name = loaded.app.name;
     if (origin === "api" && this.fileApps.has(name)) throw new AgentError("WP_ERR_NOT_STANDALONE", [JSON.stringify(name), d.appSource]);
@@ -75,7 +90,7 @@ export class AppDeployer implements Deployer {
     const functions = new Map<string, DeployedFunction>();
     for (const spec of loaded.functions) {
       const old = previous?.functions.get(spec.name);
-      if (old !== undefined && JSON.stringify(old.config.spec) === JSON.stringify(spec) && old.config.appDir === loaded.appDir) {
+      if (options.replace !== true && old !== undefined && JSON.stringify(old.config.spec) === JSON.stringify(spec) && old.config.appDir === loaded.appDir) {
         functions.set(spec.name, old);
         continue;
       }
@@ -89,7 +104,8 @@ export class AppDeployer implements Deployer {
       if (functions.get(fnName) === old) continue;
       if (!functions.has(fnName)) this.failWaiting(old);
       d.autoscaler.detach(old);
-      void old.close(old.config.timeoutMs);
+      // Its inputs in flight finish on the old version (up to its timeout) before its containers stop.
+      void old.close(old.config.timeoutMs, old.config.timeoutMs);
     }
     for (const fn of functions.values()) {
       const orphans = this.orphans.get(fn.key);
@@ -113,6 +129,15 @@ export class AppDeployer implements Deployer {
     this.deploy({ ...current.loaded, app: { name } as typeof current.loaded.app, functions: [], schedules: [], endpoints: [] }, "cluster");
     this.deps.registry.delete(name);
     this.deps.events.deployed?.();
+  }
+
+  stop(name: string): boolean {
+    if (this.fileApps.has(name)) throw new AgentError("WP_ERR_NOT_STANDALONE", [JSON.stringify(name), this.deps.appSource]);
+    if (this.deps.registry.app(name) === undefined) return false;
+    this.remove(name);
+    void this.deps.store.deleteApp(name);
+    this.deps.log.info({ event: "app.stopped", app: name }, `stopped app ${name}`);
+    return true;
   }
 
   /**
@@ -145,6 +170,7 @@ export class AppDeployer implements Deployer {
       clock: d.clock,
       log: d.log,
       outcomes: d.metrics.outcomes(config.app, config.name),
+      timings: d.metrics.timings(config.app, config.name),
       pressure: (f) => d.autoscaler.request(f),
       changed: (f) => {
         d.autoscaler.request(f);

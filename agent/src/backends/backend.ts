@@ -12,6 +12,23 @@
  */
 import type { FunctionConfig } from "../config/function";
 
+/**
+ * Exit status of a worker whose handler failed to import or whose `@enter` hook raised (PROTOCOL.md):
+ * the same code fails the same way again, so the agent does not retry it on its own.
+ */
+export const START_FAILED_STATUS = 3;
+
+/** `ready` rejects with this; `deterministic` when the worker exited with START_FAILED_STATUS. */
+export class ContainerStartError extends Error {
+  constructor(
+    message: string,
+    readonly deterministic: boolean,
+  ) {
+    super(message);
+    this.name = "ContainerStartError";
+  }
+}
+
 export type ContainerPhase = "starting" | "ready" | "draining" | "stopped" | "failed";
 
 export interface ContainerHandle {
@@ -57,5 +74,33 @@ export interface Backend {
   list(): ContainerInfo[];
   /** The captured output of the function's containers, oldest container first, at most `tailLines` lines each. */
   logs(fn: string, tailLines: number): Promise<Array<{ container: string; lines: string[] }>>;
+  /**
+   * Follows the output of the function's containers (`warmpool logs --follow`): first the last
+   * `tailLines` lines of each container whose output changed since `sinceMs` (epoch ms; 0: all), then,
+   * with `follow`, each line as it is written, until `close()`. Absent where the backend cannot (the
+   * kubernetes backend: `kubectl logs -f`).
+   */
+  followLogs?(fn: string, options: FollowOptions, sink: LogSink): { close(): void };
   close(): Promise<void>;
+}
+
+export interface FollowOptions {
+  tailLines: number;
+  sinceMs: number;
+  follow: boolean;
+}
+
+/** One line of a container's output. `time`: when the agent read it (ms), or null for lines written before the request. */
+export interface LogLine {
+  container: string;
+  line: string;
+  time: number | null;
+}
+
+export interface LogSink {
+  lines(lines: LogLine[]): void;
+  /** The history is out (and, without `follow`, everything). */
+  caughtUp(): void;
+  /** The reader is behind: lines stay in the files until it catches up. */
+  paused(): boolean;
 }

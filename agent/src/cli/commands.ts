@@ -1,6 +1,6 @@
 /**
- * The client commands of the CLI: call, spawn, get, cancel, logs and apps (map, status and schedules
- * have their own files). Each finds its agent as client/config.ts says, and prints with `-o json|yaml`
+ * The client commands of the CLI: call, spawn, get, cancel and apps (map, status, schedules, logs,
+ * deploy/stop/run and container have their own files). Each finds its agent as client/config.ts says, and prints with `-o json|yaml`
  * for programs, or for people by default (`-o wide`: more columns where there is a table).
  */
 import { WarmpoolClient, type CallResult, type Invocation } from "../client/client";
@@ -25,12 +25,12 @@ export function clientFrom(flags: ClientFlags): WarmpoolClient {
   return new WarmpoolClient({ resolved: resolveConfig({ url: flags.url, token: flags.token, profile: flags.profile }) });
 }
 
-interface InvokeFlags extends ClientFlags {
+export interface InvokeFlags extends ClientFlags {
   kwargs?: Record<string, unknown>;
   raw?: boolean;
 }
 
-function invocation(args: string[], flags: InvokeFlags): Invocation {
+export function invocation(args: string[], flags: InvokeFlags): Invocation {
   return { args: args.map((a, i) => argument(a, flags.raw === true, `argument ${i + 1}`)), kwargs: flags.kwargs ?? {} };
 }
 
@@ -38,7 +38,7 @@ function invocation(args: string[], flags: InvokeFlags): Invocation {
  * A call's record: -o json|yaml print it whole; otherwise the result as it is (a string bare, anything
  * else as JSON). A failed call exits 1 with its exception on stderr either way.
  */
-function printRecord(ctx: Context, r: CallResult): void {
+export function printRecord(ctx: Context, r: CallResult): void {
   ctx.out.document(r, () => {
     if (r.status === "succeeded") ctx.out.write(human(r.result));
   });
@@ -78,14 +78,6 @@ export async function getCommand(ctx: Context<ClientFlags & { wait?: number }>, 
 export async function cancelCommand(ctx: Context, callId: string): Promise<void> {
   const r = await clientFrom(ctx.flags).call(callId).cancel();
   ctx.out.document(r, () => ctx.out.write(r.cancelled ? `${r.callId} cancelled` : `${r.callId} not cancelled: it is ${r.status}`));
-}
-
-export async function logsCommand(ctx: Context<ClientFlags & { tail?: number }>, t: string): Promise<void> {
-  const [app, fn] = target(t);
-  const logs = await clientFrom(ctx.flags).logs(app, fn, ctx.flags.tail ?? 200);
-  ctx.out.document(logs, () => {
-    for (const c of logs.containers) for (const line of c.lines) ctx.out.write(`[${c.container}] ${line}`);
-  });
 }
 
 export async function appsCommand(ctx: Context): Promise<void> {

@@ -24,6 +24,15 @@ export function seconds(raw: string): number {
   return n;
 }
 
+const UNIT_S: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** A duration in seconds: `30s`, `10m`, `2h`, `1d`, or a bare number of seconds (`--since`). */
+export function duration(raw: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$/.exec(raw);
+  if (m === null) throw new InvalidArgumentError("must be a duration: a number with s, m, h or d (30s, 10m, 2h, 1d), or a bare number of seconds.");
+  return Number(m[1]) * (UNIT_S[m[2] || "s"] as number);
+}
+
 /** A JSON object (`--kwargs '{"x": 3}'`). */
 export function jsonObject(raw: string): Record<string, unknown> {
   let value: unknown;

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `warmpool`: run the agent (`agent`, `dev`, `serve`) or talk to one (`call`, `spawn`, `get`, `cancel`,
- * `map`, `status`, `logs`, `schedules`, `apps`). Client commands find the agent as client/config.ts
+ * `map`, `status`, `logs`, `schedules`, `apps`, `deploy`, `stop`, `run`, `container`). Client commands find the agent as client/config.ts
  * says: --url/--token, WARMPOOL_URL/WARMPOOL_TOKEN, a profile of ~/.warmpool/config.toml (which
  * `warmpool dev` writes), or the local default. Exit status: 0, 1 when a remote function failed, 2 for
  * anything else (a usage error, an agent that cannot be reached or refuses the token).
@@ -9,9 +9,12 @@
 import { AGENT_ENV, AGENT_FLAGS as F } from "@warmpool/schema";
 import { Command, CommanderError, Option } from "commander";
 import { schedulesCommand } from "./schedules";
-import { appsCommand, callCommand, cancelCommand, getCommand, logsCommand, spawnCommand, type ClientFlags, type Context } from "./commands";
+import { appsCommand, callCommand, cancelCommand, getCommand, spawnCommand, type ClientFlags, type Context } from "./commands";
+import { containerExecCommand, containerListCommand } from "./containers";
+import { deployCommand, runCommand, stopCommand } from "./lifecycle";
+import { logsCommand } from "./logs";
 import { EXIT, guard } from "./errors";
-import { jsonObject, seconds, wholeNumber } from "./flags";
+import { duration, jsonObject, seconds, wholeNumber } from "./flags";
 import { mapCommand } from "./map";
 import { exitQuietlyOnEpipe, FORMATS, Output } from "./output";
 import { statusCommand } from "./status";
@@ -38,6 +41,13 @@ const serverFlags = (cmd: Command): Command =>
     .option(`${F.resultTtl} <seconds>`, "how long results are kept (default 604800)")
     .option("--python <path>", "Python interpreter of the local backend (default python3)")
     .option(`${F.logLevel} <level>`, "debug, info, warn, error or silent (default info)")
+    .option(`${F.metricsPort} <port>`, "also serve GET /metrics without the token on this port (0: any free one), for Prometheus; the API's /metrics needs the token")
+    .addOption(
+      new Option(
+        "--log-format <format>",
+        "json: one JSON object per line, ISO times and level names (default; dev: when stderr is not a terminal); pretty: readable lines (dev on a terminal)",
+      ).choices(["json", "pretty"]),
+    )
     .option("--max-connections <n>", "open connections before new ones get 503 (default: the open-file limit less a quarter)")
     .option("--headers-timeout <seconds>", "time a client has to send a request's head (default 10)")
     .option("--body-timeout <seconds>", "time a request body has before it must keep up --body-min-rate (default 20)")
@@ -63,7 +73,12 @@ serverFlags(program.command("agent").description("run the agent standalone: apps
   .option(`${F.workerAddress} <host:port>`, "send worker requests here instead of to Pod IPs (kubernetes backend; an agent outside the cluster network)")
   .action((flags) => serve(undefined, flags));
 serverFlags(program.command("serve <spec>").description("like dev, and prints the URLs of the app's web endpoints")).action((spec: string, flags) => serve(spec, flags));
-serverFlags(program.command("dev <spec>").description("run the agent with the local backend and the App of a spec file (state in .warmpool/)")).action((spec: string, flags) => serve(spec, flags));
+serverFlags(
+  program
+    .command("dev <spec>")
+    .description("run the agent with the local backend and the App of a spec file (state in .warmpool/); reloads when the spec or a handler file changes")
+    .option("--no-watch", "do not reload on changes"),
+).action((spec: string, flags) => serve(spec, { logFormat: process.stderr.isTTY === true ? "pretty" : "json", ...flags }));
 
 /** The flags of every client command: which agent (client/config.ts), and how to print. */
 const clientFlags = (cmd: Command): Command =>
@@ -106,9 +121,23 @@ clientFlags(
 clientFlags(program.command("status <target>").description("desired and ready containers and why they differ, start failures, containers and autoscaler decisions of app/fn")).action(
   clientAction(statusCommand),
 );
-clientFlags(program.command("logs <target>").description("captured output of app/fn's containers").option("--tail <n>", "lines per container (default 200)", wholeNumber(1))).action(
-  clientAction(logsCommand),
-);
+clientFlags(
+  program
+    .command("logs <target>")
+    .description("captured output of app/fn's containers")
+    .option("--tail <n>", "lines per container (default 200)", wholeNumber(1))
+    .option("-f, --follow", "keep printing lines as the containers write them, until Ctrl-C")
+    .option("--since <duration>", "only containers whose output changed within this long: 30s, 10m, 2h, 1d (a bare number is seconds)", duration)
+    .option("--timestamps", "prefix each line with when the agent read it (- for lines written before the command)"),
+).action(clientAction(logsCommand));
+clientFlags(program.command("deploy <spec>").description("deploy (or update) the App of a spec file on the agent, which keeps it across restarts")).action(clientAction(deployCommand));
+clientFlags(program.command("stop <app>").description("stop an app deployed with `deploy`: its containers and schedules stop, its waiting inputs fail")).action(clientAction(stopCommand));
+clientFlags(
+  invokeFlags(program.command("run <spec> <function> [args...]").description("one-shot: deploy the spec's app, call the function with JSON arguments (after --), print its result, stop the app")),
+).action(clientAction(runCommand));
+const container = program.command("container").description("the containers of deployed functions");
+clientFlags(container.command("list [target]").description("containers (of app/fn, or all), their state and what they run")).action(clientAction(containerListCommand));
+clientFlags(container.command("exec <id> [command...]").description("run a command in a container, where the backend allows it")).action(clientAction(containerExecCommand));
 clientFlags(program.command("schedules").description("schedules: timing, next and last run, last outcome and failures").option("--app <app>", "only this app")).action(clientAction(schedulesCommand));
 clientFlags(program.command("apps").description("deployed apps, their functions and endpoints")).action(clientAction(appsCommand));
 

@@ -6,12 +6,14 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { AGENT_ENV, SpecError } from "@warmpool/schema";
+import { AGENT_ENV, AGENT_FLAGS as F, SpecError } from "@warmpool/schema";
 import { Agent } from "../agent";
 import { StateDirLocked } from "../lock";
+import { agentLogger } from "../log";
 import { withDefaults, type AgentOptions } from "../config/options";
 import { loadSpecFile } from "../spec/load";
 import { describeRoute } from "../routes/describe";
+import { watchDev } from "./dev-watch";
 import { describePublished, publishAgent } from "./profile";
 
 export interface ServeFlags {
@@ -24,6 +26,10 @@ export interface ServeFlags {
   payloadLimit?: string;
   resultTtl?: string;
   logLevel?: AgentOptions["logLevel"];
+  logFormat?: AgentOptions["logFormat"];
+  metricsPort?: string;
+  /** `dev`: reload on changes of the spec file and the app dir (dev-watch.ts). */
+  watch?: boolean;
   python?: string;
   dataPlane?: AgentOptions["dataPlane"];
   maxConnections?: string;
@@ -49,6 +55,8 @@ export function agentOptions(flags: ServeFlags, defaults: AgentOptions): AgentOp
     ...(flags.payloadLimit === undefined ? {} : { payloadLimitMiB: Number(flags.payloadLimit) }),
     ...(flags.resultTtl === undefined ? {} : { resultTtl: Number(flags.resultTtl) }),
     ...(flags.logLevel === undefined ? {} : { logLevel: flags.logLevel }),
+    ...(flags.logFormat === undefined ? {} : { logFormat: flags.logFormat }),
+    ...(flags.metricsPort === undefined ? {} : { metricsPort: port(F.metricsPort, flags.metricsPort) }),
     ...(flags.python === undefined ? {} : { python: flags.python }),
     ...(flags.dataPlane === undefined ? {} : { dataPlane: flags.dataPlane }),
     ...(flags.maxConnections === undefined ? {} : { maxConnections: number("--max-connections", flags.maxConnections) }),
@@ -58,6 +66,13 @@ export function agentOptions(flags: ServeFlags, defaults: AgentOptions): AgentOp
     ...(flags.sandbox === undefined ? {} : { sandbox: flags.sandbox }),
     ...(flags.sandboxUser === undefined ? {} : { sandboxUser: flags.sandboxUser }),
   };
+}
+
+/** A TCP port (0: any free one): the error names the flag and what was typed. */
+function port(flag: string, raw: string): number {
+  const n = Number(raw);
+  if (raw.trim() === "" || !Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${flag} ${JSON.stringify(raw)}: must be a port from 0 to 65535`);
+  return n;
 }
 
 /** A flag that must be a positive number: the error names the flag and what was typed. */
@@ -115,6 +130,7 @@ export async function serve(specFile: string | undefined, flags: ServeFlags): Pr
     k8s === undefined ? publishAgent({ stateDir: agent.options.stateDir, url: agent.url, tokenFile: flags.tokenFile ?? agent.tokenFile, profile: apps[0]?.app.environment ?? "dev" }) : null;
   const plane = agent.dataPlane === null ? "" : "; web-server endpoints through HAProxy";
   process.stdout.write(`warmpool agent ready on ${agent.url} (state: ${agent.options.stateDir}${plane})\n`);
+  if (agent.metricsListener !== null) process.stdout.write(`  metrics without a token on ${agent.metricsListener.url}\n`);
   for (const app of apps) {
     for (const fn of app.functions) process.stdout.write(`  ${app.app.name}/${fn.name}  ${fn.runtime}  ${fn.handler}\n`);
     for (const r of agent.registry.routes.routes(app.app.name)) {
@@ -123,6 +139,10 @@ export async function serve(specFile: string | undefined, flags: ServeFlags): Pr
     }
   }
   if (published !== null) (published.written instanceof Error ? process.stderr : process.stdout).write(`${describePublished(published)}\n`);
+  if (flags.watch === true && specFile !== undefined) {
+    watchDev(agent, { specFile, stateDir: agent.options.stateDir, python: agent.options.python, print: (line) => process.stdout.write(`[dev] ${line}\n`) });
+    process.stdout.write(`[dev] watching ${path.relative(process.cwd(), path.dirname(path.resolve(specFile))) || "."} for changes: the spec file redeploys, other files get new containers\n`);
+  }
 }
 
 /**
@@ -154,8 +174,7 @@ async function lockedAgent(make: () => Agent, log: import("pino").Logger | undef
 /** The kubernetes backend and its resource controller, loaded only for `--backend kubernetes`. */
 async function kubernetesSetup(flags: ServeFlags, options: AgentOptions) {
   const { createKubernetes } = await import("../backends/kubernetes");
-  const pino = (await import("pino")).default;
-  const log = pino({ level: withDefaults(options).logLevel, base: { component: "warmpool-agent" } }, pino.destination(2));
+  const log = agentLogger(withDefaults(options).logLevel, "json");
   return {
     log,
     ...createKubernetes({ log, ...(flags.kubeconfig === undefined ? {} : { kubeconfig: flags.kubeconfig }), ...(flags.workerAddress === undefined ? {} : { workerAddress: flags.workerAddress }) }),

@@ -24,6 +24,8 @@ export interface FunctionView {
     pendingSpawns?: number;
     startFailures?: number;
     lastStartError?: string;
+    startFailureRepeats?: boolean;
+    startTraceback?: string;
     lastScaleReason?: string;
     lastScaleTime?: string;
   };
@@ -84,7 +86,14 @@ export function explain(v: FunctionView, now: number): Line[] {
     lines.push({ text: "scaled to zero: the next input starts a container." });
   }
   if (draining > 0) lines.push({ text: `${draining} draining: finishing the inputs they have, then stopping.` });
-  if ((s.startFailures ?? 0) > 0) {
+  if (s.startFailureRepeats === true) {
+    lines.push({
+      text: `start failures: ${s.startFailures} in a row; the start fails the same way each time (an import error, a missing handler, @enter raising), so the waiting inputs failed at once and it is not retried until the next input arrives; last error:`,
+      style: "red",
+    });
+    for (const l of (s.startTraceback || s.lastStartError || "").split("\n")) lines.push({ text: `  ${l}`, style: "red" });
+    lines.push({ text: `  (\`warmpool logs ${v.app}/${v.name}\` shows what the containers printed)` });
+  } else if ((s.startFailures ?? 0) > 0) {
     lines.push({ text: `start failures: ${s.startFailures} in a row, retried with a growing backoff (after 3, the waiting inputs fail); last error:`, style: "red" });
     for (const l of (s.lastStartError ?? "").split("\n")) lines.push({ text: `  ${l}`, style: "red" });
     lines.push({ text: `  (\`warmpool logs ${v.app}/${v.name}\` shows what the containers printed)` });

@@ -14,6 +14,7 @@
  * for 401 and 403 (naming the URL and where the token came from); an agent that cannot be reached as
  * AgentUnavailableError (naming the URL and where it came from).
  */
+import { randomUUID } from "node:crypto";
 import { Readable } from "node:stream";
 import { Agent as HttpAgent, request, type Dispatcher } from "undici";
 import { resolveConfig, type Resolved } from "./config";
@@ -29,6 +30,14 @@ export interface ClientOptions {
   profile?: string;
   /** Where URL and token were already looked up (the CLI resolves them with its own flag names). */
   resolved?: Resolved;
+  /**
+   * Times a call or spawn is sent again, with the same idempotency key, when the agent cannot be
+   * reached, the connection breaks before the answer, or it answers 503 (the Python client's rule).
+   * @default 4
+   */
+  retries?: number;
+  /** Delay before retry n: retryDelayMs × 2^(n−1). @default 250 */
+  retryDelayMs?: number;
 }
 
 export interface CallResult {
@@ -44,9 +53,18 @@ export interface MapLine extends CallResult {
   index: number;
 }
 
+/** A line of a container's output (`followLogs`); `time` is ISO, null for lines written before the request. */
+export interface LogLine {
+  container: string;
+  line: string;
+  time: string | null;
+}
+
 export interface Invocation {
   args?: unknown[];
   kwargs?: Record<string, unknown>;
+  /** The logical call's idempotency key; default: a fresh UUID per call, the same on each of its retries. */
+  idempotencyKey?: string;
 }
 
 export class ApiError extends Error {
@@ -106,8 +124,14 @@ export class WarmpoolClient {
   readonly resolved: Resolved;
   private readonly headers: Record<string, string>;
   readonly dispatcher: Dispatcher;
+  private readonly retries: number;
+  private readonly retryDelayMs: number;
 
   constructor(options: ClientOptions = {}) {
+    this.retries = options.retries ?? 4;
+    this.retryDelayMs = options.retryDelayMs ?? 250;
+    if (!Number.isInteger(this.retries) || this.retries < 0) throw new Error(`retries = ${this.retries}: must be a whole number ≥ 0`);
+    if (!(this.retryDelayMs >= 0)) throw new Error(`retryDelayMs = ${this.retryDelayMs}: must be ≥ 0`);
     this.resolved =
       options.resolved ??
       resolveConfig({ url: options.url, token: options.token, profile: options.profile, names: { url: "the url option", token: "the token option", profile: "the profile option" } });
@@ -145,22 +169,86 @@ export class WarmpoolClient {
     return this.json("PUT", `/v1/apps/${enc(app)}${dir === undefined ? "" : `?dir=${encodeURIComponent(dir)}`}`, spec);
   }
 
+  /** Deploys an App spec as the file has it (YAML or JSON text); `dir`: where its handlers are, on the agent's machine. */
+  deployText(app: string, text: string, dir?: string): Promise<{ app: string; functions: string[] }> {
+    const path = `/v1/apps/${enc(app)}${dir === undefined ? "" : `?dir=${encodeURIComponent(dir)}`}`;
+    return this.json("PUT", path, new TextBody(text, "application/yaml")) as Promise<{ app: string; functions: string[] }>;
+  }
+
+  /** Stops an app deployed over the API (its functions, containers and schedules), and forgets it. */
+  stop(app: string): Promise<{ app: string; stopped: boolean }> {
+    return this.json("DELETE", `/v1/apps/${enc(app)}`) as Promise<{ app: string; stopped: boolean }>;
+  }
+
+  containers(): Promise<{ containers: Array<Record<string, unknown>> }> {
+    return this.json("GET", "/v1/containers") as Promise<{ containers: Array<Record<string, unknown>> }>;
+  }
+
+  /**
+   * The function's container output as it streams: the last `tail` lines of each container (whose
+   * output changed in the last `sinceSeconds`), then `{caughtUp: true}`, then with `follow` each new
+   * line until the iteration stops (which closes the request).
+   */
+  async *followLogs(app: string, fn: string, options: { tail: number; sinceSeconds?: number; follow: boolean }): AsyncGenerator<LogLine | { caughtUp: true }> {
+    const q = `tail=${options.tail}&follow=${options.follow}${options.sinceSeconds === undefined ? "" : `&since=${options.sinceSeconds}`}`;
+    const res = await this.request(`/v1/apps/${enc(app)}/functions/${enc(fn)}/logs?${q}`, { method: "GET", dispatcher: this.dispatcher, headers: this.headers });
+    if (res.statusCode !== 200) {
+      const text = await res.body.text();
+      throw this.apiError(res.statusCode, text === "" ? undefined : parseBody(text));
+    }
+    try {
+      for await (const line of ndjson(res.body)) yield line as LogLine | { caughtUp: true };
+    } finally {
+      res.body.destroy();
+    }
+  }
+
   close(): Promise<void> {
     return this.dispatcher.close();
   }
 
   /** @internal */
   async json(method: Dispatcher.HttpMethod, path: string, body?: unknown, expect: number[] = [200, 202]): Promise<unknown> {
+    const raw = body instanceof TextBody ? body : null;
     const res = await this.request(path, {
       method,
       dispatcher: this.dispatcher,
-      headers: body === undefined ? this.headers : { ...this.headers, "content-type": "application/json" },
-      body: body === undefined ? null : JSON.stringify(body),
+      headers: body === undefined ? this.headers : { ...this.headers, "content-type": raw?.type ?? "application/json" },
+      body: body === undefined ? null : (raw?.text ?? JSON.stringify(body)),
     });
     const text = await res.body.text();
     const parsed = text === "" ? undefined : parseBody(text);
     if (!expect.includes(res.statusCode)) throw this.apiError(res.statusCode, parsed);
     return parsed;
+  }
+
+  /**
+   * @internal A call or spawn: sent with its idempotency key (`Idempotency-Key`), and sent again with
+   * the same key when the agent cannot be reached, the connection breaks, or it answers 503, so that
+   * the agent runs the logical call once however often this client tries (the function's own
+   * `retries` are the one retry layer).
+   */
+  async keyed(path: string, inv: Invocation): Promise<unknown> {
+    const { idempotencyKey, ...body } = inv;
+    const key = idempotencyKey ?? randomUUID();
+    const text = JSON.stringify(body);
+    for (let attempt = 0; ; attempt++) {
+      let res: Dispatcher.ResponseData | undefined;
+      let failure: unknown;
+      try {
+        res = await this.request(path, { method: "POST", dispatcher: this.dispatcher, headers: { ...this.headers, "content-type": "application/json", "idempotency-key": key }, body: text });
+        const answer = await res.body.text();
+        const parsed = answer === "" ? undefined : parseBody(answer);
+        if (res.statusCode === 200 || res.statusCode === 202) return parsed;
+        failure = this.apiError(res.statusCode, parsed);
+        if (res.statusCode !== 503) throw failure;
+      } catch (err) {
+        if (err === failure || !(err instanceof AgentUnavailableError || isBroken(err))) throw err;
+        failure = err;
+      }
+      if (attempt >= this.retries) throw failure;
+      await new Promise((r) => setTimeout(r, this.retryDelayMs * 2 ** attempt));
+    }
   }
 
   /** @internal */
@@ -217,6 +305,35 @@ function systemCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/** A connection that broke after the request went out (undici's socket errors): worth sending again with the same key. */
+function isBroken(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return code === "UND_ERR_SOCKET" || code === "ECONNRESET" || code === "EPIPE";
+}
+
+/** A request body sent as it is, with its content type (`json` sends anything else as JSON). */
+class TextBody {
+  constructor(
+    readonly text: string,
+    readonly type: string,
+  ) {}
+}
+
+/** The JSON values of an NDJSON body. */
+async function* ndjson(body: AsyncIterable<unknown>): AsyncGenerator<unknown> {
+  let rest = "";
+  for await (const chunk of body) {
+    rest += (chunk as Buffer).toString("utf8");
+    let nl = rest.indexOf("\n");
+    while (nl >= 0) {
+      const line = rest.slice(0, nl);
+      rest = rest.slice(nl + 1);
+      nl = rest.indexOf("\n");
+      if (line !== "") yield JSON.parse(line) as unknown;
+    }
+  }
+}
+
 function parseBody(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
@@ -247,7 +364,7 @@ export class RemoteFunction {
 
   /** Runs the function and returns the call's record, succeeded or failed (throws only if the agent refuses). */
   async invokeResult(inv: Invocation): Promise<CallResult> {
-    return (await this.client.json("POST", this.path("call"), inv)) as CallResult;
+    return (await this.client.keyed(this.path("call"), inv)) as CallResult;
   }
 
   /** Queues a durable call and returns its handle once the agent has stored it. */
@@ -256,7 +373,7 @@ export class RemoteFunction {
   }
 
   async spawnWith(inv: Invocation): Promise<FunctionCall> {
-    const body = (await this.client.json("POST", this.path("spawn"), inv)) as { callId: string };
+    const body = (await this.client.keyed(this.path("spawn"), inv)) as { callId: string };
     return new FunctionCall(this.client, body.callId);
   }
 

@@ -32,6 +32,7 @@ export interface FunctionConfig {
   maxContainers: number;
   bufferContainers: number;
   scaledownWindowMs: number;
+  maxConcurrentStarts: number;
   maxInputs: number;
   targetInputs: number;
   /** null for a plain handler. */
@@ -67,6 +68,7 @@ export function compileFunction(spec: ResolvedFunctionSpec, appDir: string, endp
     maxContainers: autoscaler.maxContainers,
     bufferContainers: autoscaler.bufferContainers,
     scaledownWindowMs: autoscaler.scaledownWindow * 1000,
+    maxConcurrentStarts: autoscaler.maxConcurrentStarts,
     maxInputs: concurrency.maxInputs,
     targetInputs: Math.min(concurrency.targetInputs, concurrency.maxInputs),
     batch: spec.batching === undefined ? null : { maxBatchSize: spec.batching.maxBatchSize, waitMs: spec.batching.waitMs },
@@ -81,8 +83,10 @@ export function scaleConfig(config: FunctionConfig): ScaleConfig {
     maxContainers: config.maxContainers,
     bufferContainers: config.bufferContainers,
     targetInputs: config.targetInputs,
+    maxInputs: config.maxInputs,
     batchSize: config.batch?.maxBatchSize ?? 1,
     scaledownWindowMs: config.scaledownWindowMs,
+    maxConcurrentStarts: config.maxConcurrentStarts,
   };
 }
 

@@ -44,6 +44,14 @@ export interface AgentOptions {
   sweepInterval?: number;
   /** Log level of the agent. @default "info" */
   logLevel?: "debug" | "info" | "warn" | "error" | "silent";
+  /**
+   * Port of a second listener that serves only `GET /metrics`, without a token (metrics/server.ts);
+   * 0: any free port. null: none (the gateway's /metrics, with the token, is always there).
+   * @default null
+   */
+  metricsPort?: number | null;
+  /** JSON lines (ISO times, level names), or pino-pretty's readable lines (`warmpool dev` on a terminal). @default "json" */
+  logFormat?: "json" | "pretty";
   /** Where apps come from: a spec file (`warmpool dev`) or the API (`PUT /v1/apps/{app}`). @default "api" */
   appSource?: string;
   /** Commit spawned calls in groups with fsync (synchronous=FULL). @default true */
@@ -108,6 +116,8 @@ export interface CompiledOptions {
   tickMs: number;
   sweepIntervalMs: number;
   logLevel: ResolvedOptions["logLevel"];
+  logFormat: ResolvedOptions["logFormat"];
+  metricsPort: number | null;
   appSource: string;
   fsync: boolean;
   clock: Clock;
@@ -143,6 +153,8 @@ export function withDefaults(options: AgentOptions): ResolvedOptions {
     tickMs: 1000,
     sweepInterval: 3600,
     logLevel: "info",
+    logFormat: "json",
+    metricsPort: null,
     appSource: "api",
     fsync: true,
     clock: realClock,
@@ -203,6 +215,8 @@ export function compileOptions(options: AgentOptions): CompiledOptions {
     tickMs: o.tickMs,
     sweepIntervalMs: o.sweepInterval * 1000,
     logLevel: o.logLevel,
+    logFormat: o.logFormat,
+    metricsPort: o.metricsPort,
     appSource: o.appSource,
     fsync: o.fsync,
     clock: o.clock,

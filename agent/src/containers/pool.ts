@@ -10,12 +10,13 @@
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import { Pool, request } from "undici";
-import type { Backend } from "../backends/backend";
+import { ContainerStartError, type Backend, type FollowOptions, type LogSink } from "../backends/backend";
 import type { Clock } from "../clock";
 import type { FunctionConfig } from "../config/function";
 import { AgentError } from "../errors";
 import type { Load } from "../load/load";
 import { Container } from "./container";
+import { trimTraceback } from "./traceback";
 
 /** What the pool tells the rest of its function. */
 export interface PoolEvents {
@@ -23,8 +24,11 @@ export interface PoolEvents {
   ready(c: Container): void;
   /** A container became ready or stopped: the autoscaler may want to act, the data plane to rotate. */
   changed(): void;
-  /** A start failed, the `failures`th in a row; the pool waits for what this returns before it says `changed`. */
-  startFailed(c: Container, message: string, failures: number): Promise<void> | void;
+  /**
+   * A start failed, the `failures`th in a row; the pool waits for what this returns before it says
+   * `changed`. `failure` is set when it will fail the same way again (pool.ts `StartFailure`).
+   */
+  startFailed(c: Container, message: string, failures: number, failure: StartFailure | null): Promise<void> | void;
   /** `c` starts draining, before its load is read to decide whether it may stop now. */
   draining(c: Container): void;
 }
@@ -44,6 +48,23 @@ export interface StartBackoff {
 }
 
 const MAX_BACKOFF_MS = 30_000;
+/** Cold starts remembered for the autoscaler's estimate: the last 5, so one slow start moves the mean by a fifth. */
+const KEPT_COLD_STARTS = 5;
+
+/**
+ * After a start that will fail the same way again (an import error, a missing handler, `@enter`
+ * raising: the worker's exit status 3), the pool starts nothing on its own for this long (not even
+ * for minContainers): the next input that arrives lets it try once more, with that input waiting for
+ * the outcome. So a broken handler costs one start per input instead of a start every back-off.
+ */
+const HOLD_AFTER_DETERMINISTIC_MS = 10 * 60_000;
+
+/** A start that will fail the same way again, and the worker's traceback without the runtime's frames. */
+export interface StartFailure {
+  message: string;
+  traceback: string;
+  at: number;
+}
 
 /** A keep-alive pool of `connections` to a worker (timeouts are the dispatcher's, per attempt, on the injected clock). */
 function workerConnection(host: string, port: number, connections: number): Pool {
@@ -55,7 +76,9 @@ export class ContainerPool {
   private failures = 0;
   private blockedUntil = 0;
   private lastError: string | null = null;
+  private deterministic: StartFailure | null = null;
   private closed = false;
+  private readonly starts: number[] = [];
 
   constructor(
     private readonly config: FunctionConfig,
@@ -76,9 +99,25 @@ export class ContainerPool {
     return this.failures;
   }
 
+  /** The last start, when it failed in a way that will repeat (until a start succeeds), or null. */
+  get startFailure(): StartFailure | null {
+    return this.deterministic;
+  }
+
+  /** New work arrived: after a start that will fail again, it may try once more (HOLD_AFTER_DETERMINISTIC_MS). */
+  demand(): void {
+    if (this.deterministic !== null && this.blockedUntil > this.deps.clock.now()) this.blockedUntil = 0;
+  }
+
   /** Why the last start failed, or null. */
   get lastStartError(): string | null {
     return this.lastError;
+  }
+
+  /** Mean start → ready of the last containers that became ready (ms), or null before the first. */
+  coldStartMs(): number | null {
+    if (this.starts.length === 0) return null;
+    return this.starts.reduce((a, b) => a + b, 0) / this.starts.length;
   }
 
   /** Starting or ready. */
@@ -118,8 +157,11 @@ export class ContainerPool {
       c.connection = workerConnection(handle.host, handle.port, this.config.maxInputs);
       c.phase = "ready";
       c.readyAt = clock.now();
+      this.starts.push(c.readyAt - c.createdAt);
+      if (this.starts.length > KEPT_COLD_STARTS) this.starts.shift();
       this.deps.load.ready(c);
       this.failures = 0;
+      this.deterministic = null;
       log.info({ event: "container.ready", fn: this.config.key, container: c.id, ref: handle.ref, startMs: round(spawned - t0), readyMs: round(performance.now() - spawned) }, "container ready");
       events.changed();
       events.ready(c);
@@ -130,11 +172,19 @@ export class ContainerPool {
       this.remove(c);
       if (c.handle !== null) void backend.stop(c.handle, 0);
       this.failures++;
-      const backoff = Math.min(1000 * 2 ** (this.failures - 1), MAX_BACKOFF_MS);
+      const repeats = err instanceof ContainerStartError && err.deterministic;
+      const backoff = repeats ? HOLD_AFTER_DETERMINISTIC_MS : Math.min(1000 * 2 ** (this.failures - 1), MAX_BACKOFF_MS);
       this.blockedUntil = clock.now() + backoff;
       this.lastError = message;
-      log.warn({ event: "container.startFailed", fn: this.config.key, container: c.id, failures: this.failures, backoffMs: backoff, error: message }, "container failed to start");
-      await events.startFailed(c, message, this.failures);
+      if (repeats) {
+        const output = (await backend.logs(this.config.key, 200).catch(() => [])).find((l) => l.container === c.id)?.lines ?? [];
+        this.deterministic = { message, traceback: trimTraceback(output).join("\n"), at: clock.now() };
+      } else this.deterministic = null;
+      log.warn(
+        { event: "container.startFailed", fn: this.config.key, container: c.id, failures: this.failures, backoffMs: backoff, repeats, error: message },
+        repeats ? "container failed to start, and would again: waiting for the next input (or a reload)" : "container failed to start",
+      );
+      await events.startFailed(c, message, this.failures, this.deterministic);
       events.changed();
     }
   }
@@ -172,6 +222,11 @@ export class ContainerPool {
   /** The captured output of the containers, at most `tailLines` lines each. */
   logs(tailLines: number): Promise<Array<{ container: string; lines: string[] }>> {
     return this.deps.backend.logs(this.config.key, tailLines);
+  }
+
+  /** Follows the containers' output (backend.ts `followLogs`); null where the backend cannot. */
+  followLogs(options: FollowOptions, sink: LogSink): { close(): void } | null {
+    return this.deps.backend.followLogs?.(this.config.key, options, sink) ?? null;
   }
 
   /**

@@ -10,7 +10,7 @@
 import type { Clock, Timer } from "../clock";
 import type { FunctionConfig } from "../config/function";
 import type { Container } from "../containers/container";
-import type { ContainerPool } from "../containers/pool";
+import type { ContainerPool, StartFailure } from "../containers/pool";
 import { ATTEMPT_ERRORS, type RemoteError } from "../errors";
 import type { Load } from "../load/load";
 import type { CallTable, Input, Lane } from "../queue/call-table";
@@ -179,10 +179,22 @@ export class InputDispatch implements AttemptOwner {
 
   /**
    * The pool's: a start failed, the `failures`th in a row. From START_FAILURE_LIMIT on, the waiting
-   * inputs fail with ContainerStartupError and the failed container's last output lines.
+   * inputs fail with ContainerStartupError and the failed container's last output lines; at once
+   * when the start would fail the same way again (`repeats`: an import error, `@enter` raising), with
+   * the worker's traceback less the runtime's frames.
    */
-  async startFailed(c: Container, message: string, failures: number): Promise<void> {
-    if (failures < START_FAILURE_LIMIT || this.lane.queued === 0) return;
+  async startFailed(c: Container, message: string, failures: number, repeats: StartFailure | null = null): Promise<void> {
+    if (this.lane.queued === 0) return;
+    if (repeats !== null) {
+      // It would fail the same way again: the waiting inputs get the worker's own error now.
+      this.calls.failWaiting(this.lane, {
+        type: ATTEMPT_ERRORS.startup,
+        message: `${this.config.key} cannot start: ${message}`,
+        ...(repeats.traceback === "" ? {} : { traceback: repeats.traceback }),
+      });
+      return;
+    }
+    if (failures < START_FAILURE_LIMIT) return;
     const tail = await this.deps.pool.logs(20).catch(() => []);
     const lines = tail.find((l) => l.container === c.id)?.lines ?? [];
     const error: RemoteError = {

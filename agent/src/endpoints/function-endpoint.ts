@@ -85,6 +85,8 @@ export async function serveFunction(deps: WebDeps, route: Route, fn: DeployedFun
     body: parseBody(raw, req.headers["content-type"]),
   };
   const spec = route.spec;
+  // A request is a new call: refused (503, Retry-After) while the function's breaker is open.
+  fn.admit();
   const cold = fn.pool.readyCount() === 0;
   const lane = fn.lane;
   if (cold) {

@@ -69,11 +69,16 @@ export async function acquire(deps: WebDeps, route: Route, fn: DeployedFunction,
     route.held.enter(fn.key);
     // Load on the function while it waits: the autoscaler starts a container from zero for it.
     const stopWaiting = fn.load.waiting();
+    const since = clock.now();
+    fn.pool.demand();
     deps.pressure(fn);
-    const deadline = clock.now() + fn.config.startupTimeoutMs;
+    const deadline = since + fn.config.startupTimeoutMs;
     try {
       while ((c = fn.pool.leastBusy()) === null) {
         if (gone()) throw new AgentError("WP_ERR_BAD_REQUEST", ["the client closed the connection while the request was held"]);
+        // A start that will fail the same way again: the held request gets its error now, not a 503 at the deadline.
+        const failed = fn.pool.startFailure;
+        if (failed !== null && failed.at >= since) throw new AgentError("WP_ERR_START_FAILED", [fn.key, failed.message], failed.traceback === "" ? {} : { traceback: failed.traceback });
         if (clock.now() >= deadline || fn.closed) throw new AgentError("WP_ERR_COLD_START_TIMEOUT", [fn.key, fn.config.startupTimeoutMs / 1000]);
         await new Promise<void>((resolve) => clock.setTimeout(resolve, 10));
       }

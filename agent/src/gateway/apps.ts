@@ -1,15 +1,18 @@
 /**
  * Apps and functions: list, describe (spec, containers and their state, queue depth, in flight, the
- * autoscaler's recent decisions), deploy a spec (`PUT /v1/apps/{app}`), and read container logs.
+ * autoscaler's recent decisions), deploy a spec (`PUT /v1/apps/{app}`, JSON or YAML) and stop an app
+ * (`DELETE /v1/apps/{app}`). Container output is in logs.ts.
  */
 import * as path from "node:path";
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import { parse as parseYaml } from "yaml";
 import { AgentError } from "../errors";
 import { validateApp } from "../spec/load";
 import { describeRoute } from "../routes/describe";
+import { MAX_JSON_DEPTH, tooDeep } from "./body";
 import type { GatewayDeps } from "./deps";
 
-type FnRequest = FastifyRequest<{ Params: { app: string; fn: string }; Querystring: { tail?: string } }>;
+type FnRequest = FastifyRequest<{ Params: { app: string; fn: string } }>;
 type AppRequest = FastifyRequest<{ Params: { app: string }; Querystring: { dir?: string }; Body: unknown }>;
 
 export function registerApps(app: FastifyInstance, deps: GatewayDeps): void {
@@ -55,14 +58,24 @@ export function registerApps(app: FastifyInstance, deps: GatewayDeps): void {
     };
   });
 
-  app.get("/v1/apps/:app/functions/:fn/logs", async function getLogs(req: FnRequest) {
-    const fn = registry.lookup(req.params.app, req.params.fn);
-    const tail = req.query.tail === undefined ? 200 : Number(req.query.tail);
-    if (!Number.isInteger(tail) || tail < 1) throw new AgentError("WP_ERR_BAD_REQUEST", [`tail = ${JSON.stringify(req.query.tail)}: must be a positive integer`]);
-    return { containers: await fn.pool.logs(tail) };
+  // YAML bodies only here: an App spec as the file has it (`warmpool deploy app.yaml`).
+  void app.register(async (scope) => {
+    scope.addContentTypeParser(YAML_TYPES, { parseAs: "string" }, (_req, body, done) => {
+      try {
+        done(null, parseYamlBody(body as string));
+      } catch (err) {
+        done(err as Error, undefined);
+      }
+    });
+    scope.put("/v1/apps/:app", putApp);
   });
 
-  app.put("/v1/apps/:app", async function putApp(req: AppRequest) {
+  app.delete("/v1/apps/:app", async function deleteApp(req: FastifyRequest<{ Params: { app: string } }>) {
+    if (!deployer.stop(req.params.app)) throw new AgentError("WP_ERR_APP_NOT_FOUND", [JSON.stringify(req.params.app)]);
+    return { app: req.params.app, stopped: true };
+  });
+
+  async function putApp(req: AppRequest) {
     const body = req.body;
     if (body === null || typeof body !== "object" || Array.isArray(body)) throw new AgentError("WP_ERR_BAD_REQUEST", ["body must be an App spec object"]);
     const doc = { ...(body as Record<string, unknown>) };
@@ -72,5 +85,29 @@ export function registerApps(app: FastifyInstance, deps: GatewayDeps): void {
     const loaded = validateApp(doc, `app "${req.params.app}"`, dir);
     const deployed = deployer.deploy(loaded, "api");
     return { app: deployed.name, functions: [...deployed.functions.keys()] };
-  });
+  }
+}
+
+const YAML_TYPES = ["application/yaml", "application/x-yaml", "text/yaml"];
+
+/**
+ * A YAML body: one document, no custom tags, at most 100 aliases (the yaml package's default, which
+ * stops "billion laughs"), nested at most MAX_JSON_DEPTH deep like a JSON body.
+ */
+function parseYamlBody(text: string): unknown {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text, { maxAliasCount: 100, uniqueKeys: true, customTags: [], schema: "core" });
+  } catch (err) {
+    throw new AgentError("WP_ERR_BAD_REQUEST", [`the request body is not valid YAML: ${(err as Error).message.split("\n")[0]}`]);
+  }
+  if (depth(doc, 0) > MAX_JSON_DEPTH) throw tooDeep("the request body");
+  return doc;
+}
+
+function depth(v: unknown, d: number): number {
+  if (v === null || typeof v !== "object" || d > MAX_JSON_DEPTH) return d;
+  let max = d + 1;
+  for (const x of Object.values(v)) max = Math.max(max, depth(x, d + 1));
+  return max;
 }

@@ -25,7 +25,9 @@ export function invocationPayload(body: unknown, where = "body"): string {
     else if (key === "kwargs") kwargs = o.kwargs;
     else if (key === "method") method = o.method;
     else if (key === "params") params = o.params;
-    else throw new AgentError("WP_ERR_BAD_REQUEST", [`${where} has an unknown field "${key}" (allowed: args, kwargs, method, params)`]);
+    else if (key === IDEMPOTENCY_FIELD)
+      continue; // read by idempotencyKey()
+    else throw new AgentError("WP_ERR_BAD_REQUEST", [`${where} has an unknown field "${key}" (allowed: args, kwargs, method, params, ${IDEMPOTENCY_FIELD})`]);
   }
   if (!Array.isArray(args)) throw new AgentError("WP_ERR_BAD_REQUEST", [`${where}.args must be a JSON array`]);
   if (typeof kwargs !== "object" || kwargs === null || Array.isArray(kwargs)) {
@@ -39,6 +41,32 @@ export function invocationPayload(body: unknown, where = "body"): string {
     throw new AgentError("WP_ERR_BAD_REQUEST", [`${where}.params must be a JSON object of the class's parameters`]);
   }
   return JSON.stringify({ args, kwargs, method, params });
+}
+
+export const IDEMPOTENCY_HEADER = "idempotency-key";
+export const IDEMPOTENCY_FIELD = "idempotencyKey";
+/** Longest idempotency key: a UUID is 36 characters, Stripe allows 255. */
+const MAX_KEY_LENGTH = 255;
+
+/**
+ * The request's idempotency key: the `Idempotency-Key` header, or the body's `idempotencyKey` field
+ * (both given: they must be equal); undefined when there is none. 1–255 printable ASCII characters.
+ */
+export function idempotencyKey(header: unknown, body: unknown): string | undefined {
+  const field = body !== null && typeof body === "object" && !Array.isArray(body) ? (body as Record<string, unknown>)[IDEMPOTENCY_FIELD] : undefined;
+  for (const [where, v] of [
+    ["Idempotency-Key header", header],
+    [`body.${IDEMPOTENCY_FIELD}`, field],
+  ] as const) {
+    if (v === undefined) continue;
+    if (typeof v !== "string" || v.length < 1 || v.length > MAX_KEY_LENGTH || !/^[\x21-\x7e]+$/.test(v)) {
+      throw new AgentError("WP_ERR_BAD_REQUEST", [`${where} = ${JSON.stringify(v)}: must be 1 to ${MAX_KEY_LENGTH} printable ASCII characters without spaces`]);
+    }
+  }
+  if (header !== undefined && field !== undefined && header !== field) {
+    throw new AgentError("WP_ERR_BAD_REQUEST", [`Idempotency-Key header ${JSON.stringify(header)} and body.${IDEMPOTENCY_FIELD} ${JSON.stringify(field)} differ: send one, or the same`]);
+  }
+  return (header ?? field) as string | undefined;
 }
 
 /** `?wait=<seconds>`: a number from 0 to 300. */

@@ -11,7 +11,7 @@ import { AgentError } from "../errors";
 import type { Input } from "../queue/call-table";
 import { CALL_HEADERS } from "@warmpool/schema";
 import type { Principal } from "../token";
-import { invocationPayload, waitSeconds } from "./body";
+import { IDEMPOTENCY_HEADER, idempotencyKey, invocationPayload, waitSeconds } from "./body";
 import { describeInput, describeStored } from "./call-bodies";
 import { storedPayload } from "./payloads";
 import type { GatewayDeps } from "./deps";
@@ -28,6 +28,12 @@ export function checkPending(lane: Lane, limit: number): void {
   const pending = lane.queued + lane.delayed;
   if (pending >= limit) throw tooMany(lane, pending, limit);
 }
+
+/**
+ * How long a keyed call whose callers have all gone waits for one to come back before it is cancelled:
+ * the clients' own retries (TypeScript and Python: 4, 0.25 s × 2^n apart) span 3.75 s.
+ */
+export const KEYED_CANCEL_GRACE_MS = 5000;
 
 function settled(input: Input): Promise<Input> {
   return new Promise((resolve) => input.onSettle(resolve));
@@ -96,13 +102,21 @@ export function registerCalls(app: FastifyInstance, deps: GatewayDeps): void {
   const { calls, registry, store, options } = deps;
   const clock = options.clock;
 
-  app.post("/v1/apps/:app/functions/:fn/call", { config: { scoped: "app" } }, async function call(req: FnRequest, reply: FastifyReply) {
+  /** What a call and a spawn do first: the function, its arguments (stored or inline), the calling call, and the breaker's word. */
+  async function accept(req: FnRequest): Promise<{ lane: Lane; payload: string; parent: Input | null }> {
     const fn = registry.lookup(req.params.app, req.params.fn);
-    const lane = fn.lane;
     const payload = (await storedPayload(req, deps)) ?? invocationPayload(req.body);
     refusePickles(fn.config, payload);
     const parent = parentOf(req, calls);
+    fn.admit();
+    return { lane: fn.lane, payload, parent };
+  }
+
+  app.post("/v1/apps/:app/functions/:fn/call", { config: { scoped: "app" } }, async function call(req: FnRequest, reply: FastifyReply) {
+    const { lane, payload, parent } = await accept(req);
     checkPending(lane, options.maxPendingInputs);
+    const key = idempotencyKey(req.headers[IDEMPOTENCY_HEADER], req.body);
+    if (key !== undefined) return keyedCall(lane, payload, key, parent, reply);
     const input = calls.enqueueSync(lane, payload, parent);
     // A call is not durable: if the caller goes away, its input is cancelled.
     const onClose = (): void => {
@@ -114,13 +128,50 @@ export function registerCalls(app: FastifyInstance, deps: GatewayDeps): void {
     return reply.type("application/json").send(describeInput(input, false));
   });
 
+  /** Requests waiting on each keyed call, so that one going away cancels it only when no retry came back for it. */
+  const waiting = new Map<Input, number>();
+
+  /**
+   * A call with an idempotency key is durable (stored with its key before it runs), so that a retry
+   * with the key finds it across agent restarts: it waits for the call the key names, whether this
+   * request made it or an earlier one did. When every request waiting on it has gone, it is cancelled
+   * KEYED_CANCEL_GRACE_MS later unless one came back meanwhile: a client that gave up (Ctrl-C, a
+   * timeout) still cancels its call, and one whose connection broke finds it on its retry.
+   */
+  async function keyedCall(lane: Lane, payload: string, key: string, parent: Input | null, reply: FastifyReply): Promise<FastifyReply> {
+    const { id, existing } = await calls.enqueueKeyed(lane, payload, key, parent);
+    reply.header("idempotent-replayed", String(existing)).type("application/json");
+    const input = calls.find(id);
+    if (input !== undefined) {
+      waiting.set(input, (waiting.get(input) ?? 0) + 1);
+      const gone = (): void => {
+        if (input.final || reply.raw.writableFinished) return;
+        const left = (waiting.get(input) ?? 1) - 1;
+        waiting.set(input, left);
+        if (left > 0) return;
+        clock.setTimeout(() => {
+          if (!input.final && (waiting.get(input) ?? 0) === 0) calls.cancel(input);
+        }, KEYED_CANCEL_GRACE_MS);
+      };
+      reply.raw.once("close", gone);
+      await settled(input);
+      reply.raw.off("close", gone);
+      waiting.delete(input);
+      return reply.send(describeInput(input, false));
+    }
+    const stored = await store.get(id);
+    if (stored === undefined) throw new AgentError("WP_ERR_CALL_NOT_FOUND", [JSON.stringify(id)]);
+    return reply.send(describeStored(stored));
+  }
+
   app.post("/v1/apps/:app/functions/:fn/spawn", { config: { scoped: "app" } }, async function spawn(req: FnRequest, reply: FastifyReply) {
-    const fn = registry.lookup(req.params.app, req.params.fn);
-    const lane = fn.lane;
-    const payload = (await storedPayload(req, deps)) ?? invocationPayload(req.body);
-    refusePickles(fn.config, payload);
-    const parent = parentOf(req, calls);
+    const { lane, payload, parent } = await accept(req);
     if (lane.pendingSpawns >= options.maxPendingSpawns) throw tooMany(lane, lane.pendingSpawns, options.maxPendingSpawns);
+    const key = idempotencyKey(req.headers[IDEMPOTENCY_HEADER], req.body);
+    if (key !== undefined) {
+      const { id, existing } = await calls.enqueueKeyed(lane, payload, key, parent);
+      return reply.code(202).header("idempotent-replayed", String(existing)).type("application/json").send(`{"callId":"${id}"}`);
+    }
     const [input] = await calls.enqueueDurable(lane, [payload], parent);
     return reply
       .code(202)

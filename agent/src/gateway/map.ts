@@ -16,9 +16,9 @@ import type { Readable } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AgentError, errorBody } from "../errors";
 import type { Input } from "../queue/call-table";
-import { invocationPayload, jsonTooDeep, tooDeep } from "./body";
+import { idempotencyKey, invocationPayload, jsonTooDeep, tooDeep } from "./body";
 import { checkPending, parentOf, refusePickles } from "./calls";
-import { describeInput } from "./call-bodies";
+import { describeInput, describeStored } from "./call-bodies";
 import type { GatewayDeps } from "./deps";
 
 type MapRequest = FastifyRequest<{ Params: { app: string; fn: string }; Querystring: { ordered?: string }; Body: unknown }>;
@@ -30,6 +30,8 @@ export function registerMap(app: FastifyInstance, deps: GatewayDeps): void {
     const lane = deployed.lane;
     const fnConfig = deployed.config;
     const parent = parentOf(req, deps.calls);
+    // A map is admitted (or refused by an open breaker) as a whole, when it starts.
+    deployed.admit();
     const ordered = req.query.ordered !== "false" && req.query.ordered !== "0";
     const body = req.body;
     let source: Iterable<unknown> | AsyncIterable<unknown>;
@@ -60,10 +62,13 @@ export function registerMap(app: FastifyInstance, deps: GatewayDeps): void {
     };
     const onDone = (index: number, input: Input): void => {
       outstanding.delete(input);
-      if (input.state === "completed") succeeded++;
-      else if (input.state === "failed") failed++;
+      settle(index, input.state, describeInput(input, false));
+    };
+    const settle = (index: number, state: string, body: string): void => {
+      if (state === "completed") succeeded++;
+      else if (state === "failed") failed++;
       else cancelled++;
-      const line = `{"index":${index},${describeInput(input, false).slice(1)}\n`;
+      const line = `{"index":${index},${body.slice(1)}\n`;
       if (!ordered) write(line);
       else {
         held.set(index, line);
@@ -107,9 +112,25 @@ export function registerMap(app: FastifyInstance, deps: GatewayDeps): void {
         const payload = invocationPayload(item, `input ${admitted}`);
         refusePickles(fnConfig, payload, `input ${admitted}`);
         const index = admitted++;
-        const input = calls.enqueueSync(lane, payload, parent);
-        outstanding.add(input);
-        input.onSettle((i) => onDone(index, i));
+        // Only an input's own idempotencyKey field keys it: a map's Idempotency-Key header (the Python
+        // client sends one) is not applied to its inputs, which stay in memory and are cancelled when
+        // the caller leaves, as the map's callers rely on.
+        const key = idempotencyKey(undefined, item);
+        if (key === undefined) {
+          const input = calls.enqueueSync(lane, payload, parent);
+          outstanding.add(input);
+          input.onSettle((i) => onDone(index, i));
+          continue;
+        }
+        // A keyed input is durable like a spawn: not cancelled when the caller goes, so its retry finds it.
+        const { id } = await calls.enqueueKeyed(lane, payload, key, parent);
+        const input = calls.find(id);
+        if (input !== undefined) input.onSettle((i) => onDone(index, i));
+        else {
+          const stored = await deps.store.get(id);
+          if (stored === undefined) throw new AgentError("WP_ERR_CALL_NOT_FOUND", [JSON.stringify(id)]);
+          settle(index, stored.state, describeStored(stored));
+        }
       }
       await waitUntil(() => written === admitted);
       if (!aborted) res.end(`${JSON.stringify({ done: true, total: admitted, succeeded, failed, cancelled })}\n`);

@@ -24,6 +24,7 @@ import { registerCalls } from "./calls";
 import { registerCollections } from "./collections";
 import { registerPayloads } from "./payloads";
 import { limitConnections } from "./connections";
+import { registerLogs } from "./logs";
 import { registerMap } from "./map";
 import { SlowBodies } from "./slow-bodies";
 import type { GatewayDeps } from "./deps";
@@ -143,6 +144,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   registerApps(app, deps);
   registerCollections(app, deps);
   registerPayloads(app, deps);
+  registerLogs(app, deps);
   registerSchedules(app, deps.schedules);
   return app;
 }

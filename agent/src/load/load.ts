@@ -30,13 +30,29 @@ interface PerContainer {
 
 export class Load<C extends object> {
   private total = 0;
+  /** ∫ inFlight dt up to `since` (ms × inputs), and inputs that ended: the autoscaler's estimates (average load, service time by Little's law). */
+  private busy = 0;
+  private since: number;
+  private endedCount = 0;
   private readonly on = new WeakMap<C, PerContainer>();
 
   constructor(
     private readonly clock: Clock,
     /** `c` has nothing in flight any more (a draining container may stop). */
     private readonly idle: (c: C) => void,
-  ) {}
+  ) {
+    this.since = clock.now();
+  }
+
+  /** ∫ inFlight dt (ms × inputs) from construction until now. */
+  busyMs(now: number): number {
+    return this.busy + this.total * Math.max(0, now - this.since);
+  }
+
+  /** Inputs, proxied requests and HAProxy sessions that ended, since construction. */
+  get ended(): number {
+    return this.endedCount;
+  }
 
   /** In flight on the function: inputs, proxied requests, HAProxy's sessions and requests held at zero. */
   get inFlight(): number {
@@ -58,6 +74,7 @@ export class Load<C extends object> {
 
   /** The dispatcher sent `n` inputs to `c` (n > 0), or they ended (n < 0). */
   inputs(c: C, n: number): void {
+    this.account(n);
     this.total += n;
     this.change(c, n);
   }
@@ -79,6 +96,7 @@ export class Load<C extends object> {
     const delta = n - e.sessions;
     if (delta === 0) return;
     e.sessions = n;
+    this.account(delta);
     this.total += delta;
     this.change(c, delta);
   }
@@ -91,11 +109,14 @@ export class Load<C extends object> {
 
   /** A request waits for a container (none is ready): load on the function, so it starts one. Returns its end. */
   waiting(): () => void {
+    this.account(1);
     this.total++;
     let ended = false;
     return () => {
       if (ended) return;
       ended = true;
+      // Not an input that ran: it does not count as ended (it would shorten the service-time estimate).
+      this.account(0);
       this.total--;
     };
   }
@@ -109,6 +130,14 @@ export class Load<C extends object> {
       released = true;
       this.change(c, -1);
     };
+  }
+
+  /** Closes the busy integral up to now before `total` changes by `delta` (< 0: that many ended). */
+  private account(delta: number): void {
+    const now = this.clock.now();
+    this.busy += this.total * (now - this.since);
+    this.since = now;
+    if (delta < 0) this.endedCount -= delta;
   }
 
   private entry(c: C): PerContainer {

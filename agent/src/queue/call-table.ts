@@ -27,6 +27,7 @@ import type { Clock } from "../clock";
 import type { RemoteError } from "../errors";
 import type { AttemptOutcome, AttemptRecord, Store } from "../store/store";
 import { Deque } from "./deque";
+import { RETRY_BUDGET_EXHAUSTED } from "./retry-budget";
 import { Input, newCallId, type Lane } from "./input";
 
 export { apiStatus, Input, newCallId, type ApiStatus, type InputState, type Lane, type SettleListener } from "./input";
@@ -38,8 +39,27 @@ export interface LanePolicy {
   retryDelay(n: number): number;
   /** New work arrived: dispatch it. */
   wake(): void;
-  /** An input of this lane reached a final state. */
-  settled?(input: Input): void;
+  /**
+   * An attempt ended (succeeded, failed, timed out), before its input settles or waits to retry;
+   * `input.enqueuedAt` is still when this attempt entered the queue.
+   */
+  attempted?(input: Input, attempt: AttemptRecord): void;
+  /** An input of this lane reached a final state; `attempt`: its last attempt, null when it never ran. */
+  settled?(input: Input, attempt: AttemptRecord | null): void;
+  /** The function's retry budget and breaker (issue 15); absent: every declared retry runs. */
+  guards?: LaneGuards;
+}
+
+/**
+ * What the call table tells a function's guards (retry-budget.ts, breaker.ts) and asks them, at the
+ * transitions it alone makes: a first attempt leased, an attempt ended, a retry wanted.
+ */
+export interface LaneGuards {
+  firstAttempt(): void;
+  /** An attempt ended (a cancelled one is not reported). */
+  ended(ok: boolean): void;
+  /** May a failed input with declared retries left be retried? false: it fails now, with RETRY_BUDGET_EXHAUSTED. */
+  retry(): boolean;
 }
 
 /** A lane as the call table writes it. */
@@ -50,6 +70,7 @@ interface LaneState {
   queued: number;
   delayed: number;
   pendingSpawns: number;
+  arrived: number;
   replacedBy: LaneState | null;
   policy: LanePolicy;
 }
@@ -72,6 +93,8 @@ export interface CallTableEvents {
 export class CallTable {
   /** Inputs not yet final, plus final spawned ones until their result is durable. */
   private readonly live = new Map<string, Input>();
+  /** Idempotency keys being resolved (looked up, or their call being stored), so that two requests with one key make one call. */
+  private readonly resolving = new Map<string, Promise<{ id: string; existing: boolean }>>();
 
   constructor(
     private readonly store: Store,
@@ -89,7 +112,7 @@ export class CallTable {
 
   /** A new, empty lane for a deployed function. */
   openLane(key: string, policy: LanePolicy): Lane {
-    const lane: LaneState = { key, queue: new Deque<Input>(), queued: 0, delayed: 0, pendingSpawns: 0, replacedBy: null, policy };
+    const lane: LaneState = { key, queue: new Deque<Input>(), queued: 0, delayed: 0, pendingSpawns: 0, arrived: 0, replacedBy: null, policy };
     return lane;
   }
 
@@ -99,6 +122,7 @@ export class CallTable {
     if (parent !== null) this.adopt(parent, input);
     this.live.set(input.id, input);
     this.pushWaiting(input);
+    mutable(lane).arrived++;
     // A map whose parent was cancelled while it streamed: its later inputs never run either.
     if (parent !== null && parent.state === "cancelled") this.cancel(input);
     else mutable(lane).policy.wake();
@@ -106,7 +130,8 @@ export class CallTable {
   }
 
   /** Spawned calls: durable first, then queued. Resolves with the inputs once the store has them. */
-  async enqueueDurable(lane: Lane, payloads: readonly string[], parent: Input | null = null): Promise<Input[]> {
+  async enqueueDurable(lane: Lane, payloads: readonly string[], parent: Input | null = null, idempotencyKey?: string): Promise<Input[]> {
+    if (idempotencyKey !== undefined && payloads.length !== 1) throw new Error(`an idempotency key names one call, not ${payloads.length}`);
     const l = mutable(lane);
     const now = this.clock.now();
     // A short queue: keep the payloads so that dispatch need not read them back from the store.
@@ -115,7 +140,8 @@ export class CallTable {
     l.pendingSpawns += inputs.length;
     const parentId = parent === null ? {} : { parent: parent.id };
     try {
-      await this.store.enqueue(inputs.map((input, i) => ({ id: input.id, fn: lane.key, createdAt: now, payload: payloads[i] as string, ...parentId })));
+      const rows = inputs.map((input, i) => ({ id: input.id, fn: lane.key, createdAt: now, payload: payloads[i] as string, ...parentId }));
+      await (idempotencyKey === undefined ? this.store.enqueue(rows) : this.store.enqueueKeyed(rows[0] as (typeof rows)[number], idempotencyKey));
     } catch (err) {
       l.pendingSpawns -= inputs.length;
       throw err;
@@ -125,10 +151,34 @@ export class CallTable {
       this.live.set(input.id, input);
       this.pushWaiting(input);
     }
+    l.arrived += inputs.length;
     // The parent was cancelled while the children were being stored: they go the way it went.
     if (parent !== null && parent.state === "cancelled") for (const input of inputs) this.cancel(input);
     l.policy.wake();
     return inputs;
+  }
+
+  /**
+   * A call with an idempotency key: the call already made with `key` on this function (while it is
+   * stored: the result TTL), or a new durable one made with it. Resolves with its id, and whether it
+   * existed. A key is per function; a second request with the key gets the first call, whatever its
+   * arguments.
+   */
+  enqueueKeyed(lane: Lane, payload: string, key: string, parent: Input | null = null): Promise<{ id: string; existing: boolean }> {
+    const k = `${lane.key}\n${key}`;
+    const pending = this.resolving.get(k);
+    if (pending !== undefined) return pending.then((r) => ({ id: r.id, existing: true }));
+    const work = (async () => {
+      const found = await this.store.callForKey(lane.key, key);
+      if (found !== undefined) return { id: found, existing: true };
+      const [input] = await this.enqueueDurable(lane, [payload], parent, key);
+      return { id: (input as Input).id, existing: false };
+    })();
+    this.resolving.set(k, work);
+    // Once resolved the store has the key: later requests find it there.
+    const done = (): void => void this.resolving.delete(k);
+    work.then(done, done);
+    return work;
   }
 
   /**
@@ -178,6 +228,7 @@ export class CallTable {
       l.queued--;
       input.state = "active";
       input.attempt++;
+      if (input.attempt === 1) l.policy.guards?.firstAttempt();
       return input;
     }
   }
@@ -204,6 +255,7 @@ export class CallTable {
     if (input.state !== "active") return; // cancelled meanwhile
     const now = this.clock.now();
     const attempt: AttemptRecord = { n: input.attempt, container, startedAt, finishedAt: now, outcome: "succeeded" };
+    mutable(input.lane).policy.guards?.ended(true);
     this.record(input, attempt, true);
     input.result = result;
     this.settle(input, "completed", now, attempt);
@@ -218,7 +270,11 @@ export class CallTable {
     const now = this.clock.now();
     const lane = mutable(input.lane);
     const retriesUsed = input.attempt - 1;
-    const retry = retryable && retriesUsed < lane.policy.maxRetries;
+    const guards = lane.policy.guards;
+    if (outcome !== "cancelled") guards?.ended(false);
+    const declared = retryable && retriesUsed < lane.policy.maxRetries;
+    // The budget is asked only when a declared retry is left, so it is spent only on retries that would run.
+    const retry = declared && (guards === undefined || guards.retry());
     const delay = retry ? lane.policy.retryDelay(retriesUsed + 1) : undefined;
     const attempt: AttemptRecord = {
       n: input.attempt,
@@ -231,7 +287,7 @@ export class CallTable {
     };
     this.record(input, attempt, delay === undefined);
     if (delay === undefined) {
-      input.error = error;
+      input.error = declared ? { ...error, reason: RETRY_BUDGET_EXHAUSTED } : error;
       this.settle(input, "failed", now, attempt);
       return;
     }
@@ -310,6 +366,7 @@ export class CallTable {
 
   /** `last`: the call settles with this attempt, whose record then goes to the store with the call's finish. */
   private record(input: Input, attempt: AttemptRecord, last: boolean): void {
+    mutable(input.lane).policy.attempted?.(input, attempt);
     if (input.durable) {
       if (!last) this.store.recordAttempt(input.id, attempt);
       (input.attempts ??= []).push(attempt);
@@ -327,14 +384,14 @@ export class CallTable {
       input.payload = null;
       this.live.delete(input.id);
       input.notify();
-      lane.policy.settled?.(input);
+      lane.policy.settled?.(input, attempt);
       this.events.settled?.(input);
       return;
     }
     lane.pendingSpawns--;
     input.payload = null;
     input.notify();
-    lane.policy.settled?.(input);
+    lane.policy.settled?.(input, attempt);
     this.events.settled?.(input);
     // Keep it findable until the store has the result, so GET never sees a gap.
     this.store.finish(input.id, state, input.result, input.error, now, attempt).then(

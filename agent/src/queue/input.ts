@@ -23,6 +23,8 @@ export interface Lane {
   readonly delayed: number;
   /** Spawned calls not yet final. */
   readonly pendingSpawns: number;
+  /** Inputs enqueued since the lane opened (first attempts: retries and recovered calls excluded), for the arrival-rate estimate. */
+  readonly arrived: number;
   /** The lane of the function's new version after a redeploy; inputs coming back from a retry delay go there. */
   readonly replacedBy: Lane | null;
 }

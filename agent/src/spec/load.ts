@@ -7,7 +7,20 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { checkSpec, joinPath, SpecError, type ResolvedAppSpec, type ResolvedEndpointSpec, type ResolvedFunctionSpec, type Problem, type ResolvedScheduleSpec } from "@warmpool/schema";
+import {
+  dedupe,
+  checkSpec,
+  didYouMean,
+  duplicatePathProblems,
+  endpointFunctionProblems,
+  joinPath,
+  SpecError,
+  type ResolvedAppSpec,
+  type ResolvedEndpointSpec,
+  type ResolvedFunctionSpec,
+  type Problem,
+  type ResolvedScheduleSpec,
+} from "@warmpool/schema";
 import YAML from "yaml";
 
 export interface LoadedApp {
@@ -32,24 +45,33 @@ export function loadSpecFile(file: string): LoadedApp {
   return validateApp(doc, `spec file "${file}"`, path.dirname(path.resolve(file)));
 }
 
-/** Validates an App document; `subject` names where it came from in the error. */
+/**
+ * Validates an App document; `subject` names where it came from in the error. Every problem of the
+ * document is reported at once: the App's own fields, each function, schedule and endpoint (even when
+ * the App's fields have problems), the names they refer to (with the likely intended one: "did you
+ * mean"), a web server's port against its function's webPort, and endpoints sharing a path.
+ */
 export function validateApp(doc: unknown, subject: string, appDir: string): LoadedApp {
   if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
     throw new SpecError(subject, [{ path: "", value: doc, message: "must be an object (an App with its functions)" }]);
   }
   const problems: Problem[] = [];
   const appResult = checkSpec("App", doc);
-  if (!appResult.ok) {
-    problems.push(...appResult.problems);
-    throw new SpecError(subject, problems);
-  }
-  const app = appResult.spec;
+  if (!appResult.ok) problems.push(...appResult.problems);
+  // With problems of its own the App's fields are read as they are, to check its entries too.
+  const app = (appResult.ok ? appResult.spec : doc) as ResolvedAppSpec;
+  const appName = typeof app.name === "string" ? app.name : "";
+  const entries = (key: "functions" | "schedules" | "endpoints"): Array<[string, unknown]> => {
+    const map = (app as unknown as Record<string, unknown>)[key];
+    return map !== null && typeof map === "object" && !Array.isArray(map) ? Object.entries(map) : [];
+  };
+  const functionNames = entries("functions").map(([name]) => name);
   const functions: ResolvedFunctionSpec[] = [];
   const schedules: ResolvedScheduleSpec[] = [];
   const endpoints: ResolvedEndpointSpec[] = [];
-  for (const [name, body] of Object.entries(app.functions ?? {})) {
-    const input = { ...(body as object), app: app.name, name };
-    const result = checkSpec("Function", input);
+  const entryInput = (body: unknown, name: string): object => ({ ...(body !== null && typeof body === "object" ? body : {}), app: appName, name });
+  for (const [name, body] of entries("functions")) {
+    const result = checkSpec("Function", entryInput(body, name));
     if (result.ok) functions.push(result.spec);
     else problems.push(...result.problems.map((p) => ({ ...p, path: joinPath(`functions.${name}`, p.path) })));
   }
@@ -57,12 +79,16 @@ export function validateApp(doc: unknown, subject: string, appDir: string): Load
     ["Schedule", "schedules"],
     ["Endpoint", "endpoints"],
   ] as const) {
-    for (const [name, body] of Object.entries(app[key] ?? {})) {
-      const result = checkSpec(kind, { ...(body as object), app: app.name, name });
+    for (const [name, body] of entries(key)) {
+      const result = checkSpec(kind, entryInput(body, name));
       if (!result.ok) problems.push(...result.problems.map((p) => ({ ...p, path: joinPath(`${key}.${name}`, p.path) })));
-      else if (app.functions?.[result.spec.function] === undefined) {
-        problems.push({ path: `${key}.${name}.function`, value: result.spec.function, message: `must name a function of this app (${Object.keys(app.functions ?? {}).join(", ") || "none"})` });
-      } else if (kind === "Endpoint" && (app.functions[result.spec.function] as { serialization?: string }).serialization === "pickle") {
+      else if (!functionNames.includes(result.spec.function)) {
+        problems.push({
+          path: `${key}.${name}.function`,
+          value: result.spec.function,
+          message: `must name a function of this app${didYouMean(result.spec.function, functionNames)} (${functionNames.join(", ") || "none"})`,
+        });
+      } else if (kind === "Endpoint" && (app.functions?.[result.spec.function] as { serialization?: string } | undefined)?.serialization === "pickle") {
         // An HTTP request and response are not pickles: the function would get and return JSON only.
         problems.push({
           path: `${key}.${name}.function`,
@@ -73,6 +99,24 @@ export function validateApp(doc: unknown, subject: string, appDir: string): Load
       else endpoints.push(result.spec as ResolvedEndpointSpec);
     }
   }
-  if (problems.length > 0) throw new SpecError(subject, problems);
+  // Locally a function without webPort serves on its web server endpoint's port; one with webPort must
+  // match it, and a function serves on one port only.
+  const servedOn = new Map<string, { endpoint: string; port: number }>();
+  for (const e of endpoints) {
+    const fn = functions.find((f) => f.name === e.function);
+    if (fn === undefined || e.kind !== "webServer" || e.port === undefined) continue;
+    if (fn.webPort !== undefined) problems.push(...endpointFunctionProblems(e, fn).map((p) => ({ ...p, path: joinPath(`endpoints.${e.name}`, p.path) })));
+    const first = servedOn.get(fn.name);
+    if (first === undefined) servedOn.set(fn.name, { endpoint: e.name, port: e.port });
+    else if (first.port !== e.port && fn.webPort === undefined) {
+      problems.push({
+        path: `endpoints.${e.name}.port`,
+        value: e.port,
+        message: `differs from the port of endpoint "${first.endpoint}" (${first.port}), which serves the same function "${fn.name}": a function serves HTTP on one port`,
+      });
+    }
+  }
+  for (const { name, problem } of duplicatePathProblems(endpoints)) problems.push({ ...problem, path: joinPath(`endpoints.${name}`, problem.path) });
+  if (problems.length > 0) throw new SpecError(subject, dedupe(problems));
   return { app, functions, schedules, endpoints, appDir };
 }

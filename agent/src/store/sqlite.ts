@@ -19,6 +19,7 @@ import Database from "better-sqlite3";
 import type { RemoteError } from "../errors";
 import { checkDatabase, checkLog, markerPath, openError } from "./open-check";
 import { COLLECTIONS_SCHEMA, SqliteCollections } from "./sqlite-collections";
+import { SqliteIdempotency } from "./sqlite-idempotency";
 import type { AttemptRecord, NewCall, ScheduleState, Store, StoredApp, StoredCall, StoredState, UnfinishedCall } from "./store";
 
 const SCHEMA = `
@@ -69,6 +70,7 @@ export class SqliteStore implements Store {
   private readonly stmt: ReturnType<SqliteStore["prepare"]>;
   private readonly commit: (ops: Op[]) => void;
   private readonly marker: string;
+  private readonly keys: SqliteIdempotency;
 
   constructor(file: string, options: SqliteStoreOptions = {}) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -98,6 +100,7 @@ export class SqliteStore implements Store {
     // The log exists now (WAL mode, schema read): from here an unclean stop leaves the marker beside it.
     this.marker = markerPath(file);
     fs.writeFileSync(this.marker, `${process.pid}\n`);
+    this.keys = new SqliteIdempotency(this.db);
     this.stmt = this.prepare();
     this.commit = this.db.transaction((ops: Op[]) => {
       for (const op of ops) op();
@@ -261,7 +264,10 @@ export class SqliteStore implements Store {
     let total = 0;
     for (;;) {
       const ids = this.stmt.expired.all(before) as string[];
-      if (ids.length === 0) return total;
+      if (ids.length === 0) {
+        this.keys.sweep();
+        return total;
+      }
       this.db.transaction(() => {
         for (const id of ids) {
           this.stmt.deleteCall.run(id);
@@ -294,6 +300,15 @@ export class SqliteStore implements Store {
   async schedules(): Promise<Array<Partial<ScheduleState> & { key: string }>> {
     const rows = this.stmt.schedules.all() as Array<{ key: string; state: string }>;
     return rows.map((r) => ({ ...(JSON.parse(r.state) as Partial<ScheduleState>), key: r.key }));
+  }
+
+  /** A call and its idempotency key, in one transaction (sqlite-idempotency.ts). */
+  enqueueKeyed(call: NewCall, key: string): Promise<void> {
+    return this.submit(() => this.keys.insert(call, key));
+  }
+
+  async callForKey(fn: string, key: string): Promise<string | undefined> {
+    return this.keys.callFor(fn, key);
   }
 
   async close(): Promise<void> {

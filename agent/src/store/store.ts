@@ -113,5 +113,9 @@ export interface Store {
   schedules(): Promise<Array<Partial<ScheduleState> & { key: string }>>;
   /** Dicts and Queues (collections.ts). */
   readonly collections: CollectionStore;
+  /** Persists a call with its idempotency key (per function), both in one durable write. */
+  enqueueKeyed(call: NewCall, key: string): Promise<void>;
+  /** The call made with `key` on `fn`, while that call is stored (the key's TTL is its call's). */
+  callForKey(fn: string, key: string): Promise<string | undefined>;
   close(): Promise<void>;
 }

@@ -50,7 +50,7 @@ export interface RuntimeArgs {
   memory?: number;
   /** Agent log level. Default: "info". Allowed: debug, info, warn, error. */
   logLevel?: string;
-  /** Annotate the agent for Prometheus scraping of /metrics. Default: true. */
+  /** Serve /metrics without a token on port 9090 (the agent's `--metrics-port`; the API's /metrics needs the token) and annotate the agent pod for Prometheus to scrape it there. Default: true. */
   metricsScrape?: boolean;
 }
 
@@ -88,8 +88,10 @@ export interface FunctionAutoscalerArgs {
   maxContainers?: number;
   /** Extra idle containers kept while the function is active, to absorb bursts without cold starts. Default: 0. Allowed: 0–1000. */
   bufferContainers?: number;
-  /** How long a container must be idle before it is stopped. Unit: s. Default: 60. Allowed: 2–86400. */
+  /** The load-following window: idle containers beyond what the average load over this window needs are stopped; a surplus container idle this long always stops, and the last one stops this long after the load ended. Unit: s. Default: 60. Allowed: 2–86400. */
   scaledownWindow?: number;
+  /** Containers starting at once, at most (the cold-start gate's cap: a burst at zero does not start every missing container at once). Default: 4. Allowed: 1–1000. */
+  maxConcurrentStarts?: number;
 }
 
 /** Inputs one container runs at once (Modal's `@concurrent`). */

@@ -2,7 +2,7 @@
  * The agent's Deployment: one process that serves the gateway, scales workers and keeps state.
  * Pulumi-free, so that it is tested as plain data.
  */
-import { AGENT_ENV, AGENT_FLAGS, AGENT_PORT, AGENT_STATE_DIR, AGENT_TOKEN_DIR, AGENT_TOKEN_FILE, AGENT_TOKEN_KEY, type RuntimeSpec } from "@warmpool/schema";
+import { AGENT_ENV, AGENT_FLAGS, AGENT_METRICS_PORT, AGENT_PORT, AGENT_STATE_DIR, AGENT_TOKEN_DIR, AGENT_TOKEN_FILE, AGENT_TOKEN_KEY, type RuntimeSpec } from "@warmpool/schema";
 import type * as k8s from "@pulumi/kubernetes";
 import type { Labels } from "../labels";
 import { AGENT_SERVICE_ACCOUNT } from "./rbac";
@@ -14,9 +14,14 @@ export const STATE_CLAIM = "warmpool-agent-state";
 export const STATE_DIR = AGENT_STATE_DIR;
 export const TOKEN_DIR = AGENT_TOKEN_DIR;
 
+/**
+ * Prometheus' annotation-based discovery scrapes without credentials, so the annotations point at the
+ * agent's metrics listener (`--metrics-port`, GET /metrics only, no token), not at the gateway, whose
+ * /metrics needs the API token like every other route. Without `metricsScrape` neither is rendered.
+ */
 export const SCRAPE_ANNOTATIONS: Labels = {
   "prometheus.io/scrape": "true",
-  "prometheus.io/port": String(AGENT_PORT),
+  "prometheus.io/port": String(AGENT_METRICS_PORT),
   "prometheus.io/path": "/metrics",
 };
 
@@ -45,6 +50,7 @@ export function agentDeploymentSpec(spec: RuntimeSpec, image: string, labels: La
     String(limits.resultTtl ?? 604800),
     f.logLevel,
     spec.logLevel ?? "info",
+    ...(spec.metricsScrape === false ? [] : [f.metricsPort, String(AGENT_METRICS_PORT)]),
   ];
   const env: k8s.types.input.core.v1.EnvVar[] = [];
   if (postgres) {
@@ -73,7 +79,7 @@ export function agentDeploymentSpec(spec: RuntimeSpec, image: string, labels: La
             name: "agent",
             image,
             args,
-            ports: [{ name: "http", containerPort: AGENT_PORT, protocol: "TCP" }],
+            ports: [{ name: "http", containerPort: AGENT_PORT, protocol: "TCP" }, ...(spec.metricsScrape === false ? [] : [{ name: "metrics", containerPort: AGENT_METRICS_PORT, protocol: "TCP" }])],
             env,
             resources: {
               requests: { cpu: `${Math.round((spec.cpu ?? 0.5) * 1000)}m`, memory: `${spec.memory ?? 512}Mi` },

@@ -47,6 +47,7 @@ export interface ResolvedFunctionSpecAutoscaler extends NonNullable<FunctionSpec
   maxContainers: NonNullable<NonNullable<FunctionSpec["autoscaler"]>["maxContainers"]>;
   bufferContainers: NonNullable<NonNullable<FunctionSpec["autoscaler"]>["bufferContainers"]>;
   scaledownWindow: NonNullable<NonNullable<FunctionSpec["autoscaler"]>["scaledownWindow"]>;
+  maxConcurrentStarts: NonNullable<NonNullable<FunctionSpec["autoscaler"]>["maxConcurrentStarts"]>;
 }
 
 /** `concurrency` of ResolvedFunctionSpec. */

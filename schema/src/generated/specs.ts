@@ -44,7 +44,7 @@ memory?: number
  */
 logLevel?: ("debug" | "info" | "warn" | "error")
 /**
- * Annotate the agent for Prometheus scraping of /metrics.
+ * Serve /metrics without a token on port 9090 (the agent's `--metrics-port`; the API's /metrics needs the token) and annotate the agent pod for Prometheus to scrape it there.
  */
 metricsScrape?: boolean
 }
@@ -285,9 +285,13 @@ maxContainers?: number
  */
 bufferContainers?: number
 /**
- * How long a container must be idle before it is stopped.
+ * The load-following window: idle containers beyond what the average load over this window needs are stopped; a surplus container idle this long always stops, and the last one stops this long after the load ended.
  */
 scaledownWindow?: number
+/**
+ * Containers starting at once, at most (the cold-start gate's cap: a burst at zero does not start every missing container at once).
+ */
+maxConcurrentStarts?: number
 }
 /**
  * Inputs one container runs at once (Modal's `@concurrent`).
@@ -666,6 +670,35 @@ lastScaleTime?: string
  * The spec generation this status describes.
  */
 observedGeneration?: number
+/**
+ * Ready (a container is ready, or none is wanted and none failed to start) and Degraded (container starts fail; the message is the last start's error).
+ */
+conditions?: {
+/**
+ * Ready or Degraded.
+ */
+type: string
+/**
+ * Whether the condition holds.
+ */
+status: ("True" | "False" | "Unknown")
+/**
+ * Why, in one CamelCase word: ContainersReady, ScaledToZero, Starting, StartFailed, AsExpected.
+ */
+reason?: string
+/**
+ * Why, for people; for StartFailed the start's error.
+ */
+message?: string
+/**
+ * When its status last changed.
+ */
+lastTransitionTime?: string
+/**
+ * The spec generation it describes.
+ */
+observedGeneration?: number
+}[]
 }
 /**
  * Firing history of a schedule.

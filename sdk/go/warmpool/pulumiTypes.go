@@ -122,11 +122,13 @@ func (o AppRefOutput) Secrets() pulumi.StringArrayOutput {
 type FunctionAutoscalerArgs struct {
 	// Extra idle containers kept while the function is active, to absorb bursts without cold starts. Default: 0. Allowed: 0–1000.
 	BufferContainers *float64 `pulumi:"bufferContainers"`
+	// Containers starting at once, at most (the cold-start gate's cap: a burst at zero does not start every missing container at once). Default: 4. Allowed: 1–1000.
+	MaxConcurrentStarts *float64 `pulumi:"maxConcurrentStarts"`
 	// Hard upper bound of containers: the cost ceiling. Default: 10. Allowed: 1–1000.
 	MaxContainers *float64 `pulumi:"maxContainers"`
 	// Containers kept warm even with no inputs. Default: 0. Allowed: 0–1000.
 	MinContainers *float64 `pulumi:"minContainers"`
-	// How long a container must be idle before it is stopped. Unit: s. Default: 60. Allowed: 2–86400.
+	// The load-following window: idle containers beyond what the average load over this window needs are stopped; a surplus container idle this long always stops, and the last one stops this long after the load ended. Unit: s. Default: 60. Allowed: 2–86400.
 	ScaledownWindow *float64 `pulumi:"scaledownWindow"`
 }
 
@@ -144,11 +146,13 @@ type FunctionAutoscalerArgsInput interface {
 type FunctionAutoscalerArgsArgs struct {
 	// Extra idle containers kept while the function is active, to absorb bursts without cold starts. Default: 0. Allowed: 0–1000.
 	BufferContainers *float64 `pulumi:"bufferContainers"`
+	// Containers starting at once, at most (the cold-start gate's cap: a burst at zero does not start every missing container at once). Default: 4. Allowed: 1–1000.
+	MaxConcurrentStarts *float64 `pulumi:"maxConcurrentStarts"`
 	// Hard upper bound of containers: the cost ceiling. Default: 10. Allowed: 1–1000.
 	MaxContainers *float64 `pulumi:"maxContainers"`
 	// Containers kept warm even with no inputs. Default: 0. Allowed: 0–1000.
 	MinContainers *float64 `pulumi:"minContainers"`
-	// How long a container must be idle before it is stopped. Unit: s. Default: 60. Allowed: 2–86400.
+	// The load-following window: idle containers beyond what the average load over this window needs are stopped; a surplus container idle this long always stops, and the last one stops this long after the load ended. Unit: s. Default: 60. Allowed: 2–86400.
 	ScaledownWindow *float64 `pulumi:"scaledownWindow"`
 }
 
@@ -234,6 +238,11 @@ func (o FunctionAutoscalerArgsOutput) BufferContainers() pulumi.Float64PtrOutput
 	return o.ApplyT(func(v FunctionAutoscalerArgs) *float64 { return v.BufferContainers }).(pulumi.Float64PtrOutput)
 }
 
+// Containers starting at once, at most (the cold-start gate's cap: a burst at zero does not start every missing container at once). Default: 4. Allowed: 1–1000.
+func (o FunctionAutoscalerArgsOutput) MaxConcurrentStarts() pulumi.Float64PtrOutput {
+	return o.ApplyT(func(v FunctionAutoscalerArgs) *float64 { return v.MaxConcurrentStarts }).(pulumi.Float64PtrOutput)
+}
+
 // Hard upper bound of containers: the cost ceiling. Default: 10. Allowed: 1–1000.
 func (o FunctionAutoscalerArgsOutput) MaxContainers() pulumi.Float64PtrOutput {
 	return o.ApplyT(func(v FunctionAutoscalerArgs) *float64 { return v.MaxContainers }).(pulumi.Float64PtrOutput)
@@ -244,7 +253,7 @@ func (o FunctionAutoscalerArgsOutput) MinContainers() pulumi.Float64PtrOutput {
 	return o.ApplyT(func(v FunctionAutoscalerArgs) *float64 { return v.MinContainers }).(pulumi.Float64PtrOutput)
 }
 
-// How long a container must be idle before it is stopped. Unit: s. Default: 60. Allowed: 2–86400.
+// The load-following window: idle containers beyond what the average load over this window needs are stopped; a surplus container idle this long always stops, and the last one stops this long after the load ended. Unit: s. Default: 60. Allowed: 2–86400.
 func (o FunctionAutoscalerArgsOutput) ScaledownWindow() pulumi.Float64PtrOutput {
 	return o.ApplyT(func(v FunctionAutoscalerArgs) *float64 { return v.ScaledownWindow }).(pulumi.Float64PtrOutput)
 }
@@ -283,6 +292,16 @@ func (o FunctionAutoscalerArgsPtrOutput) BufferContainers() pulumi.Float64PtrOut
 	}).(pulumi.Float64PtrOutput)
 }
 
+// Containers starting at once, at most (the cold-start gate's cap: a burst at zero does not start every missing container at once). Default: 4. Allowed: 1–1000.
+func (o FunctionAutoscalerArgsPtrOutput) MaxConcurrentStarts() pulumi.Float64PtrOutput {
+	return o.ApplyT(func(v *FunctionAutoscalerArgs) *float64 {
+		if v == nil {
+			return nil
+		}
+		return v.MaxConcurrentStarts
+	}).(pulumi.Float64PtrOutput)
+}
+
 // Hard upper bound of containers: the cost ceiling. Default: 10. Allowed: 1–1000.
 func (o FunctionAutoscalerArgsPtrOutput) MaxContainers() pulumi.Float64PtrOutput {
 	return o.ApplyT(func(v *FunctionAutoscalerArgs) *float64 {
@@ -303,7 +322,7 @@ func (o FunctionAutoscalerArgsPtrOutput) MinContainers() pulumi.Float64PtrOutput
 	}).(pulumi.Float64PtrOutput)
 }
 
-// How long a container must be idle before it is stopped. Unit: s. Default: 60. Allowed: 2–86400.
+// The load-following window: idle containers beyond what the average load over this window needs are stopped; a surplus container idle this long always stops, and the last one stops this long after the load ended. Unit: s. Default: 60. Allowed: 2–86400.
 func (o FunctionAutoscalerArgsPtrOutput) ScaledownWindow() pulumi.Float64PtrOutput {
 	return o.ApplyT(func(v *FunctionAutoscalerArgs) *float64 {
 		if v == nil {

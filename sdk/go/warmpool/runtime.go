@@ -52,7 +52,7 @@ type runtimeArgs struct {
 	LogLevel *string `pulumi:"logLevel"`
 	// Memory limit of the agent. Unit: MiB. Default: 512. Allowed: 128–65536.
 	Memory *float64 `pulumi:"memory"`
-	// Annotate the agent for Prometheus scraping of /metrics. Default: true.
+	// Serve /metrics without a token on port 9090 (the agent's `--metrics-port`; the API's /metrics needs the token) and annotate the agent pod for Prometheus to scrape it there. Default: true.
 	MetricsScrape *bool `pulumi:"metricsScrape"`
 	// Namespace of the agent. Default: "warmpool-system". Allowed: lowercase letters, digits and '-', starting with a letter, at most 40 characters.
 	Namespace *string `pulumi:"namespace"`
@@ -74,7 +74,7 @@ type RuntimeArgs struct {
 	LogLevel *string
 	// Memory limit of the agent. Unit: MiB. Default: 512. Allowed: 128–65536.
 	Memory *float64
-	// Annotate the agent for Prometheus scraping of /metrics. Default: true.
+	// Serve /metrics without a token on port 9090 (the agent's `--metrics-port`; the API's /metrics needs the token) and annotate the agent pod for Prometheus to scrape it there. Default: true.
 	MetricsScrape *bool
 	// Namespace of the agent. Default: "warmpool-system". Allowed: lowercase letters, digits and '-', starting with a letter, at most 40 characters.
 	Namespace *string

@@ -199,6 +199,10 @@ class FunctionAutoscalerArgsArgsDict(TypedDict):
     """
     Extra idle containers kept while the function is active, to absorb bursts without cold starts. Default: 0. Allowed: 0–1000.
     """
+    max_concurrent_starts: NotRequired[_builtins.float]
+    """
+    Containers starting at once, at most (the cold-start gate's cap: a burst at zero does not start every missing container at once). Default: 4. Allowed: 1–1000.
+    """
     max_containers: NotRequired[_builtins.float]
     """
     Hard upper bound of containers: the cost ceiling. Default: 10. Allowed: 1–1000.
@@ -209,24 +213,28 @@ class FunctionAutoscalerArgsArgsDict(TypedDict):
     """
     scaledown_window: NotRequired[_builtins.float]
     """
-    How long a container must be idle before it is stopped. Unit: s. Default: 60. Allowed: 2–86400.
+    The load-following window: idle containers beyond what the average load over this window needs are stopped; a surplus container idle this long always stops, and the last one stops this long after the load ended. Unit: s. Default: 60. Allowed: 2–86400.
     """
 
 @pulumi.input_type
 class FunctionAutoscalerArgsArgs:
     def __init__(__self__, *,
                  buffer_containers: Optional[_builtins.float] = None,
+                 max_concurrent_starts: Optional[_builtins.float] = None,
                  max_containers: Optional[_builtins.float] = None,
                  min_containers: Optional[_builtins.float] = None,
                  scaledown_window: Optional[_builtins.float] = None):
         """
         :param _builtins.float buffer_containers: Extra idle containers kept while the function is active, to absorb bursts without cold starts. Default: 0. Allowed: 0–1000.
+        :param _builtins.float max_concurrent_starts: Containers starting at once, at most (the cold-start gate's cap: a burst at zero does not start every missing container at once). Default: 4. Allowed: 1–1000.
         :param _builtins.float max_containers: Hard upper bound of containers: the cost ceiling. Default: 10. Allowed: 1–1000.
         :param _builtins.float min_containers: Containers kept warm even with no inputs. Default: 0. Allowed: 0–1000.
-        :param _builtins.float scaledown_window: How long a container must be idle before it is stopped. Unit: s. Default: 60. Allowed: 2–86400.
+        :param _builtins.float scaledown_window: The load-following window: idle containers beyond what the average load over this window needs are stopped; a surplus container idle this long always stops, and the last one stops this long after the load ended. Unit: s. Default: 60. Allowed: 2–86400.
         """
         if buffer_containers is not None:
             pulumi.set(__self__, "buffer_containers", buffer_containers)
+        if max_concurrent_starts is not None:
+            pulumi.set(__self__, "max_concurrent_starts", max_concurrent_starts)
         if max_containers is not None:
             pulumi.set(__self__, "max_containers", max_containers)
         if min_containers is not None:
@@ -245,6 +253,18 @@ class FunctionAutoscalerArgsArgs:
     @buffer_containers.setter
     def buffer_containers(self, value: Optional[_builtins.float]):
         pulumi.set(self, "buffer_containers", value)
+
+    @_builtins.property
+    @pulumi.getter(name="maxConcurrentStarts")
+    def max_concurrent_starts(self) -> Optional[_builtins.float]:
+        """
+        Containers starting at once, at most (the cold-start gate's cap: a burst at zero does not start every missing container at once). Default: 4. Allowed: 1–1000.
+        """
+        return pulumi.get(self, "max_concurrent_starts")
+
+    @max_concurrent_starts.setter
+    def max_concurrent_starts(self, value: Optional[_builtins.float]):
+        pulumi.set(self, "max_concurrent_starts", value)
 
     @_builtins.property
     @pulumi.getter(name="maxContainers")
@@ -274,7 +294,7 @@ class FunctionAutoscalerArgsArgs:
     @pulumi.getter(name="scaledownWindow")
     def scaledown_window(self) -> Optional[_builtins.float]:
         """
-        How long a container must be idle before it is stopped. Unit: s. Default: 60. Allowed: 2–86400.
+        The load-following window: idle containers beyond what the average load over this window needs are stopped; a surplus container idle this long always stops, and the last one stops this long after the load ended. Unit: s. Default: 60. Allowed: 2–86400.
         """
         return pulumi.get(self, "scaledown_window")
 

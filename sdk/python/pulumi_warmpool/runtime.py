@@ -38,7 +38,7 @@ class RuntimeArgs:
         :param 'RuntimeLimitsArgsArgs' limits: Gateway limits (Modal's defaults).
         :param _builtins.str log_level: Agent log level. Default: "info". Allowed: debug, info, warn, error.
         :param _builtins.float memory: Memory limit of the agent. Unit: MiB. Default: 512. Allowed: 128–65536.
-        :param _builtins.bool metrics_scrape: Annotate the agent for Prometheus scraping of /metrics. Default: true.
+        :param _builtins.bool metrics_scrape: Serve /metrics without a token on port 9090 (the agent's `--metrics-port`; the API's /metrics needs the token) and annotate the agent pod for Prometheus to scrape it there. Default: true.
         :param _builtins.str namespace: Namespace of the agent. Default: "warmpool-system". Allowed: lowercase letters, digits and '-', starting with a letter, at most 40 characters.
         :param 'RuntimeStateArgsArgs' state: Where the agent keeps durable state (calls, results, schedules).
         """
@@ -137,7 +137,7 @@ class RuntimeArgs:
     @pulumi.getter(name="metricsScrape")
     def metrics_scrape(self) -> Optional[_builtins.bool]:
         """
-        Annotate the agent for Prometheus scraping of /metrics. Default: true.
+        Serve /metrics without a token on port 9090 (the agent's `--metrics-port`; the API's /metrics needs the token) and annotate the agent pod for Prometheus to scrape it there. Default: true.
         """
         return pulumi.get(self, "metrics_scrape")
 
@@ -197,7 +197,7 @@ class Runtime(pulumi.ComponentResource):
         :param Union['RuntimeLimitsArgsArgs', 'RuntimeLimitsArgsArgsDict'] limits: Gateway limits (Modal's defaults).
         :param _builtins.str log_level: Agent log level. Default: "info". Allowed: debug, info, warn, error.
         :param _builtins.float memory: Memory limit of the agent. Unit: MiB. Default: 512. Allowed: 128–65536.
-        :param _builtins.bool metrics_scrape: Annotate the agent for Prometheus scraping of /metrics. Default: true.
+        :param _builtins.bool metrics_scrape: Serve /metrics without a token on port 9090 (the agent's `--metrics-port`; the API's /metrics needs the token) and annotate the agent pod for Prometheus to scrape it there. Default: true.
         :param _builtins.str namespace: Namespace of the agent. Default: "warmpool-system". Allowed: lowercase letters, digits and '-', starting with a letter, at most 40 characters.
         :param Union['RuntimeStateArgsArgs', 'RuntimeStateArgsArgsDict'] state: Where the agent keeps durable state (calls, results, schedules).
         """

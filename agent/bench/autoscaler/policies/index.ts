@@ -7,9 +7,9 @@
 import type { Policy } from "../policy";
 import { kpa } from "./kpa";
 import { modal } from "./modal";
-import { warmpoolBefore, warmpoolLive } from "./warmpool";
+import { warmpoolAfter, warmpoolBefore } from "./warmpool";
 
-export const POLICIES: readonly Policy[] = [warmpoolBefore, warmpoolLive, kpa, modal];
+export const POLICIES: readonly Policy[] = [warmpoolBefore, warmpoolAfter, kpa, modal];
 
 /** The baseline every ratio is taken against. */
 export const BASELINE = warmpoolBefore.name;

@@ -18,7 +18,7 @@ export const modal: Policy<null> = {
   init: () => null,
   decide(config, obs, now) {
     const s = config.scale;
-    const load = obs.queued + obs.inFlight;
+    const load = obs.queued + obs.delayed + obs.inFlight;
     const raw = Math.ceil(load / Math.max(1, s.targetInputs * s.batchSize)) + (load > 0 ? s.bufferContainers : 0);
     const desired = Math.min(s.maxContainers, Math.max(s.minContainers, raw));
     const live = obs.containers.length;

@@ -5,12 +5,13 @@
  *
  * - `warmpool-before`: the frozen copy of today's decide() (decide-before.ts), the baseline that stays
  *   put when decide() changes.
- * - `warmpool`: decide() as the agent is built now (agent/dist/src/autoscaler/decide.js when run from
- *   dist). Today it is the same rule, so the two rows agree; after issue 15 it is the new one.
+ * - `warmpool-after`: decide() as the agent is built now, with the agent's guards (below).
  */
 import { decide } from "../../../src/autoscaler/decide";
 import { withDefaults } from "../../../src/config/options";
-import type { Evaluation, Policy } from "../policy";
+import { Breaker } from "../../../src/queue/breaker";
+import { RetryBudget } from "../../../src/queue/retry-budget";
+import type { CallGuards, Evaluation, Policy } from "../policy";
 import { decide as decideBefore } from "./decide-before";
 
 export const AGENT_EVALUATION: Evaluation = { tickMs: withDefaults({}).tickMs, onPressure: true, onChange: true, fromZero: false };
@@ -21,14 +22,36 @@ export const warmpoolBefore: Policy<null> = {
   evaluation: AGENT_EVALUATION,
   windowsMs: [],
   init: () => null,
-  decide: (config, obs, now) => ({ decision: decideBefore(config.scale, obs, now), state: null }),
+  // The agent before issue 15 counted inputs waiting out a retry delay as queued.
+  decide: (config, obs, now) => ({ decision: decideBefore(config.scale, { ...obs, queued: obs.queued + obs.delayed }, now), state: null }),
 };
 
-export const warmpoolLive: Policy<null> = {
-  name: "warmpool",
-  about: "decide() as built now, on the same triggers (today the same rule as warmpool-before)",
+/**
+ * The agent after issue 15: the live decide() (cold-start gate, maxConcurrentStarts, load-following
+ * scale-down, no starts while the breaker is open) on the same triggers, and the agent's own guards:
+ * its RetryBudget and Breaker classes (agent/src/queue), and idempotency keys (a client's retry of a
+ * logical call attaches to the call instead of running it again).
+ */
+export const warmpoolAfter: Policy<null> = {
+  name: "warmpool-after",
+  about: "decide() as built now (cold-start gate, load-following scale-down), with retry budget, breaker and idempotency keys",
   evaluation: AGENT_EVALUATION,
   windowsMs: [],
   init: () => null,
-  decide: (config, obs, now) => ({ decision: decide(config.scale, obs, now), state: null }),
+  decide: (config, obs, now) => ({
+    decision: decide(config.scale, { queued: obs.queued, inFlight: obs.inFlight, containers: obs.containers, estimates: obs.estimates, breaker: obs.breaker }, now),
+    state: null,
+  }),
+  guards(): CallGuards {
+    const budget = new RetryBudget();
+    const breaker = new Breaker();
+    return {
+      idempotencyKeys: true,
+      admit: (now) => breaker.admit(now),
+      retry: (_now, attempt, maxRetries) => attempt <= maxRetries && budget.tryRetry(),
+      record: (now, ok) => breaker.record(now, ok),
+      open: (now) => breaker.state(now) === "open",
+      first: () => budget.firstAttempt(),
+    };
+  },
 };

@@ -131,10 +131,11 @@ export interface FunctionStatus {
   lastScaleReason?: string;
   lastScaleTime?: string;
   observedGeneration: number;
+  conditions?: Condition[];
 }
 
 /** The Function's `status` (schema/specs/status.json) from the agent's view of the function. */
-export function functionStatus(s: FunctionState, generation: number): FunctionStatus {
+export function functionStatus(s: FunctionState, generation: number, conditions?: Condition[]): FunctionStatus {
   return {
     replicas: s.replicas,
     readyReplicas: s.readyReplicas,
@@ -142,7 +143,54 @@ export function functionStatus(s: FunctionState, generation: number): FunctionSt
     inFlight: s.inFlight,
     ...(s.lastScaleReason === undefined ? {} : { lastScaleReason: s.lastScaleReason, lastScaleTime: s.lastScaleTime }),
     observedGeneration: generation,
+    ...(conditions === undefined ? {} : { conditions }),
   };
+}
+
+/** A Kubernetes condition (metav1.Condition's fields), as kubectl and `kubectl wait --for=condition=Ready` read them. */
+export interface Condition {
+  type: "Ready" | "Degraded";
+  status: "True" | "False";
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration: number;
+}
+
+/** Longest start error kept in a condition's message (the API server allows 32 KiB; a traceback's tail is what matters). */
+const MAX_MESSAGE = 4000;
+
+/**
+ * The Function's conditions:
+ * - Ready: True when a container is ready, or when none is wanted and none failed to start (scaled to
+ *   zero: the next input starts one); False while the wanted containers start, or fail to.
+ * - Degraded: True while container starts fail (the start back-off), with the last start's error.
+ * `lastTransitionTime` is kept from `previous` while a condition's status does not change, so that a
+ * status that did not change is not patched again.
+ */
+export function functionConditions(s: FunctionState, generation: number, now: number, previous: readonly Condition[] = []): Condition[] {
+  const failures = s.startFailures ?? 0;
+  // The worker's traceback (runtime frames left out) where the start fails the same way each time.
+  const lastError = s.startTraceback || s.lastStartError || "";
+  const firstLine = lastError.split("\n")[0] ?? "";
+  let ready: Pick<Condition, "status" | "reason" | "message">;
+  if (s.readyReplicas > 0) ready = { status: "True", reason: "ContainersReady", message: `${s.readyReplicas} of ${s.replicas} wanted containers ready` };
+  else if (failures > 0) ready = { status: "False", reason: "StartFailed", message: `no container is ready: ${failures} start${failures === 1 ? "" : "s"} failed in a row, the last: ${firstLine}` };
+  else if (s.replicas === 0) ready = { status: "True", reason: "ScaledToZero", message: "no container is wanted; the next input starts one" };
+  else ready = { status: "False", reason: "Starting", message: `0 of ${s.replicas} wanted containers ready` };
+  const degraded: Pick<Condition, "status" | "reason" | "message"> =
+    failures > 0
+      ? { status: "True", reason: "StartFailed", message: lastError.length > MAX_MESSAGE ? `…${lastError.slice(-MAX_MESSAGE)}` : lastError }
+      : { status: "False", reason: "AsExpected", message: "containers start" };
+  const at = new Date(now).toISOString();
+  const since = (type: Condition["type"], status: Condition["status"]): string => {
+    const p = previous.find((c) => c.type === type);
+    return p !== undefined && p.status === status ? p.lastTransitionTime : at;
+  };
+  return [
+    { type: "Ready", ...ready, lastTransitionTime: since("Ready", ready.status), observedGeneration: generation },
+    { type: "Degraded", ...degraded, lastTransitionTime: since("Degraded", degraded.status), observedGeneration: generation },
+  ];
 }
 
 /**

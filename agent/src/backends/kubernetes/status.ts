@@ -1,6 +1,7 @@
 /**
  * Writes what the agent knows back onto its resources: each Function's, Schedule's and Endpoint's
- * `status` through the status subresource, and one Event on the Function per scale decision. A status
+ * `status` through the status subresource (a Function's with the conditions Ready and Degraded,
+ * resources.ts `functionConditions`), and one Event on the Function per scale decision. A status
  * is patched only when it differs from the one last written, so an idle agent sends nothing. A failed
  * call is logged and retried on the next pass (the cache is only updated on success); it never throws,
  * so that the API server being away never takes the agent down.
@@ -10,7 +11,7 @@ import type { Registry } from "../../apps/registry";
 import type { DeployedFunction } from "../../apps/deployed-function";
 import type { ScaleEvent } from "../../autoscaler/record";
 import type { ScheduleStatus as ScheduleView } from "../../schedules/scheduler";
-import { endpointStatus, functionStatus, scaleEvent, scheduleStatus, type FunctionTarget, type ResourceTarget } from "./resources";
+import { endpointStatus, functionConditions, functionStatus, scaleEvent, scheduleStatus, type Condition, type FunctionTarget, type ResourceTarget } from "./resources";
 
 /**
  * The two API calls it makes, so that this module does not load the (ESM-only) client and is tested
@@ -45,10 +46,13 @@ export class StatusWriter {
   /** The status text last written, per resource; entries of resources gone are dropped after each pass. */
   private readonly written = new Map<string, string>();
   private readonly seenEvents = new WeakSet<ScaleEvent>();
+  /** Each Function's conditions as last computed, for their lastTransitionTime. */
+  private readonly conditions = new Map<string, Condition[]>();
 
   constructor(
     private readonly api: StatusApi,
     private readonly log: Logger,
+    private readonly now: () => number = Date.now,
   ) {}
 
   /** One pass over the resources the controller found; skips those the agent does not run (an App that failed to validate). */
@@ -65,7 +69,11 @@ export class StatusWriter {
       const fn = agent.registry.find(app, name);
       if (fn === undefined) continue;
       work.push(this.events(t, fn));
-      patch({ kind: "Function", ...t }, functionStatus(fn.status(), t.generation));
+      const id = `${PLURALS.Function}/${t.namespace}/${t.resource}/${t.uid}`;
+      const state = fn.status();
+      const conditions = functionConditions(state, t.generation, this.now(), this.conditions.get(id));
+      this.conditions.set(id, conditions);
+      patch({ kind: "Function", ...t }, functionStatus(state, t.generation, conditions));
     }
     let schedules: Map<string, ScheduleView> | undefined;
     for (const r of resources) {
@@ -81,6 +89,7 @@ export class StatusWriter {
     }
     await Promise.all(work);
     for (const id of [...this.written.keys()]) if (!live.has(id)) this.written.delete(id);
+    for (const id of [...this.conditions.keys()]) if (!live.has(id)) this.conditions.delete(id);
   }
 
   private async events(t: FunctionTarget, fn: DeployedFunction): Promise<void> {

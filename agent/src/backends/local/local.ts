@@ -15,8 +15,9 @@ import * as http from "node:http";
 import * as path from "node:path";
 import { WORKER_CLIENT_ENV, WORKER_ENV as E, WORKER_PROTOCOL } from "@warmpool/schema";
 import type { FunctionConfig } from "../../config/function";
-import type { Backend, ContainerHandle, ContainerInfo } from "../backend";
+import { ContainerStartError, START_FAILED_STATUS, type Backend, type ContainerHandle, type ContainerInfo, type FollowOptions, type LogSink } from "../backend";
 import { GpuAllocator } from "./gpus";
+import { followLogDir } from "./logs";
 import { freePort } from "./ports";
 import { createSandbox } from "./sandbox/create";
 import type { Sandbox } from "./sandbox/sandbox";
@@ -191,7 +192,7 @@ export class LocalBackend implements Backend {
     void handle.exited.then((how) => (exit = how));
     let delay = 5;
     for (;;) {
-      if (exit !== undefined) throw new Error(`container ${handle.id} ${exit} before it was ready`);
+      if (exit !== undefined) throw new ContainerStartError(`container ${handle.id} ${exit} before it was ready`, exit === `exited with status ${START_FAILED_STATUS}`);
       if (await probe(handle.host, handle.port)) return;
       if (Date.now() >= deadline) throw new Error(`container ${handle.id} was not ready within startupTimeout ${timeoutMs / 1000}s`);
       await new Promise((r) => setTimeout(r, delay));
@@ -234,6 +235,10 @@ export class LocalBackend implements Backend {
       if (lines[lines.length - 1] === "") lines.pop();
       return { container: f.slice(0, -4), lines: lines.slice(-tailLines) };
     });
+  }
+
+  followLogs(fn: string, options: FollowOptions, sink: LogSink): { close(): void } {
+    return followLogDir(path.join(this.options.logDir, ...fn.split("/")), options, sink);
   }
 
   async close(): Promise<void> {
