@@ -60,7 +60,9 @@ describe("Runtime", () => {
     const everyRule = [...AGENT_CLUSTER_RULES, ...AGENT_APP_RULES, ...AGENT_RUNTIME_RULES];
     expect(everyRule.flatMap((r) => r.resources as string[])).not.toContain("secrets");
     expect(everyRule.flatMap((r) => r.verbs as string[])).not.toContain("*");
-    expect(everyRule.flatMap((r) => r.verbs as string[])).not.toContain("delete");
+    // The one delete: the idle Pod a scale-down chose, in App namespaces; nothing else is ever deleted.
+    expect(everyRule.filter((r) => (r.verbs as string[]).includes("delete"))).toEqual([{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch", "delete"] }]);
+    expect(AGENT_APP_RULES.some((r) => (r.verbs as string[]).includes("delete"))).toBe(true);
     // Cluster-wide access is read-only.
     expect(AGENT_CLUSTER_RULES.flatMap((r) => r.verbs as string[]).sort()).toEqual(["get", "list", "watch"]);
   });

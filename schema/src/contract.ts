@@ -114,9 +114,3 @@ export const LABELS = {
   pool: "warmpool.dev/pool",
   gpu: "warmpool.dev/gpu",
 } as const;
-
-/** Annotations the agent writes. */
-export const ANNOTATIONS = {
-  /** On the idle pod a scale-down should remove (the ReplicaSet deletes the lowest cost first). */
-  deletionCost: "controller.kubernetes.io/pod-deletion-cost",
-} as const;

@@ -23,9 +23,9 @@ export const AGENT_APP_RULES: PolicyRule[] = [
   { apiGroups: ["apps"], resources: ["deployments"], verbs: ["get", "list", "watch"] },
   // Change the number of containers, and nothing else of the Deployment.
   { apiGroups: ["apps"], resources: ["deployments/scale"], verbs: ["get", "update", "patch"] },
-  // See which containers are ready and route inputs to their pod IPs; annotate idle pods with a
-  // low pod-deletion-cost so that scale-down removes idle containers, never busy ones.
-  { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch", "patch"] },
+  // See which containers are ready and route inputs to their pod IPs; delete the idle Pod a
+  // scale-down chose (by UID), so that it removes idle containers, never busy ones.
+  { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch", "delete"] },
   // Record each scale decision as an Event on the Function.
   { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
 ];

@@ -7,19 +7,23 @@
  *   and resolves with the first Pod of the Deployment nobody has claimed yet (oldest first, so Pods
  *   left by a previous agent are adopted before new ones).
  * - `ready` waits for the Pod's Ready condition (its readiness probe on `/ready`) and its Pod IP.
- * - `stop` marks the chosen Pod with the lowest `controller.kubernetes.io/pod-deletion-cost`, then
- *   lowers `replicas`, so the ReplicaSet removes exactly that (idle, drained) Pod.
+ * - `stop` deletes exactly the chosen (idle, drained) Pod, by name and UID, then lowers `replicas`.
+ *   Leaving the choice to the ReplicaSet, even with the Pod marked by the lowest
+ *   `pod-deletion-cost`, removed the wrong Pod: its ranking puts Pods that are not yet Ready before
+ *   any cost, and its cache may not have seen the mark yet; a journey run lost the one container a
+ *   scale-down 4 → 1 meant to keep. Should the ReplicaSet replace the deleted Pod before `replicas`
+ *   is lowered, the replacement is Pending and unscheduled, so it is the one the ReplicaSet removes.
  * - `list` reports the claimed Pods; Pods of the Deployment are read by label from the watch.
  *
  * Everything it does fits the RBAC the provider grants the agent in App namespaces
- * (provider/src/render/rbac.ts): deployments/scale get+update, pods get/list/watch/patch.
+ * (provider/src/render/rbac.ts): deployments/scale get+update, pods get/list/watch/delete.
  */
-import { AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
+import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import { WORKER_PORT } from "@warmpool/schema";
 import type { Logger } from "pino";
 import type { FunctionConfig } from "../../config/function";
 import type { Backend, ContainerHandle, ContainerInfo } from "../backend";
-import { DELETION_COST_ANNOTATION, LABEL_APP, LABEL_FUNCTION, LOWEST_DELETION_COST, type FunctionTarget } from "./resources";
+import { LABEL_APP, LABEL_FUNCTION, type FunctionTarget } from "./resources";
 import { PodWatch, podGone, podReady } from "./pods";
 
 export { WORKER_PORT } from "@warmpool/schema";
@@ -38,6 +42,8 @@ interface Claimed {
   handle: ContainerHandle;
   target: FunctionTarget;
   pod: string;
+  /** The Pod's UID: a delete with it as precondition can never remove a later Pod of the same name. */
+  uid: string;
   exit: (how: string) => void;
   unsubscribe: () => void;
   /** Gives back the container's place in `replicas` (once; false after the first time). */
@@ -109,7 +115,7 @@ export class KubernetesBackend implements Backend {
     const exited = new Promise<string>((resolve) => (exit = resolve));
     const [host, port] = this.address(pod);
     const handle: ContainerHandle = { id, fn: fn.key, host, port, ref: `pod ${t.namespace}/${name}`, gpus: [], startedAt: Date.now(), exited };
-    const entry: Claimed = { handle, target: t, pod: name, exit: () => undefined, unsubscribe: () => undefined, release: () => false };
+    const entry: Claimed = { handle, target: t, pod: name, uid: pod.metadata?.uid as string, exit: () => undefined, unsubscribe: () => undefined, release: () => false };
     let done = false;
     let released = false;
     // The container's place in `replicas`, given back once: by stop(), or when its Pod goes on its own
@@ -186,17 +192,15 @@ export class KubernetesBackend implements Backend {
     }
     const t = c.target;
     try {
-      await this.core.patchNamespacedPod(
-        { name: c.pod, namespace: t.namespace, body: { metadata: { annotations: { [DELETION_COST_ANNOTATION]: LOWEST_DELETION_COST } } } },
-        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
-      );
+      // The Pod's own terminationGracePeriodSeconds applies: it covers the @exit hooks.
+      await this.core.deleteNamespacedPod({ name: c.pod, namespace: t.namespace, body: { preconditions: { uid: c.uid } } });
     } catch (err) {
-      // The Pod may already be gone; lowering replicas is still right.
-      this.options.log.warn({ event: "kubernetes.podPatchFailed", pod: c.pod, error: (err as Error).message }, "could not mark pod for deletion");
+      // Already gone (404) or replaced (409): lowering replicas is still right.
+      const code = (err as { code?: number }).code;
+      if (code !== 404 && code !== 409) this.options.log.warn({ event: "kubernetes.podDeleteFailed", pod: c.pod, error: (err as Error).message }, "could not delete pod");
     }
     c.release();
     await this.setReplicas(t);
-    // The ReplicaSet deletes the Pod; its termination grace period covers @exit hooks.
     const wait = graceMs + 30_000;
     await Promise.race([handle.exited, new Promise((r) => setTimeout(r, wait).unref())]);
     c.exit("stopped");
