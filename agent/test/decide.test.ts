@@ -62,6 +62,11 @@ describe("decide", () => {
     expect(held.reason).toBe(
       "scale up 0 → 2: 0 in flight + 2 queued, ceil(2 / 1) = 2; gate: cold start ?, service ?, 0.0 arrivals/s; backlog at ready 2, 0 ready + 0 warming → need 2; start held back 4000ms after 3 failed start(s)",
     );
+    expect(held.held).toBe("start held back 4000ms after 3 failed start(s)");
+    // Containers that crashed soon after they were ready hold starts back the same way (pool.ts CRASH_LOOP_WINDOW_MS).
+    const crashed = decide(base, { queued: 2, inFlight: 0, containers: [], startBackoff: { until: NOW + 2000, failures: 0, crashes: 2 } }, NOW);
+    expect([crashed.start, crashed.held]).toEqual([0, "start held back 2000ms after 2 crash(es) soon after ready"]);
+    expect(decide(base, { queued: 2, inFlight: 0, containers: [] }, NOW).held).toBeUndefined();
   });
 
   test("scenario: burst, drain, then scale down only after the window", () => {

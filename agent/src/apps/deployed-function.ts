@@ -60,6 +60,10 @@ export interface FunctionState {
   startFailureRepeats?: boolean;
   /** That failure's traceback, the runtime's frames left out. */
   startTraceback?: string;
+  /** Containers in a row that exited on their own soon after they were ready (pool.ts CRASH_LOOP_WINDOW_MS), and the last such exit. */
+  crashLoop?: { crashes: number; lastExit: string };
+  /** Why containers the load needs are not being started now (the breaker, a start back-off). */
+  startHeld?: string;
   lastScaleReason?: string;
   lastScaleTime?: string;
   /** What the autoscaler measured at its last look (issue 15's estimates; ms, per second). */
@@ -208,6 +212,8 @@ export class DeployedFunction implements Scaled {
       pendingSpawns: this.lane.pendingSpawns,
       ...(pool.startFailures > 0 && pool.lastStartError !== null ? { startFailures: pool.startFailures, lastStartError: pool.lastStartError } : {}),
       ...(pool.startFailure === null ? {} : { startFailureRepeats: true, startTraceback: pool.startFailure.traceback }),
+      ...(pool.crashLoop === null ? {} : { crashLoop: pool.crashLoop }),
+      ...(s.held === null ? {} : { startHeld: s.held }),
       ...(s.lastReason === null ? {} : { lastScaleReason: s.lastReason, lastScaleTime: new Date(s.lastTime as number).toISOString() }),
       ...(this.lastEstimates === null ? {} : { estimates: this.lastEstimates }),
       breaker: this.breaker.describe(this.clock.now()),

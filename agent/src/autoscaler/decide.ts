@@ -88,8 +88,8 @@ export interface Observation {
   inFlight: number;
   /** Live containers (starting or ready; draining ones are already on their way out). */
   containers: readonly ContainerObservation[];
-  /** After failed starts: no container starts before `until` (epoch ms). Absent: none failed. */
-  startBackoff?: { until: number; failures: number };
+  /** After failed starts or containers that crashed soon after ready: no container starts before `until` (epoch ms). Absent: none failed. */
+  startBackoff?: { until: number; failures: number; crashes?: number };
   /** Absent: nothing measured yet (the gate then uses maxInputs only; no load-following). */
   estimates?: Estimates;
   /** The function's breaker: open means recent attempts mostly fail. Absent: closed. */
@@ -104,6 +104,8 @@ export interface Decision {
   stop: string[];
   /** Why, in words with the numbers, for logs and the function status. */
   reason: string;
+  /** Why the containers the load needs are not started now (the breaker, a start back-off); absent when none is held. */
+  held?: string;
 }
 
 export function desiredContainers(config: ScaleConfig, queued: number, inFlight: number): { desired: number; raw: number } {
@@ -150,10 +152,13 @@ export function decide(config: ScaleConfig, obs: Observation, now: number): Deci
     const desired = Math.max(live, Math.min(ceiling, clamp(config, g.need + (active ? config.bufferContainers : 0))));
     const head = `scale up ${live} → ${desired}: ${load}, ${formula}${clamped}; ${g.why}`;
     if (obs.breaker === "open" || (obs.breaker === "half-open" && live > 0)) {
-      return { desired, start: 0, stop: [], reason: `${head}; breaker ${obs.breaker}: no start for failing demand` };
+      return { desired, start: 0, stop: [], reason: `${head}; breaker ${obs.breaker}: no start for failing demand`, held: `breaker ${obs.breaker}: no start for failing demand` };
     }
     const backoff = obs.startBackoff;
-    if (backoff !== undefined && now < backoff.until) return { desired, start: 0, stop: [], reason: `${head}; start held back ${backoff.until - now}ms after ${backoff.failures} failed start(s)` };
+    if (backoff !== undefined && now < backoff.until) {
+      const held = `start held back ${backoff.until - now}ms after ${heldBackBy(backoff)}`;
+      return { desired, start: 0, stop: [], reason: `${head}; ${held}`, held };
+    }
     let warming = 0;
     for (const x of obs.containers) if (x.state === "starting") warming++;
     // Half-open at zero: one container, for the one probe call the breaker lets through.
@@ -196,4 +201,10 @@ export function decide(config: ScaleConfig, obs: Observation, now: number): Deci
   }
   if (keep < live) return { desired, start: 0, stop, reason: `hold ${live} (want ${keep}${average}): no container idle for scaledownWindow ${config.scaledownWindowMs / 1000}s` };
   return { desired, start: 0, stop: [], reason: `steady at ${live}: ${load}${average}` };
+}
+
+/** What a start back-off follows: failed starts, containers that crashed soon after ready, or both. */
+function heldBackBy(b: { failures: number; crashes?: number }): string {
+  const why = [...(b.failures > 0 ? [`${b.failures} failed start(s)`] : []), ...((b.crashes ?? 0) > 0 ? [`${b.crashes} crash(es) soon after ready`] : [])];
+  return why.length > 0 ? why.join(" and ") : "0 failed start(s)";
 }

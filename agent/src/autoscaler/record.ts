@@ -20,12 +20,15 @@ export class ScaleRecord {
   desired = 0;
   lastReason: string | null = null;
   lastTime: number | null = null;
+  /** Why the last decision started fewer containers than the load needs (Decision.held), or null. */
+  held: string | null = null;
   /** Decisions that acted, oldest first. */
   readonly events: ScaleEvent[] = [];
 
   /** @internal The runner's: `acted` when the decision started or stopped a container. */
   record(d: Decision, acted: boolean, now: number): void {
     this.desired = d.desired;
+    this.held = d.held ?? null;
     if (!acted) return;
     this.lastReason = d.reason;
     this.lastTime = now;

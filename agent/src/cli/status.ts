@@ -26,6 +26,8 @@ export interface FunctionView {
     lastStartError?: string;
     startFailureRepeats?: boolean;
     startTraceback?: string;
+    crashLoop?: { crashes: number; lastExit: string };
+    startHeld?: string;
     lastScaleReason?: string;
     lastScaleTime?: string;
   };
@@ -96,6 +98,14 @@ export function explain(v: FunctionView, now: number): Line[] {
   } else if ((s.startFailures ?? 0) > 0) {
     lines.push({ text: `start failures: ${s.startFailures} in a row, retried with a growing backoff (after 3, the waiting inputs fail); last error:`, style: "red" });
     for (const l of (s.lastStartError ?? "").split("\n")) lines.push({ text: `  ${l}`, style: "red" });
+    lines.push({ text: `  (\`warmpool logs ${v.app}/${v.name}\` shows what the containers printed)` });
+  }
+  if (s.startHeld !== undefined) lines.push({ text: `no start now: ${s.startHeld}.`, style: "yellow" });
+  if (s.crashLoop !== undefined) {
+    lines.push({
+      text: `crash loop: ${s.crashLoop.crashes} container(s) in a row exited on their own within a minute of being ready, so each next start waits longer (1 s, doubling to 30 s); last: ${s.crashLoop.lastExit}`,
+      style: "red",
+    });
     lines.push({ text: `  (\`warmpool logs ${v.app}/${v.name}\` shows what the containers printed)` });
   }
   if (s.lastScaleReason !== undefined) lines.push({ text: `last decision${s.lastScaleTime === undefined ? "" : ` (${s.lastScaleTime})`}: ${s.lastScaleReason}` });

@@ -45,7 +45,18 @@ export interface PoolDeps {
 export interface StartBackoff {
   until: number;
   failures: number;
+  /** Containers in a row that exited on their own within CRASH_LOOP_WINDOW_MS of being ready. */
+  crashes: number;
 }
+
+/**
+ * A container that exits on its own (not stopped by the agent) within this long of becoming ready is
+ * a crash loop in the making: a handler that kills its process on every input, an OOM on the first
+ * batch. Each such exit holds the next start back like a failed start does (1 s, doubling to 30 s),
+ * instead of paying a cold start per input; one that lived longer resets the count. A minute: longer
+ * than any one input the loop re-runs at once, short of the 2–5 min a real deployment runs healthy.
+ */
+export const CRASH_LOOP_WINDOW_MS = 60_000;
 
 const MAX_BACKOFF_MS = 30_000;
 /** Cold starts remembered for the autoscaler's estimate: the last 5, so one slow start moves the mean by a fifth. */
@@ -79,6 +90,8 @@ export class ContainerPool {
   private deterministic: StartFailure | null = null;
   private closed = false;
   private readonly starts: number[] = [];
+  private crashes = 0;
+  private lastCrash: { at: number; exit: string } | null = null;
 
   constructor(
     private readonly config: FunctionConfig,
@@ -91,7 +104,12 @@ export class ContainerPool {
   }
 
   get backoff(): StartBackoff {
-    return { until: this.blockedUntil, failures: this.failures };
+    return { until: this.blockedUntil, failures: this.failures, crashes: this.crashes };
+  }
+
+  /** Containers in a row that exited on their own soon after they were ready, and how the last one went; null when none did. */
+  get crashLoop(): { crashes: number; lastExit: string } | null {
+    return this.crashes === 0 || this.lastCrash === null ? null : { crashes: this.crashes, lastExit: this.lastCrash.exit };
   }
 
   /** Failed starts in a row (0 after a success). */
@@ -265,9 +283,32 @@ export class ContainerPool {
     void c.connection?.destroy().catch(() => undefined);
     this.remove(c);
     const log = this.deps.log;
+    // Drained because its connection broke under an input (dispatcher/attempt.ts): the process died
+    // with the input, which is as much a crash as an exit while idle.
+    const crash = !expected || c.stopReason === "connection failed";
+    if (crash && !this.closed) this.crashed(c, how);
     if (!expected) log.warn({ event: "container.exited", fn: this.config.key, container: c.id, exit: how }, "container exited unexpectedly");
     else log.info({ event: "container.stopped", fn: this.config.key, container: c.id, reason: c.stopReason, exit: how }, "container stopped");
     if (!this.closed) this.deps.events.changed();
+  }
+
+  /** An unexpected exit: within CRASH_LOOP_WINDOW_MS of ready, the next start waits (and the wait grows). */
+  private crashed(c: Container, how: string): void {
+    const now = this.deps.clock.now();
+    const lived = now - (c.readyAt ?? c.createdAt);
+    if (lived >= CRASH_LOOP_WINDOW_MS) {
+      this.crashes = 0;
+      return;
+    }
+    if (this.lastCrash !== null && now - this.lastCrash.at > CRASH_LOOP_WINDOW_MS + MAX_BACKOFF_MS) this.crashes = 0;
+    this.crashes++;
+    this.lastCrash = { at: now, exit: `container ${c.id} ${how} ${Math.round(lived / 100) / 10} s after it was ready` };
+    const backoff = Math.min(1000 * 2 ** (this.crashes - 1), MAX_BACKOFF_MS);
+    this.blockedUntil = Math.max(this.blockedUntil, now + backoff);
+    this.deps.log.warn(
+      { event: "container.crashLoop", fn: this.config.key, container: c.id, crashes: this.crashes, livedMs: lived, backoffMs: backoff },
+      `container exited ${lived} ms after it was ready: the next start waits ${backoff} ms`,
+    );
   }
 
   private remove(c: Container): void {
