@@ -3,9 +3,10 @@
  * mode 0600, and read back on later starts. The caller prints it once, when it was created; it is never
  * logged.
  */
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes, timingSafeEqual } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { appTokenMac, parseAppToken } from "@warmpool/schema";
 
 export function loadOrCreateToken(stateDir: string): { token: string; created: boolean; file: string } {
   const file = path.join(stateDir, "token");
@@ -34,24 +35,8 @@ export function bearerCheck(token: string): TokenCheck {
   };
 }
 
-/**
- * Tokens scoped to one App, handed to that App's workers (their `WARMPOOL_TOKEN`) so that code in a
- * container can call the App's functions without ever seeing the admin token.
- *
- * `wpa_<HMAC-SHA256(admin token, app) in hex>_<app in base64url>`: derived, not stored, so every agent
- * that knows the admin token (a restarted one, a second replica) accepts the tokens the first one
- * handed out, and nothing new has to be kept secret on disk. A worker holding one cannot derive
- * another App's (HMAC) nor the admin token. Rotating the admin token rotates every App token with it.
- */
-const APP_TOKEN = /^wpa_([0-9a-f]{64})_([A-Za-z0-9_-]{1,400})$/;
-
-function appMac(adminToken: string, app: string): Buffer {
-  return createHmac("sha256", adminToken).update(`warmpool app token\0${app}`).digest();
-}
-
-export function appToken(adminToken: string, app: string): string {
-  return `wpa_${appMac(adminToken, app).toString("hex")}_${Buffer.from(app, "utf8").toString("base64url")}`;
-}
+/** App tokens (`wpa_…`, derived from the admin token): schema/src/app-token.ts, shared with the provider. */
+export { appToken } from "@warmpool/schema";
 
 /** Who a request acts for: the admin (the agent's own token) or one App (an App token). */
 export type Principal = { readonly kind: "admin" } | { readonly kind: "app"; readonly app: string };
@@ -66,10 +51,8 @@ export function principalCheck(adminToken: string): PrincipalCheck {
   return (header) => {
     const asAdmin = admin(header);
     if (asAdmin !== "wrong") return asAdmin === "ok" ? ADMIN : "missing";
-    const m = APP_TOKEN.exec((header as string).slice("Bearer ".length));
-    if (m === null) return "wrong";
-    const app = Buffer.from(m[2] as string, "base64url").toString("utf8");
-    const given = Buffer.from(m[1] as string, "hex");
-    return timingSafeEqual(given, appMac(adminToken, app)) ? { kind: "app", app } : "wrong";
+    const claim = parseAppToken((header as string).slice("Bearer ".length));
+    if (claim === undefined) return "wrong";
+    return timingSafeEqual(claim.mac, appTokenMac(adminToken, claim.app)) ? { kind: "app", app: claim.app } : "wrong";
   };
 }

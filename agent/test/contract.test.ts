@@ -12,12 +12,29 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, wr
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Command } from "commander";
-import { AGENT_ENV, AGENT_FLAGS, AGENT_PORT, CLIENT_ENV, LABELS, WORKER_APP_DIR, WORKER_CLIENT_ENV, WORKER_COMMANDS, WORKER_ENV, WORKER_PORT, checkSpec, type FunctionSpec } from "@warmpool/schema";
+import {
+  AGENT_ACCESS_SECRET,
+  AGENT_ENV,
+  AGENT_FLAGS,
+  AGENT_PORT,
+  CLIENT_ENV,
+  LABELS,
+  WORKER_APP_DIR,
+  WORKER_CLIENT_ENV,
+  WORKER_COMMANDS,
+  WORKER_ENV,
+  WORKER_PORT,
+  appToken,
+  checkSpec,
+  type FunctionSpec,
+} from "@warmpool/schema";
 import { TOKEN_KEY, TOKEN_SECRET, agentDeploymentSpec } from "warmpool/dist/render/agent";
 import { workerDeploymentSpec } from "warmpool/dist/render/worker";
+import { agentAccessData, defaultAgentUrl } from "warmpool/dist/render/agent-access";
 import { program } from "../src/cli/main";
 import { agentOptions, type ServeFlags } from "../src/cli/serve";
 import { podSelector } from "../src/backends/kubernetes/resources";
+import { principalCheck } from "../src/token";
 
 const AGENT = join(__dirname, "..");
 const REPO = join(AGENT, "..");
@@ -74,7 +91,15 @@ function template(deployment: { template: unknown }): { spec?: unknown; metadata
   return deployment.template as { spec?: unknown; metadata?: { labels?: unknown } };
 }
 
-const APP = { name: "demo", environment: "dev", namespace: "demo-dev", runtimeNamespace: "warmpool-system", secrets: [], labels: { [LABELS.app]: "demo", [LABELS.environment]: "dev" } };
+const APP = {
+  name: "demo",
+  environment: "dev",
+  namespace: "demo-dev",
+  runtimeNamespace: "warmpool-system",
+  secrets: [],
+  labels: { [LABELS.app]: "demo", [LABELS.environment]: "dev" },
+  agentAccess: false,
+};
 
 describe("the agent's Deployment, as the Runtime renders it, parsed by the agent's own CLI", () => {
   const spec = runtimeSpec({ logLevel: "debug", limits: { maxPendingInputs: 123, payloadLimit: 7, resultTtl: 600 } });
@@ -134,9 +159,13 @@ describe("the agent's Deployment, as the Runtime renders it, parsed by the agent
   });
 });
 
-/** The container's environment as the kubelet gives it: values, and `metadata.name` for the pod name. */
-function podEnv(container: any, podName: string): Record<string, string> {
+/**
+ * The container's environment as the kubelet gives it: each `envFrom` Secret's data (from `secrets`, by
+ * name; later entries win), then `env` values, and `metadata.name` for the pod name.
+ */
+function podEnv(container: any, podName: string, secrets: Record<string, Record<string, string>> = {}): Record<string, string> {
   const env: Record<string, string> = {};
+  for (const from of container.envFrom ?? []) Object.assign(env, secrets[from.secretRef.name] ?? {});
   for (const e of container.env) {
     if (e.value !== undefined) env[e.name] = e.value;
     else if (e.valueFrom?.fieldRef?.fieldPath === "metadata.name") env[e.name] = podName;
@@ -198,6 +227,25 @@ describe("worker containers, as the Function renders them, read by the worker ru
       serialization: "json",
       token: "",
     });
+  });
+
+  it("with the Runtime's apiToken: both runtimes require, and the Python client sends, a token the agent takes as the App's", () => {
+    const admin = "wp_the-runtime-admin-token";
+    const access = agentAccessData(defaultAgentUrl("warmpool-system"), admin, APP.name);
+    const deployment = workerDeploymentSpec({ spec: functionSpec({ handler: "m:f" }), app: { ...APP, agentAccess: true }, volumes: {}, image: "img" });
+    const container = (template(deployment).spec as any).containers[0];
+    const env = podEnv(container, "p", { [AGENT_ACCESS_SECRET]: access });
+    const token = pythonConfig(env).token as string;
+    expect(nodeConfig(env).token).toBe(token);
+    expect(principalCheck(admin)(`Bearer ${token}`)).toEqual({ kind: "app", app: APP.name });
+    // What the agent sends a pod of that App (agent/src/cli/serve.ts) is exactly what its worker requires.
+    expect(`Bearer ${appToken(admin, APP.name)}`).toBe(`Bearer ${token}`);
+    const client = spawnSync(process.env.PYTHON ?? "python3", ["-c", "import json; from warmpool.client.config import resolve; c = resolve(); print(json.dumps([c.url, c.token]))"], {
+      env: { PATH: process.env.PATH, PYTHONPATH: join(RUNTIMES, "python", "src"), HOME: tmpdir(), ...env },
+      encoding: "utf8",
+    });
+    expect(client.stderr).toBe("");
+    expect(JSON.parse(client.stdout)).toEqual(["http://warmpool-agent.warmpool-system.svc.cluster.local", token]);
   });
 
   it("a renamed environment name on the provider's side changes what the runtimes read", () => {

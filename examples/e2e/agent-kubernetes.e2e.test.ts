@@ -21,7 +21,7 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { checkSpec } from "@warmpool/schema";
+import { appToken, checkSpec } from "@warmpool/schema";
 import { AGENT_APP_RULES, AGENT_CLUSTER_RULES } from "warmpool/dist/render/rbac";
 import { workerDeploymentSpec } from "warmpool/dist/render/worker";
 import { Cluster, REPO, eventually, toolchainBin } from "./harness";
@@ -34,7 +34,8 @@ const stateDir = mkdtempSync(join(tmpdir(), "warmpool-e2e-agent-k8s-"));
 
 /**
  * The stand-in worker: `/ready` answers 200; each `/invoke` is held until the test releases its input,
- * which then returns its argument, or fails with a ValueError when released with a message.
+ * which then returns its argument, or fails with a ValueError when released with a message. Like a
+ * worker pod that has its App's token, it takes inputs only with that token.
  */
 const held = new Map<string, (error?: string) => void>();
 const worker = http.createServer((req, res) => {
@@ -43,6 +44,9 @@ const worker = http.createServer((req, res) => {
   req.on("end", () => {
     if (req.url === "/ready") return void res.end("ok");
     if (req.url !== "/invoke") return void res.writeHead(404).end();
+    // What a worker pod of the App requires once the App has the Runtime's apiToken (its Secret
+    // `warmpool-agent-access`): the App's token, never the admin token.
+    if (req.headers.authorization !== `Bearer ${appToken(token, "demo")}`) return void res.writeHead(401).end();
     const inputs = (JSON.parse(body) as { inputs: Array<{ id: string; args: unknown[] }> }).inputs;
     const answer = (error?: string): void => {
       for (const i of inputs) held.delete(i.id);
@@ -201,7 +205,7 @@ beforeAll(async () => {
   );
   await cluster.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
   const spec = functionSpec();
-  const app = { name: "demo", environment: "dev", namespace: NS, runtimeNamespace: SA_NS, secrets: [], labels: { "warmpool.dev/app": "demo", "warmpool.dev/environment": "dev" } };
+  const app = { name: "demo", environment: "dev", namespace: NS, runtimeNamespace: SA_NS, secrets: [], labels: { "warmpool.dev/app": "demo", "warmpool.dev/environment": "dev" }, agentAccess: true };
   const metadata = { name: "echo", namespace: NS, labels: app.labels };
   await cluster.apply({ apiVersion: "apps/v1", kind: "Deployment", metadata, spec: workerDeploymentSpec({ spec, app, volumes: {}, image: spec.image! }) });
   await cluster.apply({ apiVersion: "warmpool.dev/v1alpha1", kind: "Function", metadata, spec });

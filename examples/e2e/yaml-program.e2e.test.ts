@@ -59,7 +59,7 @@ describe("the root Pulumi.yaml on a real API server", () => {
     expect(pod.tolerations).toContainEqual({ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" });
     expect(pod.containers[0].image).toBe("registry.example.com/chat/server:1.4.0");
     expect(pod.containers[0].resources.limits["nvidia.com/gpu"]).toBe("1");
-    expect(pod.containers[0].envFrom).toEqual([{ secretRef: { name: "huggingface" } }]);
+    expect(pod.containers[0].envFrom).toEqual([{ secretRef: { name: "warmpool-agent-access" } }, { secretRef: { name: "huggingface" } }]);
     expect(pod.containers[0].env).toContainEqual({ name: "MODEL_ID", value: "meta-llama/Llama-3.1-8B-Instruct" });
     expect(pod.containers[0].volumeMounts).toContainEqual(expect.objectContaining({ mountPath: "/models" }));
     expect((await cluster.get("deployment", "embed", "-n", "chat-dev")).spec.template.spec.nodeSelector).toEqual({ "warmpool.dev/gpu": "L4" });
@@ -72,6 +72,12 @@ describe("the root Pulumi.yaml on a real API server", () => {
     const state = project.stateText("e2e-yaml");
     expect(state).not.toContain(HF_TOKEN);
     expect(state).not.toContain(Buffer.from(HF_TOKEN).toString("base64"));
+    // The App's token for its pods (apiToken: ${runtime.apiToken}): in the App's Secret, never plain in state.
+    const access = await cluster.get("secret", "warmpool-agent-access", "-n", "chat-dev");
+    const appTokenValue = Buffer.from(access.data.WARMPOOL_TOKEN, "base64").toString();
+    expect(appTokenValue).toMatch(/^wpa_[0-9a-f]{64}_Y2hhdA$/);
+    expect(Buffer.from(access.data.WARMPOOL_URL, "base64").toString()).toBe("http://warmpool-agent.warmpool-system.svc.cluster.local");
+    expect(state).not.toContain(appTokenValue);
 
     const outputs = JSON.parse(await project.must("stack", "output", "--json"));
     expect(outputs).toMatchObject({ namespace: "chat-dev", chatPath: "/web/chat/v1/chat" });

@@ -59,7 +59,9 @@ export function chat(inputs: ChatInputs) {
               },
         );
 
-  const app = new warmpool.App("chat", { environment: inputs.environment, image: inputs.image, labels: { team: "ml-platform" } });
+  // apiToken: the App's pods get the agent's URL and a token for this App only, so that its functions
+  // can call each other (warmpool.Function.from_name("chat", ...).remote(...) inside a handler).
+  const app = new warmpool.App("chat", { environment: inputs.environment, image: inputs.image, labels: { team: "ml-platform" }, apiToken: runtime.apiToken });
 
   const hf = new warmpool.Secret("huggingface", { app: app.ref, values: { HF_TOKEN: inputs.hfToken } });
 

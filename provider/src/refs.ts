@@ -21,6 +21,8 @@ export interface AppRef {
   secrets: string[];
   /** Labels every object of the App carries. */
   labels: { [key: string]: string };
+  /** Whether the App renders the Secret `warmpool-agent-access` (it was given the Runtime's `apiToken`): its pods read it. */
+  agentAccess: boolean;
 }
 
 /** The `ref` output of a GpuPool. */

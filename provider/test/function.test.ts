@@ -1,3 +1,5 @@
+import * as pulumi from "@pulumi/pulumi";
+import { appToken } from "@warmpool/schema";
 import * as warmpool from "../src";
 import { render, valueOf, type Rendered } from "./render";
 
@@ -50,6 +52,7 @@ describe("Function", () => {
     expect(pod.nodeSelector).toEqual({ "node.example.com/gpu": "h100" });
     expect(pod.tolerations).toContainEqual({ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" });
     expect(pod.automountServiceAccountToken).toBe(false);
+    expect(pod.shareProcessNamespace).toBe(true);
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
     const container = pod.containers[0];
     expect(container.image).toBe(IMAGE);
@@ -139,6 +142,40 @@ describe("Function", () => {
     expect(deployment.spec.template.spec.volumes).toEqual([{ name: "volume-0", persistentVolumeClaim: { claimName: "weights", readOnly: true } }]);
     const spec = out.one("kubernetes:warmpool.dev/v1alpha1:Function").inputs.spec;
     expect(spec).toMatchObject({ secrets: ["hf"], volumes: { "/models": "weights" }, batching: { maxBatchSize: 32, waitMs: 50 } });
+  });
+
+  it("gives the pods the agent's URL and the App's own token when the App has the Runtime's apiToken, by reference only", async () => {
+    const admin = "wp_admin-token-of-the-runtime";
+    const out = await render((opts) => {
+      const runtime = new warmpool.Runtime("warmpool", {}, opts);
+      const app = new warmpool.App("chat", { image: IMAGE, secrets: ["shared"], apiToken: pulumi.secret(admin), runtimeNamespace: runtime.namespace }, opts);
+      new warmpool.Function("llm", { app: app.ref, handler: "serve:generate" }, opts);
+    });
+    const secret = out.one("kubernetes:core/v1:Secret", "chat-agent-access").inputs;
+    expect(secret.metadata).toMatchObject({ name: "warmpool-agent-access", namespace: "chat-dev" });
+    // The App's token, derived from the admin token exactly as the agent checks it; never the admin token.
+    // Marked secret in state (Pulumi's secret signature around the value).
+    expect(secret.stringData).toEqual({
+      [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig,
+      value: { WARMPOOL_URL: "http://warmpool-agent.warmpool-system.svc.cluster.local", WARMPOOL_TOKEN: appToken(admin, "chat") },
+    });
+    expect(JSON.stringify(secret)).not.toContain(admin);
+    const deployment = out.one("kubernetes:apps/v1:Deployment", "llm-worker").inputs;
+    const container = deployment.spec.template.spec.containers[0];
+    // First, so that an App's own Secret of the same names wins (the later envFrom entry).
+    expect(container.envFrom).toEqual([{ secretRef: { name: "warmpool-agent-access" } }, { secretRef: { name: "shared" } }]);
+    expect(JSON.stringify(deployment)).not.toContain(appToken(admin, "chat"));
+  });
+
+  it("renders no agent access without the apiToken, and takes another agentUrl", async () => {
+    const without = await render((opts) => {
+      const app = new warmpool.App("chat", { image: IMAGE }, opts);
+      new warmpool.Function("llm", { app: app.ref, handler: "serve:generate" }, opts);
+    });
+    expect(without.ofType("kubernetes:core/v1:Secret")).toEqual([]);
+    expect(without.one("kubernetes:apps/v1:Deployment").inputs.spec.template.spec.containers[0].envFrom).toEqual([]);
+    const other = await render((opts) => new warmpool.App("chat", { image: IMAGE, apiToken: "t", agentUrl: "http://10.0.0.20" }, opts));
+    expect(other.one("kubernetes:core/v1:Secret").inputs.stringData.value.WARMPOOL_URL).toBe("http://10.0.0.20");
   });
 
   it("inherits the App's image unless it has its own", async () => {

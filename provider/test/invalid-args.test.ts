@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as warmpool from "../src";
 import type { AppRef, FunctionRef } from "../src";
 
-const app: AppRef = { name: "chat", environment: "dev", namespace: "chat-dev", runtimeNamespace: "warmpool-system", secrets: [], labels: {} };
+const app: AppRef = { name: "chat", environment: "dev", namespace: "chat-dev", runtimeNamespace: "warmpool-system", secrets: [], labels: {}, agentAccess: false };
 const fnRef: FunctionRef = { app: "chat", name: "report", namespace: "chat-dev", runtimeNamespace: "warmpool-system" };
 const IMAGE = "registry.example.com/chat:1";
 

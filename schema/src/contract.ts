@@ -88,6 +88,13 @@ export const WORKER_ENV = {
  */
 export const WORKER_CLIENT_ENV = { url: CLIENT_ENV.url, token: CLIENT_ENV.token } as const;
 
+/**
+ * The Secret in each App namespace that holds WORKER_CLIENT_ENV for the App's pods (the agent's URL and
+ * the App's token, schema/src/app-token.ts): rendered by the App when given the Runtime's `apiToken`,
+ * read by every worker container through `envFrom`.
+ */
+export const AGENT_ACCESS_SECRET = "warmpool-agent-access";
+
 /** Headers of the agent's API that the runtimes' clients send. */
 export const CALL_HEADERS = {
   /** The id of the call running the code that makes this call (set by the Python client inside a worker): the new call is its child. */

@@ -100,3 +100,4 @@ export function parseSpec<K extends SpecKind>(kind: K, input: unknown, subject: 
 
 export { CRD_GROUP, CRD_VERSION, crdManifests } from "./crd";
 export * from "./contract";
+export { appToken, appTokenMac, parseAppToken } from "./app-token";

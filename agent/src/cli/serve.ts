@@ -6,7 +6,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { AGENT_ENV, AGENT_FLAGS as F, SpecError } from "@warmpool/schema";
+import { AGENT_ENV, AGENT_FLAGS as F, SpecError, appToken } from "@warmpool/schema";
 import { Agent } from "../agent";
 import { StateDirLocked } from "../lock";
 import { agentLogger } from "../log";
@@ -110,9 +110,13 @@ export async function serve(specFile: string | undefined, flags: ServeFlags): Pr
     throw err;
   }
   const options = agentOptions(flags, specFile === undefined ? { stateDir: process.env[AGENT_ENV.stateDir] ?? ".warmpool" } : { stateDir: ".warmpool", appSource: path.resolve(specFile) });
-  const k8s = flags.backend === "kubernetes" ? await kubernetesSetup(flags, options) : undefined;
+  // Pods get their App's token from the Secret the App renders; the agent sends the same one, derived
+  // from its token once the Agent has read (or created) it.
+  let adminToken: string | undefined;
+  const k8s = flags.backend === "kubernetes" ? await kubernetesSetup(flags, options, (app) => (adminToken === undefined ? undefined : `Bearer ${appToken(adminToken, app)}`)) : undefined;
   if (flags.backend !== undefined && flags.backend !== "local" && k8s === undefined) throw new Error(`--backend ${flags.backend}: must be local or kubernetes`);
   const agent = await lockedAgent(() => new Agent(options, k8s === undefined ? {} : { backend: k8s.backend, logger: k8s.log }), k8s?.log);
+  adminToken = agent.token;
   if (agent.tokenCreated) {
     process.stdout.write(`API token (saved to ${agent.tokenFile}, shown only this once):\n  ${agent.token}\n`);
   }
@@ -172,11 +176,16 @@ async function lockedAgent(make: () => Agent, log: import("pino").Logger | undef
 }
 
 /** The kubernetes backend and its resource controller, loaded only for `--backend kubernetes`. */
-async function kubernetesSetup(flags: ServeFlags, options: AgentOptions) {
+async function kubernetesSetup(flags: ServeFlags, options: AgentOptions, authorization: (app: string) => string | undefined) {
   const { createKubernetes } = await import("../backends/kubernetes");
   const log = agentLogger(withDefaults(options).logLevel, "json");
   return {
     log,
-    ...createKubernetes({ log, ...(flags.kubeconfig === undefined ? {} : { kubeconfig: flags.kubeconfig }), ...(flags.workerAddress === undefined ? {} : { workerAddress: flags.workerAddress }) }),
+    ...createKubernetes({
+      log,
+      authorization,
+      ...(flags.kubeconfig === undefined ? {} : { kubeconfig: flags.kubeconfig }),
+      ...(flags.workerAddress === undefined ? {} : { workerAddress: flags.workerAddress }),
+    }),
   };
 }

@@ -1,12 +1,15 @@
 /**
  * App: a namespace per app and environment, the labels its objects share, the defaults its
- * functions inherit, and the agent's write access to that namespace.
+ * functions inherit, the agent's write access to that namespace, and (given the Runtime's `apiToken`)
+ * the agent's URL and the App's own token for its pods.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { AGENT_ACCESS_SECRET } from "@warmpool/schema";
 import type { AppArgs } from "../generated/args";
 import { appLabels } from "../labels";
 import type { AppRef } from "../refs";
+import { agentAccessData, defaultAgentUrl } from "../render/agent-access";
 import { AGENT_APP_RULES, AGENT_SERVICE_ACCOUNT } from "../render/rbac";
 import { validated } from "../spec";
 
@@ -29,6 +32,7 @@ export class App extends pulumi.ComponentResource {
         secrets: args.secrets,
         labels: args.labels,
         runtimeNamespace: typeof args.runtimeNamespace === "string" ? args.runtimeNamespace : undefined,
+        agentUrl: typeof args.agentUrl === "string" ? args.agentUrl : undefined,
       },
       this,
     );
@@ -56,6 +60,22 @@ export class App extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    const agentAccess = args.apiToken !== undefined;
+    if (agentAccess) {
+      // The App's token, not the admin token: code in its pods can call this App's functions and nothing
+      // else. Derived from the Runtime's token (schema/src/app-token.ts), so the agent accepts it as is.
+      const agentUrl = args.agentUrl ?? runtimeNamespace.apply(defaultAgentUrl);
+      new k8s.core.v1.Secret(
+        `${name}-agent-access`,
+        {
+          metadata: { name: AGENT_ACCESS_SECRET, namespace: namespace.metadata.name, labels },
+          type: "Opaque",
+          stringData: pulumi.secret(pulumi.all([agentUrl, args.apiToken as pulumi.Input<string>]).apply(([url, token]) => agentAccessData(url, token, name))),
+        },
+        { parent: this },
+      );
+    }
+
     this.namespace = namespace.metadata.name;
     this.ref = pulumi.all([this.namespace, runtimeNamespace, args.image]).apply(([ns, runtimeNs, image]) => ({
       name,
@@ -65,6 +85,7 @@ export class App extends pulumi.ComponentResource {
       image,
       secrets: spec.secrets ?? [],
       labels,
+      agentAccess,
     }));
     this.registerOutputs({ ref: this.ref, namespace: this.namespace });
   }

@@ -66,6 +66,10 @@ export interface AppArgs {
   labels?: { [key: string]: string };
   /** Namespace of the warmpool Runtime (agent) that serves this App. Default: "warmpool-system". */
   runtimeNamespace?: pulumi.Input<string>;
+  /** The Runtime's `apiToken` output. Given, the App's pods get the agent's URL and a token scoped to this App (`WARMPOOL_URL` and `WARMPOOL_TOKEN`, from the Secret `warmpool-agent-access` in the App's namespace), so that its functions can call, spawn and read the results of the App's functions (never the admin token), and its workers take inputs only with that token. Absent: pods cannot call the agent, and their workers take inputs from anyone who reaches their pod IP. Pulumi programs only; `warmpool dev` gives local workers both on its own. */
+  apiToken?: pulumi.Input<string>;
+  /** The agent's URL as the App's pods reach it (their `WARMPOOL_URL`), with `apiToken`. Default: the Runtime's Service, `http://warmpool-agent.<runtimeNamespace>.svc.cluster.local`. */
+  agentUrl?: pulumi.Input<string>;
 }
 
 /** Retry policy for failed attempts (Modal's `Retries`). The delay before retry n is initialDelay × backoffCoefficient^(n−1), capped at maxDelay. */

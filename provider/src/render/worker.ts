@@ -2,7 +2,7 @@
  * The worker Deployment of a function: the pod that the agent scales, derived from the validated
  * spec and the refs it points at. Pulumi-free, so that it is tested as plain data.
  */
-import { WORKER_COMMANDS, WORKER_ENV, WORKER_PROTOCOL, parseGpu, type FunctionSpec } from "@warmpool/schema";
+import { AGENT_ACCESS_SECRET, WORKER_COMMANDS, WORKER_ENV, WORKER_PROTOCOL, parseGpu, type FunctionSpec } from "@warmpool/schema";
 import type * as k8s from "@pulumi/kubernetes";
 import { LABEL_GPU, LABEL_POOL, RESOURCE_GPU, TAINT_GPU, componentLabels, functionSelector } from "../labels";
 import type { AppRef, PoolRef, VolumeRef } from "../refs";
@@ -45,6 +45,12 @@ export function workerPodSpec(inputs: WorkerInputs): PodSpec {
     // Workers never talk to the Kubernetes API: no token in the pod.
     automountServiceAccountToken: false,
     enableServiceLinks: false,
+    // The pause container is PID 1, not the worker: the kernel drops a signal to PID 1 that has no
+    // handler yet, so a Pod deleted as it started (the ReplicaSet replacing a Pod the agent deleted)
+    // lost its SIGTERM, sent 2 ms after the container started and ~80 ms before the runtime installs
+    // its handler, and ran until the grace period's SIGKILL (330 s on the test node). Not PID 1, the
+    // worker ends on an early SIGTERM by default, and drains on any later one.
+    shareProcessNamespace: true,
     terminationGracePeriodSeconds: (spec.timeout ?? 300) + DRAIN_MARGIN_SECONDS,
     securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
     nodeSelector: nodeSelector(spec, inputs.pool),
@@ -72,8 +78,9 @@ function workerContainer(inputs: WorkerInputs): Container {
       ...(spec.webPort === undefined ? [] : [{ name: "web", containerPort: spec.webPort, protocol: "TCP" }]),
     ],
     env: workerEnv(spec),
-    // Secrets only by reference: their values never enter the Deployment or the stack state.
-    envFrom: secretNames(inputs).map((name) => ({ secretRef: { name } })),
+    // Secrets only by reference: their values never enter the Deployment or the stack state. The
+    // agent's URL and the App's token first, so that a user Secret can never be overridden by it.
+    envFrom: [...(inputs.app.agentAccess ? [AGENT_ACCESS_SECRET] : []), ...secretNames(inputs)].map((name) => ({ secretRef: { name } })),
     resources: resources(spec),
     // Startup covers image-specific model loading in @enter hooks, up to startupTimeout.
     startupProbe: { httpGet: { path: "/ready", port: "worker" }, periodSeconds: 1, failureThreshold: startupTimeout },

@@ -129,6 +129,14 @@ labels?: {
  */
 runtimeNamespace?: string
 /**
+ * The Runtime's `apiToken` output. Given, the App's pods get the agent's URL and a token scoped to this App (`WARMPOOL_URL` and `WARMPOOL_TOKEN`, from the Secret `warmpool-agent-access` in the App's namespace), so that its functions can call, spawn and read the results of the App's functions (never the admin token), and its workers take inputs only with that token. Absent: pods cannot call the agent, and their workers take inputs from anyone who reaches their pod IP. Pulumi programs only; `warmpool dev` gives local workers both on its own.
+ */
+apiToken?: string
+/**
+ * The agent's URL as the App's pods reach it (their `WARMPOOL_URL`), with `apiToken`. Default: the Runtime's Service, `http://warmpool-agent.<runtimeNamespace>.svc.cluster.local`.
+ */
+agentUrl?: string
+/**
  * Local specs only (`warmpool dev`): the App's functions by name. Pulumi programs declare Function resources instead.
  */
 functions?: {

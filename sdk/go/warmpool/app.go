@@ -38,6 +38,10 @@ func NewApp(ctx *pulumi.Context,
 }
 
 type appArgs struct {
+	// The agent's URL as the App's pods reach it (their `WARMPOOL_URL`), with `apiToken`. Default: the Runtime's Service, `http://warmpool-agent.<runtimeNamespace>.svc.cluster.local`.
+	AgentUrl *string `pulumi:"agentUrl"`
+	// The Runtime's `apiToken` output. Given, the App's pods get the agent's URL and a token scoped to this App (`WARMPOOL_URL` and `WARMPOOL_TOKEN`, from the Secret `warmpool-agent-access` in the App's namespace), so that its functions can call, spawn and read the results of the App's functions (never the admin token), and its workers take inputs only with that token. Absent: pods cannot call the agent, and their workers take inputs from anyone who reaches their pod IP. Pulumi programs only; `warmpool dev` gives local workers both on its own.
+	ApiToken *string `pulumi:"apiToken"`
 	// Deployment environment; the namespace is `<name>-<environment>`. Default: "dev". Allowed: dev, staging, prod.
 	Environment *string `pulumi:"environment"`
 	// Default container image of the App's functions. Allowed: an OCI image reference such as registry.example.com/team/model:1.2 or repo@sha256:<digest>.
@@ -52,6 +56,10 @@ type appArgs struct {
 
 // The set of arguments for constructing a App resource.
 type AppArgs struct {
+	// The agent's URL as the App's pods reach it (their `WARMPOOL_URL`), with `apiToken`. Default: the Runtime's Service, `http://warmpool-agent.<runtimeNamespace>.svc.cluster.local`.
+	AgentUrl pulumi.StringPtrInput
+	// The Runtime's `apiToken` output. Given, the App's pods get the agent's URL and a token scoped to this App (`WARMPOOL_URL` and `WARMPOOL_TOKEN`, from the Secret `warmpool-agent-access` in the App's namespace), so that its functions can call, spawn and read the results of the App's functions (never the admin token), and its workers take inputs only with that token. Absent: pods cannot call the agent, and their workers take inputs from anyone who reaches their pod IP. Pulumi programs only; `warmpool dev` gives local workers both on its own.
+	ApiToken pulumi.StringPtrInput
 	// Deployment environment; the namespace is `<name>-<environment>`. Default: "dev". Allowed: dev, staging, prod.
 	Environment *string
 	// Default container image of the App's functions. Allowed: an OCI image reference such as registry.example.com/team/model:1.2 or repo@sha256:<digest>.

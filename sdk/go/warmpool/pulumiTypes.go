@@ -14,6 +14,8 @@ import (
 var _ = internal.GetEnvOrDefault
 
 type AppRef struct {
+	// Whether the App renders the Secret `warmpool-agent-access` (it was given the Runtime's `apiToken`): its pods read it.
+	AgentAccess bool `pulumi:"agentAccess"`
 	// dev, staging or prod.
 	Environment string `pulumi:"environment"`
 	// Default image of the App's functions.
@@ -42,6 +44,8 @@ type AppRefInput interface {
 }
 
 type AppRefArgs struct {
+	// Whether the App renders the Secret `warmpool-agent-access` (it was given the Runtime's `apiToken`): its pods read it.
+	AgentAccess pulumi.BoolInput `pulumi:"agentAccess"`
 	// dev, staging or prod.
 	Environment pulumi.StringInput `pulumi:"environment"`
 	// Default image of the App's functions.
@@ -82,6 +86,11 @@ func (o AppRefOutput) ToAppRefOutput() AppRefOutput {
 
 func (o AppRefOutput) ToAppRefOutputWithContext(ctx context.Context) AppRefOutput {
 	return o
+}
+
+// Whether the App renders the Secret `warmpool-agent-access` (it was given the Runtime's `apiToken`): its pods read it.
+func (o AppRefOutput) AgentAccess() pulumi.BoolOutput {
+	return o.ApplyT(func(v AppRef) bool { return v.AgentAccess }).(pulumi.BoolOutput)
 }
 
 // dev, staging or prod.

@@ -52,6 +52,10 @@ __all__ = [
 ]
 
 class AppRefArgsDict(TypedDict):
+    agent_access: pulumi.Input[_builtins.bool]
+    """
+    Whether the App renders the Secret `warmpool-agent-access` (it was given the Runtime's `apiToken`): its pods read it.
+    """
     environment: pulumi.Input[_builtins.str]
     """
     dev, staging or prod.
@@ -84,6 +88,7 @@ class AppRefArgsDict(TypedDict):
 @pulumi.input_type
 class AppRefArgs:
     def __init__(__self__, *,
+                 agent_access: pulumi.Input[_builtins.bool],
                  environment: pulumi.Input[_builtins.str],
                  labels: pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]],
                  name: pulumi.Input[_builtins.str],
@@ -92,6 +97,7 @@ class AppRefArgs:
                  secrets: pulumi.Input[Sequence[pulumi.Input[_builtins.str]]],
                  image: pulumi.Input[Optional[_builtins.str]] = None):
         """
+        :param pulumi.Input[_builtins.bool] agent_access: Whether the App renders the Secret `warmpool-agent-access` (it was given the Runtime's `apiToken`): its pods read it.
         :param pulumi.Input[_builtins.str] environment: dev, staging or prod.
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] labels: Labels every object of the App carries.
         :param pulumi.Input[_builtins.str] name: App name.
@@ -100,6 +106,7 @@ class AppRefArgs:
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] secrets: Secrets every function of the App receives.
         :param pulumi.Input[_builtins.str] image: Default image of the App's functions.
         """
+        pulumi.set(__self__, "agent_access", agent_access)
         pulumi.set(__self__, "environment", environment)
         pulumi.set(__self__, "labels", labels)
         pulumi.set(__self__, "name", name)
@@ -108,6 +115,18 @@ class AppRefArgs:
         pulumi.set(__self__, "secrets", secrets)
         if image is not None:
             pulumi.set(__self__, "image", image)
+
+    @_builtins.property
+    @pulumi.getter(name="agentAccess")
+    def agent_access(self) -> pulumi.Input[_builtins.bool]:
+        """
+        Whether the App renders the Secret `warmpool-agent-access` (it was given the Runtime's `apiToken`): its pods read it.
+        """
+        return pulumi.get(self, "agent_access")
+
+    @agent_access.setter
+    def agent_access(self, value: pulumi.Input[_builtins.bool]):
+        pulumi.set(self, "agent_access", value)
 
     @_builtins.property
     @pulumi.getter

@@ -20,6 +20,8 @@ __all__ = ['AppArgs', 'App']
 @pulumi.input_type
 class AppArgs:
     def __init__(__self__, *,
+                 agent_url: pulumi.Input[Optional[_builtins.str]] = None,
+                 api_token: pulumi.Input[Optional[_builtins.str]] = None,
                  environment: Optional[_builtins.str] = None,
                  image: pulumi.Input[Optional[_builtins.str]] = None,
                  labels: Optional[Mapping[str, _builtins.str]] = None,
@@ -28,12 +30,18 @@ class AppArgs:
         """
         The set of arguments for constructing a App resource.
 
+        :param pulumi.Input[_builtins.str] agent_url: The agent's URL as the App's pods reach it (their `WARMPOOL_URL`), with `apiToken`. Default: the Runtime's Service, `http://warmpool-agent.<runtimeNamespace>.svc.cluster.local`.
+        :param pulumi.Input[_builtins.str] api_token: The Runtime's `apiToken` output. Given, the App's pods get the agent's URL and a token scoped to this App (`WARMPOOL_URL` and `WARMPOOL_TOKEN`, from the Secret `warmpool-agent-access` in the App's namespace), so that its functions can call, spawn and read the results of the App's functions (never the admin token), and its workers take inputs only with that token. Absent: pods cannot call the agent, and their workers take inputs from anyone who reaches their pod IP. Pulumi programs only; `warmpool dev` gives local workers both on its own.
         :param _builtins.str environment: Deployment environment; the namespace is `<name>-<environment>`. Default: "dev". Allowed: dev, staging, prod.
         :param pulumi.Input[_builtins.str] image: Default container image of the App's functions. Allowed: an OCI image reference such as registry.example.com/team/model:1.2 or repo@sha256:<digest>.
         :param Mapping[str, _builtins.str] labels: Extra labels on every object of the App.
         :param pulumi.Input[_builtins.str] runtime_namespace: Namespace of the warmpool Runtime (agent) that serves this App. Default: "warmpool-system".
         :param Sequence[Any] secrets: Names of Secrets (declared in this App) that every function of the App receives, before its own.
         """
+        if agent_url is not None:
+            pulumi.set(__self__, "agent_url", agent_url)
+        if api_token is not None:
+            pulumi.set(__self__, "api_token", api_token)
         if environment is not None:
             pulumi.set(__self__, "environment", environment)
         if image is not None:
@@ -44,6 +52,30 @@ class AppArgs:
             pulumi.set(__self__, "runtime_namespace", runtime_namespace)
         if secrets is not None:
             pulumi.set(__self__, "secrets", secrets)
+
+    @_builtins.property
+    @pulumi.getter(name="agentUrl")
+    def agent_url(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        The agent's URL as the App's pods reach it (their `WARMPOOL_URL`), with `apiToken`. Default: the Runtime's Service, `http://warmpool-agent.<runtimeNamespace>.svc.cluster.local`.
+        """
+        return pulumi.get(self, "agent_url")
+
+    @agent_url.setter
+    def agent_url(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "agent_url", value)
+
+    @_builtins.property
+    @pulumi.getter(name="apiToken")
+    def api_token(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        The Runtime's `apiToken` output. Given, the App's pods get the agent's URL and a token scoped to this App (`WARMPOOL_URL` and `WARMPOOL_TOKEN`, from the Secret `warmpool-agent-access` in the App's namespace), so that its functions can call, spawn and read the results of the App's functions (never the admin token), and its workers take inputs only with that token. Absent: pods cannot call the agent, and their workers take inputs from anyone who reaches their pod IP. Pulumi programs only; `warmpool dev` gives local workers both on its own.
+        """
+        return pulumi.get(self, "api_token")
+
+    @api_token.setter
+    def api_token(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "api_token", value)
 
     @_builtins.property
     @pulumi.getter
@@ -112,6 +144,8 @@ class App(pulumi.ComponentResource):
     def __init__(__self__,
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
+                 agent_url: pulumi.Input[Optional[_builtins.str]] = None,
+                 api_token: pulumi.Input[Optional[_builtins.str]] = None,
                  environment: Optional[_builtins.str] = None,
                  image: pulumi.Input[Optional[_builtins.str]] = None,
                  labels: Optional[Mapping[str, _builtins.str]] = None,
@@ -123,6 +157,8 @@ class App(pulumi.ComponentResource):
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
+        :param pulumi.Input[_builtins.str] agent_url: The agent's URL as the App's pods reach it (their `WARMPOOL_URL`), with `apiToken`. Default: the Runtime's Service, `http://warmpool-agent.<runtimeNamespace>.svc.cluster.local`.
+        :param pulumi.Input[_builtins.str] api_token: The Runtime's `apiToken` output. Given, the App's pods get the agent's URL and a token scoped to this App (`WARMPOOL_URL` and `WARMPOOL_TOKEN`, from the Secret `warmpool-agent-access` in the App's namespace), so that its functions can call, spawn and read the results of the App's functions (never the admin token), and its workers take inputs only with that token. Absent: pods cannot call the agent, and their workers take inputs from anyone who reaches their pod IP. Pulumi programs only; `warmpool dev` gives local workers both on its own.
         :param _builtins.str environment: Deployment environment; the namespace is `<name>-<environment>`. Default: "dev". Allowed: dev, staging, prod.
         :param pulumi.Input[_builtins.str] image: Default container image of the App's functions. Allowed: an OCI image reference such as registry.example.com/team/model:1.2 or repo@sha256:<digest>.
         :param Mapping[str, _builtins.str] labels: Extra labels on every object of the App.
@@ -153,6 +189,8 @@ class App(pulumi.ComponentResource):
     def _internal_init(__self__,
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
+                 agent_url: pulumi.Input[Optional[_builtins.str]] = None,
+                 api_token: pulumi.Input[Optional[_builtins.str]] = None,
                  environment: Optional[_builtins.str] = None,
                  image: pulumi.Input[Optional[_builtins.str]] = None,
                  labels: Optional[Mapping[str, _builtins.str]] = None,
@@ -169,6 +207,8 @@ class App(pulumi.ComponentResource):
                 raise TypeError('__props__ is only valid when passed in combination with a valid opts.id to get an existing resource')
             __props__ = AppArgs.__new__(AppArgs)
 
+            __props__.__dict__["agent_url"] = agent_url
+            __props__.__dict__["api_token"] = api_token
             __props__.__dict__["environment"] = environment
             __props__.__dict__["image"] = image
             __props__.__dict__["labels"] = labels

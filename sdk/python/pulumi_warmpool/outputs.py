@@ -27,7 +27,9 @@ class AppRef(dict):
     @staticmethod
     def __key_warning(key: str):
         suggest = None
-        if key == "runtimeNamespace":
+        if key == "agentAccess":
+            suggest = "agent_access"
+        elif key == "runtimeNamespace":
             suggest = "runtime_namespace"
 
         if suggest:
@@ -42,6 +44,7 @@ class AppRef(dict):
         return super().get(key, default)
 
     def __init__(__self__, *,
+                 agent_access: _builtins.bool,
                  environment: _builtins.str,
                  labels: Mapping[str, _builtins.str],
                  name: _builtins.str,
@@ -50,6 +53,7 @@ class AppRef(dict):
                  secrets: Sequence[_builtins.str],
                  image: Optional[_builtins.str] = None):
         """
+        :param _builtins.bool agent_access: Whether the App renders the Secret `warmpool-agent-access` (it was given the Runtime's `apiToken`): its pods read it.
         :param _builtins.str environment: dev, staging or prod.
         :param Mapping[str, _builtins.str] labels: Labels every object of the App carries.
         :param _builtins.str name: App name.
@@ -58,6 +62,7 @@ class AppRef(dict):
         :param Sequence[_builtins.str] secrets: Secrets every function of the App receives.
         :param _builtins.str image: Default image of the App's functions.
         """
+        pulumi.set(__self__, "agent_access", agent_access)
         pulumi.set(__self__, "environment", environment)
         pulumi.set(__self__, "labels", labels)
         pulumi.set(__self__, "name", name)
@@ -66,6 +71,14 @@ class AppRef(dict):
         pulumi.set(__self__, "secrets", secrets)
         if image is not None:
             pulumi.set(__self__, "image", image)
+
+    @_builtins.property
+    @pulumi.getter(name="agentAccess")
+    def agent_access(self) -> _builtins.bool:
+        """
+        Whether the App renders the Secret `warmpool-agent-access` (it was given the Runtime's `apiToken`): its pods read it.
+        """
+        return pulumi.get(self, "agent_access")
 
     @_builtins.property
     @pulumi.getter

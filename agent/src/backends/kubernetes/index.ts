@@ -16,11 +16,11 @@ export interface KubernetesSetup {
   controller: ResourceController;
 }
 
-export function createKubernetes(options: { kubeconfig?: string; workerAddress?: string; log: Logger }): KubernetesSetup {
+export function createKubernetes(options: { kubeconfig?: string; workerAddress?: string; log: Logger; authorization: (app: string) => string | undefined }): KubernetesSetup {
   const kc = new KubeConfig();
   if (options.kubeconfig !== undefined) kc.loadFromFile(options.kubeconfig);
   else kc.loadFromCluster();
-  const backend = new KubernetesBackend({ kc, log: options.log, ...(options.workerAddress === undefined ? {} : { workerAddress: options.workerAddress }) });
+  const backend = new KubernetesBackend({ kc, log: options.log, authorization: options.authorization, ...(options.workerAddress === undefined ? {} : { workerAddress: options.workerAddress }) });
   const controller = new ResourceController({ kc, backend, log: options.log });
   return { backend, controller };
 }

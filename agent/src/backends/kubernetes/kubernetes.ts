@@ -36,6 +36,11 @@ export interface KubernetesBackendOptions {
    * outside the cluster network (through a port-forward), or tests on simulated nodes. Default: the Pod IP.
    */
   workerAddress?: string;
+  /**
+   * The `Authorization` header for an App's workers (`Bearer <App token>`): the App's pods get the
+   * same token from the Secret `warmpool-agent-access` and then take inputs only with it.
+   */
+  authorization?: (app: string) => string | undefined;
 }
 
 interface Claimed {
@@ -114,7 +119,18 @@ export class KubernetesBackend implements Backend {
     let exit!: (how: string) => void;
     const exited = new Promise<string>((resolve) => (exit = resolve));
     const [host, port] = this.address(pod);
-    const handle: ContainerHandle = { id, fn: fn.key, host, port, ref: `pod ${t.namespace}/${name}`, gpus: [], startedAt: Date.now(), exited };
+    const authorization = this.options.authorization?.(fn.app);
+    const handle: ContainerHandle = {
+      id,
+      fn: fn.key,
+      host,
+      port,
+      ref: `pod ${t.namespace}/${name}`,
+      gpus: [],
+      startedAt: Date.now(),
+      exited,
+      ...(authorization === undefined ? {} : { authorization }),
+    };
     const entry: Claimed = { handle, target: t, pod: name, uid: pod.metadata?.uid as string, exit: () => undefined, unsubscribe: () => undefined, release: () => false };
     let done = false;
     let released = false;
