@@ -41,7 +41,7 @@ test("every problem of a spec file in one run: fields with 'did you mean', refer
   const r = await cli(dir, ["dev", "app.yaml", "--port", "0"]);
   expect(r.code).toBe(2);
   expect(r.stderr.split("\n").filter((l) => l.startsWith("  - "))).toEqual([
-    '  - functionz = {}: is not a field here; did you mean "functions"? (allowed: name, environment, image, secrets, labels, runtimeNamespace, functions, schedules, endpoints)',
+    '  - functionz = {}: is not a field here; did you mean "functions"? (allowed: name, environment, image, secrets, labels, runtimeNamespace, apiToken, agentUrl, functions, schedules, endpoints)',
     expect.stringMatching(/^ {2}- functions\.square\.autoscalr = \{"minContainers":1\}: is not a field here; did you mean "autoscaler"\? \(allowed: app, name, /),
     '  - schedules.s.function = "sqaure": must name a function of this app; did you mean "square"? (square, web, api)',
     '  - endpoints.a.function = "squre": must name a function of this app; did you mean "square"? (square, web, api)',

@@ -213,9 +213,13 @@ describe("pulumi up of the CPU-only ops example on a real node, then calling it"
     const inputs = Array.from({ length: 100 }, (_, i) => ({ args: [`m${i}`, 2] }));
     let peak = 0;
     let watching = true;
+    // Every container of the agent on a Pod of its own: two starts at once once took the same new Pod.
+    const shared = new Set<string>();
     const watch = (async () => {
       while (watching) {
         peak = Math.max(peak, (await pods("llm")).filter((p) => p.ready).length);
+        const refs = ((await api("GET", "/v1/apps/chat/functions/llm")).json?.containers ?? []).map((c: any) => c.ref).filter((r: unknown) => r !== null);
+        for (const r of refs) if (refs.indexOf(r) !== refs.lastIndexOf(r)) shared.add(r);
         await new Promise((r) => setTimeout(r, 250));
       }
     })();
@@ -239,6 +243,7 @@ describe("pulumi up of the CPU-only ops example on a real node, then calling it"
     const containers = new Set(lines.map((l) => l.result.container));
     expect(containers.size).toBeGreaterThan(1);
     expect(peak).toBeGreaterThan(1);
+    expect([...shared]).toEqual([]);
     // Each input ran exactly once.
     const ran = runs("generate.log")
       .filter((r) => /^m\d+$/.test(r.input))
@@ -448,6 +453,42 @@ print(json.dumps({
     const newAgentLog = (await cluster.kubectl("logs", "-n", SYSTEM, "deployment/warmpool-agent")).stdout;
     expect(newAgentLog).toMatch(/"event":"agent.recovered"/);
   }, 300_000);
+
+  it("a function whose handler cannot import fails its call at once in the cluster, with the traceback", async () => {
+    // reindex's Function and Deployment, as the components rendered them, for a handler whose module
+    // does not exist: the worker prints the ModuleNotFoundError and exits with status 3, the kubelet
+    // keeps the end of that output in the termination message, and the agent reads it from the Pod.
+    const fn = await cluster.get("functions.warmpool.dev", "reindex", "-n", NS);
+    const dep = await cluster.get("deployment", "reindex", "-n", NS);
+    const labels = { ...dep.metadata.labels, "warmpool.dev/function": "broken" };
+    const spec = { ...fn.spec, name: "broken", handler: "chat.broken:missing" };
+    const template = dep.spec.template;
+    template.metadata.labels["warmpool.dev/function"] = "broken";
+    const worker = template.spec.containers[0];
+    worker.env = worker.env.map((e: any) => (e.name === "WARMPOOL_HANDLER" ? { ...e, value: spec.handler } : e));
+    await cluster.apply({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "broken", namespace: NS, labels },
+      spec: { ...dep.spec, replicas: 0, selector: { matchLabels: { ...dep.spec.selector.matchLabels, "warmpool.dev/function": "broken" } }, template },
+    });
+    await cluster.apply({ apiVersion: "warmpool.dev/v1alpha1", kind: "Function", metadata: { name: "broken", namespace: NS, labels }, spec });
+    await eventually("the agent to deploy broken", async () => ((await api("GET", "/v1/apps/chat/functions/broken")).status === 200 ? true : undefined), 30_000);
+    const started = Date.now();
+    const call = await api("POST", "/v1/apps/chat/functions/broken/call", { args: [] });
+    // Well inside its startupTimeout (300 s): the first exit with status 3 ends the wait.
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(call.json).toMatchObject({ status: "failed", error: { type: "ContainerStartupError" } });
+    expect(call.json.error.traceback).toContain("No module named 'chat.broken'");
+    const degraded = await eventually(
+      "the Degraded condition",
+      async () => ((await cluster.get("functions.warmpool.dev", "broken", "-n", NS)).status?.conditions ?? []).find((c: any) => c.type === "Degraded" && c.status === "True"),
+      30_000,
+    );
+    expect(degraded.message).toContain("No module named 'chat.broken'");
+    await cluster.kubectl("delete", "functions.warmpool.dev/broken", "deployment/broken", "-n", NS, "--wait=true");
+    await eventually("broken's pods to go", async () => ((await pods("broken")).length === 0 ? true : undefined), 60_000);
+  }, 180_000);
 
   it("pulumi destroy leaves no pod, volume or namespace behind", async () => {
     await project.must("destroy", "--yes", "--skip-preview");

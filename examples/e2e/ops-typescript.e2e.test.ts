@@ -45,7 +45,8 @@ describe("examples/ops-typescript on a real API server", () => {
     expect(pod.nodeSelector).toEqual({ "warmpool.dev/gpu": "H100" });
     expect(pod.tolerations).toContainEqual({ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" });
     expect(pod.containers[0].resources.limits["nvidia.com/gpu"]).toBe("1");
-    expect(pod.containers[0].envFrom).toEqual([{ secretRef: { name: "huggingface" } }]);
+    // The agent's URL and the App's token first (the App has the Runtime's apiToken), then the App's own Secret.
+    expect(pod.containers[0].envFrom).toEqual([{ secretRef: { name: "warmpool-agent-access" } }, { secretRef: { name: "huggingface" } }]);
     expect(pod.containers[0].env.map((e: any) => e.name)).not.toContain("WARMPOOL_WEB_PORT");
     expect(pod.containers[0].ports.map((p: any) => p.name)).toEqual(["worker"]);
 

@@ -53,6 +53,8 @@ describe("Function", () => {
     expect(pod.tolerations).toContainEqual({ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" });
     expect(pod.automountServiceAccountToken).toBe(false);
     expect(pod.shareProcessNamespace).toBe(true);
+    // A start failure's output reaches the agent through the Pod's status (no pods/log access needed).
+    expect(pod.containers[0].terminationMessagePolicy).toBe("FallbackToLogsOnError");
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
     const container = pod.containers[0];
     expect(container.image).toBe(IMAGE);

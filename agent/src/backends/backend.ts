@@ -17,11 +17,16 @@ import type { FunctionConfig } from "../config/function";
  */
 export const START_FAILED_STATUS = 3;
 
-/** `ready` rejects with this; `deterministic` when the worker exited with START_FAILED_STATUS. */
+/**
+ * `ready` rejects with this; `deterministic` when the worker exited with START_FAILED_STATUS. `output`:
+ * the end of what the container printed, when the backend has it at hand (a Pod's termination
+ * message); otherwise the pool asks `logs`.
+ */
 export class ContainerStartError extends Error {
   constructor(
     message: string,
     readonly deterministic: boolean,
+    readonly output?: readonly string[],
   ) {
     super(message);
     this.name = "ContainerStartError";

@@ -195,7 +195,7 @@ export class ContainerPool {
       this.blockedUntil = clock.now() + backoff;
       this.lastError = message;
       if (repeats) {
-        const output = (await backend.logs(this.config.key, 200).catch(() => [])).find((l) => l.container === c.id)?.lines ?? [];
+        const output = err.output ?? (await backend.logs(this.config.key, 200).catch(() => [])).find((l) => l.container === c.id)?.lines ?? [];
         this.deterministic = { message, traceback: trimTraceback(output).join("\n"), at: clock.now() };
       } else this.deterministic = null;
       log.warn(

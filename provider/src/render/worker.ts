@@ -84,6 +84,10 @@ function workerContainer(inputs: WorkerInputs): Container {
     resources: resources(spec),
     // Startup covers image-specific model loading in @enter hooks, up to startupTimeout.
     startupProbe: { httpGet: { path: "/ready", port: "worker" }, periodSeconds: 1, failureThreshold: startupTimeout },
+    // A worker that fails to start prints its traceback and exits: the kubelet keeps the end of that
+    // output (≤ 80 lines, 2 KiB) in the container's termination message, where the agent reads it
+    // from the Pod's status (it has no pods/log access) for the caller and `warmpool status`.
+    terminationMessagePolicy: "FallbackToLogsOnError",
     readinessProbe: { httpGet: { path: "/ready", port: "worker" }, periodSeconds: 2, failureThreshold: 2 },
     securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: false, capabilities: { drop: ["ALL"] } },
     volumeMounts: Object.entries(inputs.volumes).map(([mountPath, volume], index) => ({

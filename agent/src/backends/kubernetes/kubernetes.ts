@@ -22,9 +22,9 @@ import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Pod } from "@kubernetes/c
 import { WORKER_PORT } from "@warmpool/schema";
 import type { Logger } from "pino";
 import type { FunctionConfig } from "../../config/function";
-import type { Backend, ContainerHandle, ContainerInfo } from "../backend";
+import { ContainerStartError, type Backend, type ContainerHandle, type ContainerInfo } from "../backend";
 import { LABEL_APP, LABEL_FUNCTION, type FunctionTarget } from "./resources";
-import { PodWatch, podGone, podReady } from "./pods";
+import { PodWatch, podGone, podReady, startFailure } from "./pods";
 
 export { WORKER_PORT } from "@warmpool/schema";
 
@@ -60,6 +60,13 @@ export class KubernetesBackend implements Backend {
   private readonly targets = new Map<string, FunctionTarget>();
   private readonly watches = new Map<string, PodWatch>();
   private readonly claimed = new Map<string, Claimed>();
+  /**
+   * Pods (`ns/name`) a start has taken but not yet entered in `claimed`. The watch runs every waiter's
+   * check in one go, so two starts waiting for a Pod both saw the same new one unclaimed and both
+   * claimed it: two containers on one Pod, and when one was stopped its Pod took the other along (a
+   * journey run lost the container a scale-down kept that way) while a Pod nobody claimed idled.
+   */
+  private readonly taking = new Set<string>();
   /** Containers reserved per Deployment (`ns/name`): claimed ones plus starts waiting for their Pod. */
   private readonly reserved = new Map<string, number>();
   private readonly locks = new Map<string, Promise<unknown>>();
@@ -109,7 +116,16 @@ export class KubernetesBackend implements Backend {
     let pod: V1Pod;
     try {
       await this.setReplicas(t);
-      pod = await w.waitFor(`a new Pod of Deployment ${dep}`, () => this.unclaimedPod(t, w), fn.startupTimeoutMs);
+      pod = await w.waitFor(
+        `a new Pod of Deployment ${dep}`,
+        () => {
+          const p = this.unclaimedPod(t, w);
+          // Taken in the check itself, before the next waiter's check runs.
+          if (p !== undefined) this.taking.add(`${t.namespace}/${p.metadata?.name}`);
+          return p;
+        },
+        fn.startupTimeoutMs,
+      );
     } catch (err) {
       this.reserved.set(dep, Math.max(0, (this.reserved.get(dep) ?? 1) - 1));
       void this.setReplicas(t).catch(() => undefined);
@@ -158,12 +174,14 @@ export class KubernetesBackend implements Backend {
       entry.exit(gone);
     });
     this.claimed.set(id, entry);
+    this.taking.delete(`${t.namespace}/${name}`);
     return handle;
   }
 
   /** The oldest Pod of the Deployment that is alive and not claimed by a container. */
   private unclaimedPod(t: FunctionTarget, w: PodWatch): V1Pod | undefined {
     const taken = new Set([...this.claimed.values()].filter((c) => c.target.namespace === t.namespace).map((c) => c.pod));
+    for (const key of this.taking) if (key.startsWith(`${t.namespace}/`)) taken.add(key.slice(t.namespace.length + 1));
     const fnName = t.key.split("/")[1];
     const app = t.key.split("/")[0];
     const candidates = [...w.pods.values()].filter(
@@ -192,6 +210,10 @@ export class KubernetesBackend implements Backend {
         const p = w.pods.get(c.pod);
         const gone = podGone(p);
         if (gone !== undefined) throw new Error(`container ${handle.id} (${c.pod}): ${gone} before it was ready`);
+        // The worker ended before it was ever ready: the kubelet would restart it (with a growing
+        // back-off) until startupTimeout; the pool's own back-off, or its fail-fast, decides instead.
+        const failed = startFailure(p);
+        if (failed !== undefined) throw new ContainerStartError(`container ${handle.id} (${c.pod}) ${failed.message} before it was ready`, failed.deterministic, failed.output);
         return p !== undefined && podReady(p) && p.status?.podIP ? p : undefined;
       },
       timeoutMs,

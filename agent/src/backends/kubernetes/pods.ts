@@ -6,6 +6,7 @@
  */
 import type { KubeConfig, V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "pino";
+import { START_FAILED_STATUS } from "../backend";
 import { LABEL_FUNCTION } from "./resources";
 
 type Listener = () => void;
@@ -114,6 +115,26 @@ export class PodWatch {
     this.stopped = true;
     await this.informer?.stop().catch(() => undefined);
   }
+}
+
+/**
+ * How the worker container ended before its Pod was ever ready (the kubelet restarts it in place, so
+ * the Pod itself lives on), or undefined while it has not. `deterministic` for the worker's
+ * START_FAILED_STATUS (its handler cannot import, or `@enter` raised: the same again on every restart);
+ * `output`: the end of its log, which the kubelet copies into the termination message
+ * (`terminationMessagePolicy: FallbackToLogsOnError` in the worker container the provider renders), so
+ * the agent shows the traceback with no access to `pods/log`.
+ */
+export function startFailure(pod: V1Pod | undefined): { message: string; deterministic: boolean; output: string[] } | undefined {
+  const status = pod?.status?.containerStatuses?.find((c) => c.name === "worker");
+  const ended = status?.state?.terminated ?? status?.lastState?.terminated;
+  if (ended === undefined) return undefined;
+  const how = ended.exitCode === 0 ? "exited" : `exited with status ${ended.exitCode}`;
+  return {
+    message: `${how}${ended.reason !== undefined && ended.reason !== "Error" && ended.reason !== "Completed" ? ` (${ended.reason})` : ""}`,
+    deterministic: ended.exitCode === START_FAILED_STATUS,
+    output: (ended.message ?? "").split("\n").filter((l) => l !== ""),
+  };
 }
 
 export function podReady(pod: V1Pod): boolean {
