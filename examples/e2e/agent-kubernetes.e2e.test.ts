@@ -10,7 +10,7 @@
  * server speaking the worker protocol): calls complete, and the test decides when each one finishes.
  * What is checked: 0 → 1 → 2 on demand with pods Running on the H100 kwok nodes; the Function's
  * status and `kubectl get functions.warmpool.dev` columns; one Event per scale decision; an idle pod
- * is the one removed (the agent deletes it by UID), the busy one stays; back to minContainers after the
+ * is the one removed (marked with the lowest pod-deletion-cost, both being Ready), the busy one stays; back to minContainers after the
  * scaledownWindow; the Endpoint's status (its URL on the agent, ready while a container is) and the
  * Schedule's (next run while suspended; last run, call and error once it fires, the error cleared by
  * the next success); no request of the agent was forbidden.
@@ -292,8 +292,10 @@ describe("warmpool agent --backend kubernetes", () => {
   }, 120_000);
 
   it("scale-down removes the idle pod, not the busy one, after the window", async () => {
-    // The newer pod goes idle and must go. A watch records every version of the pods: the idle one
-    // must have been deleted (terminating) while replicas still counted it, and the busy one never.
+    // The newer pod goes idle and must go. Both are Ready, so the agent marks the idle one with the
+    // lowest pod-deletion-cost and the ReplicaSet removes it, with no Pod created or deleted for
+    // nothing. A watch records every version of the pods: the idle one must have been marked before it
+    // was terminating, and the busy one never marked nor terminating.
     const watch = spawn(join(cluster.bin, "kubectl"), ["get", "pods", "-n", NS, "-l", "warmpool.dev/function=echo", "--watch", "--output-watch-events", "-o", "json"], {
       env: cluster.env,
       stdio: ["ignore", "pipe", "ignore"],
@@ -316,14 +318,16 @@ describe("warmpool agent --backend kubernetes", () => {
     expect(remaining[0]!.name).toBe(firstPod);
     await eventually("the watch to see the idle pod deleted", async () => (watchEvents(seen).some((e) => e.type === "DELETED" && e.object.metadata.name === secondPod) ? true : undefined), 30_000);
     watch.kill();
-    const versions = (pod: string): Array<[string, boolean]> =>
+    const versions = (pod: string): Array<[string | undefined, boolean]> =>
       watchEvents(seen)
         .filter((e) => e.object.metadata.name === pod)
-        .map((e) => [e.type, e.object.metadata.deletionTimestamp !== undefined]);
-    // Terminating (the agent's delete with a grace period) before it was gone; the busy one never touched.
+        .map((e) => [e.object.metadata.annotations?.["controller.kubernetes.io/pod-deletion-cost"], e.object.metadata.deletionTimestamp !== undefined]);
     const idle = versions(secondPod);
-    expect(idle.findIndex(([type, deleting]) => type === "MODIFIED" && deleting)).toBeGreaterThanOrEqual(0);
-    expect(versions(firstPod).every(([type, deleting]) => type !== "DELETED" && !deleting)).toBe(true);
+    const marked = idle.findIndex(([cost]) => cost === "-2147483647");
+    const terminating = idle.findIndex(([, deleting]) => deleting);
+    expect([marked >= 0, terminating > marked]).toEqual([true, true]);
+    expect(versions(firstPod).every(([cost, deleting]) => cost === undefined && !deleting)).toBe(true);
+    expect(new Set(watchEvents(seen).map((e) => e.object.metadata.name))).toEqual(new Set([firstPod, secondPod]));
     const s = await eventually("status of the scale-down", async () => ((await status()).lastScaleReason?.startsWith("scale down 2 → 1") ? await status() : undefined), 30_000);
     expect(s).toMatchObject({ replicas: 1, readyReplicas: 1, inFlight: 1 });
   }, 120_000);
@@ -422,6 +426,6 @@ describe("warmpool agent --backend kubernetes", () => {
   }, 180_000);
 
   it("needed nothing beyond the RBAC the components grant", () => {
-    expect(agentErr).not.toMatch(/forbidden|kubernetes\.(statusFailed|eventFailed|podDeleteFailed)/i);
+    expect(agentErr).not.toMatch(/forbidden|kubernetes\.(statusFailed|eventFailed|podRemoveFailed)/i);
   });
 });

@@ -61,7 +61,7 @@ describe("Runtime", () => {
     expect(everyRule.flatMap((r) => r.resources as string[])).not.toContain("secrets");
     expect(everyRule.flatMap((r) => r.verbs as string[])).not.toContain("*");
     // The one delete: the idle Pod a scale-down chose, in App namespaces; nothing else is ever deleted.
-    expect(everyRule.filter((r) => (r.verbs as string[]).includes("delete"))).toEqual([{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch", "delete"] }]);
+    expect(everyRule.filter((r) => (r.verbs as string[]).includes("delete"))).toEqual([{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch", "patch", "delete"] }]);
     expect(AGENT_APP_RULES.some((r) => (r.verbs as string[]).includes("delete"))).toBe(true);
     // Cluster-wide access is read-only.
     expect(AGENT_CLUSTER_RULES.flatMap((r) => r.verbs as string[]).sort()).toEqual(["get", "list", "watch"]);

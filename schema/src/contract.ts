@@ -88,6 +88,12 @@ export const WORKER_ENV = {
  */
 export const WORKER_CLIENT_ENV = { url: CLIENT_ENV.url, token: CLIENT_ENV.token } as const;
 
+/** Annotations the agent writes. */
+export const ANNOTATIONS = {
+  /** On the idle pod a scale-down should remove (the ReplicaSet deletes the lowest cost first). */
+  deletionCost: "controller.kubernetes.io/pod-deletion-cost",
+} as const;
+
 /**
  * The Secret in each App namespace that holds WORKER_CLIENT_ENV for the App's pods (the agent's URL and
  * the App's token, schema/src/app-token.ts): rendered by the App when given the Runtime's `apiToken`,

@@ -5,8 +5,9 @@
  *
  * `local` (backends/local) runs each container as a worker process on this machine. A `kubernetes`
  * backend fits the same shape with one Deployment per function: `start` raises `replicas` by one and
- * resolves with the new Pod (name, Pod IP, port 8000); `stop` deletes exactly the chosen Pod, then
- * lowers `replicas` (its preStop waits for the drain); `ready` watches the Pod's readiness probe
+ * resolves with the new Pod (name, Pod IP, port 8000); `stop` removes exactly the chosen Pod (marked
+ * with the lowest `pod-deletion-cost`, or deleted by UID while another Pod is starting) by lowering
+ * `replicas`; `ready` watches the Pod's readiness probe
  * on `/ready`; `list` reads the Pods by label after an agent restart.
  */
 import type { FunctionConfig } from "../config/function";

@@ -23,9 +23,10 @@ export const AGENT_APP_RULES: PolicyRule[] = [
   { apiGroups: ["apps"], resources: ["deployments"], verbs: ["get", "list", "watch"] },
   // Change the number of containers, and nothing else of the Deployment.
   { apiGroups: ["apps"], resources: ["deployments/scale"], verbs: ["get", "update", "patch"] },
-  // See which containers are ready and route inputs to their pod IPs; delete the idle Pod a
-  // scale-down chose (by UID), so that it removes idle containers, never busy ones.
-  { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch", "delete"] },
+  // See which containers are ready and route inputs to their pod IPs. Scale-down removes the idle
+  // Pod it chose, never a busy one: patch marks it with the lowest pod-deletion-cost (the ReplicaSet
+  // then removes it); delete removes it by UID while another Pod is starting (ranked first otherwise).
+  { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch", "patch", "delete"] },
   // Record each scale decision as an Event on the Function.
   { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
 ];

@@ -7,24 +7,23 @@
  *   and resolves with the first Pod of the Deployment nobody has claimed yet (oldest first, so Pods
  *   left by a previous agent are adopted before new ones).
  * - `ready` waits for the Pod's Ready condition (its readiness probe on `/ready`) and its Pod IP.
- * - `stop` deletes exactly the chosen (idle, drained) Pod, by name and UID, then lowers `replicas`.
- *   Leaving the choice to the ReplicaSet, even with the Pod marked by the lowest
- *   `pod-deletion-cost`, removed the wrong Pod: its ranking puts Pods that are not yet Ready before
- *   any cost, and its cache may not have seen the mark yet; a journey run lost the one container a
- *   scale-down 4 → 1 meant to keep. Should the ReplicaSet replace the deleted Pod before `replicas`
- *   is lowered, the replacement is Pending and unscheduled, so it is the one the ReplicaSet removes.
+ * - `stop` removes exactly the chosen (idle, drained) Pod, then lowers `replicas`: while every other
+ *   Pod is Ready it marks the chosen one with the lowest `controller.kubernetes.io/pod-deletion-cost`
+ *   (seen in the agent's own watch before `replicas` goes down) and the ReplicaSet removes it; while
+ *   another Pod is starting, which the ReplicaSet would remove first whatever the cost, the agent
+ *   deletes the chosen Pod itself, by UID (`removal` in pods.ts weighs the two).
  * - `list` reports the claimed Pods; Pods of the Deployment are read by label from the watch.
  *
  * Everything it does fits the RBAC the provider grants the agent in App namespaces
- * (provider/src/render/rbac.ts): deployments/scale get+update, pods get/list/watch/delete.
+ * (provider/src/render/rbac.ts): deployments/scale get+update, pods get/list/watch/patch/delete.
  */
-import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
+import { AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import { WORKER_PORT } from "@warmpool/schema";
 import type { Logger } from "pino";
 import type { FunctionConfig } from "../../config/function";
 import { ContainerStartError, type Backend, type ContainerHandle, type ContainerInfo } from "../backend";
-import { LABEL_APP, LABEL_FUNCTION, type FunctionTarget } from "./resources";
-import { PodWatch, podGone, podReady, startFailure } from "./pods";
+import { DELETION_COST_ANNOTATION, LABEL_APP, LABEL_FUNCTION, LOWEST_DELETION_COST, type FunctionTarget } from "./resources";
+import { PodWatch, podGone, podReady, removal, startFailure } from "./pods";
 
 export { WORKER_PORT } from "@warmpool/schema";
 
@@ -182,11 +181,7 @@ export class KubernetesBackend implements Backend {
   private unclaimedPod(t: FunctionTarget, w: PodWatch): V1Pod | undefined {
     const taken = new Set([...this.claimed.values()].filter((c) => c.target.namespace === t.namespace).map((c) => c.pod));
     for (const key of this.taking) if (key.startsWith(`${t.namespace}/`)) taken.add(key.slice(t.namespace.length + 1));
-    const fnName = t.key.split("/")[1];
-    const app = t.key.split("/")[0];
-    const candidates = [...w.pods.values()].filter(
-      (p) => p.metadata?.labels?.[LABEL_FUNCTION] === fnName && p.metadata?.labels?.[LABEL_APP] === app && !taken.has(p.metadata?.name ?? "") && podGone(p) === undefined,
-    );
+    const candidates = this.deploymentPods(t, w).filter((p) => !taken.has(p.metadata?.name ?? ""));
     candidates.sort((a, b) => String(a.metadata?.creationTimestamp ?? "").localeCompare(String(b.metadata?.creationTimestamp ?? "")));
     return candidates[0];
   }
@@ -229,19 +224,45 @@ export class KubernetesBackend implements Backend {
       return;
     }
     const t = c.target;
+    const w = this.watch(t.namespace);
     try {
+      if (removal(this.deploymentPods(t, w).filter((p) => p.metadata?.name !== c.pod)) === "mark") await this.mark(c, w);
       // The Pod's own terminationGracePeriodSeconds applies: it covers the @exit hooks.
-      await this.core.deleteNamespacedPod({ name: c.pod, namespace: t.namespace, body: { preconditions: { uid: c.uid } } });
+      else await this.core.deleteNamespacedPod({ name: c.pod, namespace: t.namespace, body: { preconditions: { uid: c.uid } } });
     } catch (err) {
       // Already gone (404) or replaced (409): lowering replicas is still right.
       const code = (err as { code?: number }).code;
-      if (code !== 404 && code !== 409) this.options.log.warn({ event: "kubernetes.podDeleteFailed", pod: c.pod, error: (err as Error).message }, "could not delete pod");
+      if (code !== 404 && code !== 409) this.options.log.warn({ event: "kubernetes.podRemoveFailed", pod: c.pod, error: (err as Error).message }, "could not mark or delete pod");
     }
     c.release();
     await this.setReplicas(t);
     const wait = graceMs + 30_000;
     await Promise.race([handle.exited, new Promise((r) => setTimeout(r, wait).unref())]);
     c.exit("stopped");
+  }
+
+  /** Marks the Pod with the lowest deletion cost and waits (≤ 5 s) until the watch shows it, so that the ReplicaSet's cache, fed by the same API server, has it before `replicas` goes down. */
+  private async mark(c: Claimed, w: PodWatch): Promise<void> {
+    await this.core.patchNamespacedPod(
+      { name: c.pod, namespace: c.target.namespace, body: { metadata: { annotations: { [DELETION_COST_ANNOTATION]: LOWEST_DELETION_COST } } } },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
+    await w
+      .waitFor(
+        `the deletion cost of Pod ${c.pod}`,
+        () => {
+          const p = w.pods.get(c.pod);
+          return podGone(p) !== undefined || p?.metadata?.annotations?.[DELETION_COST_ANNOTATION] === LOWEST_DELETION_COST ? true : undefined;
+        },
+        5000,
+      )
+      .catch(() => undefined);
+  }
+
+  /** The live Pods of the function's Deployment, as the watch sees them. */
+  private deploymentPods(t: FunctionTarget, w: PodWatch): V1Pod[] {
+    const [app, fnName] = t.key.split("/");
+    return [...w.pods.values()].filter((p) => p.metadata?.labels?.[LABEL_FUNCTION] === fnName && p.metadata?.labels?.[LABEL_APP] === app && podGone(p) === undefined);
   }
 
   /** Sets the Deployment's replicas to the number of reserved containers (serialised per Deployment). */

@@ -137,6 +137,20 @@ export function startFailure(pod: V1Pod | undefined): { message: string; determi
   };
 }
 
+/**
+ * How a scale-down removes the Pod it chose, given the Deployment's other live Pods:
+ * - "mark": every other Pod is scheduled, Running and Ready, so the ReplicaSet, told by the lowest
+ *   `pod-deletion-cost`, removes exactly the chosen one when `replicas` goes down (its ranking reaches
+ *   the cost only among Pods equally far along), and no other Pod is created or deleted.
+ * - "delete": another Pod is still starting (unscheduled, Pending, not Ready), which the ReplicaSet
+ *   would remove first whatever the cost. The agent deletes the chosen Pod itself, by UID; the
+ *   ReplicaSet usually sees that before the lower `replicas` and creates a replacement that it removes
+ *   again at once (the price: a Pod created for nothing, which is why this is not the only way).
+ */
+export function removal(others: readonly V1Pod[]): "mark" | "delete" {
+  return others.every((p) => p.spec?.nodeName !== undefined && p.spec.nodeName !== "" && podReady(p)) ? "mark" : "delete";
+}
+
 export function podReady(pod: V1Pod): boolean {
   return pod.status?.phase === "Running" && (pod.status.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
 }

@@ -5,7 +5,7 @@
  * into the resources' `status` and into Events. No client calls here, so that all of it is unit tested
  * as plain data.
  */
-import { LABELS, WORKER_APP_DIR as APP_DIR } from "@warmpool/schema";
+import { ANNOTATIONS, LABELS, WORKER_APP_DIR as APP_DIR } from "@warmpool/schema";
 import type { DeployedFunction, FunctionState } from "../../apps/deployed-function";
 import type { ScaleEvent } from "../../autoscaler/record";
 import type { Route } from "../../routes/table";
@@ -18,6 +18,9 @@ export const GROUP = "warmpool.dev";
 export const VERSION = "v1alpha1";
 export const LABEL_APP = LABELS.app;
 export const LABEL_FUNCTION = LABELS.function;
+/** Lowest possible cost: the ReplicaSet removes this Pod first among Pods as far along as it is. */
+export const DELETION_COST_ANNOTATION = ANNOTATIONS.deletionCost;
+export const LOWEST_DELETION_COST = String(-(2 ** 31) + 1);
 
 export type Kind = "Function" | "Schedule" | "Endpoint";
 
