@@ -8,6 +8,12 @@
  * built-in pages for requests it refuses while parsing them (400 unparseable, 408 head too slow, 422
  * an unusable Transfer-Encoding, 501), sent before any rule or error file applies; custom pages for
  * those need HAProxy 3.2.
+ *
+ * And one silent close: on the HAProxy data plane a client that half-closes its connection has gone
+ * away (`option abortonclose`, so that a caller leaving cancels its synchronous call), so its request
+ * may be aborted before or while the answer is sent: in batches of 50 half-closed upgrades, 3 % got no
+ * answer and, in one CI run, one got an answer cut after its headers. The agent's own listener answers
+ * half-closed clients in full.
  */
 import type { Case } from "./cases";
 import type { Outcome, Response } from "./wire";
@@ -63,7 +69,8 @@ export function judge(c: Case, o: Outcome, plane: string, token: string): Verdic
       };
     if (r.body.includes(token) || Object.values(r.headers).some((v) => v.includes(token))) return { ok: false, why: "the agent's token is in the answer", kinds };
   }
-  if (o.responses.length === 0 && !c.mayClose) {
+  const mayClose = c.mayClose || (plane === "haproxy" && c.exchange.then === "half-close");
+  if (o.responses.length === 0 && !mayClose) {
     return {
       ok: false,
       why: `closed with no answer${o.trailing === "" ? "" : ` (got ${JSON.stringify(o.trailing.slice(0, 120))})`}${o.error === null ? "" : ` (${o.error})`}`,

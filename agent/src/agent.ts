@@ -218,7 +218,7 @@ export class Agent {
     if (this.options.dataPlane === "haproxy") await this.startDataPlane(gateway);
     else this.state.url = await gateway.listen({ host: this.options.host, port: this.options.port });
     this.listening(loopbackUrl(this.state.url));
-    if (this.options.metricsPort !== null) this.metricsListener = await listenMetrics(this.metrics.registry, this.options.host, this.options.metricsPort);
+    if (this.options.metricsPort !== null) this.metricsListener = await listenMetrics(this.metrics.registry, this.options.host, this.options.metricsPort, this.options.headersTimeoutMs);
     this.state.ready = true;
     this.log.info(
       { event: "agent.listening", url: this.url, metrics: this.metricsListener?.url ?? null, apps: [...this.apps.apps()].map((a) => a.name) },

@@ -9,7 +9,7 @@
 import * as fs from "node:fs";
 import * as net from "node:net";
 import { request } from "undici";
-import { startTarget, type Target } from "../fuzz/target";
+import { LIMITS, startTarget, type Target } from "../fuzz/target";
 import { exchange, parseResponses, type Outcome } from "../fuzz/wire";
 import { until } from "./helpers";
 
@@ -116,6 +116,13 @@ describe.each(["agent", "haproxy"] as const)("data plane: %s", (plane) => {
       // The test's own limits: 4 s, then 500 B/s (fuzz/target.ts); HAProxy's head-and-buffer timeout is 3 s.
       expect(o.ms).toBeLessThan(9000);
     }
+  });
+
+  test("(5) a head that never ends is closed within --headers-timeout on the token-less metrics listener too", async () => {
+    // node:http checks heads every 30 s unless told otherwise: such a head stayed open 30 s.
+    const o = await exchange(t.metrics.host, t.metrics.port, { steps: [{ bytes: Buffer.from("GET /metrics HTTP/1.1\r\nHost: x\r\n") }], answers: 1, deadlineMs: 20_000 });
+    expect(o.hung).toBe(false);
+    expect(o.ms).toBeLessThan(LIMITS.headersTimeoutS * 1000 + 2500);
   });
 
   test("(5) what the hand-written HTTP/1.1 path let through is refused, or re-framed, and never reaches the app as sent", async () => {

@@ -5,8 +5,9 @@
  * the token) stay on the gateway's port. Metrics name functions and apps, never arguments, results or
  * tokens.
  *
- * Plain node:http, not the gateway: one route, bodies ignored, heads limited by node's defaults, and
- * idle connections closed after 10 s.
+ * Plain node:http, not the gateway: one route, bodies ignored, the head within the agent's
+ * `--headers-timeout` (checked every second: node's default check, every 30 s, held a head that never
+ * ended for 30 s in the fuzz suite), and idle connections closed after 10 s.
  */
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -17,8 +18,8 @@ export interface MetricsListener {
   close(): Promise<void>;
 }
 
-export function listenMetrics(registry: Registry, host: string, port: number): Promise<MetricsListener> {
-  const server = http.createServer({ requestTimeout: 10_000, headersTimeout: 10_000, keepAliveTimeout: 10_000 }, (req, res) => {
+export function listenMetrics(registry: Registry, host: string, port: number, headersTimeoutMs: number): Promise<MetricsListener> {
+  const server = http.createServer({ requestTimeout: headersTimeoutMs, headersTimeout: headersTimeoutMs, connectionsCheckingInterval: 1000, keepAliveTimeout: 10_000 }, (req, res) => {
     req.resume();
     const path = (req.url ?? "").split("?")[0];
     if (path !== "/metrics" || (req.method !== "GET" && req.method !== "HEAD")) {
