@@ -27,6 +27,7 @@ export const ERRORS = {
   WP_ERR_CALL_NOT_FOUND: { status: 404, template: "call %s does not exist (or its result has expired)" },
   WP_ERR_DICT_NOT_FOUND: { status: 404, template: "dict %s does not exist%s; create it with PUT /v1/dicts/%s (Python: Dict.from_name(name, create_if_missing=True))" },
   WP_ERR_QUEUE_NOT_FOUND: { status: 404, template: "queue %s does not exist%s; create it with PUT /v1/queues/%s (Python: Queue.from_name(name, create_if_missing=True))" },
+  WP_ERR_CONTAINER_NOT_FOUND: { status: 404, template: "container %s is not running%s (`warmpool container list` lists those that are)" },
   WP_ERR_PAYLOAD_NOT_FOUND: { status: 404, template: "payload %s does not exist: it was used already (a stored payload runs once), expired, or stored with another App's token" },
   WP_ERR_ROUTE_NOT_FOUND: { status: 404, template: "no route %s" },
   WP_ERR_ENDPOINT_NOT_FOUND: { status: 404, template: "no endpoint for %s" },

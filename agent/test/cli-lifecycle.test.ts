@@ -1,13 +1,15 @@
 /**
  * Modal's everyday commands through real processes: a standalone `warmpool agent`, and `warmpool
  * deploy app.yaml`, `stop`, `run app.yaml fn -- args`, `logs --follow --since --timestamps`,
- * `container list` and `container exec` typed against it. And what the HTTP API under them does with
+ * `container list` and `container exec` typed against it (`--sandbox none`; sandbox-isolation.test.ts
+ * runs exec inside a bubblewrap sandbox). And what the HTTP API under them does with
  * YAML bodies, DELETE, and the streaming logs route.
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { cli } from "./cli-process";
+import { appToken } from "../src/token";
 import { Http, MAIN, startProcess, tempDir, until, type Running } from "./helpers";
 
 jest.setTimeout(60_000);
@@ -103,19 +105,72 @@ test("logs --follow --timestamps prints lines as the containers write them, and 
   await cli(dir, ["stop", "life"], env);
 });
 
-test("container list shows each container with its function and state; exec says which backend can, and why not this one", async () => {
+test("container list shows each container with its function and state; exec runs a command in one and exits with its status", async () => {
   await cli(dir, ["deploy", "app.yaml"], env);
   await cli(dir, ["call", "life/square", "3"], env);
   const list = await cli(dir, ["container", "list", "life/square"], env);
   expect(list.stdout).toMatch(/^CONTAINER +APP +FUNCTION +STATE +IN FLIGHT +SERVED +REF +CREATED\nsquare-[0-9a-f]+ +life +square +ready +0 +1 +pid \d+ /);
   const json = JSON.parse((await cli(dir, ["container", "list", "-o", "json"], env)).stdout) as Array<{ id: string; app: string; function: string }>;
   const id = json.find((c) => c.function === "square")!.id;
-  const exec = await cli(dir, ["container", "exec", id, "--", "ls", "/"], env);
-  expect(exec.code).toBe(2);
-  expect(exec.stderr).toContain(`container exec is not supported by the local backend: container ${id} is a sandboxed worker process`);
-  expect(exec.stderr).toContain("exec works with kubernetes Pods, through kubectl");
+
+  // In the worker's dir, with its environment; stdout and stderr apart; the command's status.
+  const exec = await cli(dir, ["container", "exec", id, "--", "sh", "-c", 'pwd; echo "$WARMPOOL_CONTAINER_ID"; echo oops >&2; exit 3'], env);
+  expect(exec).toEqual({ code: 3, stdout: `${fs.realpathSync(dir)}\n${id}\n`, stderr: "oops\n" });
+  const doc = JSON.parse((await cli(dir, ["container", "exec", id, "-o", "json", "--", "true"], env)).stdout);
+  expect(doc).toMatchObject({ container: id, app: "life", function: "square", exitCode: 0, signal: null, stdout: "", truncated: false, timedOut: false });
+
+  // --timeout kills the command and what it started: status 124, nothing left running.
+  const seconds = `${300 + (process.pid % 1000)}.25`;
+  const slow = await cli(dir, ["container", "exec", id, "--timeout", "1", "--", "sh", "-c", `sleep ${seconds}; true`], env);
+  expect(slow.code).toBe(124);
+  expect(slow.stderr).toContain("killed after --timeout 1 s");
+  expect(sleeping(seconds)).toEqual([]);
+
+  // Output beyond the limit is cut and said so.
+  const big = await cli(dir, ["container", "exec", id, "--", "head", "-c", "1100000", "/dev/zero"], env);
+  expect(big.code).toBe(0);
+  expect(big.stdout.length).toBe(1 << 20);
+  expect(big.stderr).toContain("the output was cut after 1048576 bytes of a stream");
+
+  const missing = await cli(dir, ["container", "exec", "nope-123", "--", "ls"], env);
+  expect(missing.code).toBe(2);
+  expect(missing.stderr).toContain('container "nope-123" is not running');
   await cli(dir, ["stop", "life"], env);
 });
+
+test("the exec API: every problem of a body named at once; admin token only", async () => {
+  await cli(dir, ["deploy", "app.yaml"], env);
+  await cli(dir, ["call", "life/square", "3"], env);
+  const { containers } = (await http.req("GET", "/v1/containers")).body as { containers: Array<{ id: string; app: string }> };
+  const id = containers.find((c) => c.app === "life")!.id;
+  const bad = await http.req("POST", `/v1/containers/${id}/exec`, { command: ["", "a\u0000b"], timeoutSeconds: 0, shell: true });
+  expect(bad.status).toBe(400);
+  const message = bad.body.error.message as string;
+  for (const part of ['unknown field "shell"', "body.command[0] is empty", "body.command[1] holds a NUL character", "body.timeoutSeconds = 0"]) expect(message).toContain(part);
+  expect((await http.req("POST", `/v1/containers/${id}/exec`, { command: "ls /" })).body.error.message).toContain("body.command must be an array of 1 to 256 strings");
+  expect((await http.req("POST", `/v1/containers/${id}/exec`, [])).status).toBe(400);
+
+  const asApp = new Http(agent.url, appToken(env.WARMPOOL_TOKEN!, "life"));
+  const refused = await asApp.req("POST", `/v1/containers/${id}/exec`, { command: ["true"] });
+  expect(refused.status).toBe(403);
+  expect(refused.body.error.code).toBe("WP_ERR_TOKEN_SCOPE");
+  await cli(dir, ["stop", "life"], env);
+});
+
+/** Host processes running `sleep <seconds>`. */
+function sleeping(seconds: string): number[] {
+  return fs
+    .readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return fs.readFileSync(`/proc/${p}/cmdline`, "utf8") === `sleep\0${seconds}\0`;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
 
 test("the API: PUT takes YAML (and refuses bad YAML, alias bombs and deep nesting), DELETE refuses the spec file's app, logs refuses bad queries", async () => {
   const put = (body: string, type = "application/yaml") => http.req("PUT", "/v1/apps/yam", body, { "content-type": type });

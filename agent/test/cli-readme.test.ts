@@ -72,6 +72,8 @@ const EXPECT_STANDALONE: Record<string, (r: Seen) => void> = {
   "npx warmpool call quickstart/square 5": (r) => expect(r.output).toBe("25\n"),
   "npx warmpool logs quickstart/square --since 10m --timestamps": (r) => expect(r.output).toMatch(/^- \[square-[0-9a-f]+\] /m),
   "npx warmpool container list": (r) => expect(r.output).toMatch(/^CONTAINER +APP +FUNCTION +STATE +IN FLIGHT +SERVED +REF +CREATED\nsquare-[0-9a-f]+ +quickstart +square +ready +0 +1 /),
+  "npx warmpool container exec quickstart/square -- python3 -c 'import os; print(os.getcwd(), os.getuid())'": (r) =>
+    expect(r.output).toBe(`${fs.realpathSync(path.join(r.dir, "examples", "quickstart"))} ${process.getuid?.() === 0 ? 65534 : process.getuid?.()}\n`),
   "npx warmpool stop quickstart": (r) => expect(r.output).toBe("stopped app quickstart\n"),
 };
 

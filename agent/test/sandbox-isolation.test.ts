@@ -139,3 +139,47 @@ test("no token found but its own App's, and the agent's API refuses it beyond th
   expect(JSON.stringify(seen)).not.toContain(token);
   expect(seen.api).toEqual({ none: 401, [appToken(token, "iso")]: 403 });
 });
+
+test("container exec runs inside the worker's sandbox: its user, its environment, its view of files and processes; its timeout kills what it started", async () => {
+  const http = new Http(agent.url, token);
+  const { containers } = (await http.req("GET", "/v1/containers")).body as { containers: Array<{ id: string; app: string; function: string }> };
+  const id = containers.find((c) => c.app === "iso" && c.function === "other")!.id;
+  const exec = async (command: string[], timeoutSeconds?: number): Promise<any> => {
+    const r = await http.req("POST", `/v1/containers/${id}/exec`, { command, ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }) });
+    expect(r.status).toBe(200);
+    return r.body;
+  };
+  const tests = Object.values(paths)
+    .map((p) => `test -e '${p}' && echo "SEEN ${p}";`)
+    .join(" ");
+  const masks = `echo "masked $( (ls -A '${paths.stateDir}'; ls -A '${paths.neighbourDir}') | grep -c .)";`;
+  const r = await exec(["sh", "-c", `id -u; echo "$OTHER_SECRET"; echo "agent:$AGENT_SECRET"; ${tests} ${masks} ls /proc | grep -c '^[0-9]'`]);
+  const lines = (r.stdout as string).trim().split("\n");
+  expect(r.exitCode).toBe(0);
+  // The worker's user (root agent: the unprivileged sandbox user), and the worker's environment, not the agent's.
+  expect(lines[0]).toBe(String(process.getuid?.() === 0 ? 65534 : process.getuid?.()));
+  expect(lines[1]).toBe(OTHER_SECRET);
+  expect(lines[2]).toBe("agent:");
+  // Of the agent's paths and the other app's, only its own app's files are there; the state dir and the other app's dir are empty masks.
+  expect(lines.filter((l) => l.startsWith("SEEN ")).sort()).toEqual([paths.stateDir, paths.neighbourDir, paths.ownHandler].map((p) => `SEEN ${p}`).sort());
+  expect(lines).toContain("masked 0");
+  // Its own pid namespace: the sandbox's reaper, the worker, sh, ls and grep.
+  expect(Number(lines[lines.length - 1])).toBeLessThanOrEqual(6);
+
+  const seconds = `${400 + (process.pid % 1000)}.75`;
+  const slow = await exec(["sh", "-c", `sleep ${seconds}; true`], 1);
+  expect(slow).toMatchObject({ timedOut: true, exitCode: null, signal: "SIGKILL" });
+  const left = fs
+    .readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return fs.readFileSync(`/proc/${p}/cmdline`, "utf8") === `sleep\0${seconds}\0`;
+      } catch {
+        return false;
+      }
+    });
+  expect(left).toEqual([]);
+  // The container serves on after it.
+  expect((await http.call("iso", "other", [4])).body.result).toBe(16);
+});

@@ -249,6 +249,15 @@ describe("warmpool agent --backend kubernetes", () => {
     await eventually("the call to reach the worker", async () => held.get(first) ?? undefined, 30_000);
     expect(await busyPods()).toEqual([running!.name]);
     firstPod = running!.name;
+    // container exec: this backend offers no way in; the 501 names the kubectl command that is one.
+    const container = (await api("GET", "/v1/containers")).containers.find((c: any) => c.function === "echo");
+    const exec = await fetch(`${url}/v1/containers/${container.id}/exec`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ command: ["sh", "-c", "ls /"] }),
+    });
+    expect(exec.status).toBe(501);
+    expect(((await exec.json()) as any).error.message).toContain(`run \`kubectl exec -n ${NS} ${firstPod} -- sh -c 'ls /'\``);
     const s = await eventually(
       "status with one ready container",
       async () => {

@@ -86,7 +86,31 @@ export interface Backend {
    * kubernetes backend: `kubectl logs -f`).
    */
   followLogs?(fn: string, options: FollowOptions, sink: LogSink): { close(): void };
+  /**
+   * Runs `command` inside a running container as its worker runs (its user, file system, namespaces
+   * and environment), without a terminal or stdin (`warmpool container exec`). Absent where the
+   * backend offers no way in (kubernetes: `kubectl exec`, with the cluster's credentials).
+   */
+  exec?(handle: ContainerHandle, command: readonly string[], options: ExecOptions): Promise<ExecResult>;
   close(): Promise<void>;
+}
+
+export interface ExecOptions {
+  /** The command and everything it started are killed after this long. */
+  timeoutMs: number;
+  /** Of each of stdout and stderr; the rest is dropped (`truncated`). */
+  maxOutputBytes: number;
+}
+
+export interface ExecResult {
+  /** null when it was killed by a signal. */
+  exitCode: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  truncated: boolean;
+  timedOut: boolean;
+  durationMs: number;
 }
 
 export interface FollowOptions {

@@ -1,13 +1,15 @@
 /**
- * `warmpool container list [app/fn]` and `warmpool container exec <id> -- <command>`.
+ * `warmpool container list [app/fn]` and `warmpool container exec <id|app/fn> -- <command>`.
  *
- * exec needs a way into a running container that the backend offers; neither does today. A local
- * container is a sandboxed worker process (bubblewrap: its own pid and mount namespaces, the agent's
- * state hidden) with no way in, and a kubernetes container is a Pod that `kubectl exec` reaches with
- * the cluster's credentials, which the agent does not hand out. So exec says that, with the command
- * to use, instead of pretending.
+ * exec runs the command inside the container as its worker runs (local backend: in its sandbox, as
+ * its user, with its environment), without a terminal or stdin, prints its stdout and stderr once it
+ * ends and exits with its status (124 when `--timeout` killed it, 128 + n when signal n did). A
+ * kubernetes container is a Pod that `kubectl exec` reaches with the cluster's credentials, which the
+ * agent does not hand out: the agent answers 501 with that command.
  */
-import { clientFrom, type Context } from "./commands";
+import * as os from "node:os";
+import type { WarmpoolClient } from "../client/client";
+import { clientFrom, type ClientFlags, type Context } from "./commands";
 import { target, UsageError } from "./flags";
 
 export async function containerListCommand(ctx: Context, t: string | undefined): Promise<void> {
@@ -33,16 +35,32 @@ export async function containerListCommand(ctx: Context, t: string | undefined):
   );
 }
 
-export async function containerExecCommand(ctx: Context, id: string, command: string[]): Promise<void> {
+export interface ExecFlags extends ClientFlags {
+  timeout?: number;
+}
+
+/** Exit statuses of `container exec` that are not the command's own (as coreutils' `timeout` and shells give them). */
+export const EXEC_EXIT = { timedOut: 124, signalBase: 128 } as const;
+
+/** `app/fn`: the function's oldest ready container (as `kubectl exec deploy/x` picks a Pod). */
+async function oldestReady(client: WarmpoolClient, t: string): Promise<string> {
+  const [app, fn] = target(t);
+  const { containers } = await client.containers();
+  const ready = containers.filter((c) => c.app === app && c.function === fn && c.state === "ready").sort((a, b) => String(a.createdAt).localeCompare(String(b.createdAt)));
+  if (ready[0] === undefined) throw new UsageError(`${app}/${fn} has no ready container (\`warmpool container list\` lists them; a call starts one)`);
+  return String(ready[0].id);
+}
+
+export async function containerExecCommand(ctx: Context<ExecFlags>, id: string, command: string[]): Promise<void> {
   if (command.length === 0) throw new UsageError("container exec needs a command after --, e.g. `warmpool container exec <id> -- ls /`");
-  const { containers } = await clientFrom(ctx.flags).containers();
-  const c = containers.find((x) => x.id === id);
-  if (c === undefined) throw new UsageError(`no container ${JSON.stringify(id)} (\`warmpool container list\` lists them)`);
-  const ref = String(c.ref ?? "");
-  if (ref.startsWith("pid ")) {
-    throw new UsageError(
-      `container exec is not supported by the local backend: container ${id} is a sandboxed worker process (${ref}) with no way in. Its files are its app dir on the agent's machine, and its output is \`warmpool logs ${String(c.app)}/${String(c.function)}\`; exec works with kubernetes Pods, through kubectl.`,
-    );
-  }
-  throw new UsageError(`container exec goes through the cluster's credentials, which the agent does not hand out: run \`kubectl exec ${ref} -- ${command.join(" ")}\` (in the Function's namespace)`);
+  const client = clientFrom(ctx.flags);
+  const r = await client.exec(id.includes("/") ? await oldestReady(client, id) : id, command, ctx.flags.timeout);
+  const status = r.timedOut ? EXEC_EXIT.timedOut : (r.exitCode ?? EXEC_EXIT.signalBase + (r.signal === null ? 0 : (os.constants.signals[r.signal as NodeJS.Signals] ?? 0)));
+  ctx.out.document(r, () => {
+    ctx.out.out.write(r.stdout);
+    process.stderr.write(r.stderr);
+    if (r.truncated) ctx.out.note(`warmpool: the output was cut after ${r.outputLimitBytes} bytes of a stream`, "yellow");
+    if (r.timedOut) ctx.out.note(`warmpool: killed after --timeout ${ctx.flags.timeout ?? 60} s`, "yellow");
+  });
+  process.exitCode = status;
 }

@@ -137,7 +137,12 @@ clientFlags(
 ).action(clientAction(runCommand));
 const container = program.command("container").description("the containers of deployed functions");
 clientFlags(container.command("list [target]").description("containers (of app/fn, or all), their state and what they run")).action(clientAction(containerListCommand));
-clientFlags(container.command("exec <id> [command...]").description("run a command in a container, where the backend allows it")).action(clientAction(containerExecCommand));
+clientFlags(
+  container
+    .command("exec <container> [command...]")
+    .description("run a command (after --) inside a container (an id, or app/fn: its oldest ready one), as its worker runs; exits with the command's status (local backend; kubernetes: kubectl exec)")
+    .option("--timeout <seconds>", "kill the command after this long (default 60, at most 3600)", seconds),
+).action(clientAction(containerExecCommand));
 clientFlags(program.command("schedules").description("schedules: timing, next and last run, last outcome and failures").option("--app <app>", "only this app")).action(clientAction(schedulesCommand));
 clientFlags(program.command("apps").description("deployed apps, their functions and endpoints")).action(clientAction(appsCommand));
 

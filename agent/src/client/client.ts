@@ -119,6 +119,22 @@ export class RemoteFunctionError extends Error {
   }
 }
 
+/** `POST /v1/containers/{id}/exec`'s answer. */
+export interface ExecAnswer {
+  container: string;
+  app: string;
+  function: string;
+  exitCode: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  truncated: boolean;
+  /** What is kept of each of stdout and stderr. */
+  outputLimitBytes: number;
+  timedOut: boolean;
+  durationMs: number;
+}
+
 export class WarmpoolClient {
   readonly url: string;
   readonly resolved: Resolved;
@@ -182,6 +198,11 @@ export class WarmpoolClient {
 
   containers(): Promise<{ containers: Array<Record<string, unknown>> }> {
     return this.json("GET", "/v1/containers") as Promise<{ containers: Array<Record<string, unknown>> }>;
+  }
+
+  /** Runs `command` in a running container (no terminal, no stdin) and answers once it ends. */
+  exec(id: string, command: string[], timeoutSeconds?: number): Promise<ExecAnswer> {
+    return this.json("POST", `/v1/containers/${enc(id)}/exec`, { command, ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }) }) as Promise<ExecAnswer>;
   }
 
   /**

@@ -10,7 +10,7 @@
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import { Pool, request } from "undici";
-import { ContainerStartError, type Backend, type FollowOptions, type LogSink } from "../backends/backend";
+import { ContainerStartError, type Backend, type ExecOptions, type ExecResult, type FollowOptions, type LogSink } from "../backends/backend";
 import type { Clock } from "../clock";
 import type { FunctionConfig } from "../config/function";
 import { AgentError } from "../errors";
@@ -242,6 +242,21 @@ export class ContainerPool {
     return this.deps.backend.logs(this.config.key, tailLines);
   }
 
+  /** Runs `command` in this function's container `id` (backend.ts `exec`); undefined when it has no such container running. */
+  exec(id: string, command: readonly string[], options: ExecOptions): Promise<ExecResult> | undefined {
+    const c = this.list.find((x) => x.id === id && x.live && x.handle !== null);
+    if (c === undefined || c.handle === null) return undefined;
+    const backend = this.deps.backend;
+    if (backend.exec === undefined) {
+      const pod = /^pod (\S+)\/(\S+)$/.exec(c.handle.ref);
+      const kubectl = `kubectl exec ${pod === null ? c.handle.ref : `-n ${pod[1]} ${pod[2]}`} -- ${command.map(shellWord).join(" ")}`;
+      throw new AgentError("WP_ERR_NOT_IMPLEMENTED", [
+        `the ${backend.name} backend offers no way into container ${id}: its Pod is reached with the cluster's credentials, which the agent does not hand out; run \`${kubectl}\``,
+      ]);
+    }
+    return backend.exec(c.handle, command, options);
+  }
+
   /** Follows the containers' output (backend.ts `followLogs`); null where the backend cannot. */
   followLogs(options: FollowOptions, sink: LogSink): { close(): void } | null {
     return this.deps.backend.followLogs?.(this.config.key, options, sink) ?? null;
@@ -319,4 +334,9 @@ export class ContainerPool {
 
 function round(ms: number): number {
   return Math.round(ms * 10) / 10;
+}
+
+/** `w` as one shell word (quoted only when it needs to be), for a command line a user copies. */
+function shellWord(w: string): string {
+  return /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, "'\\''")}'`;
 }

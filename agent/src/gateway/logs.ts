@@ -1,5 +1,5 @@
 /**
- * Container output and containers: `GET …/functions/{fn}/logs` and `GET /v1/containers`.
+ * Container output: `GET …/functions/{fn}/logs`.
  *
  * `logs?tail=N` answers one JSON document (each container's last lines). With `follow=true` or
  * `since=<seconds>` the answer is NDJSON instead, streamed: `{"container", "line", "time"}` per line
@@ -65,12 +65,6 @@ export function registerLogs(app: FastifyInstance, deps: GatewayDeps): void {
     raw.once("close", stop);
     if (raw.destroyed) stop();
     return reply.hijack();
-  });
-
-  app.get("/v1/containers", async function listContainers() {
-    const containers = [];
-    for (const a of registry.apps()) for (const fn of a.functions.values()) for (const c of fn.containers()) containers.push({ app: a.name, function: fn.config.name, ...c });
-    return { containers };
   });
 }
 

@@ -24,6 +24,7 @@ import { registerCalls } from "./calls";
 import { registerCollections } from "./collections";
 import { registerPayloads } from "./payloads";
 import { limitConnections } from "./connections";
+import { registerContainers } from "./containers";
 import { registerLogs } from "./logs";
 import { registerMap } from "./map";
 import { SlowBodies } from "./slow-bodies";
@@ -145,6 +146,7 @@ export function buildGateway(deps: GatewayDeps): FastifyInstance {
   registerCollections(app, deps);
   registerPayloads(app, deps);
   registerLogs(app, deps);
+  registerContainers(app, deps);
   registerSchedules(app, deps.schedules);
   return app;
 }

@@ -4,7 +4,8 @@
  * sandbox (sandbox/: bubblewrap by default) that keeps it from the agent and from the other workers
  * and kills it when the agent dies. Its stdout and stderr go straight to a file per container (the
  * agent opens it and passes the descriptor, so the worker writes it without being able to open it,
- * and logging costs the agent nothing), which `warmpool logs app/fn` reads back.
+ * and logging costs the agent nothing), which `warmpool logs app/fn` reads back. `warmpool container
+ * exec` runs a command beside the worker, inside its sandbox (exec.ts).
  *
  * A pid file per container lets the next agent kill workers that a dead agent left behind. Both
  * sandboxes tie workers to the agent's life, so none should be; the pid files are the second line.
@@ -15,7 +16,8 @@ import * as http from "node:http";
 import * as path from "node:path";
 import { WORKER_CLIENT_ENV, WORKER_ENV as E, WORKER_PROTOCOL } from "@warmpool/schema";
 import type { FunctionConfig } from "../../config/function";
-import { ContainerStartError, START_FAILED_STATUS, type Backend, type ContainerHandle, type ContainerInfo, type FollowOptions, type LogSink } from "../backend";
+import { ContainerStartError, START_FAILED_STATUS, type Backend, type ContainerHandle, type ContainerInfo, type ExecOptions, type ExecResult, type FollowOptions, type LogSink } from "../backend";
+import { runEntry } from "./exec";
 import { GpuAllocator } from "./gpus";
 import { followLogDir } from "./logs";
 import { freePort } from "./ports";
@@ -244,6 +246,16 @@ export class LocalBackend implements Backend {
 
   followLogs(fn: string, options: FollowOptions, sink: LogSink): { close(): void } {
     return followLogDir(path.join(this.options.logDir, ...fn.split("/")), options, sink);
+  }
+
+  exec(handle: ContainerHandle, command: readonly string[], options: ExecOptions): Promise<ExecResult> {
+    const local = this.containers.get(handle.id);
+    if (local === undefined || local.exitedNow) return Promise.reject(new Error(`container ${handle.id} has exited`));
+    try {
+      return runEntry(this.sandbox.enter(local.pid, command), options);
+    } catch (err) {
+      return Promise.reject(new Error(`container ${handle.id}: ${(err as Error).message}`));
+    }
   }
 
   async close(): Promise<void> {

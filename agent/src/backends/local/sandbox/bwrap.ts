@@ -24,6 +24,11 @@
  * - `env -u PWD`: bwrap sets PWD after its --chdir, and the worker's environment is PROTOCOL.md's list.
  * The network stays the host's: workers listen on loopback and the agent connects to them.
  *
+ * `container exec` enters the worker's namespaces with nsenter (mount, pid, IPC, UTS; the user
+ * namespace too when the agent is not root) at the worker's root and working dir, and switches to its
+ * user as the worker was: the command sees what the worker sees, nothing more. Entering the pid
+ * namespace also ties the command to the container: when the sandbox ends, so does it.
+ *
  * Signals: the agent's child is bwrap, which does not forward them. SIGKILL goes to the reaper (pid 1
  * inside), whose end takes the whole namespace down before bwrap reports the exit, so a container's
  * `exited` means every process of it is gone. Other signals go to the worker itself, the reaper's
@@ -37,7 +42,7 @@ import { oldestChild, childrenOf } from "../../../proc/tree";
 import { unreadableBy, type User } from "./access";
 import { Interpreters } from "./interpreter";
 import { mountArgs, planMounts, within, type MountRequest } from "./mounts";
-import type { Sandbox, SandboxOptions, Spawnable, WorkerLaunch } from "./sandbox";
+import type { Entry, Sandbox, SandboxOptions, Spawnable, WorkerLaunch } from "./sandbox";
 
 export const BWRAP = "bwrap";
 
@@ -58,6 +63,7 @@ export class BwrapSandbox implements Sandbox {
   readonly user: User | null;
   private readonly setpriv: string;
   private readonly env: string;
+  private readonly nsenter: string;
 
   private constructor(private readonly options: SandboxOptions) {
     this.system = systemDirs();
@@ -66,6 +72,7 @@ export class BwrapSandbox implements Sandbox {
     this.user = process.getuid?.() === 0 ? options.user : null;
     this.setpriv = this.user === null ? "" : findTool("setpriv", "the agent runs as root, so its sandboxed workers switch to an unprivileged user with setpriv", "util-linux");
     this.env = findTool("env", "the sandbox clears the PWD that bwrap sets with env", "coreutils");
+    this.nsenter = findTool("nsenter", "`warmpool container exec` enters a sandbox with nsenter", "util-linux");
   }
 
   /** A sandbox known to work here: one empty sandbox is run first, so a missing or unusable bwrap refuses the start. */
@@ -154,6 +161,14 @@ export class BwrapSandbox implements Sandbox {
     } catch {
       // Gone already.
     }
+  }
+
+  enter(pid: number, command: readonly string[]): Entry {
+    const reaper = childrenOf(pid)[0];
+    const worker = reaper === undefined ? undefined : oldestChild(reaper);
+    if (worker === undefined) throw new Error(`its sandbox (pid ${pid}) has no worker running`);
+    const namespaces = ["--mount", "--pid", "--uts", "--ipc", ...(this.user === null ? ["--user", "--preserve-credentials"] : [])];
+    return { command: this.nsenter, args: ["--target", String(worker), ...namespaces, "--root", "--wd", "--", ...this.asUser([...command])], worker };
   }
 
   describeExit(code: number | null, signal: NodeJS.Signals | null): string {

@@ -3,7 +3,8 @@
  * agent sees; it still dies with the agent (proc/parent-death.ts `tiedToAgent`).
  */
 import { tiedToAgent } from "../../../proc/parent-death";
-import type { Sandbox, Spawnable, WorkerLaunch } from "./sandbox";
+import * as fs from "node:fs";
+import type { Entry, Sandbox, Spawnable, WorkerLaunch } from "./sandbox";
 
 export class NoSandbox implements Sandbox {
   readonly name = "none";
@@ -23,6 +24,18 @@ export class NoSandbox implements Sandbox {
     } catch {
       // Gone already.
     }
+  }
+
+  /** The worker is the process itself (setpriv execs it): the command starts in its working dir, tied to the agent as it is. */
+  enter(pid: number, command: readonly string[]): Entry {
+    let cwd: string;
+    try {
+      cwd = fs.readlinkSync(`/proc/${pid}/cwd`);
+    } catch {
+      throw new Error(`its worker (pid ${pid}) is not running`);
+    }
+    const [c, args] = tiedToAgent(command[0] as string, command.slice(1));
+    return { command: c, args, worker: pid, cwd };
   }
 
   describeExit(code: number | null, signal: NodeJS.Signals | null): string {

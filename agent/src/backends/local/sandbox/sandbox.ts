@@ -8,7 +8,7 @@
  *   dies with the agent (proc/parent-death.ts).
  *
  * A sandbox turns the worker's command into the one to spawn, delivers signals to the worker inside
- * it, and words its exit. This module is the contract; create.ts picks the implementation. The environment is not its business: the backend passes exactly what
+ * it, words its exit, and makes the command that runs beside a running worker (`container exec`). This module is the contract; create.ts picks the implementation. The environment is not its business: the backend passes exactly what
  * PROTOCOL.md lists, and both sandboxes hand it on unchanged.
  */
 import type { User } from "./access";
@@ -33,6 +33,16 @@ export interface Spawnable {
   fd3?: string;
 }
 
+/** A command that runs inside a running container, beside its worker. */
+export interface Entry {
+  command: string;
+  args: string[];
+  /** The worker's process (host pid): the command gets its environment. */
+  worker: number;
+  /** Where to spawn it, on the host; absent when the command sets its own (bwrap: the worker's). */
+  cwd?: string;
+}
+
 export interface Sandbox {
   readonly name: "bwrap" | "none";
   /** The user the worker runs as when it is not the agent's (bwrap, agent root); files it must write belong to it. */
@@ -41,6 +51,8 @@ export interface Sandbox {
   prepare(launch: WorkerLaunch): Promise<Spawnable>;
   /** Sends `signal` to the worker run by the process `pid` that prepare()'s command started. */
   signal(pid: number, signal: NodeJS.Signals): void;
+  /** The command that runs `command` beside the worker of the sandbox `pid` started; throws when that worker is not running. */
+  enter(pid: number, command: readonly string[]): Entry;
   /** How an exit reads: `exited with status 3`, `killed by SIGKILL`. */
   describeExit(code: number | null, signal: NodeJS.Signals | null): string;
 }
