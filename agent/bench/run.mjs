@@ -7,7 +7,10 @@
 //   (c) cold start of a Python no-op worker: decision, process start, ready, total first call;
 //   (d) agent RSS with 100,000 queued spawned calls;
 //   (e) web endpoints (function and web-server) through the agent vs the worker directly vs nginx
-//       (agent/bench/endpoints.mjs).
+//       (agent/bench/endpoints.mjs);
+//   (f) container output: a worker printing N MB of 100-byte lines (which the agent reads from its
+//       pipe and writes as timed records) vs the same worker writing them line-buffered to a file of
+//       its own (as its stdout wrote the log file before): call time ratio and the agent's CPU per MB.
 // Every figure is a median over repeated runs with its spread; every ratio is against a baseline
 // measured in the same run. Results: a table on stdout and agent/bench/results/latest.json.
 //
@@ -18,6 +21,7 @@ import { execFileSync, fork, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as readline from "node:readline";
 import { Pool } from "undici";
 import {
   Api,
@@ -48,7 +52,7 @@ const value = (name) => {
 };
 const SMOKE = flag("smoke");
 const QUICK = flag("quick") || SMOKE;
-const ONLY = new Set((value("only") ?? "a,b,c,d,e").split(","));
+const ONLY = new Set((value("only") ?? "a,b,c,d,e,f").split(","));
 const RUNS = Number(value("runs") ?? (SMOKE ? 1 : QUICK ? 3 : 5));
 const PROFILE = flag("profile");
 const RESULTS_DIR = path.join(BENCH_DIR, "results");
@@ -67,6 +71,7 @@ const CFG = {
   spawnConnections: 64,
   queuedInputs: Number(value("queued") ?? (QUICK ? 10_000 : 100_000)),
   memoryRuns: QUICK ? 1 : RUNS,
+  outputMb: SMOKE ? 1 : QUICK ? 20 : 100,
   coldRuns: QUICK ? 3 : Math.max(RUNS, 7),
 };
 
@@ -495,6 +500,71 @@ async function benchCold() {
   };
 }
 
+// ---------------------------------------------------------------- (f) container output
+async function benchOutput() {
+  log(`(f) container output: ${CFG.outputMb} MB printed vs written to a file, ${RUNS} runs`);
+  const agent = await startAgentProcess({ label: "bench-output" });
+  try {
+    await agent.api.deploy("bout", { spew: { handler: "handlers:spew", autoscaler: { minContainers: 1, maxContainers: 1, scaledownWindow: 3600 } } });
+    await poll("output container ready", async () => (await agent.api.fn("bout", "spew")).containers.some((c) => c.state === "ready"));
+    const lines = CFG.outputMb * 10_000;
+    const one = async (toFile) => {
+      const cpu0 = cpuSeconds(agent.pid);
+      const t0 = now();
+      const r = await agent.api.call("bout", "spew", [CFG.outputMb, toFile]);
+      const wallMs = now() - t0;
+      if (r.status !== "succeeded" || r.result !== lines) throw new Error(`(f) spew: ${JSON.stringify(r).slice(0, 300)}`);
+      return { wallMs, agentCpuS: cpuSeconds(agent.pid) - cpu0 };
+    };
+    await one(true);
+    await one(false);
+    const runs = [];
+    for (let r = 0; r < RUNS; r++) {
+      // Alternating order, so that neither always runs on a warmer machine.
+      let file;
+      let printed;
+      if (r % 2 === 0) {
+        file = await one(true);
+        printed = await one(false);
+      } else {
+        printed = await one(false);
+        file = await one(true);
+      }
+      runs.push({
+        fileMs: file.wallMs,
+        printMs: printed.wallMs,
+        ratio: printed.wallMs / file.wallMs,
+        agentCpuMsPerMb: (printed.agentCpuS * 1000) / CFG.outputMb,
+        fileAgentCpuMsPerMb: (file.agentCpuS * 1000) / CFG.outputMb,
+      });
+      log(
+        `  run ${r + 1}/${RUNS}: to a file ${round(file.wallMs, 1)} ms, printed ${round(printed.wallMs, 1)} ms (×${round(printed.wallMs / file.wallMs, 2)}), agent CPU ${round((printed.agentCpuS * 1000) / CFG.outputMb, 1)} ms/MB`,
+      );
+    }
+    const logs = path.join(agent.stateDir, "logs", "bout", "spew");
+    // Every printed line is in the log, as a whole-line stdout record.
+    const record = ` stdout F ${"x".repeat(99)}`;
+    let recorded = 0;
+    for (const f of fs.readdirSync(logs)) {
+      const lines = readline.createInterface({ input: fs.createReadStream(path.join(logs, f)), crlfDelay: Infinity });
+      for await (const l of lines) if (l.endsWith(record)) recorded++;
+    }
+    const s = (k) => summary(runs.map((x) => x[k]));
+    return {
+      mb: CFG.outputMb,
+      fileMs: s("fileMs"),
+      printMs: s("printMs"),
+      ratio: s("ratio"),
+      agentCpuMsPerMb: s("agentCpuMsPerMb"),
+      fileAgentCpuMsPerMb: s("fileAgentCpuMsPerMb"),
+      recordedLines: recorded,
+      printedLines: lines * (RUNS + 1),
+    };
+  } finally {
+    await agent.stop();
+  }
+}
+
 // ---------------------------------------------------------------- (d) memory with queued inputs
 async function benchMemory() {
   log(`(d) agent memory with ${CFG.queuedInputs} queued inputs`);
@@ -620,6 +690,7 @@ async function main() {
       stdio: "inherit",
     });
   }
+  if (ONLY.has("f")) results.sections.f = await benchOutput();
   results.load.after = loadavg();
   results.durationS = round((now() - t0) / 1000, 1);
   const file = value("out") ?? path.join(RESULTS_DIR, SMOKE ? "smoke.json" : QUICK ? "quick.json" : "latest.json");
@@ -693,6 +764,18 @@ function printTable() {
     rows.push(["(d) agent RSS idle", `${round(S.d.idleRssMiB.median, 1)} MiB [${round(S.d.idleRssMiB.min, 1)} – ${round(S.d.idleRssMiB.max, 1)}]`, "", ""]);
     rows.push([`(d) agent RSS, ${S.d.queuedInputs} queued`, `${round(S.d.queuedRssMiB.median, 1)} MiB [${round(S.d.queuedRssMiB.min, 1)} – ${round(S.d.queuedRssMiB.max, 1)}]`, "", ""]);
     rows.push(["(d) agent peak RSS (VmHWM)", `${round(S.d.hwmMiB.median, 1)} MiB [${round(S.d.hwmMiB.min, 1)} – ${round(S.d.hwmMiB.max, 1)}]`, "≤ 300 MB", S.d.targets.queuedRss.verdict]);
+  }
+  if (S.f) {
+    rows.push([`(f) ${S.f.mb} MB written to a file: call`, ms(S.f.fileMs), "", ""]);
+    rows.push([`(f) ${S.f.mb} MB printed: call`, ms(S.f.printMs), "", ""]);
+    rows.push(["(f) printed ÷ to a file", `×${round(S.f.ratio.median, 2)} [${round(S.f.ratio.min, 2)} – ${round(S.f.ratio.max, 2)}]`, "", ""]);
+    rows.push([
+      "(f) agent CPU per MB printed",
+      `${round(S.f.agentCpuMsPerMb.median, 1)} ms [${round(S.f.agentCpuMsPerMb.min, 1)} – ${round(S.f.agentCpuMsPerMb.max, 1)}] (to a file: ${round(S.f.fileAgentCpuMsPerMb.median, 1)} ms)`,
+      "",
+      "",
+    ]);
+    rows.push(["(f) lines recorded / printed", `${S.f.recordedLines} / ${S.f.printedLines}`, "", ""]);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   const line = (r) => r.map((c, i) => c.padEnd(widths[i])).join("  ");

@@ -12,9 +12,9 @@ import { tempDir } from "./helpers";
 
 const RUN = path.resolve(__dirname, "..", "bench", "run.mjs");
 
-test("bench:agent --smoke: direct, bare-hop and through-agent paths agree, spawned calls complete", () => {
+test("bench:agent --smoke: direct, bare-hop and through-agent paths agree, spawned calls complete, every printed line is recorded", () => {
   const out = path.join(tempDir("bench"), "smoke.json");
-  const r = spawnSync(process.execPath, [RUN, "--smoke", "--only", "a,b", "--no-diagnose", "--out", out], { encoding: "utf8", timeout: 90_000 });
+  const r = spawnSync(process.execPath, [RUN, "--smoke", "--only", "a,b,f", "--no-diagnose", "--out", out], { encoding: "utf8", timeout: 90_000 });
   expect({ status: r.status, stderr: r.status === 0 ? "" : r.stderr }).toEqual({ status: 0, stderr: "" });
   const results = JSON.parse(fs.readFileSync(out, "utf8"));
   const a = results.sections.a;
@@ -29,4 +29,8 @@ test("bench:agent --smoke: direct, bare-hop and through-agent paths agree, spawn
   expect(b.spawnsPerRun).toBe(300);
   expect(b.acceptedPerSec.median).toBeGreaterThan(0);
   expect(b.endToEndPerSec.median).toBeLessThanOrEqual(b.acceptedPerSec.median);
+  const f = results.sections.f;
+  expect(f.printedLines).toBe(20_000); // 1 MB of 100-byte lines, warm-up and one run
+  expect(f.recordedLines).toBe(f.printedLines);
+  expect(f.ratio.median).toBeCloseTo(f.printMs.median / f.fileMs.median, 6);
 }, 120_000);

@@ -84,7 +84,14 @@ test("run app.yaml fn -- args: deploys, calls once, prints the result, and stops
 
 test("logs --follow --timestamps prints lines as the containers write them, and the agent stops following when it goes; --since picks the containers with recent output", async () => {
   await cli(dir, ["deploy", "app.yaml"], env);
+  const before = Date.now();
   await cli(dir, ["call", "life/shout", "1"], env);
+  const after = Date.now();
+  // Every line has the time it was printed (read by the agent from the worker's stdout), the history's too.
+  const stamped = await cli(dir, ["logs", "life/shout", "--timestamps"], env);
+  const printed = Date.parse(/^(\S+) \[shout-[0-9a-f]+\] shout 1$/m.exec(stamped.stdout)![1]!);
+  expect(printed).toBeGreaterThanOrEqual(before);
+  expect(printed).toBeLessThanOrEqual(after);
   const since = await cli(dir, ["logs", "life/shout", "--since", "10m"], env);
   expect(since.stdout).toMatch(/^\[shout-[0-9a-f]+\] shout 1$/m);
   expect((await cli(dir, ["logs", "life/shout", "--since", "abc"], env)).stderr).toContain("option '--since <duration>' argument 'abc' is invalid");
@@ -93,7 +100,7 @@ test("logs --follow --timestamps prints lines as the containers write them, and 
   let out = "";
   follower.stdout.on("data", (d: Buffer) => (out += d.toString()));
   await until("the history", () => out.includes("shout 1"));
-  expect(out).toMatch(/^- \[shout-[0-9a-f]+\] shout 1$/m);
+  expect(out).toContain(`${new Date(printed).toISOString()} [`);
   await cli(dir, ["call", "life/shout", "2"], env);
   await until("the followed line", () => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \[shout-[0-9a-f]+\] shout 2$/m.test(out));
   const followers = async (): Promise<number> => Number(/^warmpool_log_followers (\d+)$/m.exec((await http.req("GET", "/metrics")).text)![1]);

@@ -70,7 +70,7 @@ const EXPECT_STANDALONE: Record<string, (r: Seen) => void> = {
   "npx warmpool run examples/quickstart/app.yaml square -- 12": (r) => expect(r.output).toBe("144\n"),
   "npx warmpool deploy examples/quickstart/app.yaml": (r) => expect(r.output).toBe("deployed app quickstart: square, tokenizer, greet, embed\n"),
   "npx warmpool call quickstart/square 5": (r) => expect(r.output).toBe("25\n"),
-  "npx warmpool logs quickstart/square --since 10m --timestamps": (r) => expect(r.output).toMatch(/^- \[square-[0-9a-f]+\] /m),
+  "npx warmpool logs quickstart/square --since 10m --timestamps": (r) => expect(r.output).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \[square-[0-9a-f]+\] /m),
   "npx warmpool container list": (r) => expect(r.output).toMatch(/^CONTAINER +APP +FUNCTION +STATE +IN FLIGHT +SERVED +REF +CREATED\nsquare-[0-9a-f]+ +quickstart +square +ready +0 +1 /),
   "npx warmpool container exec quickstart/square -- python3 -c 'import os; print(os.getcwd(), os.getuid())'": (r) =>
     expect(r.output).toBe(`${fs.realpathSync(path.join(r.dir, "examples", "quickstart"))} ${process.getuid?.() === 0 ? 65534 : process.getuid?.()}\n`),

@@ -78,7 +78,7 @@ export interface Backend {
   stop(handle: ContainerHandle, graceMs: number): Promise<void>;
   list(): ContainerInfo[];
   /** The captured output of the function's containers, oldest container first, at most `tailLines` lines each. */
-  logs(fn: string, tailLines: number): Promise<Array<{ container: string; lines: string[] }>>;
+  logs(fn: string, tailLines: number): Promise<ContainerLogs[]>;
   /**
    * Follows the output of the function's containers (`warmpool logs --follow`): first the last
    * `tailLines` lines of each container whose output changed since `sinceMs` (epoch ms; 0: all), then,
@@ -113,17 +113,26 @@ export interface ExecResult {
   durationMs: number;
 }
 
+/** A container's last lines; `times` (epoch ms, one per line, null where unknown) where the backend records them. */
+export interface ContainerLogs {
+  container: string;
+  lines: string[];
+  times?: Array<number | null>;
+}
+
 export interface FollowOptions {
   tailLines: number;
   sinceMs: number;
   follow: boolean;
 }
 
-/** One line of a container's output. `time`: when the agent read it (ms), or null for lines written before the request. */
+/** One line of a container's output. `time`: when the agent read it from the container (epoch ms); null where unknown. */
 export interface LogLine {
   container: string;
   line: string;
   time: number | null;
+  /** Where the backend tells them apart. */
+  stream?: "stdout" | "stderr" | null;
 }
 
 export interface LogSink {

@@ -5,8 +5,8 @@
  * --since, then with --follow each new line until Ctrl-C. Lines read from `-o json|yaml` are one JSON
  * line (or YAML document) each.
  *
- * --timestamps: the time the agent read each followed line (the worker writes its file directly, so
- * lines have no time of their own); lines written before the command show `-`.
+ * --timestamps: the time the agent read each line from the container (local backend: every line, as
+ * it arrived through the worker's stdout or stderr; `-` where a backend keeps none).
  */
 import { clientFrom, type ClientFlags, type Context } from "./commands";
 import { target } from "./flags";
@@ -27,7 +27,7 @@ export async function logsCommand(ctx: Context<LogsFlags>, t: string): Promise<v
   if (f.follow !== true && f.since === undefined) {
     const logs = await client.logs(app, fn, tail);
     ctx.out.document(logs, () => {
-      for (const c of logs.containers) for (const line of c.lines) ctx.out.write(`${f.timestamps === true ? "- " : ""}[${c.container}] ${line}`);
+      for (const c of logs.containers) c.lines.forEach((line, i) => ctx.out.write(`${f.timestamps === true ? `${c.times?.[i] ?? "-"} ` : ""}[${c.container}] ${line}`));
     });
     return;
   }

@@ -128,7 +128,7 @@ clientFlags(
     .option("--tail <n>", "lines per container (default 200)", wholeNumber(1))
     .option("-f, --follow", "keep printing lines as the containers write them, until Ctrl-C")
     .option("--since <duration>", "only containers whose output changed within this long: 30s, 10m, 2h, 1d (a bare number is seconds)", duration)
-    .option("--timestamps", "prefix each line with when the agent read it (- for lines written before the command)"),
+    .option("--timestamps", "prefix each line with when the agent read it from the container (- where the backend keeps no times)"),
 ).action(clientAction(logsCommand));
 clientFlags(program.command("deploy <spec>").description("deploy (or update) the App of a spec file on the agent, which keeps it across restarts")).action(clientAction(deployCommand));
 clientFlags(program.command("stop <app>").description("stop an app deployed with `deploy`: its containers and schedules stop, its waiting inputs fail")).action(clientAction(stopCommand));

@@ -53,11 +53,19 @@ export interface MapLine extends CallResult {
   index: number;
 }
 
-/** A line of a container's output (`followLogs`); `time` is ISO, null for lines written before the request. */
+/** A line of a container's output (`followLogs`); `time`: when the agent read it from the container (ISO), null where unknown. */
 export interface LogLine {
   container: string;
   line: string;
   time: string | null;
+  stream?: "stdout" | "stderr" | null;
+}
+
+/** Each container's last lines (`logs`); `times` (ISO, one per line) where the backend records them. */
+export interface ContainerLines {
+  container: string;
+  lines: string[];
+  times?: Array<string | null>;
 }
 
 export interface Invocation {
@@ -177,8 +185,8 @@ export class WarmpoolClient {
     return this.json("GET", `/v1/apps/${enc(app)}/functions/${enc(fn)}`) as Promise<Record<string, unknown>>;
   }
 
-  logs(app: string, fn: string, tail = 200): Promise<{ containers: Array<{ container: string; lines: string[] }> }> {
-    return this.json("GET", `/v1/apps/${enc(app)}/functions/${enc(fn)}/logs?tail=${tail}`) as Promise<{ containers: Array<{ container: string; lines: string[] }> }>;
+  logs(app: string, fn: string, tail = 200): Promise<{ containers: ContainerLines[] }> {
+    return this.json("GET", `/v1/apps/${enc(app)}/functions/${enc(fn)}/logs?tail=${tail}`) as Promise<{ containers: ContainerLines[] }>;
   }
 
   deploy(app: string, spec: unknown, dir?: string): Promise<unknown> {

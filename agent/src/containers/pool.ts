@@ -10,7 +10,7 @@
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import { Pool, request } from "undici";
-import { ContainerStartError, type Backend, type ExecOptions, type ExecResult, type FollowOptions, type LogSink } from "../backends/backend";
+import { ContainerStartError, type Backend, type ContainerLogs, type ExecOptions, type ExecResult, type FollowOptions, type LogSink } from "../backends/backend";
 import type { Clock } from "../clock";
 import type { FunctionConfig } from "../config/function";
 import { AgentError } from "../errors";
@@ -238,7 +238,7 @@ export class ContainerPool {
   }
 
   /** The captured output of the containers, at most `tailLines` lines each. */
-  logs(tailLines: number): Promise<Array<{ container: string; lines: string[] }>> {
+  logs(tailLines: number): Promise<ContainerLogs[]> {
     return this.deps.backend.logs(this.config.key, tailLines);
   }
 

@@ -6,7 +6,6 @@
  * scope is its App's functions and calls (gateway/server.ts `outOfScope`).
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import type { ExecResult } from "../backends/backend";
 import { AgentError } from "../errors";
 import type { GatewayDeps } from "./deps";
 
@@ -36,12 +35,10 @@ export function registerContainers(app: FastifyInstance, deps: GatewayDeps): voi
       for (const fn of a.functions.values()) {
         const running = fn.pool.exec(id, command, { timeoutMs: timeoutS * 1000, maxOutputBytes: EXEC_OUTPUT_LIMIT });
         if (running === undefined) continue;
-        let result: ExecResult;
-        try {
-          result = await running;
-        } catch (err) {
-          throw new AgentError("WP_ERR_CONTAINER_NOT_FOUND", [JSON.stringify(id), ` (${(err as Error).message})`]);
-        }
+        // It ended while the command was being set up: gone, as far as the caller can tell.
+        const result = await running.catch((err: Error) => {
+          throw new AgentError("WP_ERR_CONTAINER_NOT_FOUND", [JSON.stringify(id), ` (${err.message})`]);
+        });
         return { container: id, app: a.name, function: fn.config.name, ...result, outputLimitBytes: EXEC_OUTPUT_LIMIT };
       }
     }

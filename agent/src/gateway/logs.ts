@@ -1,9 +1,10 @@
 /**
  * Container output: `GET …/functions/{fn}/logs`.
  *
- * `logs?tail=N` answers one JSON document (each container's last lines). With `follow=true` or
- * `since=<seconds>` the answer is NDJSON instead, streamed: `{"container", "line", "time"}` per line
- * (`time`: ISO, when the agent read a followed line; null for lines written before the request), one
+ * `logs?tail=N` answers one JSON document (each container's last lines, and with the local backend
+ * `times`: when the agent read each from the container, ISO). With `follow=true` or `since=<seconds>`
+ * the answer is NDJSON instead, streamed: `{"container", "line", "time", "stream"}` per line (`time`
+ * ISO or null where unknown; `stream` stdout or stderr), one
  * `{"caughtUp": true}` after the history, and with `follow` the lines that follow until the client goes
  * away. Its disconnect stops the follower (an interval timer); nothing else is held for it. A reader
  * that does not keep up is not read for (the log files are the buffer), so a slow client costs the
@@ -32,7 +33,10 @@ export function registerLogs(app: FastifyInstance, deps: GatewayDeps): void {
     if (since !== null && (q.since === "" || !Number.isFinite(since) || since < 0 || since > MAX_SINCE_S)) {
       throw new AgentError("WP_ERR_BAD_REQUEST", [`since = ${JSON.stringify(q.since)}: must be a number of seconds from 0 to ${MAX_SINCE_S}`]);
     }
-    if (!follow && since === null) return { containers: await fn.pool.logs(tail) };
+    if (!follow && since === null) {
+      const containers = await fn.pool.logs(tail);
+      return { containers: containers.map((c) => ({ container: c.container, lines: c.lines, ...(c.times === undefined ? {} : { times: c.times.map(iso) }) })) };
+    }
 
     const raw = reply.raw;
     let follower: { close(): void } | null = null;
@@ -48,7 +52,7 @@ export function registerLogs(app: FastifyInstance, deps: GatewayDeps): void {
         lines(lines) {
           if (!raw.headersSent) start(raw);
           let text = "";
-          for (const l of lines) text += `${JSON.stringify({ container: l.container, line: l.line, time: l.time === null ? null : new Date(l.time).toISOString() })}\n`;
+          for (const l of lines) text += `${JSON.stringify({ container: l.container, line: l.line, time: iso(l.time), ...(l.stream === undefined ? {} : { stream: l.stream }) })}\n`;
           raw.write(text);
         },
         caughtUp() {
@@ -66,6 +70,10 @@ export function registerLogs(app: FastifyInstance, deps: GatewayDeps): void {
     if (raw.destroyed) stop();
     return reply.hijack();
   });
+}
+
+function iso(time: number | null): string | null {
+  return time === null ? null : new Date(time).toISOString();
 }
 
 function start(raw: FastifyReply["raw"]): void {

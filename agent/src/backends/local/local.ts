@@ -2,24 +2,37 @@
  * The `local` backend: each container is a worker process on this machine, started with exactly the
  * environment PROTOCOL.md lists (never the agent's own), listening on a free loopback port, inside a
  * sandbox (sandbox/: bubblewrap by default) that keeps it from the agent and from the other workers
- * and kills it when the agent dies. Its stdout and stderr go straight to a file per container (the
- * agent opens it and passes the descriptor, so the worker writes it without being able to open it,
- * and logging costs the agent nothing), which `warmpool logs app/fn` reads back. `warmpool container
+ * and kills it when the agent dies. Its stdout and stderr are pipes the agent reads, writing a file
+ * per container with each line's time and stream (log-writer.ts; the worker cannot open the file),
+ * which `warmpool logs app/fn` reads back. `warmpool container
  * exec` runs a command beside the worker, inside its sandbox (exec.ts).
  *
  * A pid file per container lets the next agent kill workers that a dead agent left behind. Both
  * sandboxes tie workers to the agent's life, so none should be; the pid files are the second line.
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
+import type { Readable } from "node:stream";
 import { WORKER_CLIENT_ENV, WORKER_ENV as E, WORKER_PROTOCOL } from "@warmpool/schema";
 import type { FunctionConfig } from "../../config/function";
-import { ContainerStartError, START_FAILED_STATUS, type Backend, type ContainerHandle, type ContainerInfo, type ExecOptions, type ExecResult, type FollowOptions, type LogSink } from "../backend";
+import {
+  ContainerStartError,
+  START_FAILED_STATUS,
+  type Backend,
+  type ContainerHandle,
+  type ContainerInfo,
+  type ContainerLogs,
+  type ExecOptions,
+  type ExecResult,
+  type FollowOptions,
+  type LogSink,
+} from "../backend";
 import { runEntry } from "./exec";
 import { GpuAllocator } from "./gpus";
-import { followLogDir } from "./logs";
+import { followLogDir, lastLines } from "./logs";
+import { LogWriter } from "./log-writer";
 import { freePort } from "./ports";
 import { createSandbox } from "./sandbox/create";
 import type { Sandbox } from "./sandbox/sandbox";
@@ -104,7 +117,6 @@ export class LocalBackend implements Backend {
     const port = await freePort();
     const logFile = path.join(this.options.logDir, fn.app, fn.name, `${id}.log`);
     fs.mkdirSync(path.dirname(logFile), { recursive: true });
-    const out = fs.openSync(logFile, "a");
     const { command, args, fd3 } = launch;
     const env: Record<string, string> = {
       ...fn.env,
@@ -122,12 +134,10 @@ export class LocalBackend implements Backend {
       ...inheritedEnv(),
     };
     if (gpus.length > 0) env.CUDA_VISIBLE_DEVICES = gpus.join(",");
-    let child;
-    try {
-      child = spawn(command, args, { cwd: fn.appDir, env, stdio: fd3 === undefined ? ["ignore", out, out] : ["ignore", out, out, "pipe"] });
-    } finally {
-      fs.closeSync(out);
-    }
+    const child = spawn(command, args, { cwd: fn.appDir, env, stdio: fd3 === undefined ? ["ignore", "pipe", "pipe"] : ["ignore", "pipe", "pipe", "pipe"] });
+    const log = new LogWriter(logFile);
+    log.attach(child.stdout as Readable, "stdout");
+    log.attach(child.stderr as Readable, "stderr");
     if (fd3 !== undefined) {
       const options = child.stdio[3] as NodeJS.WritableStream;
       options.on("error", () => undefined); // bwrap gone before reading: its exit says why
@@ -145,7 +155,10 @@ export class LocalBackend implements Backend {
         if (local !== undefined) local.exitedNow = true;
         resolve(this.sandbox.describeExit(code, signal));
       });
-    }).then((how) => {
+    }).then(async (how) => {
+      // Its last lines are in the file before anyone reads why it ended (a start failure's traceback).
+      await outputEnded(child, OUTPUT_AFTER_EXIT_MS);
+      await log.close();
       this.containers.delete(id);
       this.gpus.release(gpus);
       fs.rmSync(pidFile, { force: true });
@@ -227,21 +240,8 @@ export class LocalBackend implements Backend {
     return [...this.containers.values()].map(({ handle: h }) => ({ id: h.id, fn: h.fn, ref: h.ref, host: h.host, port: h.port, gpus: h.gpus, startedAt: h.startedAt }));
   }
 
-  async logs(fn: string, tailLines: number): Promise<Array<{ container: string; lines: string[] }>> {
-    const dir = path.join(this.options.logDir, ...fn.split("/"));
-    let files: string[];
-    try {
-      files = fs.readdirSync(dir).filter((f) => f.endsWith(".log"));
-    } catch {
-      return [];
-    }
-    const withTimes = files.map((f) => ({ f, t: fs.statSync(path.join(dir, f)).mtimeMs })).sort((a, b) => a.t - b.t);
-    return withTimes.map(({ f }) => {
-      const text = fs.readFileSync(path.join(dir, f), "utf8");
-      const lines = text.split("\n");
-      if (lines[lines.length - 1] === "") lines.pop();
-      return { container: f.slice(0, -4), lines: lines.slice(-tailLines) };
-    });
+  async logs(fn: string, tailLines: number): Promise<ContainerLogs[]> {
+    return lastLines(path.join(this.options.logDir, ...fn.split("/")), tailLines);
   }
 
   followLogs(fn: string, options: FollowOptions, sink: LogSink): { close(): void } {
@@ -282,6 +282,33 @@ export class LocalBackend implements Backend {
       fs.rmSync(pidPath, { force: true });
     }
   }
+}
+
+/**
+ * How long the output of an exited worker may still arrive: its pipes close when the last process
+ * holding them ends, which under bwrap is the worker's own end, but without a sandbox a process it
+ * started and left running (a daemon) would hold them open for as long as it lives.
+ */
+const OUTPUT_AFTER_EXIT_MS = 2000;
+
+function outputEnded(child: ChildProcess, timeoutMs: number): Promise<void> {
+  const streams = [child.stdout, child.stderr].filter((s): s is Readable => s !== null && !s.readableEnded && !s.destroyed);
+  if (streams.length === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    let left = streams.length;
+    const timer = setTimeout(() => {
+      for (const s of streams) s.destroy();
+      resolve();
+    }, timeoutMs);
+    for (const s of streams) {
+      s.once("close", () => {
+        if (--left === 0) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    }
+  });
 }
 
 function probe(host: string, port: number): Promise<boolean> {

@@ -1,23 +1,23 @@
 /**
- * Reading the local containers' log files (one per container, written by the worker itself): the last
- * lines of each, and following them as they grow (`warmpool logs --follow`).
+ * Reading the local containers' log files (one per container, records written by log-writer.ts): the
+ * last lines of each, and following them as they grow (`warmpool logs --follow`).
  *
  * Following polls: every `pollMs` the directory is listed and each file's size compared with what was
  * read. fs.watch would wake sooner, but it misses writes on some file systems (overlay, NFS) and needs
  * a watcher per file; at 250 ms a follower costs one readdir and a stat per container per tick. The
  * files are the buffer: a reader that is behind (`paused()`) is simply not read for, and no tick reads
  * more than READ_CHUNK bytes of a file, so a follower holds at most that much whatever the worker
- * writes. A line still being written (no newline yet) waits for its end, or for MAX_LINE bytes.
- *
- * The worker writes the files directly, so lines carry no time of their own: a followed line has the
- * time this reader saw it; the history's lines have none.
+ * writes. Every line carries the time the agent read it from the worker (log-writer.ts); a line of
+ * a file written before lines had times has none.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { FollowOptions, LogLine, LogSink } from "../backend";
+import { parseRecord } from "./log-writer";
 
 const READ_CHUNK = 1 << 20;
-const MAX_LINE = 64 << 10;
+/** A record is at most log-writer.ts's MAX_LINE characters plus its prefix; a longer run without a newline is a torn write. */
+const MAX_RECORD = 256 << 10;
 
 interface Tracked {
   container: string;
@@ -28,7 +28,6 @@ interface Tracked {
 export interface FollowerOptions extends FollowOptions {
   /** @default 250 */
   pollMs?: number;
-  now?: () => number;
 }
 
 /** The container ids of `dir`'s log files, oldest output first. */
@@ -74,9 +73,21 @@ function readRange(file: string, start: number, end: number): string {
   }
 }
 
+function logLine(container: string, line: string): LogLine {
+  const r = parseRecord(line);
+  return { container, line: r.text, time: r.time, stream: r.stream };
+}
+
+/** Each container's last `n` lines, oldest output first. */
+export function lastLines(dir: string, n: number): Array<{ container: string; lines: string[]; times: Array<number | null> }> {
+  return logFiles(dir).map((f) => {
+    const records = tailOf(f.file, f.size, n).lines.map((l) => parseRecord(l));
+    return { container: f.container, lines: records.map((r) => r.text), times: records.map((r) => r.time) };
+  });
+}
+
 /** Sends the history, then (with `follow`) new lines every `pollMs`, until `close()`. */
 export function followLogDir(dir: string, options: FollowerOptions, sink: LogSink): { close(): void } {
-  const now = options.now ?? Date.now;
   const tracked = new Map<string, Tracked>();
   const history: LogLine[] = [];
   for (const f of logFiles(dir)) {
@@ -87,7 +98,7 @@ export function followLogDir(dir: string, options: FollowerOptions, sink: LogSin
     }
     const { lines, offset } = tailOf(f.file, f.size, options.tailLines);
     tracked.set(f.file, { container: f.container, offset, partial: "" });
-    for (const line of lines) history.push({ container: f.container, line, time: null });
+    for (const line of lines) history.push(logLine(f.container, line));
   }
   if (history.length > 0) sink.lines(history);
   sink.caughtUp();
@@ -96,7 +107,6 @@ export function followLogDir(dir: string, options: FollowerOptions, sink: LogSin
   const tick = (): void => {
     if (sink.paused()) return;
     const out: LogLine[] = [];
-    const time = now();
     for (const f of logFiles(dir)) {
       let t = tracked.get(f.file);
       if (t === undefined) {
@@ -109,11 +119,11 @@ export function followLogDir(dir: string, options: FollowerOptions, sink: LogSin
       t.offset = Math.min(f.size, t.offset + READ_CHUNK);
       const lines = text.split("\n");
       t.partial = lines.pop() as string;
-      if (t.partial.length > MAX_LINE) {
+      if (t.partial.length > MAX_RECORD) {
         lines.push(t.partial);
         t.partial = "";
       }
-      for (const line of lines) out.push({ container: t.container, line, time });
+      for (const line of lines) out.push(logLine(t.container, line));
     }
     if (out.length > 0) sink.lines(out);
   };
