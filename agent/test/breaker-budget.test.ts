@@ -6,33 +6,48 @@ import { RetryBudget } from "../src/queue/retry-budget";
 
 const T = 1_000_000;
 
-describe("RetryBudget (token bucket)", () => {
+describe("RetryBudget (sliding window)", () => {
   test.each([
-    ["starts full: 10 retries before any first attempt earned one", {}, 0, [...Array(10).fill(true), false]],
-    ["10 first attempts earn 1 retry", { initialTokens: 0 }, 10, [true, false]],
-    ["9 do not", { initialTokens: 0 }, 9, [false]],
-    ["the bucket holds at most maxTokens", { initialTokens: 0, maxTokens: 2 }, 1000, [true, true, false]],
-    ["ratio 0.5: 4 first attempts earn 2", { initialTokens: 0, ratio: 0.5 }, 4, [true, true, false]],
+    ["the floor: 3 retries with no first attempt", {}, 0, [true, true, true, false]],
+    ["40 first attempts allow 4", {}, 40, [true, true, true, true, false]],
+    ["49 still 4 (rounded down)", {}, 49, [true, true, true, true, false]],
+    ["ratio 0.5, floor 0: 4 first attempts allow 2", { ratio: 0.5, minRetries: 0 }, 4, [true, true, false]],
   ] as Array<[string, object, number, boolean[]]>)("%s", (_label, options, firsts, wants) => {
     const b = new RetryBudget(options);
-    for (let i = 0; i < firsts; i++) b.firstAttempt();
-    expect(wants.map(() => b.tryRetry())).toEqual(wants);
+    for (let i = 0; i < firsts; i++) b.firstAttempt(T);
+    expect(wants.map(() => b.tryRetry(T))).toEqual(wants);
   });
 
-  test("over a long run, retries ≤ initial + ratio × first attempts", () => {
+  test("first attempts and retries leave the window together, a 5 s slot at a time", () => {
     const b = new RetryBudget();
+    for (let i = 0; i < 50; i++) b.firstAttempt(T);
+    expect(b.available(T)).toBe(5);
+    for (let i = 0; i < 5; i++) expect(b.tryRetry(T + 30_000)).toBe(true);
+    expect(b.tryRetry(T + 30_000)).toBe(false);
+    // T's slot leaves at T + 60 s (T is on a slot boundary): its 50 first attempts go, the 5 retries of T + 30 s stay.
+    expect(b.available(T + 59_999)).toBe(0);
+    expect(b.available(T + 60_000)).toBe(0); // max(3, 0) − 5
+    expect(b.available(T + 90_000)).toBe(3);
+    // A long silence empties every slot.
+    expect(b.available(T + 10 * 60_000)).toBe(3);
+  });
+
+  test("over a long run at 2 first attempts a second, every one failing: retries ≤ a tenth of first attempts (and the floor's few)", () => {
+    const b = new RetryBudget();
+    let firsts = 0;
     let retries = 0;
-    for (let i = 0; i < 600; i++) {
-      b.firstAttempt();
+    for (let ms = 0; ms < 300_000; ms += 500) {
+      b.firstAttempt(T + ms);
+      firsts++;
       // Every attempt fails and asks for up to 3 retries.
-      for (let k = 0; k < 3 && b.tryRetry(); k++) retries++;
+      for (let k = 0; k < 3 && b.tryRetry(T + ms); k++) retries++;
     }
-    expect(retries).toBeLessThanOrEqual(10 + 60);
-    expect(retries).toBeGreaterThanOrEqual(60);
+    expect(retries / firsts).toBeLessThanOrEqual(0.1 + 3 / firsts);
+    expect(retries / firsts).toBeGreaterThanOrEqual(0.09);
   });
 
   test("bad options name the values", () => {
-    expect(() => new RetryBudget({ maxTokens: 0 })).toThrow("maxTokens 0 ≥ 1");
+    expect(() => new RetryBudget({ ratio: -1 })).toThrow("ratio -1 must be ≥ 0");
   });
 });
 

@@ -2,11 +2,10 @@
  * Issue 15's retry budget and breaker on a real agent with real Python workers, over HTTP; the agent's
  * clock in the test's hands so that the breaker's 10 s open period passes without sleeping.
  *
- * - Budget: the bucket starts with 10 retries and each first attempt earns 0.1. A function declaring
- *   3 retries gets, in turn, a call whose every attempt fails and one that succeeds (so the breaker,
- *   at 70 % failures, stays closed): the failing calls run 4, 4, 4, 2, 1, 2, 1 attempts (40 retries
- *   wanted, 11 run: 10 + 0.1 × 14 first attempts, rounded down), and each stopped early says
- *   "retry budget exhausted".
+ * - Budget: within 60 s, retries may number max(3, 0.1 × first attempts). A function declaring 3
+ *   retries: a call whose every attempt fails runs all 4 (the floor); the next runs 1 and says "retry
+ *   budget exhausted"; after 40 calls that succeed (43 first attempts: 4 retries allowed) one more
+ *   retry runs; once the window has passed, a failing call gets its 3 retries again.
  * - Breaker: 20 failed attempts in a row open it: new calls, spawns and maps get 503
  *   WP_ERR_FUNCTION_FAILING with Retry-After and the reason; 10 s later one probe is let through, and
  *   its success closes it.
@@ -37,7 +36,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-test("the retry budget: retries add at most a tenth of first attempts; beyond it the call fails with its last error and the reason", async () => {
+test("the retry budget: within a minute, retries add at most a tenth of first attempts (at least 3); beyond it the call fails with its last error and the reason", async () => {
   // Retries wait 0 ms on the agent's manual clock: each poll of `until` fires the ones that are due.
   const call = async (x: number): Promise<any> => {
     let r: Awaited<ReturnType<typeof h.http.call>> | undefined;
@@ -49,20 +48,28 @@ test("the retry budget: retries add at most a tenth of first attempts; beyond it
       })
     ).body;
   };
-  const attempts: number[] = [];
-  for (let i = 0; i < 7; i++) {
-    // picky(7) raises ValueError on every attempt; picky(3) returns 9.
+  // picky(7) raises ValueError on every attempt; picky(3) returns 9.
+  const failing = async (): Promise<number> => {
     const failed = await call(7);
     expect(failed).toMatchObject({ status: "failed", error: { type: "ValueError" } });
-    attempts.push(failed.attempts.length);
     if (failed.attempts.length < 4) expect(failed.error.reason).toBe("retry budget exhausted");
     else expect(failed.error.reason).toBeUndefined();
-    expect(await call(3)).toMatchObject({ status: "succeeded", result: 9 });
-  }
-  expect(attempts).toEqual([4, 4, 4, 2, 1, 2, 1]);
-  const status = (await h.http.status("t", "budget")).status;
-  expect(status.retryTokens).toBe(0.3);
-  expect(status.breaker).toMatch(/^closed, 1[0-9]\/20 /);
+    return failed.attempts.length;
+  };
+  const retriesAvailable = async (): Promise<number> => (await h.http.status("t", "budget")).status.retriesAvailable;
+
+  expect(await failing()).toBe(4); // the floor: 3 retries
+  expect(await failing()).toBe(1);
+  expect(await retriesAvailable()).toBe(0);
+  for (let i = 0; i < 40; i++) expect(await call(3)).toMatchObject({ status: "succeeded", result: 9 });
+  // 42 first attempts: max(3, 4.2) = 4 retries, 3 made.
+  expect(await retriesAvailable()).toBe(1);
+  expect(await failing()).toBe(2);
+  // The window passes: its first attempts and retries with it.
+  clock.advance(60_000);
+  expect(await retriesAvailable()).toBe(3);
+  expect(await failing()).toBe(4);
+  expect((await h.http.status("t", "budget")).status.breaker).toMatch(/^closed, /);
 }, 60_000);
 
 test("the breaker: 20 failed attempts open it (503, Retry-After, reason); after 10 s one probe goes through and its success closes it", async () => {

@@ -71,7 +71,7 @@ export interface FunctionState {
   /** The breaker: closed, open or half-open, with the failures it counts. */
   breaker?: string;
   /** Retries the retry budget allows now. */
-  retryTokens?: number;
+  retriesAvailable?: number;
 }
 
 export class DeployedFunction implements Scaled {
@@ -85,7 +85,7 @@ export class DeployedFunction implements Scaled {
   private readonly estimator: Estimator;
   private lastEstimates: Estimates | null = null;
   private readonly clock: Clock;
-  /** Issue 15's guards: retries at most a tenth of first attempts; new calls refused while most attempts fail. */
+  /** Issue 15's guards: retries at most a tenth of first attempts (at least 3) a minute; new calls refused while most attempts fail. */
   readonly retryBudget = new RetryBudget();
   readonly breaker = new Breaker();
   private stopped = false;
@@ -118,8 +118,8 @@ export class DeployedFunction implements Scaled {
         logCall(log, config.key, input, outcome, totalMs, a);
       },
       guards: {
-        firstAttempt: () => this.retryBudget.firstAttempt(),
-        retry: () => this.retryBudget.tryRetry(),
+        firstAttempt: () => this.retryBudget.firstAttempt(clock.now()),
+        retry: () => this.retryBudget.tryRetry(clock.now()),
         ended: (ok) => this.breaker.record(clock.now(), ok),
       },
     });
@@ -217,7 +217,7 @@ export class DeployedFunction implements Scaled {
       ...(s.lastReason === null ? {} : { lastScaleReason: s.lastReason, lastScaleTime: new Date(s.lastTime as number).toISOString() }),
       ...(this.lastEstimates === null ? {} : { estimates: this.lastEstimates }),
       breaker: this.breaker.describe(this.clock.now()),
-      retryTokens: Math.floor(this.retryBudget.available * 10) / 10,
+      retriesAvailable: this.retryBudget.available(this.clock.now()),
     };
   }
 

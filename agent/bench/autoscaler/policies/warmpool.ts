@@ -48,10 +48,10 @@ export const warmpoolAfter: Policy<null> = {
     return {
       idempotencyKeys: true,
       admit: (now) => breaker.admit(now),
-      retry: (_now, attempt, maxRetries) => attempt <= maxRetries && budget.tryRetry(),
+      retry: (now, attempt, maxRetries) => attempt <= maxRetries && budget.tryRetry(now),
       record: (now, ok) => breaker.record(now, ok),
       open: (now) => breaker.state(now) === "open",
-      first: () => budget.firstAttempt(),
+      first: (now) => budget.firstAttempt(now),
     };
   },
 };
