@@ -3,7 +3,8 @@
  * function (handler `module:Class`) serves all its `@method`s from one container pool; each input
  * names its method and parameters; each distinct parameter set gets its own instance, `@enter` once,
  * at most 8 per container (the least recently used idle one runs `@exit` and goes). The Python
- * client's `Cls` reaches it, blocking and `.aio`.
+ * client's `Cls` reaches it, blocking and `.aio`. A function endpoint serves one of its methods beside
+ * the others (the endpoint's `method`), on the same instance.
  */
 import * as path from "node:path";
 import { Agent } from "../src/agent";
@@ -21,8 +22,9 @@ let http: Http;
 beforeAll(async () => {
   agent = new Agent({ stateDir: path.join(tempDir("classes"), "state"), port: 0, token: TOKEN, logLevel: "silent", runtimesDir: RUNTIMES });
   const one = { autoscaler: { maxContainers: 1 }, concurrency: { maxInputs: 4 } };
-  const functions = { counter: { handler: "counter:Counter", ...one }, plain: { handler: "counter:Plain", ...one } };
-  await agent.run([validateApp({ name: "cls", functions }, "cls", CLASSES)]);
+  const functions = { counter: { handler: "counter:Counter", ...one }, plain: { handler: "counter:Plain", ...one }, service: { handler: "service:Service", ...one } };
+  const endpoints = { api: { function: "service", method: "web", path: "/api" } };
+  await agent.run([validateApp({ name: "cls", functions, endpoints }, "cls", CLASSES)]);
   http = new Http(agent.url, TOKEN);
 });
 afterAll(() => agent?.close());
@@ -76,4 +78,23 @@ async def aio():
 print(json.dumps({"default": Counter().scale.remote(2), "big": big.scale.remote(2), "map": list(big.scale.map([1, 2])), "aio": asyncio.run(aio()), "spawn": big.scale.spawn(3).get()}))
 `;
   expect(await pyJson(code, { env: { WARMPOOL_URL: agent.url, WARMPOOL_TOKEN: TOKEN } })).toEqual({ default: 2, big: 200, map: [100, 200], aio: 101, spawn: 300 });
+});
+
+test("a function endpoint serves a class's method beside its other methods, on the same instance", async () => {
+  const first = await call("service", "predict", [4]);
+  expect(first.body.result).toMatchObject({ y: 8, served: 1 });
+  const web = await http.req("GET", "/web/cls/api/items?x=7");
+  expect(web.status).toBe(201);
+  // The instance @enter loaded, which predict used too: the count goes on.
+  expect(web.body).toEqual({ model: "weights-v1", served: 2, path: "/api/items", x: "7", pid: first.body.result.pid });
+  expect((await call("service", "predict", [1])).body.result).toMatchObject({ y: 2, served: 3 });
+});
+
+test("an endpoint's method is checked against its function: only a whole class, only a function endpoint", () => {
+  const spec = (handler: string, endpoint: object) => () => validateApp({ name: "bad", functions: { f: { handler } }, endpoints: { e: { function: "f", ...endpoint } } }, "bad", CLASSES);
+  expect(spec("service:Service.predict", { method: "web" })).toThrow(
+    'endpoints.e.method = "web": needs Function "f" to serve its whole class, but its handler service:Service.predict serves one method: set its handler to service:Service',
+  );
+  expect(spec("service:Service", { method: "web", kind: "webServer", port: 8000 })).toThrow('endpoints.e.method = "web": is only allowed when kind is function');
+  expect(spec("service:Service", { method: "no such" })).toThrow("endpoints.e.method");
 });

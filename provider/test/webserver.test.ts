@@ -56,6 +56,22 @@ describe("web-server functions", () => {
     expect(out.ofType("kubernetes:apps/v1:DeploymentPatch")).toEqual([]);
   });
 
+  it("a function endpoint of a class renders the method that serves it; a webServer endpoint may not name one", async () => {
+    const out = await render((opts) => {
+      const app = new warmpool.App("chat", { image: IMAGE }, opts);
+      const model = new warmpool.Function("model", { app: app.ref, handler: "chat.model:Model" }, opts);
+      new warmpool.Endpoint("chat-api", { function: model.ref, method: "web", path: "/v1/chat" }, opts);
+    });
+    expect(out.one("kubernetes:warmpool.dev/v1alpha1:Endpoint").inputs.spec).toMatchObject({ function: "model", kind: "function", method: "web", path: "/v1/chat" });
+    await expect(
+      render((opts) => {
+        const app = new warmpool.App("chat", { image: IMAGE }, opts);
+        const ui = new warmpool.Function("ui", { app: app.ref, handler: "chat.ui:Ui", webPort: 8080 }, opts);
+        new warmpool.Endpoint("chat-ui", { function: ui.ref, kind: "webServer", port: 8080, method: "serve" }, opts);
+      }),
+    ).rejects.toThrow('method = "serve": is only allowed when kind is function');
+  });
+
   it("a webPort on the worker's own port fails construction", () => {
     const app = { name: "chat", environment: "dev", namespace: "chat-dev", runtimeNamespace: "warmpool-system", secrets: [], labels: {} };
     const build = () => new warmpool.Function("ui", { app, image: IMAGE, handler: "chat.ui:serve", webPort: 8000 });

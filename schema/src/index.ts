@@ -24,7 +24,7 @@ export type * from "./generated/specs";
 export type * from "./generated/resolved";
 export { DERIVED_DEFAULTS, type DerivedDefault } from "./derived";
 export { isTimezone } from "./rules/schedule";
-export { duplicatePathProblems, endpointFunctionProblems } from "./rules/endpoint";
+export { duplicatePathProblems, endpointFunctionProblems, endpointMethodProblems } from "./rules/endpoint";
 
 export interface SpecTypes {
   Runtime: Specs.RuntimeSpec;

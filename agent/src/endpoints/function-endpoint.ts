@@ -99,7 +99,8 @@ export async function serveFunction(deps: WebDeps, route: Route, fn: DeployedFun
   } else if (lane.queued + lane.delayed >= options.maxPendingInputs) {
     throw new AgentError("WP_ERR_TOO_MANY_PENDING", [JSON.stringify(fn.key), lane.queued + lane.delayed, options.maxPendingInputs], { retryAfter: 1 });
   }
-  const input = deps.calls.enqueueSync(lane, JSON.stringify({ args: [request], kwargs: {} }));
+  // A class's method (the endpoint's `method`) runs on the class's instance without parameters.
+  const input = deps.calls.enqueueSync(lane, JSON.stringify({ args: [request], kwargs: {}, ...(spec.method === undefined ? {} : { method: spec.method }) }));
   const clock = options.clock;
   let released = false;
   const release = (): void => {

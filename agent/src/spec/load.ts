@@ -13,6 +13,7 @@ import {
   didYouMean,
   duplicatePathProblems,
   endpointFunctionProblems,
+  endpointMethodProblems,
   joinPath,
   SpecError,
   type ResolvedAppSpec,
@@ -104,6 +105,7 @@ export function validateApp(doc: unknown, subject: string, appDir: string): Load
   const servedOn = new Map<string, { endpoint: string; port: number }>();
   for (const e of endpoints) {
     const fn = functions.find((f) => f.name === e.function);
+    if (fn !== undefined) problems.push(...endpointMethodProblems(e, fn).map((p) => ({ ...p, path: joinPath(`endpoints.${e.name}`, p.path) })));
     if (fn === undefined || e.kind !== "webServer" || e.port === undefined) continue;
     if (fn.webPort !== undefined) problems.push(...endpointFunctionProblems(e, fn).map((p) => ({ ...p, path: joinPath(`endpoints.${e.name}`, p.path) })));
     const first = servedOn.get(fn.name);

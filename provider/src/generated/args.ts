@@ -304,6 +304,8 @@ export interface EndpointArgs {
   kind?: string;
   /** webServer: the port the container listens on. Allowed: 1–65535. */
   port?: number;
+  /** For a class function (handler `module:Class`): the method that serves the route, each request a call of it on the class's instance without parameters, beside the class's other methods (Modal: a `@fastapi_endpoint` method on an `@app.cls`). Function endpoints only. */
+  method?: string;
   /** Path prefix routed to the function, in normal form (no empty, `.` or `..` segments): request paths are normalised before they are matched against it. Default: "/". */
   path?: string;
   /** HTTP methods accepted. Default: ["GET","POST"]. Allowed: each of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS. */

@@ -616,6 +616,10 @@ kind?: ("function" | "webServer")
  */
 port?: number
 /**
+ * For a class function (handler `module:Class`): the method that serves the route, each request a call of it on the class's instance without parameters, beside the class's other methods (Modal: a `@fastapi_endpoint` method on an `@app.cls`). Function endpoints only.
+ */
+method?: string
+/**
  * Path prefix routed to the function, in normal form (no empty, `.` or `..` segments): request paths are normalised before they are matched against it.
  */
 path?: string

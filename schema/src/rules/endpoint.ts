@@ -1,5 +1,6 @@
 /**
- * Consistency rules of an EndpointSpec: a web server needs a port, a function endpoint has none; and
+ * Consistency rules of an EndpointSpec: a web server needs a port, a function endpoint has none, only
+ * a function endpoint names a class's method; and
  * the rules between an endpoint and the rest of its app: a web server's port is its function's
  * webPort, and no two endpoints of an app share a path. The provider and the agent's spec files run
  * the same functions.
@@ -15,6 +16,9 @@ export function endpointProblems(spec: EndpointSpec): Problem[] {
   }
   if (kind === "function" && spec.port !== undefined) {
     problems.push({ path: "port", value: spec.port, message: "is only allowed when kind is webServer" });
+  }
+  if (kind === "webServer" && spec.method !== undefined) {
+    problems.push({ path: "method", value: spec.method, message: "is only allowed when kind is function (a web server is started once per container, not called per request)" });
   }
   if (spec.path !== undefined && /\/\/|\/\.\.?(\/|$)/.test(spec.path)) {
     problems.push({ path: "path", value: spec.path, message: "must not contain '//', '/.' or '/..' segments" });
@@ -51,4 +55,14 @@ export function duplicatePathProblems(endpoints: ReadonlyArray<{ name: string; p
     else out.push({ name: e.name, problem: { path: "path", value: path, message: `is already the path of endpoint "${owner}", which would get every request: give each endpoint its own path` } });
   }
   return out;
+}
+
+/**
+ * An endpoint naming a `method` needs a class function that serves all its methods (`module:Class`):
+ * a handler `module:Class.method` serves that one method, and `module:function` none.
+ */
+export function endpointMethodProblems(spec: Pick<EndpointSpec, "method">, fn: { name: string; handler: string }): Problem[] {
+  if (spec.method === undefined || !/:[^.]+\.[^.]+$/.test(fn.handler)) return [];
+  const cls = fn.handler.slice(0, fn.handler.lastIndexOf("."));
+  return [{ path: "method", value: spec.method, message: `needs Function "${fn.name}" to serve its whole class, but its handler ${fn.handler} serves one method: set its handler to ${cls}` }];
 }

@@ -50,6 +50,8 @@ type endpointArgs struct {
 	Kind *string `pulumi:"kind"`
 	// Requests held while the function scales up from zero; more are refused with 503. Default: 1000. Allowed: 1–100000.
 	MaxPendingRequests *float64 `pulumi:"maxPendingRequests"`
+	// For a class function (handler `module:Class`): the method that serves the route, each request a call of it on the class's instance without parameters, beside the class's other methods (Modal: a `@fastapi_endpoint` method on an `@app.cls`). Function endpoints only.
+	Method *string `pulumi:"method"`
 	// HTTP methods accepted. Default: ["GET","POST"]. Allowed: each of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS.
 	Methods []string `pulumi:"methods"`
 	// Path prefix routed to the function, in normal form (no empty, `.` or `..` segments): request paths are normalised before they are matched against it. Default: "/".
@@ -74,6 +76,8 @@ type EndpointArgs struct {
 	Kind *string
 	// Requests held while the function scales up from zero; more are refused with 503. Default: 1000. Allowed: 1–100000.
 	MaxPendingRequests *float64
+	// For a class function (handler `module:Class`): the method that serves the route, each request a call of it on the class's instance without parameters, beside the class's other methods (Modal: a `@fastapi_endpoint` method on an `@app.cls`). Function endpoints only.
+	Method *string
 	// HTTP methods accepted. Default: ["GET","POST"]. Allowed: each of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS.
 	Methods []string
 	// Path prefix routed to the function, in normal form (no empty, `.` or `..` segments): request paths are normalised before they are matched against it. Default: "/".

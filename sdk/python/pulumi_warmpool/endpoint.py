@@ -24,6 +24,7 @@ class EndpointArgs:
                  domains: Optional[Sequence[_builtins.str]] = None,
                  kind: Optional[_builtins.str] = None,
                  max_pending_requests: Optional[_builtins.float] = None,
+                 method: Optional[_builtins.str] = None,
                  methods: Optional[Sequence[_builtins.str]] = None,
                  path: Optional[_builtins.str] = None,
                  port: Optional[_builtins.float] = None,
@@ -37,6 +38,7 @@ class EndpointArgs:
         :param Sequence[_builtins.str] domains: Custom domains: rendered as an Ingress with TLS, and matched by Host header in the agent.
         :param _builtins.str kind: `function`: the request becomes a call and the return value the JSON response. `webServer`: the container listens on `port` and the agent proxies requests, streams and WebSockets to it. Default: "function". Allowed: function, webServer.
         :param _builtins.float max_pending_requests: Requests held while the function scales up from zero; more are refused with 503. Default: 1000. Allowed: 1–100000.
+        :param _builtins.str method: For a class function (handler `module:Class`): the method that serves the route, each request a call of it on the class's instance without parameters, beside the class's other methods (Modal: a `@fastapi_endpoint` method on an `@app.cls`). Function endpoints only.
         :param Sequence[_builtins.str] methods: HTTP methods accepted. Default: ["GET","POST"]. Allowed: each of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS.
         :param _builtins.str path: Path prefix routed to the function, in normal form (no empty, `.` or `..` segments): request paths are normalised before they are matched against it. Default: "/".
         :param _builtins.float port: webServer: the port the container listens on. Allowed: 1–65535.
@@ -51,6 +53,8 @@ class EndpointArgs:
             pulumi.set(__self__, "kind", kind)
         if max_pending_requests is not None:
             pulumi.set(__self__, "max_pending_requests", max_pending_requests)
+        if method is not None:
+            pulumi.set(__self__, "method", method)
         if methods is not None:
             pulumi.set(__self__, "methods", methods)
         if path is not None:
@@ -111,6 +115,18 @@ class EndpointArgs:
     @max_pending_requests.setter
     def max_pending_requests(self, value: Optional[_builtins.float]):
         pulumi.set(self, "max_pending_requests", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def method(self) -> Optional[_builtins.str]:
+        """
+        For a class function (handler `module:Class`): the method that serves the route, each request a call of it on the class's instance without parameters, beside the class's other methods (Modal: a `@fastapi_endpoint` method on an `@app.cls`). Function endpoints only.
+        """
+        return pulumi.get(self, "method")
+
+    @method.setter
+    def method(self, value: Optional[_builtins.str]):
+        pulumi.set(self, "method", value)
 
     @_builtins.property
     @pulumi.getter
@@ -195,6 +211,7 @@ class Endpoint(pulumi.ComponentResource):
                  function: pulumi.Input[Optional[Union['FunctionRefArgs', 'FunctionRefArgsDict']]] = None,
                  kind: Optional[_builtins.str] = None,
                  max_pending_requests: Optional[_builtins.float] = None,
+                 method: Optional[_builtins.str] = None,
                  methods: Optional[Sequence[_builtins.str]] = None,
                  path: Optional[_builtins.str] = None,
                  port: Optional[_builtins.float] = None,
@@ -211,6 +228,7 @@ class Endpoint(pulumi.ComponentResource):
         :param pulumi.Input[Union['FunctionRefArgs', 'FunctionRefArgsDict']] function: The function that serves the route.
         :param _builtins.str kind: `function`: the request becomes a call and the return value the JSON response. `webServer`: the container listens on `port` and the agent proxies requests, streams and WebSockets to it. Default: "function". Allowed: function, webServer.
         :param _builtins.float max_pending_requests: Requests held while the function scales up from zero; more are refused with 503. Default: 1000. Allowed: 1–100000.
+        :param _builtins.str method: For a class function (handler `module:Class`): the method that serves the route, each request a call of it on the class's instance without parameters, beside the class's other methods (Modal: a `@fastapi_endpoint` method on an `@app.cls`). Function endpoints only.
         :param Sequence[_builtins.str] methods: HTTP methods accepted. Default: ["GET","POST"]. Allowed: each of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS.
         :param _builtins.str path: Path prefix routed to the function, in normal form (no empty, `.` or `..` segments): request paths are normalised before they are matched against it. Default: "/".
         :param _builtins.float port: webServer: the port the container listens on. Allowed: 1–65535.
@@ -246,6 +264,7 @@ class Endpoint(pulumi.ComponentResource):
                  function: pulumi.Input[Optional[Union['FunctionRefArgs', 'FunctionRefArgsDict']]] = None,
                  kind: Optional[_builtins.str] = None,
                  max_pending_requests: Optional[_builtins.float] = None,
+                 method: Optional[_builtins.str] = None,
                  methods: Optional[Sequence[_builtins.str]] = None,
                  path: Optional[_builtins.str] = None,
                  port: Optional[_builtins.float] = None,
@@ -269,6 +288,7 @@ class Endpoint(pulumi.ComponentResource):
             __props__.__dict__["function"] = function
             __props__.__dict__["kind"] = kind
             __props__.__dict__["max_pending_requests"] = max_pending_requests
+            __props__.__dict__["method"] = method
             __props__.__dict__["methods"] = methods
             __props__.__dict__["path"] = path
             __props__.__dict__["port"] = port
