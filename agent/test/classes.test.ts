@@ -9,7 +9,7 @@
 import * as path from "node:path";
 import { Agent } from "../src/agent";
 import { validateApp } from "../src/spec/load";
-import { Http, RUNTIMES, TOKEN, tempDir } from "./helpers";
+import { Http, RUNTIMES, TOKEN, tempDir, until } from "./helpers";
 import { pyJson } from "./runtimes/python-client";
 
 jest.setTimeout(90_000);
@@ -22,7 +22,12 @@ let http: Http;
 beforeAll(async () => {
   agent = new Agent({ stateDir: path.join(tempDir("classes"), "state"), port: 0, token: TOKEN, logLevel: "silent", runtimesDir: RUNTIMES });
   const one = { autoscaler: { maxContainers: 1 }, concurrency: { maxInputs: 4 } };
-  const functions = { counter: { handler: "counter:Counter", ...one }, plain: { handler: "counter:Plain", ...one }, service: { handler: "service:Service", ...one } };
+  const functions = {
+    counter: { handler: "counter:Counter", ...one },
+    plain: { handler: "counter:Plain", ...one },
+    service: { handler: "service:Service", ...one },
+    sets: { handler: "service:Sets", autoscaler: { minContainers: 2, maxContainers: 2 }, concurrency: { maxInputs: 2, targetInputs: 1 } },
+  };
   const endpoints = { api: { function: "service", method: "web", path: "/api" } };
   await agent.run([validateApp({ name: "cls", functions, endpoints }, "cls", CLASSES)]);
   http = new Http(agent.url, TOKEN);
@@ -97,4 +102,19 @@ test("an endpoint's method is checked against its function: only a whole class, 
   );
   expect(spec("service:Service", { method: "web", kind: "webServer", port: 8000 })).toThrow('endpoints.e.method = "web": is only allowed when kind is function');
   expect(spec("service:Service", { method: "no such" })).toThrow("endpoints.e.method");
+});
+
+test("an input goes to the container where its parameter set is warm, not to one that would make it again", async () => {
+  await until("both containers of sets ready", async () => ((await http.status("cls", "sets")).status.readyReplicas === 2 ? true : undefined));
+  // Two at once: the first fills the oldest container's target, the second goes to the other.
+  const [one, two] = await Promise.all([call("sets", "hold", [0.5], { size: 1 }), call("sets", "hold", [0.5], { size: 2 })]);
+  const p1 = one.body.result as string;
+  const p2 = two.body.result as string;
+  expect(p1).not.toBe(p2);
+  // Now both idle: by packing alone, size 2 would go to the oldest container (p1) and be made again there.
+  expect((await call("sets", "hold", [0], { size: 2 })).body.result).toBe(p2);
+  expect((await call("sets", "hold", [0], { size: 1 })).body.result).toBe(p1);
+  // Each container made its default instance (size 0) before it was ready, and one set: no set twice.
+  expect((await call("sets", "entered", [], { size: 1 })).body.result).toEqual({ container: p1, entered: [0, 1] });
+  expect((await call("sets", "entered", [], { size: 2 })).body.result).toEqual({ container: p2, entered: [0, 2] });
 });

@@ -17,6 +17,7 @@ import {
   AGENT_ENV,
   AGENT_FLAGS,
   AGENT_PORT,
+  CLASS_INSTANCES_PER_CONTAINER,
   CLIENT_ENV,
   LABELS,
   WORKER_APP_DIR,
@@ -255,6 +256,14 @@ describe("worker containers, as the Function renders them, read by the worker ru
     delete env[WORKER_ENV.maxInputs];
     expect(pythonConfig(env).max_inputs).toBe(1);
     expect(nodeConfig(env).maxInputs).toBe(1);
+  });
+
+  it("the Python runtime keeps as many class instances per container as the agent routes by", () => {
+    const result = spawnSync(process.env.PYTHON ?? "python3", ["-c", "from warmpool.classes import MAX_INSTANCES; print(MAX_INSTANCES)"], {
+      env: { PATH: process.env.PATH, PYTHONPATH: join(RUNTIMES, "python", "src") },
+      encoding: "utf8",
+    });
+    expect(Number(result.stdout)).toBe(CLASS_INSTANCES_PER_CONTAINER);
   });
 
   it("both runtimes read exactly the contract's worker environment, and the Python client the clients'", () => {

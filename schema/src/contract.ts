@@ -109,6 +109,12 @@ export const CALL_HEADERS = {
 
 /** The worker protocol version both runtimes speak. */
 export const WORKER_PROTOCOL = "1";
+/**
+ * Instances of a class function (one per parameter set) a worker keeps warm; past that its least
+ * recently used idle one runs `@exit` and goes (the Python runtime's classes.py MAX_INSTANCES). The
+ * agent remembers as many sets per container, to send each input where its instance is warm.
+ */
+export const CLASS_INSTANCES_PER_CONTAINER = 8;
 /** Port the worker runtime listens on inside a pod. */
 export const WORKER_PORT = 8000;
 /** Where user code lives in a worker image (WARMPOOL_APP_DIR, the container's working directory). */

@@ -18,6 +18,8 @@ export class Container {
   requests = 0;
   /** Inputs it has run (the dispatcher's count). */
   served = 0;
+  /** Parameter sets of a class function sent to it, least recently first (the dispatcher's; dispatcher/affinity.ts). */
+  instances: string[] = [];
   readyAt: number | null = null;
   /** How it ended, once it has. */
   exit: string | null = null;

@@ -14,6 +14,7 @@ import type { ContainerPool, StartFailure } from "../containers/pool";
 import { ATTEMPT_ERRORS, type RemoteError } from "../errors";
 import type { Load } from "../load/load";
 import type { CallTable, Input, Lane } from "../queue/call-table";
+import { parameterSet, remember } from "./affinity";
 import { Attempt, type AttemptOwner } from "./attempt";
 import type { WorkerOutput } from "./invoke";
 
@@ -56,7 +57,9 @@ export class InputDispatch implements AttemptOwner {
   pump(): void {
     const batch = this.config.batch;
     while (this.lane.queued > 0 && !this.closed) {
-      const container = this.pick();
+      // A class function's input goes where its parameter set is warm (affinity.ts); batches have none.
+      const set = batch === null ? parameterSet(this.calls.oldestWaiting(this.lane)?.payload ?? null) : null;
+      const container = this.pick(set);
       if (container === null) {
         if (this.deps.pool.live() < this.config.maxContainers) this.deps.pressure();
         return;
@@ -64,6 +67,7 @@ export class InputDispatch implements AttemptOwner {
       if (batch === null) {
         const input = this.calls.lease(this.lane);
         if (input === undefined) return;
+        if (set !== null) remember(container, set);
         this.run(container, [input]);
         continue;
       }
@@ -109,10 +113,19 @@ export class InputDispatch implements AttemptOwner {
    * A ready container with a free slot. Packs inputs onto the oldest containers up to targetInputs,
    * then bursts to maxInputs on the least busy one, so that surplus containers go idle and can be
    * scaled down (spreading evenly would keep every container just busy enough never to be idle).
+   * An input with a parameter set goes first to the least busy container that holds the set's
+   * instance, up to maxInputs: a new instance (an `@enter`) costs far more than a busier container.
    */
-  private pick(): Container | null {
+  private pick(set: string | null = null): Container | null {
     const target = this.config.targetInputs;
     const max = this.config.maxInputs;
+    if (set !== null) {
+      let warm: Container | null = null;
+      for (const c of this.deps.pool.containers) {
+        if (c.phase === "ready" && c.requests < max && c.instances.includes(set) && (warm === null || c.requests < warm.requests)) warm = c;
+      }
+      if (warm !== null) return warm;
+    }
     let burst: Container | null = null;
     for (const c of this.deps.pool.containers) {
       if (c.phase !== "ready") continue;

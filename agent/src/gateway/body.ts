@@ -40,7 +40,17 @@ export function invocationPayload(body: unknown, where = "body"): string {
   if (params !== undefined && (typeof params !== "object" || params === null || Array.isArray(params))) {
     throw new AgentError("WP_ERR_BAD_REQUEST", [`${where}.params must be a JSON object of the class's parameters`]);
   }
-  return JSON.stringify({ args, kwargs, method, params });
+  // Parameters first, keys sorted: the dispatcher reads an input's parameter set from the payload's
+  // start without parsing its arguments (dispatcher/affinity.ts).
+  return JSON.stringify({ params: params === undefined ? undefined : sortedKeys(params as Record<string, unknown>), method, args, kwargs });
+}
+
+function sortedKeys(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.keys(o)
+      .sort()
+      .map((k) => [k, o[k]]),
+  );
 }
 
 export const IDEMPOTENCY_HEADER = "idempotency-key";

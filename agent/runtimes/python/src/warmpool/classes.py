@@ -10,8 +10,9 @@ serves every method of the class, and each input names its method and its parame
   ``/ready``). At most ``MAX_INSTANCES`` live in a container; past that the least recently used idle
   one runs its ``@exit`` hooks and goes, so memory stays bounded (a busy one is never evicted).
 
-Each container makes its own instances: inputs of one parameter set are not routed to the
-containers that already hold it, so a new set costs an ``@enter`` in each container it reaches.
+Each container makes its own instances; the agent sends an input to a container that already holds
+its set when one has a free slot (agent/src/dispatcher/affinity.ts), so a set is made again only
+where its own containers are busy.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from .aio import LoopThread
 from .hooks import hook_names, method_names
 
 MAX_INSTANCES = 8
-"""Parameter sets kept warm per container."""
+"""Parameter sets kept warm per container: the agent routes by as many (schema/src/contract.ts
+CLASS_INSTANCES_PER_CONTAINER; agent/test/contract.test.ts checks they agree)."""
 
 _NO_DEFAULT = object()
 
