@@ -110,7 +110,17 @@ describe("payloads above the inline limit go through the store", () => {
   const MiB = 1024 * 1024;
 
   beforeAll(async () => {
-    big = new Agent({ stateDir: path.join(tempDir("bigvalues"), "state"), port: 0, token: TOKEN, logLevel: "silent", runtimesDir: RUNTIMES, payloadLimitMiB: 1, largePayloadLimitMiB: 4 });
+    // One pending spawn at most: spawn_map's inputs meet 429s, which must leave their stored payloads for the retry.
+    big = new Agent({
+      stateDir: path.join(tempDir("bigvalues"), "state"),
+      port: 0,
+      token: TOKEN,
+      logLevel: "silent",
+      runtimesDir: RUNTIMES,
+      payloadLimitMiB: 1,
+      largePayloadLimitMiB: 4,
+      maxPendingSpawns: 1,
+    });
     await big.run([validateApp({ name: "big", functions: { echo: { handler: "values:size_and_back" } } }, "big", VALUES)]);
     bigHttp = new Http(big.url, TOKEN);
   });
@@ -130,6 +140,29 @@ a = asyncio.run(f.remote.aio(data[:1000000]))
 print(json.dumps([r["size"], r["back"] == data, s["size"], a["size"], a["back"] == data[:1000000]]))
 `;
     expect(await pyJson(code, { env: { WARMPOOL_URL: big.url, WARMPOOL_TOKEN: TOKEN } })).toEqual([3_072_000, true, 3_072_000, 1_000_000, true]);
+  });
+
+  test("map, starmap and spawn_map store each input over the inline limit first too; a 429 leaves a stored payload for the retry", async () => {
+    const code = `
+import json, sys
+from warmpool import Client, Function
+from warmpool.client.transport import Options
+client = Client(options=Options(inline_limit=512 * 1024))
+f = Function.from_name("big", "echo", client=client)
+items = [bytes([i]) * 900000 for i in range(3)]   # 1.2 MB of base64 each: over the agent's 1 MiB request limit
+mapped = [(r["size"], r["back"] == items[i]) for i, r in enumerate(f.map(items))]
+starred = [r["size"] for r in f.starmap([(b"x" * 900000,)])]
+f.spawn_map(items)
+print(json.dumps([mapped, starred]))
+`;
+    expect(await pyJson(code, { env: { WARMPOOL_URL: big.url, WARMPOOL_TOKEN: TOKEN } })).toEqual([
+      [
+        [900_000, true],
+        [900_000, true],
+        [900_000, true],
+      ],
+      [900_000],
+    ]);
   });
 
   test("over HTTP: inline over the limit is 413; a stored payload runs once, in its own namespace, within its own limit", async () => {

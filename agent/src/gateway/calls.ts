@@ -102,19 +102,23 @@ export function registerCalls(app: FastifyInstance, deps: GatewayDeps): void {
   const { calls, registry, store, options } = deps;
   const clock = options.clock;
 
-  /** What a call and a spawn do first: the function, its arguments (stored or inline), the calling call, and the breaker's word. */
-  async function accept(req: FnRequest): Promise<{ lane: Lane; payload: string; parent: Input | null }> {
+  /**
+   * What a call and a spawn do first: the function, the calling call, the breaker's word, the room
+   * (`room` throws 429), then the arguments (stored or inline). A stored payload is taken last, so a
+   * refused request leaves it for its retry (it is used once).
+   */
+  async function accept(req: FnRequest, room: (lane: Lane) => void): Promise<{ lane: Lane; payload: string; parent: Input | null }> {
     const fn = registry.lookup(req.params.app, req.params.fn);
-    const payload = (await storedPayload(req, deps)) ?? invocationPayload(req.body);
-    refusePickles(fn.config, payload);
     const parent = parentOf(req, calls);
     fn.admit();
+    room(fn.lane);
+    const payload = (await storedPayload(req, deps)) ?? invocationPayload(req.body);
+    refusePickles(fn.config, payload);
     return { lane: fn.lane, payload, parent };
   }
 
   app.post("/v1/apps/:app/functions/:fn/call", { config: { scoped: "app" } }, async function call(req: FnRequest, reply: FastifyReply) {
-    const { lane, payload, parent } = await accept(req);
-    checkPending(lane, options.maxPendingInputs);
+    const { lane, payload, parent } = await accept(req, (lane) => checkPending(lane, options.maxPendingInputs));
     const key = idempotencyKey(req.headers[IDEMPOTENCY_HEADER], req.body);
     if (key !== undefined) return keyedCall(lane, payload, key, parent, reply);
     const input = calls.enqueueSync(lane, payload, parent);
@@ -165,8 +169,9 @@ export function registerCalls(app: FastifyInstance, deps: GatewayDeps): void {
   }
 
   app.post("/v1/apps/:app/functions/:fn/spawn", { config: { scoped: "app" } }, async function spawn(req: FnRequest, reply: FastifyReply) {
-    const { lane, payload, parent } = await accept(req);
-    if (lane.pendingSpawns >= options.maxPendingSpawns) throw tooMany(lane, lane.pendingSpawns, options.maxPendingSpawns);
+    const { lane, payload, parent } = await accept(req, (lane) => {
+      if (lane.pendingSpawns >= options.maxPendingSpawns) throw tooMany(lane, lane.pendingSpawns, options.maxPendingSpawns);
+    });
     const key = idempotencyKey(req.headers[IDEMPOTENCY_HEADER], req.body);
     if (key !== undefined) {
       const { id, existing } = await calls.enqueueKeyed(lane, payload, key, parent);

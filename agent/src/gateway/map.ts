@@ -17,6 +17,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AgentError, errorBody } from "../errors";
 import type { Input } from "../queue/call-table";
 import { idempotencyKey, invocationPayload, jsonTooDeep, tooDeep } from "./body";
+import { storedPayload } from "./payloads";
 import { checkPending, parentOf, refusePickles } from "./calls";
 import { describeInput, describeStored } from "./call-bodies";
 import type { GatewayDeps } from "./deps";
@@ -109,7 +110,7 @@ export function registerMap(app: FastifyInstance, deps: GatewayDeps): void {
         if (aborted) break;
         await waitUntil(() => admitted - written < window && !res.writableNeedDrain);
         if (aborted) break;
-        const payload = invocationPayload(item, `input ${admitted}`);
+        const payload = (await storedPayload(req, deps, item, `input ${admitted}`)) ?? invocationPayload(item, `input ${admitted}`);
         refusePickles(fnConfig, payload, `input ${admitted}`);
         const index = admitted++;
         // Only an input's own idempotencyKey field keys it: a map's Idempotency-Key header (the Python

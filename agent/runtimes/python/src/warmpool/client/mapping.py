@@ -88,7 +88,7 @@ def total_of(iterables: "List[Any]") -> Optional[int]:
 async def map_lines(transport: Transport, target: str, source: Any, kwargs: Dict[str, Any], ordered: bool, extra: Optional[Dict[str, Any]] = None) -> AsyncIterator[Dict[str, Any]]:
     """The agent's result lines of one map (``{"index", "callId", "status", "result"|"error"}``)."""
     connection = await transport.open_stream(f"{target}?ordered={'true' if ordered else 'false'}", [("Content-Type", "application/x-ndjson")], new_key())
-    sender = asyncio.ensure_future(_send(connection, source, kwargs, extra))
+    sender = asyncio.ensure_future(_send(transport, connection, source, kwargs, extra))
     finished = False
     try:
         try:
@@ -124,7 +124,7 @@ async def map_lines(transport: Transport, target: str, source: Any, kwargs: Dict
             connection.close()
 
 
-async def _send(connection: Connection, source: Any, kwargs: Dict[str, Any], extra: Optional[Dict[str, Any]]) -> None:
+async def _send(transport: Transport, connection: Connection, source: Any, kwargs: Dict[str, Any], extra: Optional[Dict[str, Any]]) -> None:
     try:
         while True:
             args = await source.get()
@@ -132,7 +132,12 @@ async def _send(connection: Connection, source: Any, kwargs: Dict[str, Any], ext
                 connection.write_last_chunk()
                 await connection.drain()
                 return
-            connection.write_chunk(encode(invocation(args, kwargs, extra)) + b"\n")
+            line = encode(invocation(args, kwargs, extra))
+            if len(line) > transport.options.inline_limit:
+                # Over the inline limit, as remote() does: stored first (used once), the line names it.
+                stored = await transport.request("POST", "/v1/payloads", line, timeout=None)
+                line = encode({"payload": stored["payloadId"]})
+            connection.write_chunk(line + b"\n")
             await connection.drain()
     except (OSError, ProtocolError):
         return  # the agent closed the connection: its answer (or the reader) says why
@@ -204,9 +209,13 @@ async def spawn_all(transport: Transport, target: str, source: Any, kwargs: Dict
     failures: List[BaseException] = []
 
     async def spawn(args: tuple) -> None:
-        body = invocation(args, kwargs, extra)
         key = new_key()
         try:
+            body: Any = encode(invocation(args, kwargs, extra))
+            if len(body) > transport.options.inline_limit:
+                # Stored first, as remote() does; a 429 leaves it stored for the retry (it is taken when accepted).
+                stored = await transport.request("POST", "/v1/payloads", body, timeout=None)
+                body = {"payload": stored["payloadId"]}
             while True:
                 try:
                     await transport.request("POST", target, body, key=key)
