@@ -196,9 +196,13 @@ export function alive(pid: number): boolean {
   }
 }
 
-/** A real agent process (`warmpool dev app.yaml` in `cwd` unless `args` say otherwise); resolves once it is ready. */
-export function startProcess(cwd: string, args = ["dev", "app.yaml", "--port", "0", "--log-level", "warn"], env: NodeJS.ProcessEnv = process.env): Promise<Running> {
-  const child = spawn(process.execPath, [MAIN, ...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+/**
+ * A real agent process (`warmpool dev app.yaml` in `cwd` unless `args` say otherwise); resolves once it
+ * is ready. `prefix`: a command that runs it (e.g. setpriv, to run it as another user).
+ */
+export function startProcess(cwd: string, args = ["dev", "app.yaml", "--port", "0", "--log-level", "warn"], env: NodeJS.ProcessEnv = process.env, prefix: string[] = []): Promise<Running> {
+  const command = [...prefix, process.execPath, MAIN, ...args];
+  const child = spawn(command[0] as string, command.slice(1), { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   let out = "";
   let err = "";

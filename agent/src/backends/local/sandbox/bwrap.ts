@@ -24,9 +24,10 @@
  * - `env -u PWD`: bwrap sets PWD after its --chdir, and the worker's environment is PROTOCOL.md's list.
  * The network stays the host's: workers listen on loopback and the agent connects to them.
  *
- * `container exec` enters the worker's namespaces with nsenter (mount, pid, IPC, UTS; the user
- * namespace too when the agent is not root) at the worker's root and working dir, and switches to its
- * user as the worker was: the command sees what the worker sees, nothing more. Entering the pid
+ * `container exec` enters the worker's namespaces (mount, pid, IPC, UTS) at the worker's root and
+ * working dir, as its user: with nsenter when the agent is root (then setpriv, as for the worker), and
+ * through the user namespaces bwrap made when it is not (enter-nested.ts). The command sees what the
+ * worker sees, nothing more. Entering the pid
  * namespace also ties the command to the container: when the sandbox ends, so does it.
  *
  * Signals: the agent's child is bwrap, which does not forward them. SIGKILL goes to the reaper (pid 1
@@ -40,6 +41,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { oldestChild, childrenOf } from "../../../proc/tree";
 import { unreadableBy, type User } from "./access";
+import { ENTER_NESTED_PY } from "./enter-nested";
 import { Interpreters } from "./interpreter";
 import { mountArgs, planMounts, within, type MountRequest } from "./mounts";
 import type { Entry, Sandbox, SandboxOptions, Spawnable, WorkerLaunch } from "./sandbox";
@@ -64,6 +66,7 @@ export class BwrapSandbox implements Sandbox {
   private readonly setpriv: string;
   private readonly env: string;
   private readonly nsenter: string;
+  private python: string | undefined;
 
   private constructor(private readonly options: SandboxOptions) {
     this.system = systemDirs();
@@ -167,8 +170,12 @@ export class BwrapSandbox implements Sandbox {
     const reaper = childrenOf(pid)[0];
     const worker = reaper === undefined ? undefined : oldestChild(reaper);
     if (worker === undefined) throw new Error(`its sandbox (pid ${pid}) has no worker running`);
-    const namespaces = ["--mount", "--pid", "--uts", "--ipc", ...(this.user === null ? ["--user", "--preserve-credentials"] : [])];
-    return { command: this.nsenter, args: ["--target", String(worker), ...namespaces, "--root", "--wd", "--", ...this.asUser([...command])], worker };
+    if (this.user === null) {
+      // The agent is not root: the worker's user namespace is nested in the one that owns the others.
+      this.python ??= findTool("python3", "`warmpool container exec` enters a sandbox of an agent that is not root with a python3 script", "python3");
+      return { command: this.python, args: ["-c", ENTER_NESTED_PY, String(worker), ...this.asUser([...command])], worker };
+    }
+    return { command: this.nsenter, args: ["--target", String(worker), "--mount", "--pid", "--uts", "--ipc", "--root", "--wd", "--", ...this.asUser([...command])], worker };
   }
 
   describeExit(code: number | null, signal: NodeJS.Signals | null): string {
