@@ -366,6 +366,8 @@ function api(r: Routes): fc.Arbitrary<Case> {
     "/v1/queues/fz/put",
     "/v1/queues/fz/get",
     "/v1/queues/fz?partition=%00",
+    "/v1/queues/fz/items?after=-1&limit=1001&timeout=1e9",
+    "/v1/queues/fz/items?partition=p&after=0&timeout=0",
     "/v1/payloads",
     "/v1/apps/fuzz-other",
     "/v1/containers",

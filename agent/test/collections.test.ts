@@ -142,6 +142,27 @@ describe("over HTTP, on one agent", () => {
     expect((await waiting).body).toEqual({ values: [42] });
   });
 
+  test("a Queue's items read in place (Modal's Queue.iterate): in order after a position, and a wait woken by a put", async () => {
+    await http.req("PUT", "/v1/queues/peek");
+    await http.req("POST", "/v1/queues/peek/put", { values: ["a", "b", "c"] });
+    await http.req("POST", "/v1/queues/peek/put", { values: ["x"], partition: "p" });
+    const first = (await http.req("GET", "/v1/queues/peek/items?limit=2")).body;
+    expect(first.values).toEqual(["a", "b"]);
+    const rest = (await http.req("GET", `/v1/queues/peek/items?after=${first.next}`)).body;
+    expect(rest.values).toEqual(["c"]);
+    expect((await http.req("GET", "/v1/queues/peek/items?partition=p")).body.values).toEqual(["x"]);
+    // Nothing was taken.
+    expect((await http.req("GET", "/v1/queues/peek?partition=")).body.len).toBe(3);
+    // Caught up: waits on the agent (the manual clock never reaches its timeout) until a put.
+    const waiting = http.req("GET", `/v1/queues/peek/items?after=${rest.next}&timeout=30`);
+    const race = await Promise.race([waiting.then(() => "answered"), http.req("GET", "/v1/queues/peek").then(() => "still waiting")]);
+    expect(race).toBe("still waiting");
+    await http.req("POST", "/v1/queues/peek/put", { values: [42] });
+    expect((await waiting).body.values).toEqual([42]);
+    for (const q of ["after=-1", "limit=0", "timeout=61", "timeout=abc", "partition=%20"]) expect((await http.req("GET", `/v1/queues/peek/items?${q}`)).status).toBe(400);
+    expect((await http.req("GET", "/v1/queues/nope/items")).status).toBe(404);
+  });
+
   test("namespaces: an App token reaches its App's Dicts only; the admin reaches them with ?app=", async () => {
     const own = new Http(agent.url, appToken(TOKEN, "a1"));
     expect((await own.req("PUT", "/v1/dicts/shared")).body).toEqual({ name: "shared", app: "a1", created: true });
@@ -247,6 +268,47 @@ out.update(asyncio.run(main()))
 print(json.dumps(out))
 `;
     expect(await pyJson(code, { env: env() })).toEqual({ len: 3, total: 4, other: 1, get: "a", many: ["b", "c"], nonblocking: null, empty_after: true, aio: ["z", 7] });
+  });
+
+  test("Queue.iterate reads in place and waits item_poll_timeout for more; Dict.ephemeral and Queue.ephemeral live for their block, blocking and async", async () => {
+    const code = `
+import asyncio, json, threading
+from warmpool import Dict, Queue
+q = Queue.from_name("iter", create_if_missing=True)
+q.put_many([1, 2, 3])
+out = {"once": list(q.iterate()), "len": q.len()}
+seen = []
+caught_up = threading.Event()
+def late():
+    # Put once the iteration has yielded the three values already there.
+    caught_up.wait()
+    q.put(4)
+t = threading.Thread(target=late)
+t.start()
+for v in q.iterate(item_poll_timeout=20):
+    seen.append(v)
+    if len(seen) == 3:
+        caught_up.set()
+    if v == 4:
+        break
+t.join()
+out["waited"] = seen
+with Dict.ephemeral({"a": 1}) as d:
+    out["ephemeral"] = [d.name.startswith("ephemeral-"), d["a"]]
+    name = d.name
+try:
+    Dict.from_name(name).get("a")
+except Exception as e:
+    out["after"] = e.code
+async def main():
+    async with Queue.ephemeral() as eq:
+        await eq.put.aio("v")
+        values = [v async for v in eq.iterate.aio()]
+        return {"aio": values, "aio_len": await eq.len.aio()}
+out.update(asyncio.run(main()))
+print(json.dumps(out))
+`;
+    expect(await pyJson(code, { env: env() })).toEqual({ once: [1, 2, 3], len: 3, waited: [1, 2, 3, 4], ephemeral: [true, 1], after: "WP_ERR_DICT_NOT_FOUND", aio: ["v"], aio_len: 1 });
   });
 
   test("workers use their App's Dicts and Queues, which the admin reads with app=", async () => {

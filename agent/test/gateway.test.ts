@@ -312,7 +312,7 @@ describe("apps and status", () => {
       const [method, url] = route.split(" ") as [string, string];
       expect([route, h.agent.gateway!.hasRoute({ method: method as "GET", url: url.replace(":callId", ":id") })]).toEqual([route, true]);
     }
-    expect(documented).toHaveLength(30); // every app.get/post/put/delete of src/gateway
+    expect(documented).toHaveLength(31); // every app.get/post/put/delete of src/gateway
   });
 
   test("openapi.yaml's error codes are the catalogue's", () => {

@@ -11,6 +11,8 @@
  *   PUT | GET | DELETE /v1/queues/{name}                   (GET: {"len"} of every partition; `?partition=p` of one, `?partition=` of the default one)
  *   POST   /v1/queues/{name}/put       {"values": [...], "partition"?} → {"len"}
  *   POST   /v1/queues/{name}/get       {"n"?, "partition"?, "timeout"?} → {"values": [...]}
+ *   GET    /v1/queues/{name}/items?partition=&after=&limit=&timeout=   → {"values": [...], "next"}: values
+ *          after position `after` left in place (Modal's `Queue.iterate`), waiting up to `timeout` s for one
  *
  * Scoping: a Dict or Queue lives in a namespace, an App's name or "" (the admin's own). An App token
  * reaches its App's namespace only (its workers share them, and no other App sees them); the admin
@@ -28,7 +30,7 @@ import { AgentError } from "../errors";
 import type { CollectionKind, CollectionRef } from "../store/collections";
 import type { GatewayDeps } from "./deps";
 
-type Query = { app?: string; partition?: string; after?: string; limit?: string; values?: string };
+type Query = { app?: string; partition?: string; after?: string; limit?: string; values?: string; timeout?: string };
 type Req = FastifyRequest<{ Params: { name: string }; Querystring: Query; Body: unknown }>;
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -152,8 +154,26 @@ export function registerCollections(app: FastifyInstance, deps: GatewayDeps): vo
     const timeout = b.timeout === undefined || b.timeout === null ? 0 : b.timeout;
     if (typeof timeout !== "number" || !(timeout >= 0) || timeout > MAX_GET_WAIT_S) throw bad(`${what}: timeout = ${show(timeout)}: must be a number of seconds from 0 to ${MAX_GET_WAIT_S}`);
     const partition = partitionOf(b.partition, "partition", "");
-    const key = waitKey(ref, partition);
-    const deadline = clock.now() + timeout * 1000;
+    const values = await waitFor(waitKey(ref, partition), timeout, reply, () => store.queueTake(ref, partition, n));
+    return reply.type("application/json").send(`{"values":[${values.join(",")}]}`);
+  });
+  app.get("/v1/queues/:name/items", scoped, async function queueItems(req: Req, reply: FastifyReply) {
+    const ref = await existing(req, "queue");
+    const partition = partitionOf(req.query.partition === "" ? undefined : req.query.partition, "query parameter partition", "");
+    const after = intParam(req.query.after, "after", 0, Number.MAX_SAFE_INTEGER, 0);
+    const limit = intParam(req.query.limit, "limit", 1, MAX_BATCH, 100);
+    const timeout = secondsParam(req.query.timeout, "timeout", MAX_GET_WAIT_S);
+    const rows = await waitFor(waitKey(ref, partition), timeout, reply, () => store.queuePeek(ref, partition, after, limit));
+    const next = rows.length === 0 ? after : (rows[rows.length - 1] as { seq: number }).seq;
+    return reply.type("application/json").send(`{"values":[${rows.map((r) => r.value).join(",")}],"next":${next}}`);
+  });
+
+  /**
+   * `attempt()` until it finds something, `timeoutS` passes or the client goes away: a put to the
+   * partition (`key`) wakes every waiter, which then tries again.
+   */
+  async function waitFor<T>(key: string, timeoutS: number, reply: FastifyReply, attempt: () => Promise<T[]>): Promise<T[]> {
+    const deadline = clock.now() + timeoutS * 1000;
     let gone = false;
     const onClose = (): void => {
       gone = true;
@@ -162,9 +182,9 @@ export function registerCollections(app: FastifyInstance, deps: GatewayDeps): vo
     reply.raw.once("close", onClose);
     try {
       for (;;) {
-        const values = await store.queueTake(ref, partition, n);
+        const found = await attempt();
         const left = deadline - clock.now();
-        if (values.length > 0 || left <= 0 || gone) return reply.type("application/json").send(`{"values":[${values.join(",")}]}`);
+        if (found.length > 0 || left <= 0 || gone) return found;
         await new Promise<void>((resolve) => {
           const set = waiters.get(key) ?? new Set();
           waiters.set(key, set);
@@ -180,7 +200,7 @@ export function registerCollections(app: FastifyInstance, deps: GatewayDeps): vo
     } finally {
       reply.raw.off("close", onClose);
     }
-  });
+  }
 
   async function existing(req: Req, kind: CollectionKind): Promise<CollectionRef> {
     const ref = refOf(req, kind);
@@ -271,6 +291,13 @@ function partitionOf(value: unknown, name: string, fallback: string | null): str
 function queryPartition(value: string | undefined): string | null {
   if (value === "") return "";
   return partitionOf(value, "query parameter partition", null) as string | null;
+}
+
+function secondsParam(value: string | undefined, name: string, max: number): number {
+  if (value === undefined || value === "") return 0;
+  const n = Number(value);
+  if (!(n >= 0 && n <= max)) throw bad(`query parameter ${name} = ${show(value)}: must be a number of seconds from 0 to ${max}`);
+  return n;
 }
 
 function intParam(value: string | undefined, name: string, min: number, max: number, fallback: number): number {

@@ -46,6 +46,8 @@ export interface CollectionStore {
   queueTake(ref: CollectionRef, partition: string, n: number): Promise<string[]>;
   /** Values in a partition, or in every partition with `partition` null. */
   queueLen(ref: CollectionRef, partition: string | null): Promise<number>;
+  /** Up to `n` values of a partition after position `after`, oldest first, left in place (Modal's `Queue.iterate`); `seq` orders them. */
+  queuePeek(ref: CollectionRef, partition: string, after: number, n: number): Promise<Array<{ seq: number; value: string }>>;
 
   /**
    * Invocations too large to send inline (gateway/payloads.ts): stored under an id in a namespace,

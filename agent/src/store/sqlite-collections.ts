@@ -71,6 +71,7 @@ export class SqliteCollections implements CollectionStore {
       push: db.prepare("INSERT INTO queue_items (ns, name, partition, value) VALUES (?, ?, ?, ?)"),
       head: db.prepare("SELECT seq, value FROM queue_items WHERE ns = ? AND name = ? AND partition = ? ORDER BY seq LIMIT ?"),
       take: db.prepare("DELETE FROM queue_items WHERE seq = ?"),
+      peek: db.prepare("SELECT seq, value FROM queue_items WHERE ns = ? AND name = ? AND partition = ? AND seq > ? ORDER BY seq LIMIT ?"),
       partLen: db.prepare("SELECT count(*) FROM queue_items WHERE ns = ? AND name = ? AND partition = ?").pluck(),
       queueLen: db.prepare("SELECT count(*) FROM queue_items WHERE ns = ? AND name = ?").pluck(),
       putPayload: db.prepare("INSERT INTO payloads (ns, id, payload, created_at) VALUES (?, ?, ?, ?)"),
@@ -154,6 +155,11 @@ export class SqliteCollections implements CollectionStore {
       for (const r of rows) this.s.take.run(r.seq);
       return rows.map((r) => r.value);
     });
+  }
+
+  queuePeek(ref: CollectionRef, partition: string, after: number, n: number): Promise<Array<{ seq: number; value: string }>> {
+    // Through the write queue, so that a put answered before this request is seen by it.
+    return this.submit(() => this.s.peek.all(ref.ns, ref.name, partition, after, n) as Array<{ seq: number; value: string }>);
   }
 
   putPayload(ns: string, id: string, payload: string, now: number): Promise<void> {

@@ -5,6 +5,8 @@
     d["a"] = 1; d.put("b", 2, ttl=60); d.get("a"); "a" in d; len(d); d.pop("a"); list(d.items())
     q = Queue.from_name("jobs", create_if_missing=True)
     q.put({"n": 1}); q.put_many([2, 3], partition="p"); q.get(timeout=5); q.get_many(10, block=False)
+    for v in q.iterate(item_poll_timeout=5): ...     # in place, in order
+    with Queue.ephemeral() as tmp: ...               # gone after the block
 
 Handles are lazy: ``from_name`` sends nothing; with ``create_if_missing=True`` the first operation
 creates the object if needed. Inside a worker the App's token reaches the App's own Dicts and
@@ -19,7 +21,8 @@ from __future__ import annotations
 
 import queue as queue_module
 import time
-from typing import Any, AsyncIterator, Iterable, Iterator, List, Optional, Tuple
+import uuid
+from typing import Any, AsyncIterator, Awaitable, Callable, Dict as Dict_, Iterable, Iterator, List, Optional, Tuple
 from urllib.parse import quote
 
 from .blocking import dual, run
@@ -93,6 +96,46 @@ class _Named:
         return bool(answer["deleted"])
 
 
+class _Ephemeral:
+    """``with Dict.ephemeral() as d`` (or ``async with``): a Dict or Queue under a fresh name, created on
+    entry and deleted on exit (Modal's ``ephemeral``). One left by a process that died stays until it is
+    deleted by name."""
+
+    def __init__(self, make: Callable[[], "_Named"], fill: Optional[Callable[["_Named"], Awaitable[None]]] = None) -> None:
+        self._make = make
+        self._fill = fill
+        self._obj: Optional[_Named] = None
+
+    async def _enter(self) -> Any:
+        obj = self._make()
+        await obj.hydrate.aio()
+        self._obj = obj
+        if self._fill is not None:
+            await self._fill(obj)
+        return obj
+
+    async def _exit(self) -> None:
+        if self._obj is not None:
+            await self._obj.delete.aio()
+            self._obj = None
+
+    def __enter__(self) -> Any:
+        return run(self._enter())
+
+    def __exit__(self, *exc: Any) -> None:
+        run(self._exit())
+
+    async def __aenter__(self) -> Any:
+        return await self._enter()
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self._exit()
+
+
+def _ephemeral_name() -> str:
+    return f"ephemeral-{uuid.uuid4().hex[:20]}"
+
+
 class Dict(_Named):
     """A named, durable dict (Modal's ``modal.Dict``)."""
 
@@ -101,6 +144,16 @@ class Dict(_Named):
     @staticmethod
     def from_name(name: str, *, create_if_missing: bool = False, app: Optional[str] = None, environment_name: Optional[str] = None, client: Optional[Client] = None) -> "Dict":
         return Dict(name, _client(client, environment_name), create_if_missing, app)
+
+    @staticmethod
+    def ephemeral(data: Optional[Dict_[Any, Any]] = None, *, app: Optional[str] = None, environment_name: Optional[str] = None, client: Optional[Client] = None) -> _Ephemeral:
+        """A Dict for the ``with`` block only, holding ``data`` at first."""
+
+        async def fill(d: Any) -> None:
+            if data:
+                await d.update.aio(data)
+
+        return _Ephemeral(lambda: Dict(_ephemeral_name(), _client(client, environment_name), True, app), fill)
 
     @dual
     async def get(self, key: Any, default: Any = None) -> Any:
@@ -219,6 +272,46 @@ class Queue(_Named):
     @staticmethod
     def from_name(name: str, *, create_if_missing: bool = False, app: Optional[str] = None, environment_name: Optional[str] = None, client: Optional[Client] = None) -> "Queue":
         return Queue(name, _client(client, environment_name), create_if_missing, app)
+
+    @staticmethod
+    def ephemeral(*, app: Optional[str] = None, environment_name: Optional[str] = None, client: Optional[Client] = None) -> _Ephemeral:
+        """A Queue for the ``with`` block only."""
+        return _Ephemeral(lambda: Queue(_ephemeral_name(), _client(client, environment_name), True, app))
+
+    async def _peek(self, after: int, wait: float, partition: Optional[str]) -> Tuple[List[Any], int]:
+        query = f"partition={quote(partition or '', safe='')}&after={after}&limit={_BATCH}&timeout={wait:.3f}"
+        answer = await self._request("GET", "items", query=query, timeout=wait + 30)
+        return answer["values"], int(answer["next"])
+
+    async def _iterate_aio(self, *, partition: Optional[str] = None, item_poll_timeout: float = 0.0) -> AsyncIterator[Any]:
+        after = 0
+        deadline = time.monotonic() + item_poll_timeout
+        while True:
+            wait = max(0.0, min(_WAIT_S, deadline - time.monotonic()))
+            values, after = await self._peek(after, wait, partition)
+            for value in values:
+                yield value
+            if values:
+                deadline = time.monotonic() + item_poll_timeout
+            elif time.monotonic() >= deadline:
+                return
+
+    def _iterate(self, *, partition: Optional[str] = None, item_poll_timeout: float = 0.0) -> Iterator[Any]:
+        """A page (1,000 values) at a time, so a long queue is never held whole."""
+        after = 0
+        deadline = time.monotonic() + item_poll_timeout
+        while True:
+            wait = max(0.0, min(_WAIT_S, deadline - time.monotonic()))
+            values, after = run(self._peek(after, wait, partition))
+            yield from values
+            if values:
+                deadline = time.monotonic() + item_poll_timeout
+            elif time.monotonic() >= deadline:
+                return
+
+    # Modal's ``Queue.iterate``: the values in order, left in place; once caught up, waits up to
+    # ``item_poll_timeout`` seconds for another before it ends.
+    iterate = dual(_iterate_aio, blocking=_iterate)
 
     @dual
     async def put(self, value: Any, *, partition: Optional[str] = None) -> None:
