@@ -144,7 +144,7 @@ print(json.dumps([r["size"], r["back"] == data, s["size"], a["size"], a["back"] 
 
   test("map, starmap and spawn_map store each input over the inline limit first too; a 429 leaves a stored payload for the retry", async () => {
     const code = `
-import json, sys
+import asyncio, json
 from warmpool import Client, Function
 from warmpool.client.transport import Options
 client = Client(options=Options(inline_limit=512 * 1024))
@@ -153,7 +153,9 @@ items = [bytes([i]) * 900000 for i in range(3)]   # 1.2 MB of base64 each: over 
 mapped = [(r["size"], r["back"] == items[i]) for i, r in enumerate(f.map(items))]
 starred = [r["size"] for r in f.starmap([(b"x" * 900000,)])]
 f.spawn_map(items)
-print(json.dumps([mapped, starred]))
+async def aio():
+    return [r["size"] async for r in f.map.aio(items[:2])]
+print(json.dumps([mapped, starred, asyncio.run(aio())]))
 `;
     expect(await pyJson(code, { env: { WARMPOOL_URL: big.url, WARMPOOL_TOKEN: TOKEN } })).toEqual([
       [
@@ -162,6 +164,7 @@ print(json.dumps([mapped, starred]))
         [900_000, true],
       ],
       [900_000],
+      [900_000, 900_000],
     ]);
   });
 

@@ -58,9 +58,9 @@ export async function containerExecCommand(ctx: Context<ExecFlags>, id: string, 
   const status = r.timedOut ? EXEC_EXIT.timedOut : (r.exitCode ?? EXEC_EXIT.signalBase + (r.signal === null ? 0 : (os.constants.signals[r.signal as NodeJS.Signals] ?? 0)));
   ctx.out.document(r, () => {
     ctx.out.out.write(r.stdout);
-    process.stderr.write(r.stderr);
+    ctx.out.err.write(r.stderr);
     if (r.truncated) ctx.out.note(`warmpool: the output was cut after ${r.outputLimitBytes} bytes of a stream`, "yellow");
-    if (r.timedOut) ctx.out.note(`warmpool: killed after --timeout ${ctx.flags.timeout ?? 60} s`, "yellow");
+    if (r.timedOut) ctx.out.note(`warmpool: killed after ${ctx.flags.timeout === undefined ? "the agent's default timeout" : `--timeout ${ctx.flags.timeout} s`}`, "yellow");
   });
   process.exitCode = status;
 }
