@@ -193,6 +193,8 @@ function invoke(): fc.Arbitrary<WorkerCase> {
       one("invoke: NaN", "invoke", post("/invoke", '{"inputs":[{"id":"n","args":[NaN, Infinity],"kwargs":{}}]}'), false),
       one("invoke: duplicate ids", "invoke", post("/invoke", '{"inputs":[{"id":"a","args":[],"kwargs":{}},{"id":"a","args":[],"kwargs":{}}]}'), false),
       one("invoke: __proto__ kwargs", "invoke", post("/invoke", '{"inputs":[{"id":"p","args":[],"kwargs":{"__proto__":{"polluted":1},"constructor":{"prototype":{"x":1}}}}]}'), false),
+      one("invoke: a method's name that is not a string", "invoke", post("/invoke", '{"inputs":[{"id":"m","method":5,"params":[1]}]}'), false),
+      one("invoke: a method for a plain handler, __proto__ params", "invoke", post("/invoke", '{"inputs":[{"id":"m","method":"constructor","params":{"__proto__":{"x":1}}}]}'), false),
       one("stats with a body", "invoke", b(`GET /stats HTTP/1.1${CRLF}Host: w${CRLF}Content-Length: 5${CRLF}${CRLF}hello`), false),
     ),
   );

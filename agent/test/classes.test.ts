@@ -26,6 +26,8 @@ beforeAll(async () => {
     counter: { handler: "counter:Counter", ...one },
     plain: { handler: "counter:Plain", ...one },
     service: { handler: "service:Service", ...one },
+    ncounter: { runtime: "node", handler: "counter.js:NodeCounter", ...one },
+    nplain: { runtime: "node", handler: "counter.js:plain", ...one },
     sets: { handler: "service:Sets", autoscaler: { minContainers: 2, maxContainers: 2 }, concurrency: { maxInputs: 2, targetInputs: 1 } },
   };
   const endpoints = { api: { function: "service", method: "web", path: "/api" } };
@@ -117,4 +119,26 @@ test("an input goes to the container where its parameter set is warm, not to one
   // Each container made its default instance (size 0) before it was ready, and one set: no set twice.
   expect((await call("sets", "entered", [], { size: 1 })).body.result).toEqual({ container: p1, entered: [0, 1] });
   expect((await call("sets", "entered", [], { size: 2 })).body.result).toEqual({ container: p2, entered: [0, 2] });
+});
+
+test("Node: a class function serves its methods, an instance per parameter set (the constructor's object), at most 8, the least recently used one exiting", async () => {
+  expect((await call("ncounter", "scale", [5])).body).toMatchObject({ status: "succeeded", result: 5 });
+  expect((await call("ncounter", "scale", [3], { size: 2 })).body.result).toBe(6);
+  expect((await call("ncounter", "later", [3], { size: 2 })).body.result).toBe(5);
+  // The instance without parameters was made (and entered) before the container was ready.
+  expect((await call("ncounter", "hooks", [])).body.result).toEqual({ entered: [1, 2], exited: [] });
+  for (let size = 10; size < 17; size++) expect((await call("ncounter", "scale", [1], { size })).body.result).toBe(size);
+  // 9 sets: the one used least recently (size 2) ran its exit hook and went.
+  expect((await call("ncounter", "hooks", [], { size: 16 })).body.result).toEqual({ entered: [1, 2, 10, 11, 12, 13, 14, 15, 16], exited: [2] });
+  expect((await call("ncounter", "_helper", [])).body.error).toMatchObject({ type: "InvalidMethod", message: "counter.js:NodeCounter has no method '_helper'; its methods: scale, later, hooks" });
+  expect((await http.call("cls", "ncounter", [1])).body.error).toMatchObject({ type: "InvalidMethod", message: expect.stringContaining("each input names a method") });
+  expect((await call("nplain", "scale", [1])).body.error).toMatchObject({ type: "NotAClass", message: "the handler is a function, not a class: an input cannot name method 'scale'" });
+  // The Python client reaches it as it reaches a Python class.
+  const code = `
+import json
+from warmpool import Cls
+Counter = Cls.from_name("cls", "NodeCounter")
+print(json.dumps([Counter(size=7).scale.remote(3), list(Counter(size=7).later.map([1, 2]))]))
+`;
+  expect(await pyJson(code, { env: { WARMPOOL_URL: agent.url, WARMPOOL_TOKEN: TOKEN } })).toEqual([21, [8, 9]]);
 });

@@ -258,12 +258,14 @@ describe("worker containers, as the Function renders them, read by the worker ru
     expect(nodeConfig(env).maxInputs).toBe(1);
   });
 
-  it("the Python runtime keeps as many class instances per container as the agent routes by", () => {
+  it("both runtimes keep as many class instances per container as the agent routes by", () => {
     const result = spawnSync(process.env.PYTHON ?? "python3", ["-c", "from warmpool.classes import MAX_INSTANCES; print(MAX_INSTANCES)"], {
       env: { PATH: process.env.PATH, PYTHONPATH: join(RUNTIMES, "python", "src") },
       encoding: "utf8",
     });
     expect(Number(result.stdout)).toBe(CLASS_INSTANCES_PER_CONTAINER);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    expect(require(join(RUNTIMES, "node", "lib", "classes.js")).MAX_INSTANCES).toBe(CLASS_INSTANCES_PER_CONTAINER);
   });
 
   it("both runtimes read exactly the contract's worker environment, and the Python client the clients'", () => {

@@ -60,7 +60,7 @@ async function main() {
     log(`${config.handler} failed to start in container ${config.containerId}`);
     process.exit(3);
   }
-  routes.serve(new Invoker(handler.fn, config.batchSize, stats));
+  routes.serve(new Invoker(handler, config.batchSize, stats));
   const address = /** @type {import("node:net").AddressInfo} */ (server.address());
   log(`ready: ${config.handler} on ${address.address}:${address.port}, container ${config.containerId}, node ${process.versions.node}`);
 

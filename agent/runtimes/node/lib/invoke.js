@@ -10,6 +10,7 @@
 
 const protocol = require("./protocol");
 const { describe, runtimeError } = require("./errors");
+const { ClassError, notAClass } = require("./classes");
 
 /** @typedef {import("./protocol").Input} Input */
 /** @typedef {{ ok: true, value: unknown } | { ok: false, error: import("./errors").WireError }} Outcome */
@@ -37,12 +38,13 @@ function hasKeys(object) {
 
 class Invoker {
   /**
-   * @param {(...args: unknown[]) => unknown} fn
+   * @param {import("./loader").Handler} handler
    * @param {number} batchSize
    * @param {import("./stats").Stats} stats
    */
-  constructor(fn, batchSize, stats) {
-    this.fn = fn;
+  constructor(handler, batchSize, stats) {
+    this.fn = handler.fn;
+    this.cls = handler.cls;
     this.batched = batchSize > 0;
     this.stats = stats;
   }
@@ -63,12 +65,42 @@ class Invoker {
 
   /** @param {Input} input */
   async runOne(input) {
-    const outcome = await call(this.fn, input.args, input.kwargs);
+    const outcome = this.cls === null ? await this.plain(input) : await this.ofClass(this.cls, input);
     return outcome.ok ? protocol.success(input.id, outcome.value) : protocol.failure(input.id, outcome.error);
+  }
+
+  /**
+   * @param {Input} input
+   * @returns {Promise<Outcome>}
+   */
+  async plain(input) {
+    if (input.method !== undefined) return { ok: false, error: notAClass(input.method) };
+    return call(this.fn, input.args, input.kwargs);
+  }
+
+  /**
+   * @param {import("./classes").ClassHandler} cls
+   * @param {Input} input
+   * @returns {Promise<Outcome>}
+   */
+  async ofClass(cls, input) {
+    let bound;
+    try {
+      bound = await cls.method(input.method, input.params ?? {});
+    } catch (error) {
+      if (error instanceof ClassError) return { ok: false, error: runtimeError("InvalidMethod", error.message) };
+      return { ok: false, error: describe(error) };
+    }
+    try {
+      return await call(bound.fn, input.args, input.kwargs);
+    } finally {
+      bound.done();
+    }
   }
 
   /** @param {Input[]} inputs */
   async runBatch(inputs) {
+    if (this.cls !== null) return failAll(inputs, runtimeError("BatchingUnsupported", "a class function (module:Class) cannot be batched; batch one method with module:Class.method"));
     const first = inputs[0];
     const names = Object.keys(first.kwargs);
     const sameShape = (/** @type {Input} */ input) =>

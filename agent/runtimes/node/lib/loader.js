@@ -10,17 +10,19 @@ const path = require("node:path");
 const { pathToFileURL } = require("node:url");
 const { LoadError } = require("./errors");
 const { enter, exit, hookNames } = require("./hooks");
+const { ClassHandler, isClass } = require("./classes");
 
 const EXTENSIONS = [".js", ".mjs", ".cjs"];
 
 /**
  * @typedef {object} Handler
- * @property {(...args: unknown[]) => unknown} fn
+ * @property {(...args: unknown[]) => unknown} fn the function (for a class function: unused)
+ * @property {ClassHandler | null} cls a class function's methods and instances (`module:Class`)
  * @property {() => Promise<void>} close runs the `exit` hooks once, in order
  */
 
 /**
- * @param {string} spec `module:function` or `module:Class.method`
+ * @param {string} spec `module:function`, `module:Class.method`, or `module:Class` for all its methods
  * @param {string} appDir
  * @returns {Promise<Handler>}
  */
@@ -35,7 +37,15 @@ async function load(spec, appDir) {
 
   if (methodName === undefined) {
     if (typeof owner !== "function") throw new LoadError(`${moduleName}:${ownerName} is a ${typeof owner}, not a function`);
-    return { fn: owner, close: async () => {} };
+    if (isClass(owner)) {
+      const cls = new ClassHandler(owner, `${moduleName}:${ownerName}`);
+      await cls.prepare();
+      const refuse = () => {
+        throw new LoadError(`${moduleName}:${ownerName} is a class: each input names its method`);
+      };
+      return { fn: refuse, cls, close: () => cls.close() };
+    }
+    return { fn: owner, cls: null, close: async () => {} };
   }
   if (typeof owner !== "function" || owner.prototype === undefined) {
     throw new LoadError(`${moduleName}:${ownerName} is not a class, so ${spec} cannot name a method of it`);
@@ -48,6 +58,7 @@ async function load(spec, appDir) {
   for (const name of enterNames) await instance[name]();
   return {
     fn: fn.bind(instance),
+    cls: null,
     close: async () => {
       for (const name of exitNames) await instance[name]();
     },

@@ -14,7 +14,7 @@ class BadRequest extends Error {
   name = "BadRequest";
 }
 
-/** @typedef {{ id: string, args: unknown[], kwargs: Record<string, unknown> }} Input */
+/** @typedef {{ id: string, args: unknown[], kwargs: Record<string, unknown>, method?: string, params?: Record<string, unknown> }} Input */
 
 /**
  * @param {string} body
@@ -71,11 +71,20 @@ function bytesOut(key, value) {
  */
 function toInput(item, index) {
   if (!isObject(item)) throw new BadRequest(`inputs[${index}] is not an object`);
-  const { id, args = [], kwargs = {} } = item;
+  const { id, args = [], kwargs = {}, method, params } = item;
   if (typeof id !== "string") throw new BadRequest(`inputs[${index}].id must be a string`);
   if (!Array.isArray(args)) throw new BadRequest(`inputs[${index}].args must be an array`);
   if (!isObject(kwargs)) throw new BadRequest(`inputs[${index}].kwargs must be an object`);
-  return { id, args, kwargs: /** @type {Record<string, unknown>} */ (kwargs) };
+  // A class function's input (module:Class): the method to run and its instance's parameters.
+  if (method !== undefined && typeof method !== "string") throw new BadRequest(`inputs[${index}].method must be a string`);
+  if (params !== undefined && params !== null && !isObject(params)) throw new BadRequest(`inputs[${index}].params must be an object`);
+  return {
+    id,
+    args,
+    kwargs: /** @type {Record<string, unknown>} */ (kwargs),
+    ...(method === undefined ? {} : { method }),
+    ...(params === undefined || params === null ? {} : { params: /** @type {Record<string, unknown>} */ (params) }),
+  };
 }
 
 /**
