@@ -220,6 +220,30 @@ print(json.dumps({'first': first, 'in_order': order == list(range(${total})), 'p
   });
 });
 
+describe("for_each", () => {
+  test("runs every input and returns None once each has ended; raises the first failure unless ignore_exceptions", async () => {
+    const out = await py(`
+out = {"none": fn('touch').for_each((f'fe-{i}' for i in range(50)))}
+try:
+    fn('picky').for_each([1, 7, 2])
+except Exception as e:
+    out['raised'] = type(e).__name__
+out['ignored'] = fn('picky').for_each([7, 14], ignore_exceptions=True)
+async def main():
+    return await fn('touch').for_each.aio(['fe-aio'])
+out['aio'] = asyncio.run(main())
+print(json.dumps(out))`);
+    expect(out).toEqual({ none: null, raised: "ValueError", ignored: null, aio: null });
+    // Every input had run when it returned: nothing waited for.
+    expect(
+      fs
+        .readdirSync(h.dir)
+        .filter((f) => f.startsWith("fe-"))
+        .sort(),
+    ).toEqual([...Array.from({ length: 50 }, (_, i) => `fe-${i}`), "fe-aio"].sort());
+  });
+});
+
 describe("asyncio", () => {
   test("every method has .aio, and it leaves the event loop free while the agent works", async () => {
     const out = await py(`

@@ -196,6 +196,14 @@ class Function:
         for _ in iterate(zip(*items), lambda feed: self._spawned(feed, items, kwargs)):
             pass
 
+    async def _for_each_aio(self, *iterables: Any, kwargs: Optional[Dict[str, Any]] = None, ignore_exceptions: bool = False) -> None:
+        async for _ in self._map_aio(*iterables, kwargs=kwargs, order_outputs=False, return_exceptions=ignore_exceptions):
+            pass
+
+    def _for_each_blocking(self, *iterables: Iterable[Any], kwargs: Optional[Dict[str, Any]] = None, ignore_exceptions: bool = False) -> None:
+        for _ in self._map_blocking(*iterables, kwargs=kwargs, order_outputs=False, return_exceptions=ignore_exceptions):
+            pass
+
     map = dual(_map_aio, blocking=_map_blocking)
     map.__doc__ = """Results of the function over zipped inputs (``f.map(xs, ys)`` calls ``f(x, y)``),
     streamed, in input order unless ``order_outputs=False``. The first failure is raised, unless
@@ -204,6 +212,9 @@ class Function:
     starmap.__doc__ = """Like ``map``, each item being the positional arguments of one call."""
     spawn_map = dual(_spawn_map_aio, blocking=_spawn_map_blocking)
     spawn_map.__doc__ = """Spawns one durable call per input and returns once all are stored (None, as Modal's)."""
+    for_each = dual(_for_each_aio, blocking=_for_each_blocking)
+    for_each.__doc__ = """Runs the function over the inputs as ``map`` does and returns once every call has ended,
+    ignoring the results (None, as Modal's); the first failure is raised unless ``ignore_exceptions=True``."""
 
 
 class FunctionCall:
