@@ -38,7 +38,7 @@ beforeAll(async () => {
 }, 60_000);
 
 /** Gates the tests below open as they finish; opened here too, so a failed test leaves nothing running. */
-const GATES = ["unordered-head", "held-1", "held-2", "aio-gate", "aio-never", "aio-abandoned", "aio-abandoned-old", "interrupted", "left-behind", "first", "map-head", "map-open"];
+const GATES = ["stats-held", "unordered-head", "held-1", "held-2", "aio-gate", "aio-never", "aio-abandoned", "aio-abandoned-old", "interrupted", "left-behind", "first", "map-head", "map-open"];
 
 afterAll(async () => {
   for (const name of GATES) if (h !== undefined) fs.writeFileSync(path.join(h.dir, name), "");
@@ -217,6 +217,27 @@ print(json.dumps({'first': first, 'in_order': order == list(range(${total})), 'p
     await until("every spawned input ran", () => fs.readdirSync(h.dir).filter((f) => f.startsWith("sm-")).length === 1000);
     await until("every spawned call succeeded", async () => (await counted("touch", "succeeded")) >= 1000);
     expect(await counted("touch", "succeeded")).toBe(1000);
+  });
+});
+
+describe("get_current_stats", () => {
+  test("the backlog (waiting inputs, not running ones) and the containers, blocking and .aio", async () => {
+    // gate: one container, one input at a time. Three held calls: one runs, two wait.
+    const out = await py(`
+f = fn('gate')
+calls = [f.spawn('stats-held') for _ in range(3)]
+import time
+deadline = time.monotonic() + 30   # then the assertion shows what it saw
+s = f.get_current_stats()
+while (s.backlog, s.num_total_runners) != (2, 1) and time.monotonic() < deadline:   # until the container is up and runs the first
+    s = f.get_current_stats()
+out = {"stats": list(s), "fields": list(s._fields), "aio": list(asyncio.run(f.get_current_stats.aio()))}
+open_gate('stats-held')
+for c in calls:
+    c.get()
+out["after"] = list(f.get_current_stats())
+print(json.dumps(out))`);
+    expect(out).toEqual({ stats: [2, 1], fields: ["backlog", "num_total_runners"], aio: [2, 1], after: [0, 1] });
   });
 });
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence
 
 from . import config as config_module
 from .blocking import dual, iterate
@@ -88,6 +88,14 @@ def unwrap(answer: Dict[str, Any]) -> Any:
     raise remote_error(answer.get("error"), str(answer.get("callId", "")), answer.get("attempts"), str(answer.get("status")))
 
 
+class FunctionStats(NamedTuple):
+    """``f.get_current_stats()`` (Modal's ``FunctionStats``): inputs waiting (queued, or waiting out a
+    retry delay) and containers starting or running."""
+
+    backlog: int
+    num_total_runners: int
+
+
 class Function:
     """A deployed function, by app and name."""
 
@@ -140,6 +148,14 @@ class Function:
         """Checks now that the function exists (``NotFoundError`` lists what the app has)."""
         await self._request("GET", "")
         return self
+
+    @dual
+    async def get_current_stats(self) -> FunctionStats:
+        """What the agent's status of the function says now: its backlog and its containers."""
+        answer = await self._request("GET", "")
+        status = answer.get("status") or {}
+        runners = sum(1 for c in answer.get("containers") or [] if c.get("state") in ("starting", "ready"))
+        return FunctionStats(int(status.get("queueDepth", 0)) + int(status.get("delayed", 0)), runners)
 
     @dual
     async def remote(self, *args: Any, **kwargs: Any) -> Any:
