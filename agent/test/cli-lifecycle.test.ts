@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { cli } from "./cli-process";
 import { appToken } from "../src/token";
-import { Http, MAIN, startProcess, tempDir, until, type Running } from "./helpers";
+import { Http, MAIN, processesRunning, startProcess, tempDir, until, type Running } from "./helpers";
 
 jest.setTimeout(60_000);
 
@@ -131,7 +131,7 @@ test("container list shows each container with its function and state; exec runs
   const slow = await cli(dir, ["container", "exec", id, "--timeout", "1", "--", "sh", "-c", `sleep ${seconds}; true`], env);
   expect(slow.code).toBe(124);
   expect(slow.stderr).toContain("killed after --timeout 1 s");
-  expect(sleeping(seconds)).toEqual([]);
+  expect(processesRunning(["sleep", seconds])).toEqual([]);
 
   // Output beyond the limit is cut and said so.
   const big = await cli(dir, ["container", "exec", id, "--", "head", "-c", "1100000", "/dev/zero"], env);
@@ -163,21 +163,6 @@ test("the exec API: every problem of a body named at once; admin token only", as
   expect(refused.body.error.code).toBe("WP_ERR_TOKEN_SCOPE");
   await cli(dir, ["stop", "life"], env);
 });
-
-/** Host processes running `sleep <seconds>`. */
-function sleeping(seconds: string): number[] {
-  return fs
-    .readdirSync("/proc")
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        return fs.readFileSync(`/proc/${p}/cmdline`, "utf8") === `sleep\0${seconds}\0`;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 test("the API: PUT takes YAML (and refuses bad YAML, alias bombs and deep nesting), DELETE refuses the spec file's app, logs refuses bad queries", async () => {
   const put = (body: string, type = "application/yaml") => http.req("PUT", "/v1/apps/yam", body, { "content-type": type });

@@ -216,3 +216,19 @@ export function startProcess(cwd: string, args = ["dev", "app.yaml", "--port", "
     child.once("exit", (code) => reject(new Error(`agent exited with ${code}: ${err}`)));
   });
 }
+
+/** Host processes whose command line is exactly `argv` (a process a test started, found wherever it runs, sandboxes included). */
+export function processesRunning(argv: readonly string[]): number[] {
+  const cmdline = argv.map((a) => `${a}\0`).join("");
+  return fs
+    .readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return fs.readFileSync(`/proc/${p}/cmdline`, "utf8") === cmdline;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}

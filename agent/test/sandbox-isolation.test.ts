@@ -18,7 +18,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { appToken } from "../src/token";
-import { FIXTURES, Http, startProcess, tempDir, until, type Running } from "./helpers";
+import { FIXTURES, Http, processesRunning, startProcess, tempDir, until, type Running } from "./helpers";
 
 const PROBE = path.resolve(__dirname, "fixtures", "probe", "probe.py");
 const AGENT_SECRET = "agent-env-secret-5f1d0c";
@@ -169,17 +169,7 @@ test("container exec runs inside the worker's sandbox: its user, its environment
   const seconds = `${400 + (process.pid % 1000)}.75`;
   const slow = await exec(["sh", "-c", `sleep ${seconds}; true`], 1);
   expect(slow).toMatchObject({ timedOut: true, exitCode: null, signal: "SIGKILL" });
-  const left = fs
-    .readdirSync("/proc")
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        return fs.readFileSync(`/proc/${p}/cmdline`, "utf8") === `sleep\0${seconds}\0`;
-      } catch {
-        return false;
-      }
-    });
-  expect(left).toEqual([]);
+  expect(processesRunning(["sleep", seconds])).toEqual([]);
   // The container serves on after it.
   expect((await http.call("iso", "other", [4])).body.result).toBe(16);
 });
