@@ -91,7 +91,7 @@ export class ContainerPool {
   private closed = false;
   private readonly starts: number[] = [];
   private crashes = 0;
-  private lastCrash: { at: number; exit: string } | null = null;
+  private lastCrash: { at: number; container: string; lived: number; exit: string } | null = null;
 
   constructor(
     private readonly config: FunctionConfig,
@@ -213,6 +213,11 @@ export class ContainerPool {
     if (c === undefined || !c.live) return false;
     c.phase = "draining";
     c.stopReason = reason;
+    // Its connection broke under an input (dispatcher/attempt.ts): the process died with the input,
+    // which is as much a crash as an exit while idle. Counted now, before the input's failure is
+    // answered, so that the caller's next input finds the start held back: at the exit it would be a
+    // few ms later (the exit is reported once the worker's output is written), after a start for it.
+    if (reason === "connection failed" && !this.closed) this.crashed(c, "broke its connection under an input");
     this.deps.events.draining(c);
     if (this.deps.load.inFlightOn(c) === 0) this.stop(c);
     return true;
@@ -298,10 +303,9 @@ export class ContainerPool {
     void c.connection?.destroy().catch(() => undefined);
     this.remove(c);
     const log = this.deps.log;
-    // Drained because its connection broke under an input (dispatcher/attempt.ts): the process died
-    // with the input, which is as much a crash as an exit while idle.
-    const crash = !expected || c.stopReason === "connection failed";
-    if (crash && !this.closed) this.crashed(c, how);
+    if (!expected && !this.closed) this.crashed(c, how);
+    // Counted when its connection broke (drain): the exit says how it ended.
+    else if (c.stopReason === "connection failed" && this.lastCrash?.container === c.id) this.lastCrash.exit = crashText(c, how, this.lastCrash.lived);
     if (!expected) log.warn({ event: "container.exited", fn: this.config.key, container: c.id, exit: how }, "container exited unexpectedly");
     else log.info({ event: "container.stopped", fn: this.config.key, container: c.id, reason: c.stopReason, exit: how }, "container stopped");
     if (!this.closed) this.deps.events.changed();
@@ -317,7 +321,7 @@ export class ContainerPool {
     }
     if (this.lastCrash !== null && now - this.lastCrash.at > CRASH_LOOP_WINDOW_MS + MAX_BACKOFF_MS) this.crashes = 0;
     this.crashes++;
-    this.lastCrash = { at: now, exit: `container ${c.id} ${how} ${Math.round(lived / 100) / 10} s after it was ready` };
+    this.lastCrash = { at: now, container: c.id, lived, exit: crashText(c, how, lived) };
     const backoff = Math.min(1000 * 2 ** (this.crashes - 1), MAX_BACKOFF_MS);
     this.blockedUntil = Math.max(this.blockedUntil, now + backoff);
     this.deps.log.warn(
@@ -330,6 +334,10 @@ export class ContainerPool {
     const i = this.list.indexOf(c);
     if (i >= 0) this.list.splice(i, 1);
   }
+}
+
+function crashText(c: Container, how: string, lived: number): string {
+  return `container ${c.id} ${how} ${Math.round(lived / 100) / 10} s after it was ready`;
 }
 
 function round(ms: number): number {
