@@ -92,6 +92,8 @@ export interface Backend {
    * backend offers no way in (kubernetes: `kubectl exec`, with the cluster's credentials).
    */
   exec?(handle: ContainerHandle, command: readonly string[], options: ExecOptions): Promise<ExecResult>;
+  /** Where `exec` is absent: why, and the command line that runs `command` in the container instead. */
+  execRefusal?(handle: ContainerHandle, command: readonly string[]): string;
   close(): Promise<void>;
 }
 

@@ -249,15 +249,12 @@ export class ContainerPool {
 
   /** Runs `command` in this function's container `id` (backend.ts `exec`); undefined when it has no such container running. */
   exec(id: string, command: readonly string[], options: ExecOptions): Promise<ExecResult> | undefined {
-    const c = this.list.find((x) => x.id === id && x.live && x.handle !== null);
+    const c = this.list.find((x) => x.id === id && x.live);
     if (c === undefined || c.handle === null) return undefined;
     const backend = this.deps.backend;
     if (backend.exec === undefined) {
-      const pod = /^pod (\S+)\/(\S+)$/.exec(c.handle.ref);
-      const kubectl = `kubectl exec ${pod === null ? c.handle.ref : `-n ${pod[1]} ${pod[2]}`} -- ${command.map(shellWord).join(" ")}`;
-      throw new AgentError("WP_ERR_NOT_IMPLEMENTED", [
-        `the ${backend.name} backend offers no way into container ${id}: its Pod is reached with the cluster's credentials, which the agent does not hand out; run \`${kubectl}\``,
-      ]);
+      const instead = backend.execRefusal?.(c.handle, command);
+      throw new AgentError("WP_ERR_NOT_IMPLEMENTED", [`the ${backend.name} backend offers no way into container ${id}${instead === undefined ? "" : `: ${instead}`}`]);
     }
     return backend.exec(c.handle, command, options);
   }
@@ -342,9 +339,4 @@ function crashText(c: Container, how: string, lived: number): string {
 
 function round(ms: number): number {
   return Math.round(ms * 10) / 10;
-}
-
-/** `w` as one shell word (quoted only when it needs to be), for a command line a user copies. */
-function shellWord(w: string): string {
-  return /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, "'\\''")}'`;
 }

@@ -80,10 +80,10 @@ export function idempotencyKey(header: unknown, body: unknown): string | undefin
 }
 
 /** `?wait=<seconds>`: a number from 0 to 300. */
-export function waitSeconds(raw: unknown): number {
+export function waitSeconds(raw: unknown, name = "wait", max = 300): number {
   if (raw === undefined || raw === "") return 0;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0 || n > 300) throw new AgentError("WP_ERR_BAD_REQUEST", [`wait = ${JSON.stringify(raw)}: must be a number of seconds from 0 to 300`]);
+  if (!Number.isFinite(n) || n < 0 || n > max) throw new AgentError("WP_ERR_BAD_REQUEST", [`${name} = ${JSON.stringify(raw)}: must be a number of seconds from 0 to ${max}`]);
   return n;
 }
 

@@ -27,6 +27,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AgentError } from "../errors";
+import { waitSeconds } from "./body";
 import type { CollectionKind, CollectionRef } from "../store/collections";
 import type { GatewayDeps } from "./deps";
 
@@ -162,7 +163,7 @@ export function registerCollections(app: FastifyInstance, deps: GatewayDeps): vo
     const partition = partitionOf(req.query.partition === "" ? undefined : req.query.partition, "query parameter partition", "");
     const after = intParam(req.query.after, "after", 0, Number.MAX_SAFE_INTEGER, 0);
     const limit = intParam(req.query.limit, "limit", 1, MAX_BATCH, 100);
-    const timeout = secondsParam(req.query.timeout, "timeout", MAX_GET_WAIT_S);
+    const timeout = waitSeconds(req.query.timeout, "query parameter timeout", MAX_GET_WAIT_S);
     const rows = await waitFor(waitKey(ref, partition), timeout, reply, () => store.queuePeek(ref, partition, after, limit));
     const next = rows.length === 0 ? after : (rows[rows.length - 1] as { seq: number }).seq;
     return reply.type("application/json").send(`{"values":[${rows.map((r) => r.value).join(",")}],"next":${next}}`);
@@ -291,13 +292,6 @@ function partitionOf(value: unknown, name: string, fallback: string | null): str
 function queryPartition(value: string | undefined): string | null {
   if (value === "") return "";
   return partitionOf(value, "query parameter partition", null) as string | null;
-}
-
-function secondsParam(value: string | undefined, name: string, max: number): number {
-  if (value === undefined || value === "") return 0;
-  const n = Number(value);
-  if (!(n >= 0 && n <= max)) throw bad(`query parameter ${name} = ${show(value)}: must be a number of seconds from 0 to ${max}`);
-  return n;
 }
 
 function intParam(value: string | undefined, name: string, min: number, max: number, fallback: number): number {

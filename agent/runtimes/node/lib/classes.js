@@ -65,7 +65,7 @@ class ClassHandler {
    * @param {Record<string, unknown>} params
    * @returns {Promise<{ fn: (...args: unknown[]) => unknown, done: () => void }>}
    */
-  async method(name, params) {
+  async bind(name, params) {
     if (name === undefined) throw new ClassError(`${this.where} is a class: each input names a method (one of ${this.methods.join(", ")})`);
     if (!this.methods.includes(name)) throw new ClassError(`${this.where} has no method '${name}'; its methods: ${this.methods.join(", ")}`);
     const instance = this.acquire(params);

@@ -86,7 +86,7 @@ class Invoker {
   async ofClass(cls, input) {
     let bound;
     try {
-      bound = await cls.method(input.method, input.params ?? {});
+      bound = await cls.bind(input.method, input.params ?? {});
     } catch (error) {
       if (error instanceof ClassError) return { ok: false, error: runtimeError("InvalidMethod", error.message) };
       return { ok: false, error: describe(error) };

@@ -293,6 +293,12 @@ export class KubernetesBackend implements Backend {
     return [...this.claimed.values()].map(({ handle: h }) => ({ id: h.id, fn: h.fn, ref: h.ref, host: h.host, port: h.port, gpus: h.gpus, startedAt: h.startedAt }));
   }
 
+  /** The agent is not granted `pods/exec` (least privilege): kubectl, with the cluster's credentials, is the way in. */
+  execRefusal(handle: ContainerHandle, command: readonly string[]): string {
+    const [namespace, pod] = handle.ref.slice("pod ".length).split("/");
+    return `its Pod is reached with the cluster's credentials, which the agent does not hand out; run \`kubectl exec -n ${namespace} ${pod} -- ${command.map(shellWord).join(" ")}\``;
+  }
+
   /** Pod logs need `pods/log`, which the agent is not granted: point at kubectl instead. */
   async logs(fn: string): Promise<Array<{ container: string; lines: string[] }>> {
     const t = this.targets.get(fn);
@@ -314,4 +320,9 @@ export class KubernetesBackend implements Backend {
     for (const c of [...this.claimed.values()]) c.exit("agent stopped");
     await Promise.all([...this.watches.values()].map((w) => w.stop()));
   }
+}
+
+/** `w` as one shell word (quoted only when it needs to be), for a command line a user copies. */
+function shellWord(w: string): string {
+  return /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, "'\\''")}'`;
 }

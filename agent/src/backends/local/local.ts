@@ -11,6 +11,7 @@
  * sandboxes tie workers to the agent's life, so none should be; the pid files are the second line.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
@@ -291,24 +292,13 @@ export class LocalBackend implements Backend {
  */
 const OUTPUT_AFTER_EXIT_MS = 2000;
 
-function outputEnded(child: ChildProcess, timeoutMs: number): Promise<void> {
-  const streams = [child.stdout, child.stderr].filter((s): s is Readable => s !== null && !s.readableEnded && !s.destroyed);
-  if (streams.length === 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    let left = streams.length;
-    const timer = setTimeout(() => {
-      for (const s of streams) s.destroy();
-      resolve();
-    }, timeoutMs);
-    for (const s of streams) {
-      s.once("close", () => {
-        if (--left === 0) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    }
-  });
+async function outputEnded(child: ChildProcess, timeoutMs: number): Promise<void> {
+  const streams = [child.stdout, child.stderr].filter((s): s is Readable => s !== null && !s.destroyed);
+  try {
+    await Promise.all(streams.map((s) => once(s, "close", { signal: AbortSignal.timeout(timeoutMs) })));
+  } catch {
+    for (const s of streams) s.destroy();
+  }
 }
 
 function probe(host: string, port: number): Promise<boolean> {

@@ -65,7 +65,7 @@ export class BwrapSandbox implements Sandbox {
   readonly user: User | null;
   private readonly setpriv: string;
   private readonly env: string;
-  private readonly nsenter: string;
+  private nsenter: string | undefined;
   private python: string | undefined;
 
   private constructor(private readonly options: SandboxOptions) {
@@ -75,7 +75,6 @@ export class BwrapSandbox implements Sandbox {
     this.user = process.getuid?.() === 0 ? options.user : null;
     this.setpriv = this.user === null ? "" : findTool("setpriv", "the agent runs as root, so its sandboxed workers switch to an unprivileged user with setpriv", "util-linux");
     this.env = findTool("env", "the sandbox clears the PWD that bwrap sets with env", "coreutils");
-    this.nsenter = findTool("nsenter", "`warmpool container exec` enters a sandbox with nsenter", "util-linux");
   }
 
   /** A sandbox known to work here: one empty sandbox is run first, so a missing or unusable bwrap refuses the start. */
@@ -150,11 +149,10 @@ export class BwrapSandbox implements Sandbox {
   }
 
   signal(pid: number, signal: NodeJS.Signals): void {
-    const reaper = childrenOf(pid)[0];
     let target = pid;
-    if (signal === "SIGKILL") target = reaper ?? pid;
+    if (signal === "SIGKILL") target = childrenOf(pid)[0] ?? pid;
     else {
-      const worker = reaper === undefined ? undefined : oldestChild(reaper);
+      const worker = workerOf(pid);
       // Not started yet (bwrap still mounting): there is no worker to stop gracefully.
       if (worker === undefined) return this.signal(pid, "SIGKILL");
       target = worker;
@@ -167,14 +165,15 @@ export class BwrapSandbox implements Sandbox {
   }
 
   enter(pid: number, command: readonly string[]): Entry {
-    const reaper = childrenOf(pid)[0];
-    const worker = reaper === undefined ? undefined : oldestChild(reaper);
+    const worker = workerOf(pid);
     if (worker === undefined) throw new Error(`its sandbox (pid ${pid}) has no worker running`);
+    // Found when first needed: an agent whose containers nobody enters needs neither.
     if (this.user === null) {
       // The agent is not root: the worker's user namespace is nested in the one that owns the others.
       this.python ??= findTool("python3", "`warmpool container exec` enters a sandbox of an agent that is not root with a python3 script", "python3");
       return { command: this.python, args: ["-c", ENTER_NESTED_PY, String(worker), ...this.asUser([...command])], worker };
     }
+    this.nsenter ??= findTool("nsenter", "`warmpool container exec` enters a sandbox with nsenter", "util-linux");
     return { command: this.nsenter, args: ["--target", String(worker), "--mount", "--pid", "--uts", "--ipc", "--root", "--wd", "--", ...this.asUser([...command])], worker };
   }
 
@@ -186,6 +185,12 @@ export class BwrapSandbox implements Sandbox {
     }
     return `exited with status ${code}`;
   }
+}
+
+/** The worker in the sandbox bwrap `pid` runs: the oldest child of the sandbox's pid-1 reaper (bwrap's child); undefined before it starts. */
+function workerOf(pid: number): number | undefined {
+  const reaper = childrenOf(pid)[0];
+  return reaper === undefined ? undefined : oldestChild(reaper);
 }
 
 function systemDirs(): MountRequest["system"] {
